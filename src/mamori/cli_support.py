@@ -1,0 +1,50 @@
+"""What every CLI command shares: building the runtime, printing JSON, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from mamori.core.config import Settings, load_settings
+from mamori.core.errors import MamoriError
+from mamori.core.runtime import Runtime
+from mamori.wiring import build_runtime
+
+P = ParamSpec("P")
+R = TypeVar("R")
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def runtime() -> Runtime:
+    return build_runtime(settings())
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Show a MamoriError as a message with its problems and exit with its code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except MamoriError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+            for problem in exc.problems:
+                err_console.print(f"  - {problem.render()}", highlight=False, markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper

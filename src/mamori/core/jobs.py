@@ -1,0 +1,364 @@
+"""Durable jobs in the state store: at a time, after a delay or periodically; leased, fenced, retried.
+
+How a job runs exactly once:
+
+1. A worker claims a due job in a short transaction (``FOR UPDATE SKIP LOCKED``
+   on PostgreSQL; SQLite serialises writers) and stamps it with a claim token and
+   a lease.
+2. The handler runs in a second transaction. The job is marked done *in that same
+   transaction*, guarded by the claim token. If the worker dies (even SIGKILL),
+   the transaction never commits, the lease runs out and another worker claims
+   the job again. If a lease ran out while a slow handler was still going and a
+   second worker re-claimed, the first one's guarded update matches no row and
+   its whole transaction rolls back, so the database sees the handler's work once.
+3. Effects outside the database (an e-mail, a Jira ticket) are at least once;
+   handlers make them idempotent with the job id or a key of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamori.core.clock import Clock
+from mamori.core.models import Job, PeriodicJob
+
+if TYPE_CHECKING:
+    from mamori.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 3600.0
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help; the job fails at once."""
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its own session (committed with the job's completion) and the runtime."""
+
+    session: Session
+    job_id: int
+    attempt: int
+    now: datetime
+    runtime: Runtime
+
+
+JobHandler = Callable[[JobContext, dict[str, Any]], None]
+
+
+@dataclass
+class JobRegistry:
+    """Explicit map of job kinds to handlers; a job of an unknown kind fails with a clear error."""
+
+    handlers: dict[str, JobHandler] = field(default_factory=dict)
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        if kind in self.handlers:
+            raise ValueError(f"job kind {kind!r} registered twice")
+        self.handlers[kind] = handler
+
+
+def backoff(attempt: int) -> timedelta:
+    """Delay before retry number `attempt` (1-based): 5s, 10s, 20s, ... capped at an hour."""
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
+    delay: timedelta | None = None,
+    max_attempts: int = 5,
+    dedupe_key: str | None = None,
+) -> Job:
+    """Store a job. With a `dedupe_key` already used, the existing job is returned and nothing is added."""
+    if dedupe_key is not None:
+        existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    when = run_at or (now + delay if delay is not None else now)
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        status="queued",
+        run_at=when,
+        attempts=0,
+        max_attempts=max_attempts,
+        dedupe_key=dedupe_key,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def cancel(session: Session, *, job_id: int, now: datetime) -> bool:
+    """Cancel a queued job; a running or finished one is left alone."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="cancelled", finished_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def schedule_periodic(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    interval: timedelta,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    first_run_at: datetime | None = None,
+) -> PeriodicJob:
+    """Create or update a periodic schedule; changing it keeps the next run unless the interval changed."""
+    seconds = int(interval.total_seconds())
+    if seconds <= 0:
+        raise ValueError("a periodic job needs a positive interval")
+    current = session.get(PeriodicJob, name)
+    if current is None:
+        current = PeriodicJob(
+            name=name, kind=kind, payload=payload or {}, interval_seconds=seconds,
+            next_run_at=first_run_at or now, enabled=True,
+        )
+        session.add(current)
+    else:
+        if current.interval_seconds != seconds:
+            current.next_run_at = first_run_at or now
+        current.kind, current.payload, current.interval_seconds = kind, payload or {}, seconds
+    session.flush()
+    return current
+
+
+def enqueue_due_periodic(session: Session, *, now: datetime) -> int:
+    """Turn due periodic schedules into jobs; each tick becomes one job even with several workers."""
+    created = 0
+    due = session.scalars(
+        select(PeriodicJob).where(PeriodicJob.enabled.is_(True), PeriodicJob.next_run_at <= now)
+    ).all()
+    for periodic in due:
+        tick = periodic.next_run_at
+        step = timedelta(seconds=periodic.interval_seconds)
+        missed = int((now - tick) / step)
+        following = tick + step * (missed + 1)
+        moved = session.execute(
+            update(PeriodicJob)
+            .where(PeriodicJob.name == periodic.name, PeriodicJob.next_run_at == tick)
+            .values(next_run_at=following)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(moved, "rowcount", 0) != 1:
+            continue
+        enqueue(
+            session, kind=periodic.kind, now=now, payload=dict(periodic.payload),
+            dedupe_key=f"periodic:{periodic.name}:{tick.isoformat()}",
+        )
+        created += 1
+    return created
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queued: int
+    due: int
+    running: int
+    failed: int
+    lag_seconds: float
+
+
+def stats(session: Session, *, now: datetime) -> QueueStats:
+    counts = dict(
+        session.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all()
+    )
+    due = session.scalar(select(func.count()).where(Job.status == "queued", Job.run_at <= now)) or 0
+    oldest = session.scalar(select(func.min(Job.run_at)).where(Job.status == "queued", Job.run_at <= now))
+    lag = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return QueueStats(
+        queued=counts.get("queued", 0), due=due, running=counts.get("running", 0),
+        failed=counts.get("failed", 0), lag_seconds=max(lag, 0.0),
+    )
+
+
+def list_jobs(session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 200) -> list[Job]:
+    query = select(Job)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
+
+
+def retry(session: Session, *, job_id: int, now: datetime) -> bool:
+    """Put a failed job back in the queue with a fresh attempt budget."""
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "failed")
+        .values(status="queued", run_at=now, attempts=0, finished_at=None)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass
+class Claim:
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    token: str
+
+
+class Worker:
+    """Claims and runs due jobs. `run_once` is what tests call; `run_forever` is the server loop."""
+
+    def __init__(self, runtime: Runtime, *, worker_id: str | None = None, lease_seconds: float | None = None) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=lease_seconds or runtime.settings.job_lease_seconds)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.runtime.sessions
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    def run_once(self, *, limit: int = 100) -> int:
+        """Run up to `limit` due jobs, one after another; returns how many were run."""
+        with self.sessions.begin() as session:
+            enqueue_due_periodic(session, now=self.clock.now())
+        ran = 0
+        while ran < limit:
+            claim = self._claim()
+            if claim is None:
+                break
+            self._execute(claim)
+            ran += 1
+        return ran
+
+    def run_until_idle(self, *, max_rounds: int = 100) -> int:
+        """Run jobs until none is due (jobs may enqueue more); for tests and the CLI."""
+        total = 0
+        for _ in range(max_rounds):
+            ran = self.run_once()
+            total += ran
+            if ran == 0:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:
+                log.exception("worker loop error; retrying")
+                ran = 0
+            if ran == 0:
+                stop.wait(self.runtime.settings.job_poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def _claim(self) -> Claim | None:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            claimable = or_(
+                (Job.status == "queued") & (Job.run_at <= now),
+                (Job.status == "running") & (Job.lease_until < now),
+            )
+            job = session.scalar(
+                select(Job).where(claimable).order_by(Job.run_at, Job.id).limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
+                return None
+            job.attempts += 1
+            token = f"{self.worker_id}:{job.attempts}:{uuid.uuid4().hex[:8]}"
+            job.status, job.locked_by = "running", token
+            job.lease_until, job.started_at = now + self.lease, now
+            return Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, token)
+
+    def _execute(self, claim: Claim) -> None:
+        handler = self.runtime.jobs.handlers.get(claim.kind)
+        heartbeat = _Heartbeat(self, claim)
+        heartbeat.start()
+        try:
+            if handler is None:
+                raise PermanentJobError(f"no handler registered for job kind {claim.kind!r}")
+            with self.sessions() as session:
+                now = self.clock.now()
+                handler(JobContext(session, claim.job_id, claim.attempt, now, self.runtime), claim.payload)
+                done = session.execute(
+                    update(Job)
+                    .where(Job.id == claim.job_id, Job.locked_by == claim.token, Job.status == "running")
+                    .values(status="succeeded", finished_at=self.clock.now(), lease_until=None, last_error=None)
+                )
+                if getattr(done, "rowcount", 0) != 1:
+                    session.rollback()
+                    log.warning("job %s lost its lease; its work was rolled back", claim.job_id)
+                    return
+                session.commit()
+        except Exception as exc:
+            self._fail(claim, exc)
+        finally:
+            heartbeat.stop()
+
+    def _fail(self, claim: Claim, exc: Exception) -> None:
+        now = self.clock.now()
+        permanent = isinstance(exc, PermanentJobError) or claim.attempt >= claim.max_attempts
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        log.warning("job %s (%s) attempt %s failed: %s", claim.job_id, claim.kind, claim.attempt, text)
+        with self.sessions.begin() as session:
+            values: dict[str, Any] = {"last_error": text[:4000], "lease_until": None}
+            if permanent:
+                values.update(status="failed", finished_at=now)
+            else:
+                values.update(status="queued", run_at=now + backoff(claim.attempt))
+            session.execute(
+                update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values)
+            )
+
+
+class _Heartbeat:
+    """Extends a running job's lease so that a slow handler is not taken for a dead one."""
+
+    def __init__(self, worker: Worker, claim: Claim) -> None:
+        self.worker, self.claim = worker, claim
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{claim.job_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        interval = self.worker.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                with self.worker.sessions.begin() as session:
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == self.claim.job_id, Job.locked_by == self.claim.token)
+                        .values(lease_until=self.worker.clock.now() + self.worker.lease)
+                    )
+            except Exception:
+                log.exception("could not extend lease of job %s", self.claim.job_id)

@@ -1,0 +1,413 @@
+"""Configuration as code: load, validate and apply directories of `apiVersion/kind/metadata/spec` documents.
+
+Each domain registers its kinds in a `KindRegistry`. Loading reads every YAML and
+JSON file under a directory; validation reports every problem at once, each
+naming the file, the document, the field path and what was expected; applying is
+one transaction (all or nothing), skips unchanged documents, audits every change
+and, with `prune`, removes objects that configuration created and no longer declares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core import audit
+from mamori.core.audit import Actor
+from mamori.core.errors import Problem, ValidationFailed
+from mamori.core.models import ConfigObject
+
+if TYPE_CHECKING:
+    from mamori.core.runtime import Runtime
+
+MAMORI_API = "mamori.dev/v1"
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_CONFIG_FILE_BYTES = 5 * 1024 * 1024
+METADATA_KEYS = {"name", "displayName", "labels", "annotations", "namespace"}
+
+
+class SpecModel(BaseModel):
+    """Base of every kind's spec: camelCase keys as written in YAML, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel, frozen=True)
+
+
+@dataclass
+class Document:
+    """One document of one file, before and after its spec is validated."""
+
+    file: str
+    index: int
+    api_version: str
+    kind: str
+    name: str
+    metadata: dict[str, Any]
+    spec: dict[str, Any]
+    base_dir: Path
+    model: Any = None
+
+    @property
+    def ref(self) -> str:
+        return f"document {self.index + 1} ({self.kind} {self.name!r})"
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        labels = self.metadata.get("labels") or {}
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def display_name(self) -> str:
+        return str(self.metadata.get("displayName") or self.name)
+
+    def problem(self, loc: str, msg: str) -> Problem:
+        return Problem(loc=loc, msg=msg, file=self.file, document=self.ref)
+
+
+@dataclass
+class Bundle:
+    """A validated set of documents, indexed by (kind, name) for cross-references."""
+
+    documents: list[Document]
+
+    def of_kind(self, kind: str, api_version: str | None = None) -> list[Document]:
+        return [d for d in self.documents if d.kind == kind and (api_version is None or d.api_version == api_version)]
+
+    def get(self, kind: str, name: str) -> Document | None:
+        for doc in self.documents:
+            if doc.kind == kind and doc.name == name:
+                return doc
+        return None
+
+    def names(self, kind: str) -> set[str]:
+        return {d.name for d in self.documents if d.kind == kind}
+
+
+@dataclass
+class ApplyContext:
+    session: Session
+    runtime: Runtime
+    actor: Actor
+    now: datetime
+    bundle: Bundle
+
+
+Prepare = Callable[[Document], dict[str, Any]]
+CrossCheck = Callable[[Document, Bundle], list[Problem]]
+ApplyFn = Callable[[ApplyContext, Document], None]
+DeleteFn = Callable[[ApplyContext, str], None]
+
+
+@dataclass(frozen=True)
+class KindDef:
+    """How one kind is read, checked and stored.
+
+    `prepare` may rewrite the raw spec before validation (e.g. read a file it points to);
+    `check` does cross-document checks; `apply`/`delete` materialise into the domain's
+    tables (documents are always kept in `config_objects` too).
+    """
+
+    api_version: str
+    kind: str
+    spec_model: type[BaseModel] | None
+    order: int = 100
+    prepare: Prepare | None = None
+    check: CrossCheck | None = None
+    apply: ApplyFn | None = None
+    delete: DeleteFn | None = None
+
+
+@dataclass
+class KindRegistry:
+    kinds: dict[tuple[str, str], KindDef] = field(default_factory=dict)
+
+    def register(self, kind_def: KindDef) -> None:
+        key = (kind_def.api_version, kind_def.kind)
+        if key in self.kinds:
+            raise ValueError(f"kind {key} registered twice")
+        self.kinds[key] = kind_def
+
+    def get(self, api_version: str, kind: str) -> KindDef | None:
+        return self.kinds.get((api_version, kind))
+
+    def known(self) -> list[str]:
+        return sorted(f"{a}/{k}" for a, k in self.kinds)
+
+
+@dataclass
+class ApplyReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "deleted": self.deleted, "dry_run": self.dry_run,
+        }
+
+
+def format_loc(loc: tuple[Any, ...] | list[Any], prefix: str = "spec") -> str:
+    """("contacts", 1, "type") -> "spec.contacts[1].type"."""
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def problems_from_validation(exc: ValidationError, *, doc: Document, prefix: str = "spec") -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(doc.problem(format_loc(err["loc"], prefix), msg))
+    return problems
+
+
+def iter_config_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ValidationFailed(f"{root}: no such configuration directory")
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix in CONFIG_SUFFIXES and not any(part.startswith(".") for part in p.parts[len(root.parts):])
+    )
+
+
+def _raw_documents(path: Path, problems: list[Problem]) -> list[Any]:
+    try:
+        if path.stat().st_size > MAX_CONFIG_FILE_BYTES:
+            problems.append(Problem(loc="", msg=f"file is larger than {MAX_CONFIG_FILE_BYTES} bytes", file=str(path)))
+            return []
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(loc="", msg=f"cannot read file: {exc}", file=str(path)))
+        return []
+    try:
+        if path.suffix == ".json":
+            return [json.loads(text)]
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path)))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(loc=where, msg=f"invalid YAML: {what}", file=str(path)))
+    return []
+
+
+def _is_embedded_data(raw: Any) -> bool:
+    """A mapping with neither apiVersion nor kind: data, not a document."""
+    return isinstance(raw, dict) and "apiVersion" not in raw and "kind" not in raw
+
+
+def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
+    """Read every document under `root`; raises ValidationFailed listing every structural problem."""
+    problems: list[Problem] = []
+    docs: list[Document] = []
+    seen: dict[tuple[str, str], str] = {}
+    for path in iter_config_files(root):
+        raws = _raw_documents(path, problems)
+        if raws and all(_is_embedded_data(r) for r in raws):
+            # A data file that a document points to (e.g. a flagd file beside its
+            # FlagSet), not a document itself.
+            continue
+        for index, raw in enumerate(raws):
+            doc = _parse_one(raw, path, index, registry, problems)
+            if doc is None:
+                continue
+            key = (doc.kind, doc.name)
+            if key in seen:
+                problems.append(doc.problem("metadata.name", f"{doc.kind} {doc.name!r} is also declared in {seen[key]}"))
+                continue
+            seen[key] = f"{doc.file} {doc.ref}"
+            docs.append(doc)
+    if problems:
+        raise ValidationFailed(f"configuration in {root} has {len(problems)} problem(s)", problems=problems)
+    return docs
+
+
+def _parse_one(raw: Any, path: Path, index: int, registry: KindRegistry, problems: list[Problem]) -> Document | None:
+    ref = f"document {index + 1}"
+    if not isinstance(raw, dict):
+        problems.append(Problem(loc="", msg="expected a mapping with apiVersion, kind, metadata and spec", file=str(path), document=ref))
+        return None
+    api_version, kind = raw.get("apiVersion"), raw.get("kind")
+    metadata = raw.get("metadata")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        problems.append(Problem(loc="apiVersion/kind", msg="both apiVersion and kind are required strings", file=str(path), document=ref))
+        return None
+    ref = f"document {index + 1} ({kind})"
+    if registry.get(api_version, kind) is None:
+        problems.append(Problem(loc="kind", msg=f"unknown kind {api_version}/{kind}; known: {', '.join(registry.known())}", file=str(path), document=ref))
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
+        problems.append(Problem(loc="metadata.name", msg="required: a non-empty string", file=str(path), document=ref))
+        return None
+    unknown_meta = set(metadata) - METADATA_KEYS
+    unknown_top = set(raw) - {"apiVersion", "kind", "metadata", "spec"}
+    for key in sorted(unknown_meta):
+        problems.append(Problem(loc=f"metadata.{key}", msg="unknown field", file=str(path), document=ref))
+    for key in sorted(unknown_top):
+        problems.append(Problem(loc=key, msg="unknown field", file=str(path), document=ref))
+    spec = raw.get("spec", {})
+    if not isinstance(spec, dict):
+        problems.append(Problem(loc="spec", msg="expected a mapping", file=str(path), document=ref))
+        return None
+    return Document(
+        file=str(path), index=index, api_version=api_version, kind=kind, name=metadata["name"],
+        metadata=metadata, spec=spec, base_dir=path.parent,
+    )
+
+
+def validate(docs: list[Document], registry: KindRegistry) -> Bundle:
+    """Validate each spec against its kind's model, then run cross-document checks."""
+    problems: list[Problem] = []
+    for doc in docs:
+        kind_def = registry.get(doc.api_version, doc.kind)
+        assert kind_def is not None  # parse_documents refused unknown kinds
+        try:
+            if kind_def.prepare is not None:
+                doc.spec = kind_def.prepare(doc)
+            if kind_def.spec_model is not None:
+                doc.model = kind_def.spec_model.model_validate(doc.spec)
+        except ValidationError as exc:
+            problems.extend(problems_from_validation(exc, doc=doc))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems or [doc.problem("spec", exc.detail)])
+        except ValueError as exc:
+            problems.append(doc.problem("spec", str(exc)))
+    bundle = Bundle(documents=docs)
+    if not problems:
+        for doc in docs:
+            kind_def = registry.get(doc.api_version, doc.kind)
+            if kind_def is not None and kind_def.check is not None:
+                problems.extend(kind_def.check(doc, bundle))
+    if problems:
+        raise ValidationFailed(f"configuration has {len(problems)} problem(s)", problems=problems)
+    return bundle
+
+
+def load(root: Path, registry: KindRegistry) -> Bundle:
+    """Parse and validate a directory (or one file): what `mamori validate` does."""
+    return validate(parse_documents(root, registry), registry)
+
+
+def digest(doc: Document) -> str:
+    canonical = json.dumps({"spec": doc.spec, "metadata": doc.metadata}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def apply(
+    runtime: Runtime,
+    bundle: Bundle,
+    *,
+    actor: Actor,
+    dry_run: bool = False,
+    prune: bool = False,
+) -> ApplyReport:
+    """Store a validated bundle in one transaction; on any error nothing is stored."""
+    report = ApplyReport(dry_run=dry_run)
+    registry = runtime.kinds
+    now = runtime.clock.now()
+    session = runtime.sessions()
+    try:
+        ctx = ApplyContext(session=session, runtime=runtime, actor=actor, now=now, bundle=bundle)
+        ordered = sorted(bundle.documents, key=lambda d: (_order(registry, d), d.kind, d.name))
+        for doc in ordered:
+            _apply_one(ctx, doc, registry, report)
+        if prune:
+            _prune(ctx, bundle, registry, report)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    return report
+
+
+def _order(registry: KindRegistry, doc: Document) -> int:
+    kind_def = registry.get(doc.api_version, doc.kind)
+    return kind_def.order if kind_def else 1000
+
+
+def _apply_one(ctx: ApplyContext, doc: Document, registry: KindRegistry, report: ApplyReport) -> None:
+    label = f"{doc.kind}/{doc.name}"
+    stored = ctx.session.scalar(
+        select(ConfigObject).where(
+            ConfigObject.api_version == doc.api_version, ConfigObject.kind == doc.kind, ConfigObject.name == doc.name
+        )
+    )
+    new_digest = digest(doc)
+    if stored is not None and stored.digest == new_digest:
+        report.unchanged.append(label)
+        return
+    kind_def = registry.get(doc.api_version, doc.kind)
+    if kind_def is not None and kind_def.apply is not None:
+        kind_def.apply(ctx, doc)
+    before = stored.spec if stored is not None else None
+    if stored is None:
+        stored = ConfigObject(api_version=doc.api_version, kind=doc.kind, name=doc.name)
+        ctx.session.add(stored)
+        report.created.append(label)
+    else:
+        report.updated.append(label)
+    stored.spec, stored.labels, stored.digest = doc.spec, doc.labels, new_digest
+    stored.source_file, stored.managed_by, stored.updated_at = doc.file, "config", ctx.now
+    audit.record(
+        ctx.session, actor=ctx.actor, action="apply", object_type=doc.kind, object_id=doc.name,
+        at=ctx.now, before=before, after=doc.spec,
+    )
+    ctx.session.flush()
+
+
+def _prune(ctx: ApplyContext, bundle: Bundle, registry: KindRegistry, report: ApplyReport) -> None:
+    declared = {(d.api_version, d.kind, d.name) for d in bundle.documents}
+    stored = ctx.session.scalars(select(ConfigObject).where(ConfigObject.managed_by == "config")).all()
+    for obj in sorted(stored, key=lambda o: -_order_of(registry, o.api_version, o.kind)):
+        if (obj.api_version, obj.kind, obj.name) in declared:
+            continue
+        kind_def = registry.get(obj.api_version, obj.kind)
+        if kind_def is not None and kind_def.delete is not None:
+            kind_def.delete(ctx, obj.name)
+        audit.record(
+            ctx.session, actor=ctx.actor, action="prune", object_type=obj.kind, object_id=obj.name,
+            at=ctx.now, before=obj.spec, after=None,
+        )
+        ctx.session.delete(obj)
+        report.deleted.append(f"{obj.kind}/{obj.name}")
+    ctx.session.flush()
+
+
+def _order_of(registry: KindRegistry, api_version: str, kind: str) -> int:
+    kind_def = registry.get(api_version, kind)
+    return kind_def.order if kind_def else 1000
+
+
+def stored_specs(session: Session, *, kind: str, api_version: str = MAMORI_API) -> dict[str, dict[str, Any]]:
+    """The applied specs of one kind by name: how domains read config objects they keep no table for."""
+    rows = session.scalars(
+        select(ConfigObject).where(ConfigObject.kind == kind, ConfigObject.api_version == api_version)
+    ).all()
+    return {row.name: row.spec for row in rows}

@@ -1,0 +1,98 @@
+"""The runtime every edge and job shares: settings, storage, clock, bus, registries and adapters.
+
+Domains contribute through a `Plugin` (one per domain, in its `plugin.py`); the
+one composition root, `mamori.wiring`, collects them and makes the cross-domain
+subscriptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamori.core.clock import Clock
+from mamori.core.config import Settings
+from mamori.core.events import EventBus
+from mamori.core.jobs import JobHandler, JobRegistry
+from mamori.core.manifest import KindDef, KindRegistry
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    title: str
+    path: str
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class CatalogSlot:
+    """A column of the service catalog that a domain fills: service name -> short text."""
+
+    key: str
+    title: str
+    render: Callable[[Session, list[str], datetime], dict[str, str]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    name: str
+    kind: str
+    interval: timedelta
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plugin:
+    """What one domain adds to Mamori. Edge objects (routers, Typer apps) are typed Any here so
+    that `core` stays free of FastAPI and Typer."""
+
+    name: str
+    kinds: list[KindDef] = field(default_factory=list)
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    periodic: list[PeriodicSpec] = field(default_factory=list)
+    api_routers: list[Any] = field(default_factory=list)
+    page_routers: list[Any] = field(default_factory=list)
+    hook_routers: list[Any] = field(default_factory=list)
+    nav: list[NavEntry] = field(default_factory=list)
+    slots: list[CatalogSlot] = field(default_factory=list)
+    templates_dir: Path | None = None
+    commands: dict[str, Any] = field(default_factory=dict)
+    """CLI additions by name: a Typer app becomes a command group, a function a single command."""
+    on_startup: Callable[[Runtime], None] | None = None
+    seed_demo: Callable[[Runtime], None] | None = None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    bus: EventBus = field(default_factory=EventBus)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
+    kinds: KindRegistry = field(default_factory=KindRegistry)
+    plugins: list[Plugin] = field(default_factory=list)
+    http_transport: httpx.BaseTransport | None = None
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+    def http_client(self, *, timeout: float = 10.0, **kwargs: Any) -> httpx.Client:
+        """An outbound HTTP client; tests give the runtime an `httpx.MockTransport`."""
+        return httpx.Client(transport=self.http_transport, timeout=timeout, **kwargs)
+
+    def install(self, plugin: Plugin) -> None:
+        for kind_def in plugin.kinds:
+            self.kinds.register(kind_def)
+        for kind, handler in plugin.job_handlers.items():
+            self.jobs.register(kind, handler)
+        self.plugins.append(plugin)
+
+    def now(self) -> datetime:
+        return self.clock.now()

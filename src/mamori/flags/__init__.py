@@ -1,0 +1,1 @@
+"""Feature flags: flagd-format flag sets, the evaluation engine, OFREP, scheduled changes and guarded rollouts."""

@@ -1,0 +1,1 @@
+"""Vulnerability and vendor-incident watch: inventory, OSV matching, prioritisation, triage and VEX."""

@@ -1,0 +1,131 @@
+"""The FastAPI application factory: middleware, error mapping, health, metrics and every router."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mamori import __version__
+from mamori.core import migrate
+from mamori.core.errors import MamoriError
+from mamori.core.jobs import Worker
+from mamori.core.manifest import format_loc
+from mamori.core.runtime import Runtime
+from mamori.web import api, pages
+from mamori.web.limits import BodyLimit
+from mamori.web.metrics import Metrics, MetricsMiddleware
+from mamori.web.problem import PROBLEM_TYPE, from_error, problem_response
+from mamori.web.templating import make_environment
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/hooks/", "/ofrep/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MamoriError)
+    async def mamori_error(request: Request, exc: MamoriError) -> Response:
+        if exc.status == 401 and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return from_error(exc, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            loc = list(err.get("loc", ()))
+            root = str(loc.pop(0)) if loc else "body"
+            errors.append({"loc": format_loc(loc, root), "msg": err.get("msg", "invalid")})
+        return problem_response(422, "Validation failed", "the request is invalid; see errors", errors=errors,
+                                instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return problem_response(exc.status_code, str(exc.detail) if exc.status_code < 500 else "Error",
+                                str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "Internal error", "an unexpected error occurred; it has been logged",
+                                instance=request.url.path)
+
+
+def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Response:
+        checks: dict[str, str] = {}
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            missing = migrate.pending(runtime.engine)
+            checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
+        except Exception as exc:  # readiness reports any failure rather than raising
+            checks.setdefault("database", f"unreachable: {type(exc).__name__}")
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503,
+                            media_type="application/json" if ready else PROBLEM_TYPE)
+
+    @app.get("/metrics", tags=["health"])
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
+    """Build the app. With `run_worker`, a job worker runs in a thread for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if run_worker:
+            worker = Worker(runtime)
+            thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True, name="mamori-worker")
+            thread.start()
+        yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    app = FastAPI(title="Mamori", version=__version__, lifespan=lifespan,
+                  description="Reliability and security platform: SLOs, incidents, flags, vulnerability watch.")
+    app.state.runtime = runtime
+    app.state.templates = make_environment(runtime)
+    metrics = Metrics(runtime)
+    _install_error_handlers(app)
+    _install_health(app, runtime, metrics)
+    app.include_router(api.router, prefix="/api/v1")
+    for plugin in runtime.plugins:
+        for router in plugin.api_routers:
+            app.include_router(router, prefix="/api/v1")
+        for router in plugin.hook_routers:
+            app.include_router(router)
+        for router in plugin.page_routers:
+            app.include_router(router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    return app

@@ -1,0 +1,66 @@
+"""The one composition root: which plugins make up Mamori, adapters chosen from settings, and every
+cross-domain event subscription (so that each coupling between domains is visible here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import MetaData
+
+from mamori.core import jobs
+from mamori.core import plugin as core_plugin
+from mamori.core.clock import Clock, SystemClock
+from mamori.core.config import Settings
+from mamori.core.db import Base, make_engine, make_sessionmaker
+from mamori.core.runtime import Plugin, Runtime
+from mamori.flags import plugin as flags_plugin
+from mamori.incidents import plugin as incidents_plugin
+from mamori.slo import plugin as slo_plugin
+from mamori.vulns import plugin as vulns_plugin
+
+DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
+    slo_plugin.plugin,
+    incidents_plugin.plugin,
+    flags_plugin.plugin,
+    vulns_plugin.plugin,
+]
+
+
+def metadata() -> MetaData:
+    """Every table of every domain (importing the plugins imports their models)."""
+    return Base.metadata
+
+
+def subscribe(runtime: Runtime) -> None:
+    """Cross-domain reactions. Each line: publisher's event -> subscriber's service function."""
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    http_transport: httpx.BaseTransport | None = None,
+) -> Runtime:
+    engine = make_engine(settings.resolved_database_url)
+    runtime = Runtime(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or SystemClock(),
+        http_transport=http_transport,
+    )
+    runtime.install(core_plugin.plugin(runtime))
+    for make in DOMAIN_PLUGINS:
+        runtime.install(make())
+    subscribe(runtime)
+    return runtime
+
+
+def start(runtime: Runtime) -> None:
+    """Start-up work that needs the database: defaults, periodic schedules."""
+    with runtime.sessions.begin() as session:
+        for plugin in runtime.plugins:
+            for spec in plugin.periodic:
+                jobs.schedule_periodic(session, name=spec.name, kind=spec.kind, interval=spec.interval,
+                                       payload=spec.payload, now=runtime.now())
+    for plugin in runtime.plugins:
+        if plugin.on_startup is not None:
+            plugin.on_startup(runtime)

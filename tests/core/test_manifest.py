@@ -1,0 +1,163 @@
+"""Configuration as code: validation errors, all-or-nothing apply, idempotence, audit, prune."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mamori.core import audit, auth, manifest
+from mamori.core.audit import Actor
+from mamori.core.errors import ValidationFailed
+from mamori.core.models import AuditEntry, Service, Team
+from mamori.core.runtime import Runtime
+
+USER_EXAMPLE = """\
+apiVersion: mamori.dev/v1
+kind: User
+metadata: {name: alice}
+spec:
+  email: alice@example.com
+  name: Alice
+  timeZone: Europe/Berlin
+  contacts:
+    - {type: email, address: alice@example.com}
+    - {type: slack, user: U024BE7LH}
+    - {type: webhook, url: "https://hooks.example/alice"}
+"""
+
+TEAM_AND_SERVICE = """\
+apiVersion: mamori.dev/v1
+kind: Team
+metadata: {name: backend}
+spec:
+  members: [{user: alice@example.com, role: admin}]
+---
+apiVersion: mamori.dev/v1
+kind: Service
+metadata: {name: jobs-api}
+spec:
+  owner: backend
+  tier: 1
+  repository: https://github.com/example/jobs-api
+  links: [{title: Runbook, url: "https://wiki.example/jobs-api"}]
+"""
+
+CONFIG = Actor(name="config", source="config")
+
+
+def write(tmp_path: Path, **files: str) -> Path:
+    root = tmp_path / "config"
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def problems_of(exc: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:
+    return [p.render() for p in exc.value.problems]
+
+
+def test_the_issue_user_example_is_accepted_as_written(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE})
+    report = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    assert report.created == ["User/alice"]
+    with runtime.sessions() as session:
+        user = auth.get_user(session, "alice@example.com")
+        assert user.handle == "alice"
+        assert user.time_zone == "Europe/Berlin"
+        assert [c["type"] for c in user.contacts] == ["email", "slack", "webhook"]
+        assert user.contacts[1]["user"] == "U024BE7LH"
+
+
+def test_errors_name_file_document_field_and_expectation(runtime: Runtime, tmp_path: Path) -> None:
+    bad = USER_EXAMPLE.replace("timeZone: Europe/Berlin", "timeZone: Mars/Olympus").replace(
+        "{type: slack, user: U024BE7LH}", "{type: slack}"
+    ) + "  shoeSize: 42\n"
+    root = write(tmp_path, **{"users.yaml": bad})
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(root, runtime.kinds)
+    rendered = problems_of(exc)
+    assert all("users.yaml" in r and "document 1 (User 'alice')" in r for r in rendered)
+    assert any("spec.timeZone" in r and "unknown IANA time zone 'Mars/Olympus'" in r for r in rendered)
+    assert any("spec.contacts[1]" in r and "needs 'user'" in r for r in rendered)
+    assert any("spec.shoeSize: unknown field" in r for r in rendered)
+
+
+def test_broken_yaml_reports_the_line(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"broken.yaml": "apiVersion: mamori.dev/v1\nkind: [User\n"})
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(root, runtime.kinds)
+    (problem,) = problems_of(exc)
+    assert "broken.yaml" in problem and "line 3" in problem and "invalid YAML" in problem
+
+
+def test_unknown_kind_and_dangling_reference_are_refused(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{
+        "a.yaml": "apiVersion: mamori.dev/v1\nkind: Widget\nmetadata: {name: w}\nspec: {}\n",
+    })
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(root, runtime.kinds)
+    assert "unknown kind mamori.dev/v1/Widget" in problems_of(exc)[0]
+    root = write(tmp_path / "b", **{"svc.yaml": TEAM_AND_SERVICE.split("---\n")[1]})
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(root, runtime.kinds)
+    assert "spec.owner: no Team 'backend' is declared" in problems_of(exc)[0]
+
+
+def test_apply_is_idempotent_and_audited(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE})
+    first = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    assert sorted(first.created) == ["Service/jobs-api", "Team/backend", "User/alice"]
+    second = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    assert second.created == [] and second.updated == [] and len(second.unchanged) == 3
+    with runtime.sessions() as session:
+        entries = audit.list_entries(session, source="config")
+        assert len(entries) == 3
+        service = session.scalar(select(Service).where(Service.name == "jobs-api"))
+        assert service is not None and service.owner_team is not None and service.owner_team.name == "backend"
+    (root / "org.yaml").write_text(TEAM_AND_SERVICE.replace("tier: 1", "tier: 2"))
+    third = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    assert third.updated == ["Service/jobs-api"]
+    with runtime.sessions() as session:
+        (latest,) = audit.list_entries(session, object_type="Service", limit=1)
+        assert {"path": "tier", "before": 1, "after": 2} in latest.diff
+
+
+def test_dry_run_stores_nothing(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE})
+    report = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG, dry_run=True)
+    assert report.created == ["User/alice"]
+    with runtime.sessions() as session:
+        assert auth.find_user(session, "alice@example.com") is None
+        assert session.scalars(select(AuditEntry)).all() == []
+
+
+def test_a_failing_apply_leaves_what_was_stored(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE})
+    manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    bundle = manifest.load(root, runtime.kinds)
+    bundle.documents[-1].spec = {"tier": 4}  # changed, so apply runs, then the apply hook fails
+    bundle.documents[-1].model = None
+    with pytest.raises(AttributeError):
+        manifest.apply(runtime, bundle, actor=CONFIG)
+    with runtime.sessions() as session:
+        service = session.scalar(select(Service).where(Service.name == "jobs-api"))
+        assert service is not None and service.tier == 1
+        assert len(session.scalars(select(AuditEntry)).all()) == 3
+
+
+def test_prune_removes_only_what_config_created(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE})
+    manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    with runtime.sessions.begin() as session:
+        session.add(Team(name="made-in-ui", display_name="UI", created_at=runtime.now()))
+    (root / "org.yaml").write_text(TEAM_AND_SERVICE.split("---\n")[0])
+    report = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG, prune=True)
+    assert report.deleted == ["Service/jobs-api"]
+    with runtime.sessions() as session:
+        assert session.scalar(select(Service).where(Service.name == "jobs-api")) is None
+        assert {t.name for t in session.scalars(select(Team))} == {"backend", "made-in-ui"}
+        (entry,) = [e for e in audit.list_entries(session) if e.action == "prune"]
+        assert entry.object_id == "jobs-api" and entry.after is None
