@@ -51,7 +51,11 @@ def pg_database() -> Iterator[str]:
     base = _pg_base_url()
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1)) if base.startswith("postgresql://") else make_url(base)
+    url = (
+        make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+        if base.startswith("postgresql://")
+        else make_url(base)
+    )
     name = f"mamori_test_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -95,8 +99,13 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(
-        env={}, data_dir=tmp_path, database_url=database_url, secret_key="test-secret-key-0123456789",
-        session_cookie_secure=False, allow_private_webhooks=True, job_lease_seconds=30,
+        env={},
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789",
+        session_cookie_secure=False,
+        allow_private_webhooks=True,
+        job_lease_seconds=30,
     )
 
 
@@ -135,10 +144,16 @@ def issue_token(runtime: Runtime, *scopes: str, email: str = "admin@example.com"
     """A token for a (created if needed) user with `role`."""
     with runtime.sessions.begin() as session:
         user = auth.find_user(session, email) or auth.create_user(
-            session, email=email, name=email.split("@")[0], role=role, now=runtime.now(), actor=Actor.system("test"),
+            session,
+            email=email,
+            name=email.split("@", maxsplit=1)[0],
+            role=role,
+            now=runtime.now(),
+            actor=Actor.system("test"),
         )
-        return auth.create_token(session, user=user, scopes=list(scopes), now=runtime.now(),
-                                 actor=Actor.system("test")).secret
+        return auth.create_token(
+            session, user=user, scopes=list(scopes), now=runtime.now(), actor=Actor.system("test")
+        ).secret
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ from mamori.core.jobs import Worker
 from mamori.web.app import create_app
 from mamori.wiring import DOMAIN_PLUGINS, start
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mamori: reliability and security for product teams.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Mamori: reliability and security for product teams."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 admin_app = typer.Typer(no_args_is_help=True, help="Users and API tokens.")
 app.add_typer(db_app, name="db")
@@ -56,7 +58,9 @@ def validate(config: ConfigDir) -> None:
 def apply(
     config: ConfigDir,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; store nothing.")] = False,
-    prune: Annotated[bool, typer.Option("--prune", help="Remove objects config created and no longer declares.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove objects config created and no longer declares.")
+    ] = False,
 ) -> None:
     """Load configuration into Mamori, all or nothing."""
     rt = cs.runtime()
@@ -81,15 +85,16 @@ def create_user(
     rt = cs.runtime()
     migrate.upgrade(rt.engine)
     with rt.sessions.begin() as session:
-        user = auth.create_user(session, email=email, name=name, role=role, password=password,
-                                now=rt.now(), actor=CLI)
+        user = auth.create_user(session, email=email, name=name, role=role, password=password, now=rt.now(), actor=CLI)
         cs.err_console.print(f"created user {user.email} ({user.role})")
 
 
 @admin_app.command("create-token")
 @cs.handle_errors
 def create_token(
-    scope: Annotated[list[str], typer.Option("--scope", help="read, write, admin, ingest or flags:evaluate; repeatable.")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="read, write, admin, ingest or flags:evaluate; repeatable.")
+    ],
     email: Annotated[str | None, typer.Option("--email", help="The user the token acts as.")] = None,
     name: Annotated[str, typer.Option("--name")] = "",
     environment: Annotated[str | None, typer.Option("--environment", help="For flags:evaluate SDK keys.")] = None,
@@ -103,9 +108,16 @@ def create_token(
         raise InvalidInput("--email is required except for flags:evaluate SDK keys")
     with rt.sessions.begin() as session:
         user = auth.get_user(session, email) if email else None
-        issued = auth.create_token(session, user=user, scopes=scopes, name=name, environment=environment,
-                                   expires_in=timedelta(days=expires_days) if expires_days else None,
-                                   now=rt.now(), actor=CLI)
+        issued = auth.create_token(
+            session,
+            user=user,
+            scopes=scopes,
+            name=name,
+            environment=environment,
+            expires_in=timedelta(days=expires_days) if expires_days else None,
+            now=rt.now(),
+            actor=CLI,
+        )
         secret = issued.secret
     sys.stdout.write(secret + "\n")
 
@@ -123,8 +135,12 @@ def serve(
     migrate.upgrade(rt.engine)
     start(rt)
     logging.basicConfig(level=rt.settings.log_level)
-    uvicorn.run(create_app(rt, run_worker=worker and rt.settings.run_worker), host=host, port=port,
-                log_level=rt.settings.log_level.lower())
+    uvicorn.run(
+        create_app(rt, run_worker=worker and rt.settings.run_worker),
+        host=host,
+        port=port,
+        log_level=rt.settings.log_level.lower(),
+    )
 
 
 @app.command("worker")
@@ -162,7 +178,9 @@ def demo(
     login = demo_data.seed(rt)
     start(rt)
     url = f"http://{host}:{port}/"
-    cs.out_console.print(f"\nMamori demo at [bold]{url}[/]\nlog in as [bold]{login.email}[/] / [bold]{login.password}[/]\n")
+    cs.out_console.print(
+        f"\nMamori demo at [bold]{url}[/]\nlog in as [bold]{login.email}[/] / [bold]{login.password}[/]\n"
+    )
     if seed_only:
         return
     logging.basicConfig(level=rt.settings.log_level)

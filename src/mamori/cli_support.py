@@ -14,12 +14,11 @@ from rich.console import Console
 from mamori.core.config import Settings, load_settings
 from mamori.core.errors import MamoriError
 from mamori.core.runtime import Runtime
-from mamori.wiring import build_runtime
 
 P = ParamSpec("P")
 R = TypeVar("R")
-err_console = Console(stderr=True)
-out_console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
 
 
 def settings() -> Settings:
@@ -27,6 +26,10 @@ def settings() -> Settings:
 
 
 def runtime() -> Runtime:
+    # The composition root imports every domain (and so their CLI modules, which import
+    # this one); importing it when a command runs, not at import time, breaks that cycle.
+    from mamori.wiring import build_runtime
+
     return build_runtime(settings())
 
 

@@ -15,7 +15,7 @@ from mamori.core.runtime import Runtime
 
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo_config"
 DEMO_EMAIL = "admin@jobs.example"
-DEMO_PASSWORD = "mamori-demo"
+DEMO_PASSWORD = "mamori-demo"  # noqa: S105 (the documented demo login)
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,7 @@ def seed(runtime: Runtime) -> DemoLogin:
     with runtime.sessions.begin() as session:
         user = auth.get_user(session, DEMO_EMAIL)
         if user.password_hash is None:
-            auth.set_password(session, user=user, password=DEMO_PASSWORD, now=runtime.now(),
-                              actor=Actor.system("demo"))
+            auth.set_password(session, user=user, password=DEMO_PASSWORD, now=runtime.now(), actor=Actor.system("demo"))
     for plugin in runtime.plugins:
         if plugin.seed_demo is not None:
             plugin.seed_demo(runtime)

@@ -44,7 +44,10 @@ def build_runtime(
 ) -> Runtime:
     engine = make_engine(settings.resolved_database_url)
     runtime = Runtime(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or SystemClock(),
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        clock=clock or SystemClock(),
         http_transport=http_transport,
     )
     runtime.install(core_plugin.plugin(runtime))
@@ -59,8 +62,14 @@ def start(runtime: Runtime) -> None:
     with runtime.sessions.begin() as session:
         for plugin in runtime.plugins:
             for spec in plugin.periodic:
-                jobs.schedule_periodic(session, name=spec.name, kind=spec.kind, interval=spec.interval,
-                                       payload=spec.payload, now=runtime.now())
+                jobs.schedule_periodic(
+                    session,
+                    name=spec.name,
+                    kind=spec.kind,
+                    interval=spec.interval,
+                    payload=spec.payload,
+                    now=runtime.now(),
+                )
     for plugin in runtime.plugins:
         if plugin.on_startup is not None:
             plugin.on_startup(runtime)

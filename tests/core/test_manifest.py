@@ -72,9 +72,12 @@ def test_the_issue_user_example_is_accepted_as_written(runtime: Runtime, tmp_pat
 
 
 def test_errors_name_file_document_field_and_expectation(runtime: Runtime, tmp_path: Path) -> None:
-    bad = USER_EXAMPLE.replace("timeZone: Europe/Berlin", "timeZone: Mars/Olympus").replace(
-        "{type: slack, user: U024BE7LH}", "{type: slack}"
-    ) + "  shoeSize: 42\n"
+    bad = (
+        USER_EXAMPLE.replace("timeZone: Europe/Berlin", "timeZone: Mars/Olympus").replace(
+            "{type: slack, user: U024BE7LH}", "{type: slack}"
+        )
+        + "  shoeSize: 42\n"
+    )
     root = write(tmp_path, **{"users.yaml": bad})
     with pytest.raises(ValidationFailed) as exc:
         manifest.load(root, runtime.kinds)
@@ -94,9 +97,12 @@ def test_broken_yaml_reports_the_line(runtime: Runtime, tmp_path: Path) -> None:
 
 
 def test_unknown_kind_and_dangling_reference_are_refused(runtime: Runtime, tmp_path: Path) -> None:
-    root = write(tmp_path, **{
-        "a.yaml": "apiVersion: mamori.dev/v1\nkind: Widget\nmetadata: {name: w}\nspec: {}\n",
-    })
+    root = write(
+        tmp_path,
+        **{
+            "a.yaml": "apiVersion: mamori.dev/v1\nkind: Widget\nmetadata: {name: w}\nspec: {}\n",
+        },
+    )
     with pytest.raises(ValidationFailed) as exc:
         manifest.load(root, runtime.kinds)
     assert "unknown kind mamori.dev/v1/Widget" in problems_of(exc)[0]
@@ -153,7 +159,7 @@ def test_prune_removes_only_what_config_created(runtime: Runtime, tmp_path: Path
     manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
     with runtime.sessions.begin() as session:
         session.add(Team(name="made-in-ui", display_name="UI", created_at=runtime.now()))
-    (root / "org.yaml").write_text(TEAM_AND_SERVICE.split("---\n")[0])
+    (root / "org.yaml").write_text(TEAM_AND_SERVICE.split("---\n", maxsplit=1)[0])
     report = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG, prune=True)
     assert report.deleted == ["Service/jobs-api"]
     with runtime.sessions() as session:

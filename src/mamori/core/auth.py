@@ -19,7 +19,7 @@ from mamori.core.errors import Conflict, Forbidden, NotFound, RateLimited, Unaut
 from mamori.core.models import ROLES, ApiToken, LoginAttempt, User, WebSession
 
 SCOPES = ("read", "write", "admin", "ingest", "flags:evaluate")
-TOKEN_PREFIX = "mmr"
+TOKEN_PREFIX = "mmr"  # noqa: S105 (a public prefix, not a secret)
 _hasher = PasswordHasher()
 # A hash of a random password, verified against when the user does not exist, so that
 # a login for an unknown email costs the same time as one with a wrong password.
@@ -53,9 +53,7 @@ def _sha256(text: str) -> str:
 
 def find_user(session: Session, ref: str) -> User | None:
     """A user by email (case-insensitive) or by handle (the `metadata.name` of its User document)."""
-    return session.scalar(
-        select(User).where(or_(func.lower(User.email) == ref.strip().lower(), User.handle == ref))
-    )
+    return session.scalar(select(User).where(or_(func.lower(User.email) == ref.strip().lower(), User.handle == ref)))
 
 
 def get_user(session: Session, ref: str) -> User:
@@ -84,13 +82,26 @@ def create_user(
     if find_user(session, email) is not None:
         raise Conflict(f"a user with email {email!r} exists already")
     user = User(
-        email=email.strip(), name=name, role=role, time_zone=time_zone, handle=handle,
-        password_hash=hash_password(password) if password else None, contacts=[], created_at=now,
+        email=email.strip(),
+        name=name,
+        role=role,
+        time_zone=time_zone,
+        handle=handle,
+        password_hash=hash_password(password) if password else None,
+        contacts=[],
+        created_at=now,
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor=actor, action="create", object_type="User", object_id=user.email, at=now,
-                 after={"email": user.email, "name": name, "role": role})
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        object_type="User",
+        object_id=user.email,
+        at=now,
+        after={"email": user.email, "name": name, "role": role},
+    )
     return user
 
 
@@ -127,15 +138,32 @@ def create_token(
     secret = secrets.token_urlsafe(32)
     raw = f"{TOKEN_PREFIX}_{prefix}_{secret}"
     token = ApiToken(
-        name=name or f"token-{prefix}", user_id=user.id if user else None, prefix=prefix,
-        secret_hash=_sha256(raw), scopes=sorted(set(scopes)), environment=environment, created_at=now,
+        name=name or f"token-{prefix}",
+        user_id=user.id if user else None,
+        prefix=prefix,
+        secret_hash=_sha256(raw),
+        scopes=sorted(set(scopes)),
+        environment=environment,
+        created_at=now,
         expires_at=now + expires_in if expires_in else None,
     )
     session.add(token)
     session.flush()
-    audit.record(session, actor=actor, action="create", object_type="ApiToken", object_id=token.id, at=now,
-                 after={"name": token.name, "scopes": token.scopes, "user": user.email if user else None,
-                        "environment": environment, "expires_at": token.expires_at.isoformat() if token.expires_at else None})
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        object_type="ApiToken",
+        object_id=token.id,
+        at=now,
+        after={
+            "name": token.name,
+            "scopes": token.scopes,
+            "user": user.email if user else None,
+            "environment": environment,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
+    )
     return IssuedToken(token=token, secret=raw)
 
 
@@ -193,21 +221,36 @@ class IssuedSession:
     expires_at: datetime
 
 
-def check_login_rate(session: Session, *, email: str, ip: str, now: datetime, max_failures: int, window: timedelta) -> None:
+def check_login_rate(
+    session: Session, *, email: str, ip: str, now: datetime, max_failures: int, window: timedelta
+) -> None:
     since = now - window
-    failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.success.is_(False), LoginAttempt.at >= since,
-            or_(LoginAttempt.email == email.lower(), LoginAttempt.ip == ip),
+    failures = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at >= since,
+                or_(LoginAttempt.email == email.lower(), LoginAttempt.ip == ip),
+            )
         )
-    ) or 0
+        or 0
+    )
     if failures >= max_failures:
         raise RateLimited("too many failed logins; wait a few minutes and try again")
 
 
 def login(
-    session: Session, *, email: str, password: str, ip: str, now: datetime,
-    max_failures: int, window: timedelta, lifetime: timedelta,
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    now: datetime,
+    max_failures: int,
+    window: timedelta,
+    lifetime: timedelta,
 ) -> tuple[User, IssuedSession]:
     check_login_rate(session, email=email, ip=ip, now=now, max_failures=max_failures, window=window)
     user = find_user(session, email)
@@ -219,8 +262,15 @@ def login(
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     raw = secrets.token_urlsafe(32)
     issued = IssuedSession(session_id=raw, csrf_token=secrets.token_urlsafe(24), expires_at=now + lifetime)
-    session.add(WebSession(id_hash=_sha256(raw), user_id=user.id, csrf_token=issued.csrf_token,
-                           created_at=now, expires_at=issued.expires_at))
+    session.add(
+        WebSession(
+            id_hash=_sha256(raw),
+            user_id=user.id,
+            csrf_token=issued.csrf_token,
+            created_at=now,
+            expires_at=issued.expires_at,
+        )
+    )
     session.flush()
     return user, issued
 

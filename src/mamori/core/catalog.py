@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, Kin
 from mamori.core.models import ROLES, Service, Team, TeamMembership, User
 
 ContactType = Literal["email", "slack", "webhook", "sms", "voice"]
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CONTACT_FIELD = {"email": "address", "slack": "user", "webhook": "url", "sms": "number", "voice": "number"}
 
 
@@ -56,13 +58,24 @@ class NotificationRule(SpecModel):
     delay_minutes: int = Field(default=0, ge=0, le=1440)
 
 
+def check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"expected an email address like name@example.com, got {value!r}")
+    return value
+
+
 class UserSpec(SpecModel):
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str
     name: str = Field(min_length=1)
     time_zone: str = "UTC"
     role: Literal["viewer", "responder", "editor", "admin"] = "viewer"
     contacts: list[Contact] = Field(default_factory=list)
     notification_rules: list[NotificationRule] = Field(default_factory=list)
+
+    @field_validator("email")
+    @classmethod
+    def _is_email(cls, value: str) -> str:
+        return check_email(value)
 
     @field_validator("time_zone")
     @classmethod
@@ -114,8 +127,14 @@ def _check_service(doc: Document, bundle: Bundle) -> list[Problem]:
 
 
 def _user_state(user: User) -> dict[str, Any]:
-    return {"email": user.email, "name": user.name, "time_zone": user.time_zone, "role": user.role,
-            "contacts": user.contacts, "notification_rules": user.notification_rules}
+    return {
+        "email": user.email,
+        "name": user.name,
+        "time_zone": user.time_zone,
+        "role": user.role,
+        "contacts": user.contacts,
+        "notification_rules": user.notification_rules,
+    }
 
 
 def _apply_user(ctx: ApplyContext, doc: Document) -> None:
@@ -184,8 +203,9 @@ def _delete_service(ctx: ApplyContext, name: str) -> None:
 KINDS = [
     KindDef(MAMORI_API, "User", UserSpec, order=10, apply=_apply_user, delete=_delete_user),
     KindDef(MAMORI_API, "Team", TeamSpec, order=20, check=_check_team, apply=_apply_team, delete=_delete_team),
-    KindDef(MAMORI_API, "Service", ServiceSpec, order=30, check=_check_service, apply=_apply_service,
-            delete=_delete_service),
+    KindDef(
+        MAMORI_API, "Service", ServiceSpec, order=30, check=_check_service, apply=_apply_service, delete=_delete_service
+    ),
 ]
 
 
@@ -225,8 +245,15 @@ def create_team(session: Session, *, name: str, now: datetime, actor: audit.Acto
     team = Team(name=name, display_name=display_name or name, created_at=now)
     session.add(team)
     session.flush()
-    audit.record(session, actor=actor, action="create", object_type="Team", object_id=name, at=now,
-                 after={"name": name, "display_name": team.display_name})
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        object_type="Team",
+        object_id=name,
+        at=now,
+        after={"name": name, "display_name": team.display_name},
+    )
     return team
 
 
@@ -240,5 +267,13 @@ def set_membership(session: Session, *, team: Team, user: User, role: str, now: 
     else:
         current.role = role
     session.flush()
-    audit.record(session, actor=actor, action="set_member", object_type="Team", object_id=team.name, at=now,
-                 before={"member": user.email, "role": before}, after={"member": user.email, "role": role})
+    audit.record(
+        session,
+        actor=actor,
+        action="set_member",
+        object_type="Team",
+        object_id=team.name,
+        at=now,
+        before={"member": user.email, "role": before},
+        after={"member": user.email, "role": role},
+    )

@@ -111,9 +111,7 @@ def enqueue(
 def cancel(session: Session, *, job_id: int, now: datetime) -> bool:
     """Cancel a queued job; a running or finished one is left alone."""
     result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == "queued")
-        .values(status="cancelled", finished_at=now)
+        update(Job).where(Job.id == job_id, Job.status == "queued").values(status="cancelled", finished_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -135,8 +133,12 @@ def schedule_periodic(
     current = session.get(PeriodicJob, name)
     if current is None:
         current = PeriodicJob(
-            name=name, kind=kind, payload=payload or {}, interval_seconds=seconds,
-            next_run_at=first_run_at or now, enabled=True,
+            name=name,
+            kind=kind,
+            payload=payload or {},
+            interval_seconds=seconds,
+            next_run_at=first_run_at or now,
+            enabled=True,
         )
         session.add(current)
     else:
@@ -167,7 +169,10 @@ def enqueue_due_periodic(session: Session, *, now: datetime) -> int:
         if getattr(moved, "rowcount", 0) != 1:
             continue
         enqueue(
-            session, kind=periodic.kind, now=now, payload=dict(periodic.payload),
+            session,
+            kind=periodic.kind,
+            now=now,
+            payload=dict(periodic.payload),
             dedupe_key=f"periodic:{periodic.name}:{tick.isoformat()}",
         )
         created += 1
@@ -184,15 +189,16 @@ class QueueStats:
 
 
 def stats(session: Session, *, now: datetime) -> QueueStats:
-    counts = dict(
-        session.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all()
-    )
+    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all())
     due = session.scalar(select(func.count()).where(Job.status == "queued", Job.run_at <= now)) or 0
     oldest = session.scalar(select(func.min(Job.run_at)).where(Job.status == "queued", Job.run_at <= now))
     lag = (now - oldest).total_seconds() if oldest is not None else 0.0
     return QueueStats(
-        queued=counts.get("queued", 0), due=due, running=counts.get("running", 0),
-        failed=counts.get("failed", 0), lag_seconds=max(lag, 0.0),
+        queued=counts.get("queued", 0),
+        due=due,
+        running=counts.get("running", 0),
+        failed=counts.get("failed", 0),
+        lag_seconds=max(lag, 0.0),
     )
 
 
@@ -208,7 +214,8 @@ def list_jobs(session: Session, *, status: str | None = None, kind: str | None =
 def retry(session: Session, *, job_id: int, now: datetime) -> bool:
     """Put a failed job back in the queue with a fresh attempt budget."""
     result = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "failed")
+        update(Job)
+        .where(Job.id == job_id, Job.status == "failed")
         .values(status="queued", run_at=now, attempts=0, finished_at=None)
     )
     return bool(getattr(result, "rowcount", 0))
@@ -283,8 +290,7 @@ class Worker:
                 (Job.status == "running") & (Job.lease_until < now),
             )
             job = session.scalar(
-                select(Job).where(claimable).order_by(Job.run_at, Job.id).limit(1)
-                .with_for_update(skip_locked=True)
+                select(Job).where(claimable).order_by(Job.run_at, Job.id).limit(1).with_for_update(skip_locked=True)
             )
             if job is None:
                 return None
@@ -330,9 +336,7 @@ class Worker:
                 values.update(status="failed", finished_at=now)
             else:
                 values.update(status="queued", run_at=now + backoff(claim.attempt))
-            session.execute(
-                update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values)
-            )
+            session.execute(update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values))
 
 
 class _Heartbeat:
@@ -344,11 +348,16 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{claim.job_id}")
 
     def start(self) -> None:
-        self._thread.start()
+        # On SQLite the handler's transaction holds the database's write lock from its
+        # first statement, and claiming needs that lock, so no one can take the job over:
+        # there is nothing to extend (and the heartbeat would only queue behind the lock).
+        if self.worker.runtime.engine.dialect.name != "sqlite":
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _beat(self) -> None:
         interval = self.worker.lease.total_seconds() / 3

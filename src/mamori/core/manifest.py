@@ -154,8 +154,11 @@ class ApplyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "deleted": self.deleted, "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "dry_run": self.dry_run,
         }
 
 
@@ -185,8 +188,11 @@ def iter_config_files(root: Path) -> list[Path]:
     if not root.is_dir():
         raise ValidationFailed(f"{root}: no such configuration directory")
     return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix in CONFIG_SUFFIXES and not any(part.startswith(".") for part in p.parts[len(root.parts):])
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix in CONFIG_SUFFIXES
+        and not any(part.startswith(".") for part in p.parts[len(root.parts) :])
     )
 
 
@@ -204,7 +210,9 @@ def _raw_documents(path: Path, problems: list[Problem]) -> list[Any]:
             return [json.loads(text)]
         return [d for d in yaml.safe_load_all(text) if d is not None]
     except json.JSONDecodeError as exc:
-        problems.append(Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path)))
+        problems.append(
+            Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path))
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -235,7 +243,9 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
                 continue
             key = (doc.kind, doc.name)
             if key in seen:
-                problems.append(doc.problem("metadata.name", f"{doc.kind} {doc.name!r} is also declared in {seen[key]}"))
+                problems.append(
+                    doc.problem("metadata.name", f"{doc.kind} {doc.name!r} is also declared in {seen[key]}")
+                )
                 continue
             seen[key] = f"{doc.file} {doc.ref}"
             docs.append(doc)
@@ -247,16 +257,31 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
 def _parse_one(raw: Any, path: Path, index: int, registry: KindRegistry, problems: list[Problem]) -> Document | None:
     ref = f"document {index + 1}"
     if not isinstance(raw, dict):
-        problems.append(Problem(loc="", msg="expected a mapping with apiVersion, kind, metadata and spec", file=str(path), document=ref))
+        problems.append(
+            Problem(
+                loc="", msg="expected a mapping with apiVersion, kind, metadata and spec", file=str(path), document=ref
+            )
+        )
         return None
     api_version, kind = raw.get("apiVersion"), raw.get("kind")
     metadata = raw.get("metadata")
     if not isinstance(api_version, str) or not isinstance(kind, str):
-        problems.append(Problem(loc="apiVersion/kind", msg="both apiVersion and kind are required strings", file=str(path), document=ref))
+        problems.append(
+            Problem(
+                loc="apiVersion/kind", msg="both apiVersion and kind are required strings", file=str(path), document=ref
+            )
+        )
         return None
     ref = f"document {index + 1} ({kind})"
     if registry.get(api_version, kind) is None:
-        problems.append(Problem(loc="kind", msg=f"unknown kind {api_version}/{kind}; known: {', '.join(registry.known())}", file=str(path), document=ref))
+        problems.append(
+            Problem(
+                loc="kind",
+                msg=f"unknown kind {api_version}/{kind}; known: {', '.join(registry.known())}",
+                file=str(path),
+                document=ref,
+            )
+        )
         return None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         problems.append(Problem(loc="metadata.name", msg="required: a non-empty string", file=str(path), document=ref))
@@ -272,8 +297,14 @@ def _parse_one(raw: Any, path: Path, index: int, registry: KindRegistry, problem
         problems.append(Problem(loc="spec", msg="expected a mapping", file=str(path), document=ref))
         return None
     return Document(
-        file=str(path), index=index, api_version=api_version, kind=kind, name=metadata["name"],
-        metadata=metadata, spec=spec, base_dir=path.parent,
+        file=str(path),
+        index=index,
+        api_version=api_version,
+        kind=kind,
+        name=metadata["name"],
+        metadata=metadata,
+        spec=spec,
+        base_dir=path.parent,
     )
 
 
@@ -376,8 +407,14 @@ def _apply_one(ctx: ApplyContext, doc: Document, registry: KindRegistry, report:
     stored.spec, stored.labels, stored.digest = doc.spec, doc.labels, new_digest
     stored.source_file, stored.managed_by, stored.updated_at = doc.file, "config", ctx.now
     audit.record(
-        ctx.session, actor=ctx.actor, action="apply", object_type=doc.kind, object_id=doc.name,
-        at=ctx.now, before=before, after=doc.spec,
+        ctx.session,
+        actor=ctx.actor,
+        action="apply",
+        object_type=doc.kind,
+        object_id=doc.name,
+        at=ctx.now,
+        before=before,
+        after=doc.spec,
     )
     ctx.session.flush()
 
@@ -392,8 +429,14 @@ def _prune(ctx: ApplyContext, bundle: Bundle, registry: KindRegistry, report: Ap
         if kind_def is not None and kind_def.delete is not None:
             kind_def.delete(ctx, obj.name)
         audit.record(
-            ctx.session, actor=ctx.actor, action="prune", object_type=obj.kind, object_id=obj.name,
-            at=ctx.now, before=obj.spec, after=None,
+            ctx.session,
+            actor=ctx.actor,
+            action="prune",
+            object_type=obj.kind,
+            object_id=obj.name,
+            at=ctx.now,
+            before=obj.spec,
+            after=None,
         )
         ctx.session.delete(obj)
         report.deleted.append(f"{obj.kind}/{obj.name}")

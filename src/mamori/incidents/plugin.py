@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from mamori.core.runtime import Plugin
+from mamori.incidents import kinds
 
 
 def plugin() -> Plugin:
-    return Plugin(name="incidents")
+    # The CLI edge imports mamori.cli_support, which imports mamori.wiring, which imports this
+    # module: so the edges are imported when the plugin is built, after wiring has loaded.
+    from mamori.incidents.cli import alerts_app, oncall_app
+
+    return Plugin(
+        name="incidents",
+        kinds=list(kinds.KINDS),
+        commands={"alerts": alerts_app, "oncall": oncall_app},
+    )

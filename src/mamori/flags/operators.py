@@ -1,0 +1,237 @@
+"""flagd's custom JsonLogic operations: `fractional` (two bucketing schemes), `sem_ver`, `starts_with`, `ends_with`.
+
+Each operation receives the evaluation data and its evaluated arguments, and returns None on bad
+input so that targeting falls back to the default variant (flagd's behaviour since issue #1874).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from collections.abc import Callable
+from typing import Any, Literal
+
+import cbor2
+import mmh3
+
+from mamori.flags.jsonlogic import CustomOp
+
+logger = logging.getLogger(__name__)
+
+FractionalScheme = Literal["cbor", "legacy"]
+SCHEMES: tuple[FractionalScheme, ...] = ("cbor", "legacy")
+MAX_TOTAL_WEIGHT = 2_147_483_647
+
+
+# --- deterministic CBOR (RFC 8949 section 4.2) ------------------------------------------------
+
+
+def _head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes((major << 5 | n,))
+    if n < 0x100:
+        return bytes((major << 5 | 24, n))
+    if n < 0x10000:
+        return bytes((major << 5 | 25,)) + struct.pack(">H", n)
+    if n < 0x100000000:
+        return bytes((major << 5 | 26,)) + struct.pack(">I", n)
+    return bytes((major << 5 | 27,)) + struct.pack(">Q", n)
+
+
+def normalize_numbers(value: Any) -> Any:
+    """Integral floats become integers (within 64-bit range), as the fractional ADR requires."""
+    if isinstance(value, float) and value.is_integer() and -(2**63) <= value <= 2**64 - 1:
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [normalize_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalize_numbers(v) for k, v in value.items()}
+    return value
+
+
+def cbor_encode(value: Any) -> bytes:
+    """Deterministic CBOR: a fast path for strings, integers and arrays; cbor2 for floats and maps."""
+    if isinstance(value, str):
+        raw = value.encode("utf-8")
+        return _head(3, len(raw)) + raw
+    if value is True:
+        return b"\xf5"
+    if value is False:
+        return b"\xf4"
+    if value is None:
+        return b"\xf6"
+    if isinstance(value, int) and -(2**64) <= value < 2**64:
+        return _head(0, value) if value >= 0 else _head(1, -1 - value)
+    if isinstance(value, list | tuple):
+        return _head(4, len(value)) + b"".join(cbor_encode(v) for v in value)
+    return bytes(cbor2.dumps(value, canonical=True))
+
+
+# --- fractional ------------------------------------------------------------------------------
+
+
+def _parse_buckets(args: list[Any], *, integral_floats: bool) -> list[tuple[Any, int]] | None:
+    buckets = []
+    for arg in args:
+        if not isinstance(arg, list) or not arg or len(arg) > 2:
+            return None
+        weight = 1
+        if len(arg) == 2:
+            raw = arg[1]
+            if isinstance(raw, bool):
+                return None
+            if isinstance(raw, float) and integral_floats and raw.is_integer():
+                raw = int(raw)
+            if not isinstance(raw, int):
+                return None
+            weight = max(0, raw)
+        buckets.append((arg[0], weight))
+    return buckets
+
+
+def _pick(buckets: list[tuple[Any, int]], hash_value: int) -> Any:
+    total = sum(weight for _, weight in buckets)
+    if total <= 0 or total > MAX_TOTAL_WEIGHT:
+        return None
+    point = (hash_value * total) >> 32
+    end = 0
+    for variant, weight in buckets:
+        end += weight
+        if point < end:
+            return variant
+    return None
+
+
+def _targeting_key(data: Any) -> str | None:
+    key = data.get("targetingKey") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
+def _flag_key(data: Any) -> str:
+    flagd = data.get("$flagd") if isinstance(data, dict) else None
+    key = flagd.get("flagKey", "") if isinstance(flagd, dict) else ""
+    return key if isinstance(key, str) else ""
+
+
+def fractional_cbor(data: Any, args: list[Any]) -> Any:
+    """The current ADR: MurmurHash3 (x86, 32 bit, seed 0) of the deterministic CBOR of the bucket key."""
+    if not args:
+        return None
+    if isinstance(args[0], list):
+        target = _targeting_key(data)
+        if target is None:
+            return None
+        bucket_by: Any = [_flag_key(data), target]
+        rest = args
+    else:
+        bucket_by, rest = args[0], args[1:]
+    if bucket_by is None:
+        return None
+    buckets = _parse_buckets(rest, integral_floats=False)
+    if buckets is None:
+        return None
+    try:
+        encoded = cbor_encode(normalize_numbers(bucket_by))
+    except (cbor2.CBOREncodeError, TypeError, ValueError):
+        return None
+    return _pick(buckets, mmh3.hash(encoded, signed=False))
+
+
+def fractional_legacy(data: Any, args: list[Any]) -> Any:
+    """The scheme of today's flagd daemons: MurmurHash3 of the UTF-8 string, `(hash * total) >> 32`."""
+    if not args:
+        return None
+    if isinstance(args[0], list):
+        target = _targeting_key(data)
+        if target is None:
+            return None
+        bucket_by, rest = _flag_key(data) + target, args
+    elif isinstance(args[0], str):
+        bucket_by, rest = args[0], args[1:]
+    else:
+        return None
+    buckets = _parse_buckets(rest, integral_floats=True)
+    if buckets is None:
+        return None
+    return _pick(buckets, mmh3.hash(bucket_by.encode("utf-8"), signed=False))
+
+
+FRACTIONAL: dict[FractionalScheme, CustomOp] = {"cbor": fractional_cbor, "legacy": fractional_legacy}
+
+
+# --- sem_ver -------------------------------------------------------------------------------------
+
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+Version = tuple[int, int, int, tuple[tuple[int, int | str], ...] | None]
+
+
+def parse_version(raw: Any) -> Version | None:
+    """A semantic version (leading v/V allowed, missing minor/patch padded with 0); None when invalid."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None
+    text = str(raw)
+    if text[:1] in ("v", "V"):
+        text = text[1:]
+    numeric = text.split("-")[0].split("+")[0]
+    dots = numeric.count(".")
+    if dots < 2:
+        text = numeric + ".0" * (2 - dots) + text[len(numeric) :]
+    match = _SEMVER.match(text)
+    if match is None:
+        return None
+    pre = match.group(4)
+    # Numeric identifiers sort before alphanumeric ones: the (0, n) / (1, s) pairs encode that.
+    ids = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")) if pre else None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3)), ids
+
+
+def _version_key(v: Version) -> tuple[Any, ...]:
+    # A release sorts after every pre-release of the same core version.
+    return (v[0], v[1], v[2], (1,) if v[3] is None else (0, v[3]))
+
+
+_SEMVER_OPS: dict[str, Callable[[Version, Version], bool]] = {
+    "=": lambda a, b: _version_key(a) == _version_key(b),
+    "!=": lambda a, b: _version_key(a) != _version_key(b),
+    "<": lambda a, b: _version_key(a) < _version_key(b),
+    "<=": lambda a, b: _version_key(a) <= _version_key(b),
+    ">": lambda a, b: _version_key(a) > _version_key(b),
+    ">=": lambda a, b: _version_key(a) >= _version_key(b),
+    "^": lambda a, b: a[0] == b[0],
+    "~": lambda a, b: a[0] == b[0] and a[1] == b[1],
+}
+
+
+def sem_ver(_data: Any, args: list[Any]) -> bool | None:
+    if len(args) != 3:
+        return None
+    left, op, right = args
+    compare = _SEMVER_OPS.get(op) if isinstance(op, str) else None
+    a, b = parse_version(left), parse_version(right)
+    if compare is None or a is None or b is None:
+        return None
+    return compare(a, b)
+
+
+def _string_op(test: Callable[[str, str], bool]) -> CustomOp:
+    def run(_data: Any, args: list[Any]) -> bool | None:
+        if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], str):
+            return None
+        return test(args[0], args[1])
+
+    return run
+
+
+def operations(scheme: FractionalScheme) -> dict[str, CustomOp]:
+    return {
+        "fractional": FRACTIONAL[scheme],
+        "sem_ver": sem_ver,
+        "starts_with": _string_op(str.startswith),
+        "ends_with": _string_op(str.endswith),
+    }

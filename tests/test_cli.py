@@ -1,0 +1,70 @@
+"""The root CLI: database upgrade, validate, apply, and the admin commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mamori.cli import app
+from mamori.core import auth
+from mamori.core.config import load_settings
+from mamori.wiring import build_runtime
+from tests.core.test_manifest import USER_EXAMPLE
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    monkeypatch.setenv("MAMORI_DATABASE_URL", database_url)
+    monkeypatch.setenv("MAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MAMORI_SECRET_KEY", "cli-test-secret")
+    return database_url
+
+
+def test_create_token_prints_only_the_token_and_it_authenticates(env: str) -> None:
+    made = runner.invoke(app, ["admin", "create-user", "--email", "ops@example.com", "--name", "Ops", "--role", "admin",
+                               "--password-stdin"], input="correct horse battery\n")
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["admin", "create-token", "--email", "ops@example.com", "--scope", "read",
+                                 "--scope", "ingest", "--name", "ci"])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert token.startswith("mmr_") and "\n" not in token
+    runtime = build_runtime(load_settings(env={}, database_url=env))
+    with runtime.sessions() as session:
+        stored = auth.authenticate_token(session, token, now=runtime.now())
+        assert stored.scopes == ["ingest", "read"] and stored.name == "ci"
+        assert stored.secret_hash != token
+        user = auth.get_user(session, "ops@example.com")
+        assert auth.verify_password(user.password_hash, "correct horse battery")
+    runtime.engine.dispose()
+
+
+def test_admin_errors_are_messages_with_exit_codes(env: str) -> None:
+    bad_role = runner.invoke(app, ["admin", "create-user", "--email", "x@example.com", "--name", "X", "--role", "god"])
+    assert bad_role.exit_code == 2
+    assert "unknown role 'god'" in bad_role.output and "Traceback" not in bad_role.output
+    no_user = runner.invoke(app, ["admin", "create-token", "--email", "ghost@example.com", "--scope", "read"])
+    assert no_user.exit_code == 4 and "no user 'ghost@example.com'" in no_user.output
+    bad_scope = runner.invoke(app, ["admin", "create-token", "--scope", "flags:evaluate"])
+    assert bad_scope.exit_code == 2 and "needs --environment" in bad_scope.output
+
+
+def test_validate_and_apply_report_problems_and_changes(env: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "user.yaml").write_text(USER_EXAMPLE.replace("alice@example.com\n  name", "not-an-email\n  name"))
+    failed = runner.invoke(app, ["validate", "--config", str(config)])
+    assert failed.exit_code == 2
+    assert "user.yaml: document 1 (User 'alice'): spec.email" in failed.output
+    (config / "user.yaml").write_text(USER_EXAMPLE)
+    assert runner.invoke(app, ["validate", "--config", str(config)]).exit_code == 0
+    dry = runner.invoke(app, ["apply", "--config", str(config), "--dry-run"])
+    assert dry.exit_code == 0 and '"dry_run": true' in dry.stdout and "User/alice" in dry.stdout
+    applied = runner.invoke(app, ["apply", "--config", str(config)])
+    assert applied.exit_code == 0 and '"created": [\n    "User/alice"' in applied.stdout
+    again = runner.invoke(app, ["apply", "--config", str(config)])
+    assert '"unchanged": [\n    "User/alice"' in again.stdout

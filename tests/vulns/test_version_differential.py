@@ -1,0 +1,112 @@
+"""Differential tests: Mamori's orderings against each ecosystem's own implementation where one runs here."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from mamori.vulns import versions
+from tests.support import IN_CI, require_binary
+
+PAIRS = 3000
+
+
+def _sign(n: int) -> int:
+    return (n > 0) - (n < 0)
+
+
+_pep440 = st.builds(
+    lambda epoch, release, pre, post, dev, local: (
+        (f"{epoch}!" if epoch else "")
+        + ".".join(str(r) for r in release)
+        + (f"{pre[0]}{pre[1]}" if pre else "")
+        + (f".post{post}" if post is not None else "")
+        + (f".dev{dev}" if dev is not None else "")
+        + (f"+{local}" if local else "")
+    ),
+    st.integers(0, 2),
+    st.lists(st.integers(0, 12), min_size=1, max_size=4),
+    st.none() | st.tuples(st.sampled_from(["a", "b", "rc", "alpha", "beta", "c", "pre", "preview"]), st.integers(0, 3)),
+    st.none() | st.integers(0, 3),
+    st.none() | st.integers(0, 3),
+    st.none() | st.sampled_from(["local", "1", "abc.2", "0.a", "7"]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_pep440, _pep440)
+def test_pypi_order_agrees_with_packaging(a: str, b: str) -> None:
+    want = _sign((Version(a) > Version(b)) - (Version(a) < Version(b)))
+    assert versions.compare("PyPI", a, b) == want
+
+
+def _gem_version(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randint(1, 5)):
+        parts.append(rng.choice([str(rng.randint(0, 12)), "0", rng.choice(["a", "b", "pre", "rc", "alpha", "beta"])]))
+    if parts[0].isalpha():
+        parts[0] = str(rng.randint(0, 3))
+    text = ".".join(parts)
+    if rng.random() < 0.2:  # letters glued to digits, e.g. 1.0.a10
+        text = text.replace(".a", "a", 1)
+    if rng.random() < 0.1:
+        text += "-" + rng.choice(["1", "beta", "rc2"])
+    return text
+
+
+def _pairs(make: object, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    gen = make  # a callable taking the Random
+    return [(gen(rng), gen(rng)) for _ in range(PAIRS)]  # type: ignore[operator]
+
+
+def test_rubygems_order_agrees_with_gem_version() -> None:
+    ruby = require_binary("ruby")
+    pairs = _pairs(_gem_version, 6)
+    script = "STDIN.each_line { |l| a, b = l.split(' '); puts(Gem::Version.new(a) <=> Gem::Version.new(b)) }"
+    out = subprocess.run(
+        [ruby, "-e", script], input="\n".join(f"{a} {b}" for a, b in pairs) + "\n", capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert len(out) == len(pairs)
+    wrong = [(a, b, int(w), versions.compare("RubyGems", a, b)) for (a, b), w in zip(pairs, out, strict=True) if int(w) != versions.compare("RubyGems", a, b)]
+    assert not wrong, wrong[:20]
+
+
+def _semver(rng: random.Random) -> str:
+    text = ".".join(str(rng.choice([0, 1, 2, 10, rng.randint(0, 30)])) for _ in range(3))
+    if rng.random() < 0.6:
+        idents = [rng.choice(["alpha", "beta", "rc", "0", "1", "11", "2", "x-y", "Beta", "a1"]) for _ in range(rng.randint(1, 3))]
+        text += "-" + ".".join(idents)
+    if rng.random() < 0.2:
+        text += "+build." + str(rng.randint(0, 9))
+    return text
+
+
+@pytest.fixture(scope="module")
+def npm_semver(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    node, npm = require_binary("node"), require_binary("npm")
+    del node
+    prefix = tmp_path_factory.mktemp("npm-semver")
+    done = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix), "semver@7"], capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        if IN_CI:
+            pytest.fail(f"npm install semver failed: {done.stderr[-500:]}")
+        pytest.skip("npm registry unreachable: cannot install semver")
+    return prefix / "node_modules" / "semver"
+
+
+def test_npm_order_agrees_with_node_semver(npm_semver: Path) -> None:
+    node = require_binary("node")
+    pairs = _pairs(_semver, 7)
+    script = f"const s=require({json.dumps(str(npm_semver))});const p=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(JSON.stringify(p.map(([a,b])=>s.compare(a,b))))"
+    out = json.loads(subprocess.run([node, "-e", script], input=json.dumps(pairs), capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert len(out) == len(pairs)
+    wrong = [(a, b, w) for (a, b), w in zip(pairs, out, strict=True) if versions.compare("npm", a, b) != w]
+    assert not wrong, wrong[:20]
