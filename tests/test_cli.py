@@ -25,11 +25,16 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> s
 
 
 def test_create_token_prints_only_the_token_and_it_authenticates(env: str) -> None:
-    made = runner.invoke(app, ["admin", "create-user", "--email", "ops@example.com", "--name", "Ops", "--role", "admin",
-                               "--password-stdin"], input="correct horse battery\n")
+    made = runner.invoke(
+        app,
+        ["admin", "create-user", "--email", "ops@example.com", "--name", "Ops", "--role", "admin", "--password-stdin"],
+        input="correct horse battery\n",
+    )
     assert made.exit_code == 0, made.output
-    result = runner.invoke(app, ["admin", "create-token", "--email", "ops@example.com", "--scope", "read",
-                                 "--scope", "ingest", "--name", "ci"])
+    result = runner.invoke(
+        app,
+        ["admin", "create-token", "--email", "ops@example.com", "--scope", "read", "--scope", "ingest", "--name", "ci"],
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
     assert token.startswith("mmr_") and "\n" not in token
