@@ -59,4 +59,4 @@ def test_fixed_clock_only_moves_when_told() -> None:
     assert clock.now() == clock.now()
     assert clock.advance(minutes=5) == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
     with pytest.raises(ValueError, match="timezone-aware"):
-        FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        FixedClock(datetime(2026, 1, 1))

@@ -54,8 +54,9 @@ def _gem_version(rng: random.Random) -> str:
     if parts[0].isalpha():
         parts[0] = str(rng.randint(0, 3))
     text = ".".join(parts)
-    if rng.random() < 0.2:  # letters glued to digits, e.g. 1.0.a10
-        text = text.replace(".a", "a", 1)
+    if rng.random() < 0.2 and "." in text[2:]:  # letters glued to digits after the first segment, e.g. 1.0a10
+        head, _, tail = text.partition(".")
+        text = head + "." + tail.replace(".a", "a", 1)
     if rng.random() < 0.1:
         text += "-" + rng.choice(["1", "beta", "rc2"])
     return text

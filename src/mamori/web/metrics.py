@@ -42,6 +42,18 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template with its router prefix (`/api/v1/services/{name}`).
+
+    FastAPI puts the route as declared in its router into `scope["route"]` and the prefixed
+    path into its effective route context; without the prefix `/services` (a page) and
+    `/api/v1/services` would share one series.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else "unmatched"
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -62,7 +74,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
+            path = _route_template(scope)
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
             self.metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
