@@ -20,7 +20,16 @@ FILES = {
     "NuGet": ["nuget-versions.txt"],
 }
 # lower bounds on how many lines each ecosystem must check, so the test cannot pass on an empty read
-MINIMUM = {"PyPI": 12_000, "npm": 70, "Go": 70, "crates.io": 70, "RubyGems": 4_000, "Maven": 14_000, "Packagist": 10_000, "NuGet": 30}
+MINIMUM = {
+    "PyPI": 12_000,
+    "npm": 70,
+    "Go": 70,
+    "crates.io": 70,
+    "RubyGems": 4_000,
+    "Maven": 14_000,
+    "Packagist": 10_000,
+    "NuGet": 30,
+}
 OPS = {"<": -1, "=": 0, ">": 1}
 
 
@@ -39,7 +48,9 @@ def test_ordering_matches_every_published_comparison(ecosystem: str) -> None:
     base = peers("vulns", "osv-scalibr", "semantic", "testdata")
     lines = [c for name in FILES[ecosystem] for c in comparison_lines(base / name)]
     if ecosystem == "Packagist":
-        lines += comparison_lines(peers("vulns", "osv.dev", "osv", "ecosystems", "testdata", "packagist_test_cases.txt"))
+        lines += comparison_lines(
+            peers("vulns", "osv.dev", "osv", "ecosystems", "testdata", "packagist_test_cases.txt")
+        )
     failures = []
     for where, a, b, want in lines:
         got, mirrored = versions.compare(ecosystem, a, b), versions.compare(ecosystem, b, a)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mamori.core.runtime import Plugin
+from mamori.vulns.cli import vulns_app
 
 
 def plugin() -> Plugin:
-    return Plugin(name="vulns")
+    return Plugin(name="vulns", commands={"vulns": vulns_app})

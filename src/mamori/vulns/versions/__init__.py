@@ -16,7 +16,7 @@ def _by_key(key: Callable[[str], Any]) -> Compare:
 
     def compare(a: str, b: str) -> int:
         ka, kb = cached(a), cached(b)
-        return (ka > kb) - (ka < kb)
+        return int(ka > kb) - int(ka < kb)
 
     return compare
 

@@ -6,7 +6,18 @@ import re
 from functools import lru_cache
 
 # PHP's special forms, matched by prefix in this order; "#" stands for any number.
-_SPECIAL = (("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3), ("#", 4), ("pl", 5), ("p", 5))
+_SPECIAL = (
+    ("dev", 0),
+    ("alpha", 1),
+    ("a", 1),
+    ("beta", 2),
+    ("b", 2),
+    ("RC", 3),
+    ("rc", 3),
+    ("#", 4),
+    ("pl", 5),
+    ("p", 5),
+)
 _TRANSITION = re.compile(r"(?<=\d)(?=[^\d.])|(?<=[^\d.])(?=\d)")
 
 
