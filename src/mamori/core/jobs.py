@@ -189,7 +189,8 @@ class QueueStats:
 
 
 def stats(session: Session, *, now: datetime) -> QueueStats:
-    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all())
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    counts: dict[str, int] = {status: n for status, n in rows}
     due = session.scalar(select(func.count()).where(Job.status == "queued", Job.run_at <= now)) or 0
     oldest = session.scalar(select(func.min(Job.run_at)).where(Job.status == "queued", Job.run_at <= now))
     lag = (now - oldest).total_seconds() if oldest is not None else 0.0

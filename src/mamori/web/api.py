@@ -14,7 +14,17 @@ from mamori.core.models import ApiToken, Service, Team
 from mamori.core.runtime import Runtime
 from mamori.web.deps import Admin, Reader, RuntimeDep, SessionDep, Writer
 from mamori.web.schemas import (
-    AuditOut, IssuedTokenOut, JobOut, ServiceOut, TeamOut, TimelineIn, TimelineOut, TokenIn, TokenOut, UserIn, UserOut,
+    AuditOut,
+    IssuedTokenOut,
+    JobOut,
+    ServiceOut,
+    TeamOut,
+    TimelineIn,
+    TimelineOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
 )
 
 router = APIRouter(tags=["core"])
@@ -36,15 +46,28 @@ def list_users(_: Reader, session: SessionDep) -> object:
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserIn, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> object:
-    user = auth.create_user(session, email=body.email, name=body.name, role=body.role, password=body.password,
-                            time_zone=catalog.check_time_zone(body.time_zone), now=runtime.now(), actor=principal.actor())
+    user = auth.create_user(
+        session,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        time_zone=catalog.check_time_zone(body.time_zone),
+        now=runtime.now(),
+        actor=principal.actor(),
+    )
     session.commit()
     return user
 
 
 def _team_out(team: Team) -> TeamOut:
-    return TeamOut(id=team.id, name=team.name, display_name=team.display_name, slack_channel=team.slack_channel,
-                   members=[{"email": m.user.email, "role": m.role} for m in team.memberships])
+    return TeamOut(
+        id=team.id,
+        name=team.name,
+        display_name=team.display_name,
+        slack_channel=team.slack_channel,
+        members=[{"email": m.user.email, "role": m.role} for m in team.memberships],
+    )
 
 
 @router.get("/teams", response_model=list[TeamOut])
@@ -54,9 +77,13 @@ def list_teams(_: Reader, session: SessionDep) -> object:
 
 def service_out(session: Session, runtime: Runtime, service: Service, slots: dict[str, dict[str, str]]) -> ServiceOut:
     return ServiceOut(
-        name=service.name, display_name=service.display_name, description=service.description,
-        owner=service.owner_team.name if service.owner_team else None, tier=service.tier,
-        repository=service.repository, links=service.links,
+        name=service.name,
+        display_name=service.display_name,
+        description=service.description,
+        owner=service.owner_team.name if service.owner_team else None,
+        tier=service.tier,
+        repository=service.repository,
+        links=service.links,
         slots={key: values.get(service.name, "") for key, values in slots.items()},
     )
 
@@ -66,7 +93,8 @@ def catalog_slots(session: Session, runtime: Runtime, names: list[str]) -> dict[
     now = runtime.now()
     return {
         slot.key: slot.render(session, names, now)
-        for plugin in runtime.plugins for slot in sorted(plugin.slots, key=lambda s: s.order)
+        for plugin in runtime.plugins
+        for slot in sorted(plugin.slots, key=lambda s: s.order)
     }
 
 
@@ -91,9 +119,14 @@ def list_tokens(principal: Reader, session: SessionDep) -> object:
 @router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
 def create_token(body: TokenIn, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> object:
     issued = auth.create_token(
-        session, user=principal.user, scopes=body.scopes, name=body.name, environment=body.environment,
+        session,
+        user=principal.user,
+        scopes=body.scopes,
+        name=body.name,
+        environment=body.environment,
         expires_in=timedelta(days=body.expires_in_days) if body.expires_in_days else None,
-        now=runtime.now(), actor=principal.actor(),
+        now=runtime.now(),
+        actor=principal.actor(),
     )
     session.commit()
     return IssuedTokenOut(**TokenOut.model_validate(issued.token).model_dump(), token=issued.secret)
@@ -108,30 +141,51 @@ def revoke_token(token_id: str, principal: Admin, session: SessionDep, runtime: 
 
 @router.get("/audit", response_model=list[AuditOut])
 def list_audit(
-    _: Reader, session: SessionDep,
-    object_type: str | None = None, object_id: str | None = None, actor: str | None = None,
-    source: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    *,
+    _: Reader,
+    session: SessionDep,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    source: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ) -> object:
     if source is not None and source not in audit.SOURCES:
         raise ValidationFailed(f"unknown source {source!r}; expected one of {', '.join(audit.SOURCES)}")
     return audit.list_entries(
-        session, object_type=object_type, object_id=object_id, actor=actor, source=source,
-        since=utc(since) if since else None, until=utc(until) if until else None, limit=limit,
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        actor=actor,
+        source=source,
+        since=utc(since) if since else None,
+        until=utc(until) if until else None,
+        limit=limit,
     )
 
 
 @router.get("/timeline", response_model=list[TimelineOut])
 def list_timeline(
-    _: Reader, session: SessionDep,
+    *,
+    _: Reader,
+    session: SessionDep,
     service: str | None = Query(default=None, description="comma-separated service names"),
     kind: str | None = Query(default=None, description="comma-separated kinds"),
-    team: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    team: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> object:
     return timeline.list_events(
-        session, services=_csv(service), kinds=_csv(kind), team=team,
-        since=utc(since) if since else None, until=utc(until) if until else None, limit=limit,
+        session,
+        services=_csv(service),
+        kinds=_csv(kind),
+        team=team,
+        since=utc(since) if since else None,
+        until=utc(until) if until else None,
+        limit=limit,
     )
 
 
@@ -140,8 +194,13 @@ def add_timeline_event(body: TimelineIn, principal: Writer, session: SessionDep,
     if body.service is not None:
         catalog.get_service(session, body.service)
     event = timeline.record(
-        session, at=utc(body.at) if body.at else runtime.now(), kind=body.kind, source="api", title=body.title,
-        service=body.service, team=catalog.service_team(session, body.service) if body.service else None,
+        session,
+        at=utc(body.at) if body.at else runtime.now(),
+        kind=body.kind,
+        source="api",
+        title=body.title,
+        service=body.service,
+        team=catalog.service_team(session, body.service) if body.service else None,
         data={**body.data, "by": principal.name},
     )
     session.commit()
@@ -157,7 +216,8 @@ def list_jobs(_: Admin, session: SessionDep, status: str | None = None, kind: st
 def retry_job(job_id: int, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> dict[str, bool]:
     if not jobs.retry(session, job_id=job_id, now=runtime.now()):
         raise NotFound(f"no failed job {job_id}")
-    audit.record(session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id),
-                 at=runtime.now())
+    audit.record(
+        session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id), at=runtime.now()
+    )
     session.commit()
     return {"requeued": True}

@@ -25,7 +25,7 @@ from mamori.web import api, pages
 from mamori.web.limits import BodyLimit
 from mamori.web.metrics import Metrics, MetricsMiddleware
 from mamori.web.problem import PROBLEM_TYPE, from_error, problem_response
-from mamori.web.templating import make_environment
+from mamori.web.templating import make_environment, render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -43,6 +43,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def mamori_error(request: Request, exc: MamoriError) -> Response:
         if exc.status == 401 and _wants_html(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            return render(request, "error.html", {"status": exc.status, "message": exc.detail}, status_code=exc.status)
         return from_error(exc, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
@@ -52,19 +54,26 @@ def _install_error_handlers(app: FastAPI) -> None:
             loc = list(err.get("loc", ()))
             root = str(loc.pop(0)) if loc else "body"
             errors.append({"loc": format_loc(loc, root), "msg": err.get("msg", "invalid")})
-        return problem_response(422, "Validation failed", "the request is invalid; see errors", errors=errors,
-                                instance=request.url.path)
+        return problem_response(
+            422, "Validation failed", "the request is invalid; see errors", errors=errors, instance=request.url.path
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return problem_response(exc.status_code, str(exc.detail) if exc.status_code < 500 else "Error",
-                                str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path)
+        return problem_response(
+            exc.status_code,
+            str(exc.detail) if exc.status_code < 500 else "Error",
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+            instance=request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "Internal error", "an unexpected error occurred; it has been logged",
-                                instance=request.url.path)
+        return problem_response(
+            500, "Internal error", "an unexpected error occurred; it has been logged", instance=request.url.path
+        )
 
 
 def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
@@ -85,8 +94,9 @@ def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
             checks.setdefault("database", f"unreachable: {type(exc).__name__}")
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks}
-        return JSONResponse(body, status_code=200 if ready else 503,
-                            media_type="application/json" if ready else PROBLEM_TYPE)
+        return JSONResponse(
+            body, status_code=200 if ready else 503, media_type="application/json" if ready else PROBLEM_TYPE
+        )
 
     @app.get("/metrics", tags=["health"])
     def prometheus_metrics() -> Response:
@@ -109,8 +119,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
         if thread is not None:
             thread.join(timeout=10)
 
-    app = FastAPI(title="Mamori", version=__version__, lifespan=lifespan,
-                  description="Reliability and security platform: SLOs, incidents, flags, vulnerability watch.")
+    app = FastAPI(
+        title="Mamori",
+        version=__version__,
+        lifespan=lifespan,
+        description="Reliability and security platform: SLOs, incidents, flags, vulnerability watch.",
+    )
     app.state.runtime = runtime
     app.state.templates = make_environment(runtime)
     metrics = Metrics(runtime)

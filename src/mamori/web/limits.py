@@ -61,6 +61,6 @@ class BodyLimit:
             "detail": f"request body exceeds the limit of {self.max_bytes} bytes (MAMORI_MAX_BODY_BYTES)",
         }
         raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(raw)).encode())]})
+        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(raw)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": raw})

@@ -47,15 +47,25 @@ def _safe_next(target: str) -> str:
 
 @router.post("/login")
 def login(
-    *, request: Request, session: SessionDep, runtime: RuntimeDep,
-    email: Annotated[str, Form()], password: Annotated[str, Form()], next: Annotated[str, Form()] = "/services",
+    *,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/services",
 ) -> Response:
     settings = runtime.settings
     ip = request.client.host if request.client else "unknown"
     try:
         _, issued = auth.login(
-            session, email=email, password=password, ip=ip, now=runtime.now(),
-            max_failures=settings.login_max_failures, window=timedelta(seconds=settings.login_window_seconds),
+            session,
+            email=email,
+            password=password,
+            ip=ip,
+            now=runtime.now(),
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_window_seconds),
             lifetime=timedelta(hours=settings.session_hours),
         )
     except (Unauthenticated, RateLimited) as exc:
@@ -64,8 +74,13 @@ def login(
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, issued.session_id, httponly=True, samesite="lax", secure=settings.session_cookie_secure,
-        max_age=settings.session_hours * 3600, path="/",
+        SESSION_COOKIE,
+        issued.session_id,
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        max_age=settings.session_hours * 3600,
+        path="/",
     )
     return response
 
@@ -132,9 +147,15 @@ def _slot_columns(runtime: Runtime) -> list[tuple[str, str]]:
 def services_page(request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep) -> Response:
     services = catalog.list_services(session)
     slots = catalog_slots(session, runtime, [s.name for s in services])
-    return render(request, "services.html", {
-        "services": services, "columns": _slot_columns(runtime), "slots": slots,
-    })
+    return render(
+        request,
+        "services.html",
+        {
+            "services": services,
+            "columns": _slot_columns(runtime),
+            "slots": slots,
+        },
+    )
 
 
 @router.get("/services/{name}", response_class=HTMLResponse)
@@ -144,10 +165,16 @@ def service_page(request: Request, name: str, _: Viewer, session: SessionDep, ru
     except MamoriError as exc:
         return render(request, "error.html", {"status": exc.status, "message": exc.detail}, status_code=exc.status)
     events = timeline.list_events(session, services=[name], limit=50)
-    return render(request, "service.html", {
-        "service": service, "columns": _slot_columns(runtime), "slots": catalog_slots(session, runtime, [name]),
-        "events": events,
-    })
+    return render(
+        request,
+        "service.html",
+        {
+            "service": service,
+            "columns": _slot_columns(runtime),
+            "slots": catalog_slots(session, runtime, [name]),
+            "events": events,
+        },
+    )
 
 
 # --- timeline and audit ------------------------------------------------------------------------
@@ -155,37 +182,63 @@ def service_page(request: Request, name: str, _: Viewer, session: SessionDep, ru
 
 @router.get("/timeline", response_class=HTMLResponse)
 def timeline_page(
-    *, request: Request, _: Viewer, session: SessionDep,
-    service: str = "", kind: str = "", since: str = "", until: str = "",
+    *,
+    request: Request,
+    _: Viewer,
+    session: SessionDep,
+    service: str = "",
+    kind: str = "",
+    since: str = "",
+    until: str = "",
 ) -> Response:
     window = _window(since, until)
     events = timeline.list_events(
-        session, services=[service] if service else None, kinds=[kind] if kind else None,
-        since=window.since, until=window.until, limit=300,
+        session,
+        services=[service] if service else None,
+        kinds=[kind] if kind else None,
+        since=window.since,
+        until=window.until,
+        limit=300,
     )
     context = {
-        "events": events, "errors": window.errors,
+        "events": events,
+        "errors": window.errors,
         "filters": {"service": service, "kind": kind, "since": since, "until": until},
-        "services": [s.name for s in catalog.list_services(session)], "kinds": timeline.KINDS,
+        "services": [s.name for s in catalog.list_services(session)],
+        "kinds": timeline.KINDS,
     }
     return render(request, "timeline_rows.html" if _partial(request) else "timeline.html", context)
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    *, request: Request, _: Viewer, session: SessionDep,
-    object_type: str = "", actor: str = "", source: str = "", since: str = "", until: str = "",
+    *,
+    request: Request,
+    _: Viewer,
+    session: SessionDep,
+    object_type: str = "",
+    actor: str = "",
+    source: str = "",
+    since: str = "",
+    until: str = "",
 ) -> Response:
     window = _window(since, until)
     if source and source not in audit.SOURCES:
         window.errors.append(f"source: {source!r} is not one of {', '.join(audit.SOURCES)}")
         source = ""
     entries = audit.list_entries(
-        session, object_type=object_type or None, actor=actor or None, source=source or None,
-        since=window.since, until=window.until, limit=300,
+        session,
+        object_type=object_type or None,
+        actor=actor or None,
+        source=source or None,
+        since=window.since,
+        until=window.until,
+        limit=300,
     )
     context = {
-        "entries": entries, "errors": window.errors, "sources": audit.SOURCES,
+        "entries": entries,
+        "errors": window.errors,
+        "sources": audit.SOURCES,
         "filters": {"object_type": object_type, "actor": actor, "source": source, "since": since, "until": until},
     }
     return render(request, "audit_rows.html" if _partial(request) else "audit.html", context)
@@ -196,9 +249,14 @@ def audit_page(
 
 def _admin_context(session: Session, **extra: Any) -> dict[str, Any]:
     return {
-        "users": catalog.list_users(session), "teams": catalog.list_teams(session),
-        "tokens": auth.list_tokens(session), "roles": ROLES, "scopes": TOKEN_SCOPES, "error": None,
-        "notice": None, **extra,
+        "users": catalog.list_users(session),
+        "teams": catalog.list_teams(session),
+        "tokens": auth.list_tokens(session),
+        "roles": ROLES,
+        "scopes": TOKEN_SCOPES,
+        "error": None,
+        "notice": None,
+        **extra,
     }
 
 
@@ -209,20 +267,34 @@ def admin_page(request: Request, _: Admin, session: SessionDep, runtime: Runtime
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def admin_create_user(
-    *, request: Request, principal: Admin, session: SessionDep, runtime: RuntimeDep,
-    email: Annotated[str, Form()], name: Annotated[str, Form()], role: Annotated[str, Form()] = "viewer",
-    password: Annotated[str, Form()] = "", time_zone: Annotated[str, Form()] = "UTC",
+    *,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "viewer",
+    password: Annotated[str, Form()] = "",
+    time_zone: Annotated[str, Form()] = "UTC",
 ) -> Response:
     try:
         auth.create_user(
-            session, email=email.strip(), name=name.strip() or email.strip(), role=role,
-            password=password or None, time_zone=_time_zone(time_zone), now=runtime.now(), actor=principal.actor(),
+            session,
+            email=email.strip(),
+            name=name.strip() or email.strip(),
+            role=role,
+            password=password or None,
+            time_zone=_time_zone(time_zone),
+            now=runtime.now(),
+            actor=principal.actor(),
         )
         session.commit()
     except MamoriError as exc:
         session.rollback()
-        return render(request, "admin.html", _admin_context(session, error=exc.detail, now=runtime.now()),
-                      status_code=exc.status)
+        return render(
+            request, "admin.html", _admin_context(session, error=exc.detail, now=runtime.now()), status_code=exc.status
+        )
     return RedirectResponse("/admin?done=user-created", status_code=303)
 
 
@@ -244,21 +316,32 @@ def _days(value: str) -> int | None:
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
 def admin_create_token(
-    *, request: Request, principal: Admin, session: SessionDep, runtime: RuntimeDep,
-    name: Annotated[str, Form()] = "", scopes: Annotated[list[str] | None, Form()] = None,
+    *,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    name: Annotated[str, Form()] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
     expires_in_days: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         days = _days(expires_in_days)
         issued = auth.create_token(
-            session, user=principal.user, scopes=scopes or [], name=name.strip(),
-            expires_in=timedelta(days=days) if days else None, now=runtime.now(), actor=principal.actor(),
+            session,
+            user=principal.user,
+            scopes=scopes or [],
+            name=name.strip(),
+            expires_in=timedelta(days=days) if days else None,
+            now=runtime.now(),
+            actor=principal.actor(),
         )
         session.commit()
     except MamoriError as exc:
         session.rollback()
-        return render(request, "admin.html", _admin_context(session, error=exc.detail, now=runtime.now()),
-                      status_code=exc.status)
+        return render(
+            request, "admin.html", _admin_context(session, error=exc.detail, now=runtime.now()), status_code=exc.status
+        )
     response = render(request, "token_created.html", {"token": issued.token, "secret": issued.secret})
     response.headers["Cache-Control"] = "no-store"  # the secret must not linger in any cache
     return response
@@ -274,12 +357,19 @@ def admin_revoke_token(token_id: str, principal: Admin, session: SessionDep, run
 def _troubled_jobs(session: Session, now: datetime) -> tuple[list[Job], list[Job]]:
     """Failed jobs, and stuck ones: running past their lease, or queued long past their time."""
     failed = jobs.list_jobs(session, status="failed", limit=200)
-    stuck = list(session.scalars(
-        select(Job).where(or_(
-            (Job.status == "running") & (Job.lease_until < now),
-            (Job.status == "queued") & (Job.run_at < now - OVERDUE),
-        )).order_by(Job.run_at).limit(200)
-    ))
+    stuck = list(
+        session.scalars(
+            select(Job)
+            .where(
+                or_(
+                    (Job.status == "running") & (Job.lease_until < now),
+                    (Job.status == "queued") & (Job.run_at < now - OVERDUE),
+                )
+            )
+            .order_by(Job.run_at)
+            .limit(200)
+        )
+    )
     return failed, stuck
 
 
@@ -287,19 +377,31 @@ def _troubled_jobs(session: Session, now: datetime) -> tuple[list[Job], list[Job
 def admin_jobs_page(request: Request, _: Admin, session: SessionDep, runtime: RuntimeDep, done: str = "") -> Response:
     now = runtime.now()
     failed, stuck = _troubled_jobs(session, now)
-    return render(request, "jobs.html", {
-        "failed": failed, "stuck": stuck, "now": now, "stats": jobs.stats(session, now=now),
-        "notice": NOTICES.get(done),
-    })
+    return render(
+        request,
+        "jobs.html",
+        {
+            "failed": failed,
+            "stuck": stuck,
+            "now": now,
+            "stats": jobs.stats(session, now=now),
+            "notice": NOTICES.get(done),
+        },
+    )
 
 
 @router.post("/admin/jobs/{job_id}/retry")
 def admin_retry_job(
-    request: Request, job_id: int, principal: Admin, session: SessionDep, runtime: RuntimeDep,
+    request: Request,
+    job_id: int,
+    principal: Admin,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> Response:
     if not jobs.retry(session, job_id=job_id, now=runtime.now()):
         return render(request, "error.html", {"status": 404, "message": f"no failed job {job_id}"}, status_code=404)
-    audit.record(session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id),
-                 at=runtime.now())
+    audit.record(
+        session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id), at=runtime.now()
+    )
     session.commit()
     return RedirectResponse("/admin/jobs?done=job-requeued", status_code=303)

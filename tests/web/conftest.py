@@ -1,0 +1,50 @@
+"""Helpers for the web tests: a logged-in browser session on the TestClient."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mamori.core import auth
+from mamori.core.audit import Actor
+from mamori.core.runtime import Runtime
+
+PASSWORD = "correct horse battery"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+Login = Callable[..., str]
+
+
+def create_user(runtime: Runtime, email: str, role: str = "admin", password: str = PASSWORD) -> None:
+    with runtime.sessions.begin() as session:
+        auth.create_user(
+            session,
+            email=email,
+            name=email.split("@", maxsplit=1)[0].title(),
+            role=role,
+            password=password,
+            now=runtime.now(),
+            actor=Actor.system("test"),
+        )
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client: TestClient, runtime: Runtime) -> Login:
+    """Create a user with `role` and log the client in; returns the session's CSRF token."""
+
+    def do(email: str = "ada@example.com", role: str = "admin") -> str:
+        create_user(runtime, email, role)
+        response = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        return csrf_of(client.get("/services").text)
+
+    return do

@@ -1,0 +1,119 @@
+"""End to end in Debian's chromium: log in to the seeded demo, browse, create a token, log out."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from mamori import demo
+from mamori.core import migrate
+from mamori.core.config import load_settings
+from mamori.core.db import make_engine
+from mamori.web.app import create_app
+from mamori.wiring import build_runtime, start
+from tests.support import require_binary
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = Path("/tmp/mamori-catalog.png")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'mamori.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path,
+        database_url=url,
+        secret_key="browser-test-secret-0123456789",
+        session_cookie_secure=False,
+    )
+    runtime = build_runtime(settings)
+    start(runtime)
+    demo.seed(runtime)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    runtime.engine.dispose()
+
+
+@pytest.mark.slow
+def test_demo_admin_browses_the_dashboard_and_creates_a_token(demo_server: str) -> None:
+    chromium = require_binary("chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{demo_server}/services")
+            expect(page).to_have_url(re.compile(r"/login\?next=/services$"))
+            page.fill("input[name=email]", demo.DEMO_EMAIL)
+            page.fill("input[name=password]", demo.DEMO_PASSWORD)
+            page.click("button[type=submit]")
+
+            expect(page).to_have_url(f"{demo_server}/services")
+            catalog = page.locator("table.catalog")
+            for name in ("jobs-web", "jobs-api", "matching-worker"):
+                expect(catalog.get_by_role("link", name=name, exact=True)).to_be_visible()
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            page.click("header nav >> text=Timeline")
+            expect(page.locator("h1")).to_have_text("Timeline")
+            page.select_option("select[name=service]", "jobs-api")  # htmx swaps the list in place
+            expect(page).to_have_url(re.compile(r"/timeline\?service=jobs-api"))
+            expect(page.locator("#timeline-rows")).to_be_visible()
+
+            page.click("header nav >> text=Audit log")
+            expect(page.locator("h1")).to_have_text("Audit log")
+            expect(page.locator("tr.entry").first).to_be_visible()
+
+            page.click("header nav >> text=Admin")
+            page.fill("#tokens input[name=name]", "browser-token")
+            page.check("#tokens input[name=scopes][value=ingest]")
+            page.click("#tokens button:has-text('Create token')")
+            expect(page.locator("h1")).to_have_text("Token created")
+            secret = page.locator("#token-secret").inner_text().strip()
+            assert secret.startswith("mmr_")
+
+            page.goto(f"{demo_server}/admin")
+            expect(page.locator("tr.token", has_text="browser-token")).to_be_visible()
+            assert secret not in page.content()
+
+            page.click("form.logout button")
+            expect(page).to_have_url(f"{demo_server}/login")
+            page.goto(f"{demo_server}/admin")
+            expect(page).to_have_url(re.compile(r"/login\?next=/admin$"))
+        finally:
+            browser.close()
