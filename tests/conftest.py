@@ -119,7 +119,8 @@ def make_runtime(settings: Settings, clock: FixedClock) -> Iterator[RuntimeFacto
 
     def factory(**overrides: Any) -> Runtime:
         transport: httpx.BaseTransport | None = overrides.pop("http_transport", None)
-        rt = build_runtime(settings.model_copy(update=overrides), clock=clock, http_transport=transport)
+        merged = Settings.model_validate({**settings.model_dump(), **overrides})
+        rt = build_runtime(merged, clock=clock, http_transport=transport)
         start(rt)
         made.append(rt)
         return rt

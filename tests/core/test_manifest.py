@@ -167,3 +167,15 @@ def test_prune_removes_only_what_config_created(runtime: Runtime, tmp_path: Path
         assert {t.name for t in session.scalars(select(Team))} == {"backend", "made-in-ui"}
         (entry,) = [e for e in audit.list_entries(session) if e.action == "prune"]
         assert entry.object_id == "jobs-api" and entry.after is None
+
+
+def test_yaml_timestamps_stay_as_written(runtime: Runtime, tmp_path: Path) -> None:
+    doc = TEAM_AND_SERVICE.split("---\n", maxsplit=1)[1].replace(
+        "  tier: 1\n", "  tier: 1\n  description: 2026-01-05T09:00:00\n"
+    )
+    root = write(
+        tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE.split("---\n")[0] + "---\n" + doc}
+    )
+    bundle = manifest.load(root, runtime.kinds)
+    assert bundle.get("Service", "jobs-api").spec["description"] == "2026-01-05T09:00:00"  # type: ignore[union-attr]
+    manifest.apply(runtime, bundle, actor=CONFIG)

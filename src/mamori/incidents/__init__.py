@@ -1,1 +1,1 @@
-"""Incidents and on-call: alert intake, routing and severity, schedules, escalation, notifications, incidents, postmortems."""
+"""Incidents and on-call: alert intake, routing, schedules, escalation, notifications, incidents, postmortems."""

@@ -10,8 +10,10 @@ import typer
 
 from mamori import cli_support as cs
 from mamori.core import manifest
+from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
-from mamori.incidents import offline
+from mamori.incidents import offline, response
+from mamori.incidents.schemas import IncidentOut
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alert routing.")
 oncall_app = typer.Typer(no_args_is_help=True, help="On-call schedules.")
@@ -71,3 +73,34 @@ def shifts(
     """The final shifts of a schedule (layers, restrictions and overrides applied); gaps have user null."""
     _check_format(fmt)
     cs.print_json(offline.shifts(_bundle(config), schedule, start, end))
+
+
+incidents_app = typer.Typer(no_args_is_help=True, help="Incidents.")
+
+
+@incidents_app.command("declare")
+@cs.handle_errors
+def declare(  # noqa: PLR0917 (Typer maps parameters to options)
+    title: Annotated[str, typer.Option("--title")],
+    severity: Annotated[str, typer.Option("--severity")] = "SEV3",
+    service_name: Annotated[str | None, typer.Option("--service")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="Alert group id to declare from.")] = None,
+    commander: Annotated[str | None, typer.Option("--commander", help="Incident Commander's email.")] = None,
+    fmt: Format = "json",
+) -> None:
+    """Declare an incident by hand or from an alert group."""
+    _check_format(fmt)
+    rt = cs.runtime()
+    with rt.sessions.begin() as session:
+        incident = response.declare(
+            session,
+            title=title,
+            severity=severity,
+            service=service_name,
+            group_id=group,
+            commander=commander,
+            actor=Actor(name="cli", source="cli"),
+            now=rt.now(),
+        )
+        out = IncidentOut.model_validate(incident).model_dump(mode="json")
+    cs.print_json(out)

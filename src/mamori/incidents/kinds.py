@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef
 from mamori.incidents.severity import SEVERITY_NAMES
@@ -14,8 +17,28 @@ from mamori.incidents.specs import (
 )
 
 ALERT_ROUTE, INTEGRATION, SCHEDULE, POLICY, SEVERITY = (
-    "AlertRoute", "Integration", "Schedule", "EscalationPolicy", "SeverityLevel",
+    "AlertRoute",
+    "Integration",
+    "Schedule",
+    "EscalationPolicy",
+    "SeverityLevel",
 )
+
+
+def _plain(value: Any) -> Any:
+    """YAML reads timestamps as datetimes; specs are stored as JSON, so keep them as ISO text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _prepare(doc: Document) -> dict[str, Any]:
+    plain: dict[str, Any] = _plain(doc.spec)
+    return plain
 
 
 def _check_route(doc: Document, bundle: Bundle) -> list[Problem]:
@@ -26,12 +49,17 @@ def _check_route(doc: Document, bundle: Bundle) -> list[Problem]:
     sets = [(f"spec.routes[{i}].set", r.set) for i, r in enumerate(spec.routes)] + [("spec.default", spec.default)]
     for loc, route_set in sets:
         if route_set.severity is not None and route_set.severity not in severities:
-            problems.append(doc.problem(f"{loc}.severity", f"unknown severity {route_set.severity!r}; known: "
-                                        f"{', '.join(sorted(severities))}"))
+            problems.append(
+                doc.problem(
+                    f"{loc}.severity",
+                    f"unknown severity {route_set.severity!r}; known: {', '.join(sorted(severities))}",
+                )
+            )
         policy = route_set.escalation_policy
         if policy is not None and policy not in policies:
-            problems.append(doc.problem(f"{loc}.escalationPolicy", f"no EscalationPolicy named {policy!r} "
-                                        "in this configuration"))
+            problems.append(
+                doc.problem(f"{loc}.escalationPolicy", f"no EscalationPolicy named {policy!r} in this configuration")
+            )
     return problems
 
 
@@ -51,8 +79,12 @@ def _check_policy(doc: Document, bundle: Bundle) -> list[Problem]:
     teams = bundle.names("Team")
     for i, step in enumerate(spec.steps):
         if step.notify.schedule and step.notify.schedule not in bundle.names(SCHEDULE):
-            problems.append(doc.problem(f"spec.steps[{i}].notify.schedule",
-                                        f"no Schedule named {step.notify.schedule!r} in this configuration"))
+            problems.append(
+                doc.problem(
+                    f"spec.steps[{i}].notify.schedule",
+                    f"no Schedule named {step.notify.schedule!r} in this configuration",
+                )
+            )
         if step.notify.team and teams and step.notify.team not in teams:
             problems.append(doc.problem(f"spec.steps[{i}].notify.team", f"no Team named {step.notify.team!r}"))
         if step.escalate_after.total_seconds() <= 0:
@@ -67,9 +99,9 @@ def _check_severity(doc: Document, bundle: Bundle) -> list[Problem]:
 
 
 KINDS = [
-    KindDef(MAMORI_API, SEVERITY, SeverityLevelSpec, order=300, check=_check_severity),
-    KindDef(MAMORI_API, SCHEDULE, ScheduleSpec, order=310),
-    KindDef(MAMORI_API, POLICY, EscalationPolicySpec, order=320, check=_check_policy),
-    KindDef(MAMORI_API, ALERT_ROUTE, AlertRouteSpec, order=330, check=_check_route),
-    KindDef(MAMORI_API, INTEGRATION, IntegrationSpec, order=340, check=_check_integration),
+    KindDef(MAMORI_API, SEVERITY, SeverityLevelSpec, order=300, prepare=_prepare, check=_check_severity),
+    KindDef(MAMORI_API, SCHEDULE, ScheduleSpec, order=310, prepare=_prepare),
+    KindDef(MAMORI_API, POLICY, EscalationPolicySpec, order=320, prepare=_prepare, check=_check_policy),
+    KindDef(MAMORI_API, ALERT_ROUTE, AlertRouteSpec, order=330, prepare=_prepare, check=_check_route),
+    KindDef(MAMORI_API, INTEGRATION, IntegrationSpec, order=340, prepare=_prepare, check=_check_integration),
 ]

@@ -22,8 +22,9 @@ def label_sets(payload: Any) -> list[dict[str, str]]:
     elif isinstance(payload, dict) and "labels" in payload:
         items = [payload]
     else:
-        raise InvalidInput("payload must be an Alertmanager webhook body (with 'alerts'), a list of alerts, "
-                           "or one alert with 'labels'")
+        raise InvalidInput(
+            "payload must be an Alertmanager webhook body (with 'alerts'), a list of alerts, or one alert with 'labels'"
+        )
     out: list[dict[str, str]] = []
     for i, item in enumerate(items):
         labels = item.get("labels") if isinstance(item, dict) else None
@@ -62,8 +63,12 @@ def schedule_spec(bundle: Bundle, name: str) -> ScheduleSpec:
 def who(bundle: Bundle, schedule: str, at: str) -> dict[str, object]:
     instant = parse_instant(at)
     shift = rotation.who(schedule_spec(bundle, schedule), instant)
-    return {"schedule": schedule, "at": _iso(instant), "users": [shift.user] if shift.user else [],
-            "layer": shift.layer}
+    return {
+        "schedule": schedule,
+        "at": _iso(instant),
+        "users": [shift.user] if shift.user else [],
+        "layer": shift.layer,
+    }
 
 
 def shifts(bundle: Bundle, schedule: str, start: str, end: str) -> dict[str, object]:
@@ -71,8 +76,12 @@ def shifts(bundle: Bundle, schedule: str, start: str, end: str) -> dict[str, obj
     if hi <= lo:
         raise InvalidInput("--to must be after --from")
     spec = schedule_spec(bundle, schedule)
-    return {"schedule": schedule, "from": _iso(lo), "to": _iso(hi),
-            "shifts": [s.as_dict() for s in rotation.final_shifts(spec, lo, hi)]}
+    return {
+        "schedule": schedule,
+        "from": _iso(lo),
+        "to": _iso(hi),
+        "shifts": [s.as_dict() for s in rotation.final_shifts(spec, lo, hi)],
+    }
 
 
 def _iso(at: datetime) -> str:

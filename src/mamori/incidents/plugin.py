@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
-from mamori.core.runtime import Plugin
-from mamori.incidents import kinds
+from datetime import timedelta
+from pathlib import Path
+
+from mamori.core.runtime import CatalogSlot, NavEntry, PeriodicSpec, Plugin
+from mamori.incidents import demo, kinds, models, paging, response, service, views  # noqa: F401  (models: tables)
 
 
 def plugin() -> Plugin:
-    # The CLI edge imports mamori.cli_support, which imports mamori.wiring, which imports this
-    # module: so the edges are imported when the plugin is built, after wiring has loaded.
-    from mamori.incidents.cli import alerts_app, oncall_app
+    # The edges import mamori.cli_support / mamori.web, which import mamori.wiring, which imports
+    # this module: so they are imported when the plugin is built, after wiring has loaded.
+    from mamori.incidents.api import router as api_router
+    from mamori.incidents.cli import alerts_app, incidents_app, oncall_app
+    from mamori.incidents.hooks import router as hooks_router
+    from mamori.incidents.pages import router as pages_router
 
     return Plugin(
         name="incidents",
         kinds=list(kinds.KINDS),
-        commands={"alerts": alerts_app, "oncall": oncall_app},
+        job_handlers={
+            service.PROCESS_JOB: service.process_intake,
+            paging.ESCALATE_JOB: paging.escalate,
+            paging.NOTIFY_JOB: paging.notify,
+            paging.AUDIT_JOB: paging.audit_escalations,
+            response.REMINDER_JOB: response.update_reminder,
+        },
+        periodic=[
+            PeriodicSpec(name="incidents.audit_escalations", kind=paging.AUDIT_JOB, interval=timedelta(minutes=1))
+        ],
+        api_routers=[api_router],
+        hook_routers=[hooks_router],
+        page_routers=[pages_router],
+        nav=[
+            NavEntry("Alerts", "/alerts", 20),
+            NavEntry("Incidents", "/incidents", 21),
+            NavEntry("On call", "/oncall", 22),
+        ],
+        slots=[
+            CatalogSlot("oncall_now", "On call now", views.on_call_by_service),
+            CatalogSlot("open_incidents", "Open incidents", views.open_incidents_by_service),
+        ],
+        templates_dir=Path(__file__).resolve().parent / "templates",
+        seed_demo=demo.seed,
+        commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},
     )

@@ -7,6 +7,7 @@ an override beats every layer (a later override beats an earlier one).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -105,7 +106,9 @@ def layer_shifts(layer: Layer, tz: ZoneInfo, start: datetime, end: datetime) -> 
     return shifts
 
 
-def _windows(restrictions: list[Restriction], tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+def _windows(
+    restrictions: list[Restriction], tz: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
     first = _to_local(start, tz).date() - timedelta(days=1)
     last = _to_local(end, tz).date() + timedelta(days=1)
     out: list[tuple[datetime, datetime]] = []
@@ -115,7 +118,11 @@ def _windows(restrictions: list[Restriction], tz: ZoneInfo, start: datetime, end
             if DAYS[day.weekday()] not in r.days:
                 continue
             begin = datetime.combine(day, parse_clock(r.from_))
-            finish = datetime.combine(day, time(0)) + timedelta(days=1) if r.to == "24:00" else datetime.combine(day, parse_clock(r.to))
+            finish = (
+                datetime.combine(day, time(0)) + timedelta(days=1)
+                if r.to == "24:00"
+                else datetime.combine(day, parse_clock(r.to))
+            )
             if finish <= begin:
                 finish += timedelta(days=1)
             out.append((local_to_utc(begin, tz), local_to_utc(finish, tz)))
@@ -151,7 +158,7 @@ def final_shifts(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Shi
         points.update((shift.start, shift.end))
     ordered = sorted(p for p in points if start <= p <= end)
     merged: list[Shift] = []
-    for s, e in zip(ordered, ordered[1:], strict=False):
+    for s, e in itertools.pairwise(ordered):
         user, layer = _winner(per_layer, overrides, s)
         if merged and merged[-1].user == user and merged[-1].layer == layer and merged[-1].end == s:
             merged[-1] = Shift(merged[-1].start, e, user, layer)

@@ -42,14 +42,19 @@ class RouteResult:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "fingerprint": self.fingerprint, "group_key": self.group_key, "service": self.service,
-            "team": self.team, "severity": self.severity, "escalation_policy": self.escalation_policy,
+            "fingerprint": self.fingerprint,
+            "group_key": self.group_key,
+            "service": self.service,
+            "team": self.team,
+            "severity": self.severity,
+            "escalation_policy": self.escalation_policy,
             "route_index": self.route_index,
         }
 
 
-def _result(route_name: str, spec: AlertRouteSpec, labels: Mapping[str, str], chosen: RouteSet,
-            index: int | None, fp: str) -> RouteResult:
+def _result(
+    route_name: str, spec: AlertRouteSpec, labels: Mapping[str, str], chosen: RouteSet, *, index: int | None, fp: str
+) -> RouteResult:
     default = spec.default
     return RouteResult(
         fingerprint=fp,
@@ -70,9 +75,9 @@ def route(route_name: str, spec: AlertRouteSpec, labels: Mapping[str, str]) -> l
     for index, candidate in enumerate(spec.routes):
         if not matches_all(parse_matchers(candidate.matchers), labels):
             continue
-        results.append(_result(route_name, spec, labels, candidate.set, index, fp))
+        results.append(_result(route_name, spec, labels, candidate.set, index=index, fp=fp))
         if not candidate.continue_:
             return results
     if not results:
-        results.append(_result(route_name, spec, labels, spec.default, None, fp))
+        results.append(_result(route_name, spec, labels, spec.default, index=None, fp=fp))
     return results

@@ -23,17 +23,67 @@ class Severity:
 DEFAULT_SEVERITIES: dict[str, Severity] = {
     s.name: s
     for s in (
-        Severity("SEV1", 1, "Critical issue that warrants public notification and liaison with executive teams: "
-                 "the product is down or badly degraded for most customers, or data is lost or exposed.",
-                 True, True, True, timedelta(minutes=30), True, 3, False),
-        Severity("SEV2", 2, "Critical system issue actively impacting many customers' ability to use the product.",
-                 True, True, True, timedelta(hours=1), True, 5, True),
-        Severity("SEV3", 3, "Stability or minor customer-impacting issues that require immediate attention "
-                 "from service owners.", False, False, True, timedelta(hours=4), False, None, False),
-        Severity("SEV4", 4, "Minor issues requiring action, but not affecting customers' ability to use the "
-                 "product.", False, False, False, None, False, None, False),
-        Severity("SEV5", 5, "Cosmetic issues or bugs not affecting customers; filed as a ticket.",
-                 False, False, False, None, False, None, False),
+        Severity(
+            "SEV1",
+            1,
+            "Critical issue that warrants public notification and liaison with executive teams: "
+            "the product is down or badly degraded for most customers, or data is lost or exposed.",
+            True,
+            True,
+            True,
+            timedelta(minutes=30),
+            True,
+            3,
+            False,
+        ),
+        Severity(
+            "SEV2",
+            2,
+            "Critical system issue actively impacting many customers' ability to use the product.",
+            True,
+            True,
+            True,
+            timedelta(hours=1),
+            True,
+            5,
+            True,
+        ),
+        Severity(
+            "SEV3",
+            3,
+            "Stability or minor customer-impacting issues that require immediate attention from service owners.",
+            False,
+            False,
+            True,
+            timedelta(hours=4),
+            False,
+            None,
+            False,
+        ),
+        Severity(
+            "SEV4",
+            4,
+            "Minor issues requiring action, but not affecting customers' ability to use the product.",
+            False,
+            False,
+            False,
+            None,
+            False,
+            None,
+            False,
+        ),
+        Severity(
+            "SEV5",
+            5,
+            "Cosmetic issues or bugs not affecting customers; filed as a ticket.",
+            False,
+            False,
+            False,
+            None,
+            False,
+            None,
+            False,
+        ),
     )
 }
 

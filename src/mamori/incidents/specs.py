@@ -14,7 +14,8 @@ from mamori.core.manifest import SpecModel
 from mamori.incidents.matchers import parse_matcher
 
 EMAIL = r"^[^@\s]+@[^@\s]+$"
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+DAYS: tuple[Day, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _HANDOFF = re.compile(r"^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(\d\d:\d\d)$")
 SourceType = Literal["alertmanager", "grafana", "datadog", "generic", "pagerduty"]
@@ -99,7 +100,7 @@ class Rotation(SpecModel):
 
 
 class Restriction(SpecModel):
-    days: list[Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]] = Field(default_factory=lambda: list(DAYS))
+    days: list[Day] = Field(default_factory=lambda: list(DAYS))
     from_: str = Field(default="00:00", alias="from")
     to: str = "24:00"
 

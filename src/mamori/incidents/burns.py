@@ -1,0 +1,101 @@
+"""SLO burn-rate alerts from the SLO engine, as alerts (source "slo"), without importing the SLO domain.
+
+Routing: through an applied AlertRoute named `slo` when there is one (labels: alertname=SLOBurn, slo,
+service, severity=page|ticket, objective); otherwise page burns become SEV2 and ticket burns SEV4
+with no escalation policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from mamori.core import manifest
+from mamori.core.jobs import JobContext
+from mamori.incidents import service
+from mamori.incidents.intake import FIRING, RESOLVED, IncomingAlert
+from mamori.incidents.kinds import ALERT_ROUTE
+from mamori.incidents.specs import AlertRouteSpec, RouteSet
+
+INTEGRATION = "slo"
+ROUTE = "slo"
+
+
+class BurnEvent(Protocol):
+    slo: str
+    objective: Any
+    service: str
+    severity: str
+    long_window: Any
+    short_window: Any
+    burn_rate: float
+    threshold: float
+    at: datetime
+
+
+def _labels(event: BurnEvent) -> dict[str, str]:
+    return {
+        "alertname": "SLOBurn",
+        "slo": str(event.slo),
+        "service": str(event.service),
+        "severity": str(event.severity),
+        "objective": str(event.objective),
+    }
+
+
+def _route(session: Session, event: BurnEvent) -> AlertRouteSpec:
+    spec = manifest.stored_specs(session, kind=ALERT_ROUTE).get(ROUTE)
+    if spec is not None:
+        return AlertRouteSpec.model_validate(spec)
+    severity = "SEV2" if event.severity == "page" else "SEV4"
+    return AlertRouteSpec(group_by=["alertname", "slo", "severity"], routes=[], default=RouteSet(severity=severity))
+
+
+def _dedup(event: BurnEvent) -> str:
+    return f"slo:{event.slo}:{event.severity}"
+
+
+def ingest_slo_burn(ctx: JobContext, event: BurnEvent) -> None:
+    """Open (or update) the alert for a burning SLO; subscribe to slo.events.BurnAlertFired."""
+    title = (
+        f"SLO {event.slo} of {event.service} burning at {event.burn_rate:.1f}x "
+        f"(threshold {event.threshold:g}x over {event.long_window}/{event.short_window})"
+    )
+    incoming = IncomingAlert(
+        _dedup(event),
+        FIRING,
+        _labels(event),
+        title,
+        {
+            "burn_rate": f"{event.burn_rate:g}",
+            "threshold": f"{event.threshold:g}",
+            "long_window": str(event.long_window),
+            "short_window": str(event.short_window),
+        },
+        event.at,
+    )
+    service.receive(
+        ctx.session,
+        integration=INTEGRATION,
+        source="slo",
+        route_name=ROUTE,
+        route_spec=_route(ctx.session, event),
+        incoming=incoming,
+        now=ctx.now,
+    )
+
+
+def resolve_slo_burn(ctx: JobContext, event: BurnEvent) -> None:
+    """Resolve the burn alert; subscribe to slo.events.BurnAlertResolved."""
+    incoming = IncomingAlert(_dedup(event), RESOLVED, _labels(event), "")
+    service.receive(
+        ctx.session,
+        integration=INTEGRATION,
+        source="slo",
+        route_name=ROUTE,
+        route_spec=_route(ctx.session, event),
+        incoming=incoming,
+        now=ctx.now,
+    )

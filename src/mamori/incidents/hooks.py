@@ -1,0 +1,156 @@
+"""Webhook edge: alert intake from each source, one-click action links, and Slack interactivity."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from mamori.core.audit import Actor
+from mamori.core.errors import Forbidden, InvalidInput, Unavailable
+from mamori.core.models import User
+from mamori.incidents import service
+from mamori.incidents.signing import verify_action, verify_slack
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
+
+router = APIRouter(tags=["incidents hooks"])
+IngestDep = Annotated[Principal, Depends(require("ingest"))]
+
+
+async def _accept(request: Request, session: Any, runtime: Any, integration: str, source: str) -> tuple[Any, Any]:
+    body = await request.body()
+    now = runtime.clock.now()
+    try:
+        row, alerts = service.accept(
+            session,
+            integration=integration,
+            source=source,
+            body=body,
+            content_type=request.headers.get("content-type", ""),
+            now=now,
+        )
+    except InvalidInput:
+        session.commit()  # the rejected payload is kept for inspection
+        raise
+    session.commit()
+    return row, alerts
+
+
+def _accepted(row: Any, alerts: list[Any]) -> JSONResponse:
+    return JSONResponse({"status": "accepted", "intake_id": row.id, "alerts": len(alerts)}, status_code=202)
+
+
+@router.post("/hooks/alertmanager/{integration}", status_code=202)
+async def alertmanager(
+    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
+) -> JSONResponse:
+    """Alertmanager webhook v4."""
+    return _accepted(*await _accept(request, session, runtime, integration, "alertmanager"))
+
+
+@router.post("/hooks/grafana/{integration}", status_code=202)
+async def grafana(
+    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
+) -> JSONResponse:
+    """Grafana alerting webhook contact point."""
+    return _accepted(*await _accept(request, session, runtime, integration, "grafana"))
+
+
+@router.post("/hooks/datadog/{integration}", status_code=202)
+async def datadog(
+    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
+) -> JSONResponse:
+    return _accepted(*await _accept(request, session, runtime, integration, "datadog"))
+
+
+@router.post("/hooks/generic/{integration}", status_code=202)
+async def generic(
+    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
+) -> JSONResponse:
+    return _accepted(*await _accept(request, session, runtime, integration, "generic"))
+
+
+@router.post("/hooks/pagerduty/{integration}/enqueue", status_code=202)
+async def pagerduty(
+    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
+) -> JSONResponse:
+    """PagerDuty Events API v2 compatible: answers like PagerDuty does."""
+    _row, alerts = await _accept(request, session, runtime, integration, "pagerduty")
+    return JSONResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": alerts[0].dedup_key}, status_code=202
+    )
+
+
+@router.get("/hooks/incidents/action/{token}", response_class=HTMLResponse)
+def action_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
+    """The link in an email: a confirmation button, so that mail scanners opening links change nothing."""
+    data = verify_action(runtime.settings.signing_key(), token, now=runtime.clock.now())
+    verb = "Acknowledge" if data["action"] == "ack" else "Resolve"
+    html = (
+        f"<!doctype html><title>{verb}</title><form method=post><p>{verb} alert group "
+        f"{data['group_id']}?</p><button type=submit>{verb}</button></form>"
+    )
+    return HTMLResponse(html)
+
+
+@router.post("/hooks/incidents/action/{token}", response_class=HTMLResponse)
+def action(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    now = runtime.clock.now()
+    data = verify_action(runtime.settings.signing_key(), token, now=now)
+    actor = Actor(name=str(data["user"] or "email-link"), source="api")
+    if data["action"] == "ack":
+        group = service.acknowledge(session, group_id=str(data["group_id"]), actor=actor, now=now)
+    else:
+        group = service.resolve(session, group_id=str(data["group_id"]), actor=actor, now=now)
+    session.commit()
+    return HTMLResponse(f"<!doctype html><title>Done</title><p>Alert group is now {group.status}.</p>")
+
+
+@router.post("/hooks/slack/interactivity")
+async def slack_interactivity(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """Slack block actions (Ack/Resolve buttons), verified with the app's signing secret."""
+    secret = runtime.settings.slack_signing_secret
+    if secret is None:
+        raise Unavailable("Slack interactivity is not configured (MAMORI_SLACK_SIGNING_SECRET)")
+    body = await request.body()
+    now = runtime.clock.now()
+    verify_slack(
+        secret.get_secret_value().encode(),
+        timestamp=request.headers.get("x-slack-request-timestamp"),
+        signature=request.headers.get("x-slack-signature"),
+        body=body,
+        now=now,
+    )
+    try:
+        payload = json.loads(parse_qs(body.decode())["payload"][0])
+        act = payload["actions"][0]
+        action_id, group_id, slack_user = act["action_id"], act["value"], payload["user"]["id"]
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a Slack block_actions payload: {exc}") from None
+    actor = Actor(name=_slack_user(session, slack_user), source="ui")
+    if action_id == "ack":
+        group = service.acknowledge(session, group_id=group_id, actor=actor, now=now)
+    elif action_id == "resolve":
+        group = service.resolve(session, group_id=group_id, actor=actor, now=now)
+    else:
+        return JSONResponse({})
+    session.commit()
+    return JSONResponse(
+        {
+            "response_type": "in_channel",
+            "replace_original": False,
+            "text": f"{group.title}: {group.status} by {actor.name}",
+        }
+    )
+
+
+def _slack_user(session: Any, slack_id: str) -> str:
+    for user in session.query(User).all():
+        if any(c.get("type") == "slack" and c.get("user") == slack_id for c in user.contacts or []):
+            return str(user.email)
+    if not slack_id:
+        raise Forbidden("unknown Slack user")
+    return f"slack:{slack_id}"

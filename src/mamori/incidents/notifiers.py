@@ -1,0 +1,170 @@
+"""Notifiers: one small Protocol, with email (SMTP), Slack (chat.postMessage) and webhook (HMAC) behind it.
+
+An SMS or voice provider plugs in by implementing `Notifier` and being put in the registry
+(`runtime.adapters["incidents.notifiers"]`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import smtplib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from mamori.incidents.signing import webhook_signature
+
+
+class NotifyError(Exception):
+    """A send failed; the message says why. Sends are retried with backoff."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a notification says, whatever the channel."""
+
+    group_id: str
+    title: str
+    severity: str
+    service: str | None
+    status: str
+    ack_url: str
+    resolve_url: str
+    details_url: str
+
+
+class Notifier(Protocol):
+    def send(self, page: Page, target: str) -> str:
+        """Deliver `page` to `target` (an address, a Slack user/channel id, a URL); return a receipt."""
+        ...
+
+
+class EmailNotifier:
+    def __init__(self, *, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+
+    def send(self, page: Page, target: str) -> str:
+        msg = EmailMessage()
+        msg["From"], msg["To"] = self.sender, target
+        msg["Subject"] = f"[{page.severity}] {page.title}"
+        msg.set_content(
+            f"{page.title}\nseverity: {page.severity}\nservice: {page.service or '-'}\n\n"
+            f"Acknowledge: {page.ack_url}\nResolve: {page.resolve_url}\nDetails: {page.details_url}\n"
+        )
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                refused = smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotifyError(f"SMTP {self.host}:{self.port}: {exc}") from None
+        if refused:
+            raise NotifyError(f"SMTP refused {', '.join(refused)}")
+        return f"smtp:{target}"
+
+
+class SlackNotifier:
+    def __init__(self, *, client: Callable[[], httpx.Client], token: str, api_url: str) -> None:
+        self.client, self.token, self.api_url = client, token, api_url.rstrip("/")
+
+    def blocks(self, page: Page) -> list[dict[str, Any]]:
+        text = f"*[{page.severity}] {page.title}*\nservice: {page.service or '-'} · status: {page.status}"
+        return [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {
+                "type": "actions",
+                "block_id": f"mamori:{page.group_id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "ack",
+                        "value": page.group_id,
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Acknowledge"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "resolve",
+                        "value": page.group_id,
+                        "text": {"type": "plain_text", "text": "Resolve"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "open",
+                        "url": page.details_url,
+                        "text": {"type": "plain_text", "text": "Open"},
+                    },
+                ],
+            },
+        ]
+
+    def send(self, page: Page, target: str) -> str:
+        body = {"channel": target, "text": f"[{page.severity}] {page.title}", "blocks": self.blocks(page)}
+        try:
+            with self.client() as client:
+                response = client.post(
+                    f"{self.api_url}/chat.postMessage", json=body, headers={"Authorization": f"Bearer {self.token}"}
+                )
+        except httpx.HTTPError as exc:
+            raise NotifyError(f"Slack: {exc}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise NotifyError(f"Slack answered HTTP {response.status_code}")
+        data = response.json() if response.content else {}
+        if not data.get("ok"):
+            raise NotifyError(f"Slack error: {data.get('error', response.status_code)}")
+        return f"slack:{data.get('channel', target)}:{data.get('ts', '')}"
+
+
+def refuse_private(url: str) -> None:
+    """Outbound webhooks must not reach loopback, link-local or private networks (SSRF)."""
+    host = urlsplit(url).hostname
+    if not host:
+        raise NotifyError(f"webhook URL {url!r} has no host")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as exc:
+        raise NotifyError(f"cannot resolve {host}: {exc}") from None
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if addr.is_loopback or addr.is_link_local or addr.is_private or addr.is_unspecified or addr.is_reserved:
+            raise NotifyError(
+                f"webhook host {host} resolves to non-public address {addr}; "
+                "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
+            )
+
+
+class WebhookNotifier:
+    def __init__(self, *, client: Callable[[], httpx.Client], key: bytes, allow_private: bool) -> None:
+        self.client, self.key, self.allow_private = client, key, allow_private
+
+    def send(self, page: Page, target: str) -> str:
+        if not target.startswith(("http://", "https://")):
+            raise NotifyError(f"webhook target {target!r} is not an http(s) URL")
+        if not self.allow_private:
+            refuse_private(target)
+        body = json.dumps(
+            {
+                "type": "mamori.page",
+                "group_id": page.group_id,
+                "title": page.title,
+                "severity": page.severity,
+                "service": page.service,
+                "status": page.status,
+                "ack_url": page.ack_url,
+                "resolve_url": page.resolve_url,
+                "details_url": page.details_url,
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", "X-Mamori-Signature": webhook_signature(self.key, body)}
+        try:
+            with self.client() as client:
+                response = client.post(target, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise NotifyError(f"webhook {target}: {exc}") from None
+        if response.status_code >= 300:
+            raise NotifyError(f"webhook {target} answered HTTP {response.status_code}")
+        return f"webhook:{response.status_code}"

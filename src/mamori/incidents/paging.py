@@ -1,0 +1,291 @@
+"""Escalation and notification as durable jobs: steps fire on time, ack/resolve stops them, sends retry.
+
+A group's policy is snapshotted when it opens. Each step is a job with a dedupe key naming the group,
+round and step, so a step fires once even with several workers; a stale job (the group moved on, or
+was acknowledged) does nothing. Each send attempt is recorded; a failed send is retried by a new job
+with backoff, so the attempt record commits with the job that made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core import jobs
+from mamori.core.jobs import JobContext
+from mamori.core.models import Job, Team, User
+from mamori.core.runtime import Runtime
+from mamori.incidents import config, rotation
+from mamori.incidents.models import AlertGroup, Notification, NotificationAttempt
+from mamori.incidents.notifiers import (
+    EmailNotifier,
+    Notifier,
+    NotifyError,
+    Page,
+    SlackNotifier,
+    WebhookNotifier,
+)
+from mamori.incidents.signing import sign_action
+from mamori.incidents.specs import EscalationPolicySpec, Notify
+
+log = logging.getLogger(__name__)
+
+ESCALATE_JOB, NOTIFY_JOB, AUDIT_JOB = "incidents.escalate", "incidents.notify", "incidents.audit_escalations"
+MAX_SEND_ATTEMPTS = 5
+LINK_TTL = timedelta(days=7)
+NOTIFIERS_ADAPTER = "incidents.notifiers"
+
+
+def snapshot(name: str, spec: EscalationPolicySpec) -> dict[str, Any]:
+    return {"name": name, "spec": spec.model_dump(mode="json", by_alias=True)}
+
+
+def start_escalation(session: Session, group: AlertGroup, *, now: datetime) -> None:
+    group.step, group.round, group.escalation_done = 0, 0, False
+    _schedule_step(session, group, at=now, now=now)
+
+
+def stop_escalation(session: Session, group: AlertGroup, *, now: datetime) -> None:
+    if group.escalation_job_id is not None:
+        jobs.cancel(session, job_id=group.escalation_job_id, now=now)
+    group.next_escalation_at = None
+
+
+def _schedule_step(session: Session, group: AlertGroup, *, at: datetime, now: datetime) -> None:
+    job = jobs.enqueue(
+        session,
+        kind=ESCALATE_JOB,
+        now=now,
+        run_at=at,
+        payload={"group_id": group.id, "round": group.round, "step": group.step},
+        dedupe_key=f"escalate:{group.id}:{group.round}:{group.step}",
+        max_attempts=10,
+    )
+    group.escalation_job_id, group.next_escalation_at = job.id, at
+
+
+def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job: fire one step of a group's snapshotted policy, then schedule the next one."""
+    session, now = ctx.session, ctx.now
+    group = session.get(AlertGroup, str(payload["group_id"]), with_for_update=True)
+    if group is None or group.status != "triggered" or group.policy_snapshot is None:
+        return
+    if (group.round, group.step) != (payload["round"], payload["step"]):
+        return  # a stale job: the group already moved past this step
+    spec = EscalationPolicySpec.model_validate(group.policy_snapshot["spec"])
+    step = spec.steps[group.step]
+    page_targets(ctx.session, ctx.runtime, group, step.notify, now=now)
+    if group.step + 1 < len(spec.steps):
+        group.step += 1
+    elif group.round < spec.repeat:
+        group.round, group.step = group.round + 1, 0
+    else:
+        group.escalation_done, group.next_escalation_at, group.escalation_job_id = True, None, None
+        return
+    _schedule_step(session, group, at=now + step.escalate_after, now=now)
+
+
+def _users_for(session: Session, notify: Notify, *, now: datetime) -> list[str]:
+    emails = list(notify.users)
+    if notify.schedule:
+        try:
+            shift = rotation.who(config.schedule(session, notify.schedule), now)
+        except Exception:  # a schedule deleted since the snapshot: page nobody from it, loudly
+            log.exception("escalation: schedule %s unavailable", notify.schedule)
+            shift = None
+        if shift is not None and shift.user:
+            emails.append(shift.user)
+    return list(dict.fromkeys(emails))
+
+
+def page_targets(session: Session, runtime: Runtime, group: AlertGroup, notify: Notify, *, now: datetime) -> int:
+    """Create notifications (and their send jobs) for everyone a step names; returns how many."""
+    created = 0
+    for email in _users_for(session, notify, now=now):
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            created += _notification(
+                session, group, email, "none", "", now=now, status="failed", error=f"no user with email {email}"
+            )
+            continue
+        for channel, target, delay in _contacts(user):
+            created += _notification(session, group, email, channel, target, now=now, delay=delay)
+    if notify.team:
+        team = session.scalar(select(Team).where(Team.name == notify.team))
+        if team is not None and team.slack_channel:
+            created += _notification(session, group, None, "slack", team.slack_channel, now=now)
+        if team is not None and team.email:
+            created += _notification(session, group, None, "email", team.email, now=now)
+    return created
+
+
+def _contacts(user: User) -> list[tuple[str, str, timedelta]]:
+    """Every contact at once, unless the user has personal rules (contact type + delay)."""
+    contacts = [
+        (c["type"], str(c.get("address") or c.get("user") or c.get("url") or c.get("number") or ""))
+        for c in user.contacts or []
+    ]
+    if not user.notification_rules:
+        return [(t, target, timedelta(0)) for t, target in contacts]
+    out: list[tuple[str, str, timedelta]] = []
+    for rule in user.notification_rules:
+        delay = timedelta(minutes=int(rule.get("delayMinutes", rule.get("delay_minutes", 0))))
+        out.extend((t, target, delay) for t, target in contacts if t == rule.get("contact"))
+    return out
+
+
+def _notification(
+    session: Session,
+    group: AlertGroup,
+    email: str | None,
+    channel: str,
+    target: str,
+    *,
+    now: datetime,
+    delay: timedelta = timedelta(0),
+    status: str = "pending",
+    error: str | None = None,
+) -> int:
+    note = Notification(
+        group_id=group.id,
+        incident_id=group.incident_id,
+        user_email=email,
+        channel=channel,
+        target=target,
+        step=group.step,
+        round=group.round,
+        status=status,
+        attempts=0,
+        last_error=error,
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    if status == "pending":
+        jobs.enqueue(
+            session,
+            kind=NOTIFY_JOB,
+            now=now,
+            delay=delay,
+            payload={"notification_id": note.id},
+            dedupe_key=f"notify:{note.id}:1",
+            max_attempts=3,
+        )
+    return 1
+
+
+def notifiers(runtime: Runtime) -> dict[str, Notifier]:
+    """The configured notifiers; tests and SMS/voice providers replace or extend them via adapters."""
+    given = runtime.adapters.get(NOTIFIERS_ADAPTER)
+    if given is not None:
+        return dict(given)
+    s = runtime.settings
+    out: dict[str, Notifier] = {
+        "webhook": WebhookNotifier(
+            client=runtime.http_client, key=s.signing_key(), allow_private=s.allow_private_webhooks
+        ),
+    }
+    if s.smtp_host:
+        out["email"] = EmailNotifier(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from)
+    if s.slack_token is not None:
+        out["slack"] = SlackNotifier(
+            client=runtime.http_client, token=s.slack_token.get_secret_value(), api_url=s.slack_api_url
+        )
+    return out
+
+
+def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: datetime) -> Page:
+    key, base = runtime.settings.signing_key(), runtime.settings.base_url.rstrip("/")
+    ack = sign_action(key, group_id=group.id, action="ack", user=user, expires=now + LINK_TTL)
+    resolve = sign_action(key, group_id=group.id, action="resolve", user=user, expires=now + LINK_TTL)
+    return Page(
+        group_id=group.id,
+        title=group.title,
+        severity=group.severity,
+        service=group.service,
+        status=group.status,
+        ack_url=f"{base}/hooks/incidents/action/{ack}",
+        resolve_url=f"{base}/hooks/incidents/action/{resolve}",
+        details_url=f"{base}/alerts/{group.id}",
+    )
+
+
+def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job: send one notification; on failure record the attempt and schedule a retry with backoff."""
+    session, now = ctx.session, ctx.now
+    note = session.get(Notification, str(payload["notification_id"]))
+    if note is None or note.status != "pending":
+        return
+    group = session.get(AlertGroup, note.group_id) if note.group_id else None
+    if group is not None and group.status != "triggered" and note.attempts == 0:
+        note.status, note.last_error = "skipped", f"group already {group.status}"
+        return
+    sender = notifiers(ctx.runtime).get(note.channel)
+    note.attempts += 1
+    try:
+        if sender is None:
+            raise NotifyError(f"no notifier configured for {note.channel}")
+        if group is None:
+            raise NotifyError("notification has no alert group")
+        receipt = sender.send(page_for(ctx.runtime, group, note.user_email, now=now), note.target)
+    except NotifyError as exc:
+        session.add(NotificationAttempt(notification_id=note.id, at=now, ok=False, detail=str(exc)[:2000]))
+        note.last_error = str(exc)[:2000]
+        if note.attempts >= MAX_SEND_ATTEMPTS:
+            note.status = "failed"
+            return
+        jobs.enqueue(
+            session,
+            kind=NOTIFY_JOB,
+            now=now,
+            delay=jobs.backoff(note.attempts),
+            payload={"notification_id": note.id},
+            dedupe_key=f"notify:{note.id}:{note.attempts + 1}",
+            max_attempts=3,
+        )
+        return
+    session.add(NotificationAttempt(notification_id=note.id, at=now, ok=True, detail=receipt[:2000]))
+    note.status, note.sent_at, note.last_error = "sent", now, None
+
+
+def audit_escalations(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Periodic job: find triggered groups whose next step is overdue with no live job, and restart it."""
+    grace = timedelta(seconds=int(payload.get("grace_seconds", 120)))
+    stalled = find_stalled(ctx.session, now=ctx.now, grace=grace)
+    for group in stalled:
+        log.warning("escalation of group %s stalled; rescheduling step %s", group.id, group.step)
+        _schedule_step_fresh(ctx.session, group, now=ctx.now)
+
+
+def find_stalled(session: Session, *, now: datetime, grace: timedelta = timedelta(minutes=2)) -> list[AlertGroup]:
+    candidates = session.scalars(
+        select(AlertGroup).where(
+            AlertGroup.status == "triggered",
+            AlertGroup.escalation_done.is_(False),
+            AlertGroup.policy_snapshot.is_not(None),
+        )
+    ).all()
+    out = []
+    for group in candidates:
+        due = group.next_escalation_at
+        job = session.get(Job, group.escalation_job_id) if group.escalation_job_id else None
+        alive = job is not None and job.status in ("queued", "running") and (due is None or now - due < grace)
+        if not alive and (due is None or now - due >= grace):
+            out.append(group)
+    return out
+
+
+def _schedule_step_fresh(session: Session, group: AlertGroup, *, now: datetime) -> None:
+    job = jobs.enqueue(
+        session,
+        kind=ESCALATE_JOB,
+        now=now,
+        payload={"group_id": group.id, "round": group.round, "step": group.step},
+        dedupe_key=f"escalate:{group.id}:{group.round}:{group.step}:audit:{now.isoformat()}",
+        max_attempts=10,
+    )
+    group.escalation_job_id, group.next_escalation_at = job.id, now

@@ -1,0 +1,380 @@
+"""Alert use cases: accept webhook payloads, process them into alerts and groups, ack, resolve, silence."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core import audit, jobs, timeline
+from mamori.core.audit import Actor
+from mamori.core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from mamori.core.jobs import JobContext
+from mamori.incidents import config, intake, paging, routing
+from mamori.incidents.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
+from mamori.incidents.matchers import matches_all, parse_matchers
+from mamori.incidents.models import Alert, AlertGroup, Intake, MaintenanceWindow, Silence
+from mamori.incidents.specs import AlertRouteSpec
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "incidents.process_intake"
+SOURCES = ("alertmanager", "grafana", "datadog", "generic", "pagerduty")
+MAX_KEPT_BODY = 1024 * 1024
+
+
+def accept(
+    session: Session, *, integration: str, source: str, body: bytes, content_type: str, now: datetime
+) -> tuple[Intake, list[IncomingAlert]]:
+    """Store a payload raw, then check it; malformed ones are kept as rejected and raise InvalidInput.
+
+    The caller commits: on success the row and its processing job commit together."""
+    spec = config.integration(session, integration)
+    if spec.type != source and not (source == "alertmanager" and spec.type == "grafana"):
+        raise NotFound(f"integration {integration!r} is of type {spec.type}, not {source}")
+    row = Intake(
+        integration=integration,
+        source=source,
+        received_at=now,
+        content_type=content_type[:200],
+        body=body[:MAX_KEPT_BODY].decode("utf-8", errors="replace"),
+        status="accepted",
+    )
+    session.add(row)
+    try:
+        alerts = intake.parse(source, body, mapping=spec.fields)
+        if source == "pagerduty" and spec.routing_key and _pd_key(body) != spec.routing_key:
+            raise InvalidInput("routing_key does not match this integration")
+    except InvalidInput as exc:
+        row.status, row.error = "rejected", exc.detail
+        session.flush()
+        raise
+    session.flush()
+    jobs.enqueue(
+        session, kind=PROCESS_JOB, now=now, payload={"intake_id": row.id}, dedupe_key=f"intake:{row.id}", max_attempts=8
+    )
+    return row, alerts
+
+
+def _pd_key(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("routing_key")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job: turn one stored payload into alerts. Idempotent: alerts are keyed by the source's key."""
+    row = ctx.session.get(Intake, int(payload["intake_id"]))
+    if row is None or row.status != "accepted":
+        return
+    process(ctx.session, row, now=ctx.now)
+
+
+def process(session: Session, row: Intake, *, now: datetime) -> None:
+    spec = config.integration(session, row.integration)
+    route_spec = config.alert_route(session, spec.route)
+    for incoming in intake.parse(row.source, row.body.encode(), mapping=spec.fields):
+        receive(
+            session,
+            integration=row.integration,
+            source=row.source,
+            route_name=spec.route,
+            route_spec=route_spec,
+            incoming=incoming,
+            now=now,
+        )
+    row.status, row.processed_at = "processed", now
+
+
+def receive(
+    session: Session,
+    *,
+    integration: str,
+    source: str,
+    route_name: str,
+    route_spec: AlertRouteSpec,
+    incoming: IncomingAlert,
+    now: datetime,
+) -> list[Alert]:
+    """Apply one incoming alert: dedup, resolve, acknowledge, or open/join a group."""
+    if incoming.status in (RESOLVED, ACKNOWLEDGED):
+        existing = list(
+            session.scalars(
+                select(Alert).where(Alert.integration == integration, Alert.dedup_key == incoming.dedup_key)
+            )
+        )
+        for alert in existing:
+            if incoming.status == RESOLVED:
+                _resolve_alert(session, alert, now=now)
+            elif alert.group_id:
+                group = session.get(AlertGroup, alert.group_id)
+                if group is not None and group.status == "triggered":
+                    acknowledge(session, group_id=group.id, actor=Actor.system(source), now=now)
+        return existing
+    out: list[Alert] = []
+    for result in routing.route(route_name, route_spec, incoming.labels):
+        slot = result.route_index if result.route_index is not None else -1
+        found = session.scalar(
+            select(Alert).where(
+                Alert.integration == integration, Alert.dedup_key == incoming.dedup_key, Alert.route_slot == slot
+            )
+        )
+        if found is not None and found.status == "firing" and found.suppressed_by is None:
+            found.occurrences += 1
+            found.last_seen_at = now
+            alert = found
+        else:
+            alert = _fire(
+                session,
+                found,
+                integration=integration,
+                source=source,
+                incoming=incoming,
+                result=result,
+                slot=slot,
+                now=now,
+            )
+        out.append(alert)
+    return out
+
+
+def _fire(
+    session: Session,
+    alert: Alert | None,
+    *,
+    integration: str,
+    source: str,
+    incoming: IncomingAlert,
+    result: routing.RouteResult,
+    slot: int,
+    now: datetime,
+) -> Alert:
+    if alert is None:
+        alert = Alert(
+            integration=integration,
+            source=source,
+            dedup_key=incoming.dedup_key,
+            route_slot=slot,
+            first_seen_at=now,
+            occurrences=0,
+        )
+        session.add(alert)
+    alert.fingerprint, alert.status, alert.title = result.fingerprint, "firing", incoming.title[:500]
+    alert.labels, alert.annotations = incoming.labels, incoming.annotations
+    alert.service, alert.team, alert.severity = result.service, result.team, result.severity
+    alert.occurrences += 1
+    alert.last_seen_at, alert.resolved_at = now, None
+    alert.suppressed_by = suppression(session, labels=incoming.labels, service=result.service, now=now)
+    if alert.suppressed_by:
+        alert.group_id = None
+        session.flush()
+        return alert
+    group = session.scalar(
+        select(AlertGroup).where(AlertGroup.group_key == result.group_key, AlertGroup.status != "resolved").limit(1)
+    )
+    if group is None:
+        group = _open_group(session, integration=integration, result=result, title=incoming.title, now=now)
+    alert.group_id = group.id
+    session.flush()
+    return alert
+
+
+def _open_group(
+    session: Session, *, integration: str, result: routing.RouteResult, title: str, now: datetime
+) -> AlertGroup:
+    policy = config.policy(session, result.escalation_policy) if result.escalation_policy else None
+    group = AlertGroup(
+        group_key=result.group_key,
+        integration=integration,
+        status="triggered",
+        title=title[:500],
+        service=result.service,
+        team=result.team,
+        severity=result.severity,
+        escalation_policy=result.escalation_policy,
+        opened_at=now,
+        step=0,
+        round=0,
+        policy_snapshot=paging.snapshot(result.escalation_policy, policy)
+        if policy and result.escalation_policy
+        else None,
+    )
+    session.add(group)
+    session.flush()
+    if policy is not None:
+        paging.start_escalation(session, group, now=now)
+    else:
+        log.warning("alert group %s has no escalation policy (%s); nobody is paged", group.id, result.escalation_policy)
+    timeline.record(
+        session,
+        at=now,
+        kind="alert",
+        source="incidents",
+        title=f"[{group.severity}] {title}",
+        service=group.service,
+        team=group.team,
+        ref=f"/alerts/{group.id}",
+        data={"group_id": group.id, "status": "triggered"},
+        dedupe_key=f"alert-group:{group.id}:open",
+    )
+    return group
+
+
+def _resolve_alert(session: Session, alert: Alert, *, now: datetime) -> None:
+    if alert.status == "resolved":
+        return
+    alert.status, alert.resolved_at = "resolved", now
+    session.flush()
+    if alert.group_id is None:
+        return
+    still = session.scalar(select(Alert.id).where(Alert.group_id == alert.group_id, Alert.status == "firing").limit(1))
+    group = session.get(AlertGroup, alert.group_id)
+    if still is None and group is not None and group.status != "resolved":
+        resolve(session, group_id=group.id, actor=Actor.system("source"), now=now)
+
+
+def get_group(session: Session, group_id: str) -> AlertGroup:
+    group = session.get(AlertGroup, group_id)
+    if group is None:
+        raise NotFound(f"no alert group {group_id!r}")
+    return group
+
+
+def acknowledge(session: Session, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
+    group = get_group(session, group_id)
+    if group.status == "resolved":
+        raise Conflict("the alert group is already resolved")
+    if group.status == "acknowledged":
+        return group
+    group.status, group.acknowledged_at, group.acknowledged_by = "acknowledged", now, actor.name
+    paging.stop_escalation(session, group, now=now)
+    audit.record(session, actor=actor, action="acknowledge", object_type="AlertGroup", object_id=group.id, at=now)
+    session.flush()
+    return group
+
+
+def resolve(session: Session, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
+    group = get_group(session, group_id)
+    if group.status == "resolved":
+        return group
+    group.status, group.resolved_at, group.resolved_by = "resolved", now, actor.name
+    paging.stop_escalation(session, group, now=now)
+    for alert in session.scalars(select(Alert).where(Alert.group_id == group.id, Alert.status == "firing")):
+        alert.status, alert.resolved_at = "resolved", now
+    audit.record(session, actor=actor, action="resolve", object_type="AlertGroup", object_id=group.id, at=now)
+    timeline.record(
+        session,
+        at=now,
+        kind="alert",
+        source="incidents",
+        title=f"resolved: {group.title}",
+        service=group.service,
+        team=group.team,
+        ref=f"/alerts/{group.id}",
+        data={"group_id": group.id, "status": "resolved"},
+        dedupe_key=f"alert-group:{group.id}:resolved",
+    )
+    session.flush()
+    return group
+
+
+def list_groups(session: Session, *, status: str | None = None, limit: int = 200) -> list[AlertGroup]:
+    query = select(AlertGroup)
+    if status:
+        query = query.where(AlertGroup.status == status)
+    return list(session.scalars(query.order_by(AlertGroup.opened_at.desc()).limit(limit)))
+
+
+def suppression(session: Session, *, labels: dict[str, str], service: str | None, now: datetime) -> str | None:
+    """`silence:<id>` or `maintenance:<id>` when an active silence or maintenance window covers the alert."""
+    for silence in session.scalars(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)):
+        if matches_all(parse_matchers(silence.matchers), labels):
+            return f"silence:{silence.id}"
+    if service:
+        for window in session.scalars(
+            select(MaintenanceWindow).where(MaintenanceWindow.starts_at <= now, MaintenanceWindow.ends_at > now)
+        ):
+            if service in window.services:
+                return f"maintenance:{window.id}"
+    return None
+
+
+def create_silence(
+    session: Session,
+    *,
+    matchers: list[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    comment: str,
+    actor: Actor,
+    now: datetime,
+) -> Silence:
+    if not matchers:
+        raise ValidationFailed("a silence needs at least one matcher")
+    try:
+        parse_matchers(matchers)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    if ends_at <= starts_at:
+        raise ValidationFailed("a silence must end after it starts")
+    silence = Silence(
+        matchers=matchers, starts_at=starts_at, ends_at=ends_at, comment=comment, created_by=actor.name, created_at=now
+    )
+    session.add(silence)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        object_type="Silence",
+        object_id=silence.id,
+        at=now,
+        after={"matchers": matchers, "ends_at": ends_at.isoformat()},
+    )
+    return silence
+
+
+def expire_silence(session: Session, *, silence_id: str, actor: Actor, now: datetime) -> Silence:
+    silence = session.get(Silence, silence_id)
+    if silence is None:
+        raise NotFound(f"no silence {silence_id!r}")
+    silence.ends_at = min(silence.ends_at, now)
+    audit.record(session, actor=actor, action="expire", object_type="Silence", object_id=silence.id, at=now)
+    return silence
+
+
+def create_maintenance(
+    session: Session,
+    *,
+    services: list[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> MaintenanceWindow:
+    if not services:
+        raise ValidationFailed("a maintenance window needs at least one service")
+    if ends_at <= starts_at:
+        raise ValidationFailed("a maintenance window must end after it starts")
+    window = MaintenanceWindow(
+        services=services, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor.name, created_at=now
+    )
+    session.add(window)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        object_type="MaintenanceWindow",
+        object_id=window.id,
+        at=now,
+        after={"services": services},
+    )
+    return window

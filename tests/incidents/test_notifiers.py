@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from mamori.core.clock import FixedClock
+from mamori.core.runtime import Runtime
+from mamori.incidents import paging
+from mamori.incidents.models import AlertGroup
+from mamori.incidents.notifiers import EmailNotifier, NotifyError, Page, SlackNotifier, WebhookNotifier, refuse_private
+from mamori.incidents.signing import slack_signature, webhook_signature
+from mamori.web.app import create_app
+from tests.conftest import RuntimeFactory
+from tests.incidents.fakes import apply_config
+from tests.incidents.test_escalation import fire
+
+PAGE = Page(
+    group_id="g1",
+    title="HighLatency",
+    severity="SEV2",
+    service="jobs-api",
+    status="triggered",
+    ack_url="https://m/ack",
+    resolve_url="https://m/resolve",
+    details_url="https://m/alerts/g1",
+)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_email_page_reaches_a_real_smtp_server_with_a_working_ack_link(
+    make_runtime: RuntimeFactory, clock: FixedClock, smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    inbox, port = smtp
+    runtime = make_runtime(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_from="pager@mamori.test", base_url="https://mamori.test"
+    )
+    apply_config(runtime, tmp_path / "c")
+    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {"email": paging.notifiers(runtime)["email"]}
+    group_id = fire(runtime)
+    deadline = time.monotonic() + 5
+    while not inbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [envelope] = inbox.messages
+    assert envelope.rcpt_tos == ["bob@example.com"]
+    mail = message_from_bytes(envelope.content)
+    assert mail["Subject"] == "[SEV2] HighLatency"
+    body = mail.get_payload(decode=True).decode()
+    ack_url = next(line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("Acknowledge: "))
+    assert ack_url.startswith("https://mamori.test/hooks/incidents/action/")
+    path = ack_url.removeprefix("https://mamori.test")
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        assert client.get(path).status_code == 200  # a link scanner opening it changes nothing
+        with runtime.sessions() as s:
+            assert s.get(AlertGroup, group_id).status == "triggered"  # type: ignore[union-attr]
+        assert client.post(path).status_code == 200
+        assert client.post(path[:-3] + "AAA").status_code == 403
+    with runtime.sessions() as s:
+        group = s.get(AlertGroup, group_id)
+        assert group is not None and (group.status, group.acknowledged_by) == ("acknowledged", "bob@example.com")
+
+
+def test_email_to_a_closed_port_is_a_notify_error() -> None:
+    with pytest.raises(NotifyError, match="SMTP"):
+        EmailNotifier(host="127.0.0.1", port=_free_port(), sender="a@b.c", timeout=2).send(PAGE, "x@y.z")
+
+
+def test_slack_message_has_ack_and_resolve_buttons() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True, "channel": "C1", "ts": "1.2"})
+
+    slack = SlackNotifier(
+        client=lambda: httpx.Client(transport=httpx.MockTransport(handler)),
+        token="xoxb-t",
+        api_url="https://slack.test/api",
+    )
+    assert slack.send(PAGE, "U024BE7LH") == "slack:C1:1.2"
+    body = json.loads(seen[0].content)
+    assert seen[0].url == "https://slack.test/api/chat.postMessage"
+    assert seen[0].headers["authorization"] == "Bearer xoxb-t"
+    actions = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
+    assert [(a["action_id"], a.get("value")) for a in actions][:2] == [("ack", "g1"), ("resolve", "g1")]
+
+
+def test_slack_error_answers_are_notify_errors() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"ok": False, "error": "channel_not_found"}))
+    slack = SlackNotifier(client=lambda: httpx.Client(transport=transport), token="t", api_url="https://s/api")
+    with pytest.raises(NotifyError, match="channel_not_found"):
+        slack.send(PAGE, "C9")
+
+
+def test_slack_interactivity_callback_acknowledges_after_signature_check(
+    make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"))
+    apply_config(runtime, tmp_path / "c")
+    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {}
+    group_id = fire(runtime)
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "ack", "value": group_id}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    ts = str(int(runtime.now().timestamp()))
+    headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded"}
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        bad = client.post("/hooks/slack/interactivity", content=body, headers={**headers, "X-Slack-Signature": "v0=00"})
+        assert bad.status_code == 403
+        old = str(int((runtime.now() - timedelta(minutes=10)).timestamp()))
+        stale = client.post(
+            "/hooks/slack/interactivity",
+            content=body,
+            headers={
+                **headers,
+                "X-Slack-Request-Timestamp": old,
+                "X-Slack-Signature": slack_signature(b"shh", old, body),
+            },
+        )
+        assert stale.status_code == 403
+        ok = client.post(
+            "/hooks/slack/interactivity",
+            content=body,
+            headers={**headers, "X-Slack-Signature": slack_signature(b"shh", ts, body)},
+        )
+        assert ok.status_code == 200, ok.text
+    with runtime.sessions() as s:
+        assert s.scalar(select(AlertGroup.status)) == "acknowledged"
+
+
+def test_webhook_is_hmac_signed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    hook = WebhookNotifier(
+        client=lambda: httpx.Client(transport=httpx.MockTransport(handler)), key=b"k", allow_private=True
+    )
+    hook.send(PAGE, "https://hooks.example.com/x")
+    assert seen[0].headers["x-mamori-signature"] == webhook_signature(b"k", seen[0].content)
+    assert json.loads(seen[0].content)["group_id"] == "g1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://10.1.2.3/", "http://[::1]/", "http://localhost/"],
+)
+def test_webhook_refuses_private_addresses_unless_allowed(url: str) -> None:
+    with pytest.raises(NotifyError, match="non-public"):
+        refuse_private(url)
+    hook = WebhookNotifier(
+        client=lambda: httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))),
+        key=b"k",
+        allow_private=False,
+    )
+    with pytest.raises(NotifyError, match="MAMORI_ALLOW_PRIVATE_WEBHOOKS"):
+        hook.send(PAGE, url)
+
+
+def test_signed_action_links_expire() -> None:
+    from mamori.core.errors import Forbidden
+    from mamori.incidents.signing import sign_action, verify_action
+
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    token = sign_action(b"k", group_id="g", action="ack", user="a@b.c", expires=now + timedelta(minutes=1))
+    assert verify_action(b"k", token, now=now)["group_id"] == "g"
+    with pytest.raises(Forbidden, match="expired"):
+        verify_action(b"k", token, now=now + timedelta(minutes=2))
+    with pytest.raises(Forbidden, match="not valid"):
+        verify_action(b"other", token, now=now)
+
+
+def test_runtime_notifiers_follow_settings(runtime: Runtime) -> None:
+    assert set(paging.notifiers(runtime)) == {"webhook"}
