@@ -48,7 +48,7 @@ def _rows(table: list[list[str]]) -> list[dict[str, str]]:
     return [dict(zip(table[0], row, strict=True)) for row in table[1:]] if table else []
 
 
-def parse(path: Path) -> list[Case]:  # noqa: C901, PLR0912 - a line-oriented state machine
+def parse(path: Path) -> list[Case]:
     feature_tags: set[str] = set()
     pending_tags: set[str] = set()
     feature = path.stem

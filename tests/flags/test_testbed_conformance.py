@@ -55,7 +55,7 @@ class Runner:
         self.targeting_key: str | None = None
         self.details: FlagResolutionDetails[Any] | None = None
 
-    def run(self, text: str, table: list[dict[str, str]]) -> None:  # noqa: PLR0911
+    def run(self, text: str, table: list[dict[str, str]]) -> None:
         if text == "an evaluator":
             return
         if m := re.fullmatch(r'a (\w+)-flag with key "(.*)" and a fallback value "(.*)"', text):
@@ -64,8 +64,11 @@ class Runner:
         if m := re.fullmatch(r'a context containing a key "(.*)", with type "(\w+)" and with value "(.*)"', text):
             self.attributes[m[1]] = _typed(m[2], m[3])
             return
-        if m := re.fullmatch(r'a context containing a nested property with outer key "(.*)" and inner key "(.*)", '
-                             r'with value "(.*)"', text):
+        if m := re.fullmatch(
+            r'a context containing a nested property with outer key "(.*)" and inner key "(.*)", '
+            r'with value "(.*)"',
+            text,
+        ):
             self.attributes.setdefault(m[1], {})[m[2]] = m[3]
             return
         if m := re.fullmatch(r'a context containing a targeting key with value "(.*)"', text):

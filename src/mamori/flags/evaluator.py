@@ -26,7 +26,7 @@ from openfeature.exception import (
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
 
 from mamori.flags.jsonlogic import Compiled, Compiler, UnknownOperation
-from mamori.flags.operators import SCHEMES, FractionalScheme, operations
+from mamori.flags.operators import SCHEMES, FractionalScheme, compilers, operations
 
 T = TypeVar("T")
 Metadata = Mapping[str, float | int | str | bool]
@@ -50,6 +50,8 @@ class CompiledFlag:
     targeting: Compiled | None
     metadata: Metadata
     source: Mapping[str, Any]
+    types_ok: frozenset[str] = frozenset()
+    """Resolution types every variant value satisfies (skips the per-call type check)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Resolution:
 
 
 def _variant_name(value: Any) -> str | None:
+    if type(value) is str and value:
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -106,7 +110,7 @@ def compile_flag_set(document: Mapping[str, Any], scheme: FractionalScheme) -> t
     if not isinstance(evaluators, dict):
         raise ParseError("'$evaluators' must be an object")
     set_metadata = _check_metadata("flag set", document.get("metadata"))
-    compiler = Compiler(operations(scheme))
+    compiler = Compiler(operations(scheme), compilers(scheme))
     compiled: dict[str, CompiledFlag] = {}
     for key, flag in flags.items():
         compiled[key] = _compile_flag(key, flag, evaluators, compiler, set_metadata)
@@ -134,10 +138,23 @@ def _compile_flag(
             raise ParseError(f"flag {key!r}: targeting must be a JsonLogic object")
         compiled_targeting = compiler.compile(resolve_refs(targeting, evaluators))
     metadata = {**set_metadata, **_check_metadata(f"flag {key!r}", flag.get("metadata"))}
+    types_ok = frozenset(t for t in _TYPES if all(_type_fits(v, t) for v in variants.values()))
     return CompiledFlag(
-        key=key, enabled=state == "ENABLED", variants=variants, default_variant=_variant_name(default),
-        targeting=compiled_targeting, metadata=metadata, source=flag,
+        key=key,
+        enabled=state == "ENABLED",
+        variants=variants,
+        default_variant=_variant_name(default),
+        targeting=compiled_targeting,
+        metadata=metadata,
+        source=flag,
+        types_ok=types_ok,
     )
+
+
+def _type_fits(value: Any, flag_type: str) -> bool:
+    if isinstance(value, bool):
+        return flag_type == "boolean"
+    return flag_type != "boolean" and isinstance(value, _TYPES[flag_type][0])
 
 
 class FlagEvaluator:
@@ -214,15 +231,20 @@ class FlagEvaluator:
     # --- the engine ------------------------------------------------------------------------
 
     def _typed(self, key: str, default: T, ctx: EvaluationContext | None, flag_type: str) -> FlagResolutionDetails[T]:
-        flag, variant, reason = self._select(key, ctx)
+        flag = self._flags.get(key)
+        if flag is not None and flag.enabled and flag.targeting is not None:
+            # The hot path (targeted flags), inlined: no tuple, no second lookup.
+            data: dict[str, Any] = dict(ctx.attributes) if ctx is not None else {}
+            data["$flagd"] = {"flagKey": key, "timestamp": int(self._clock())}
+            data["targetingKey"] = ctx.targeting_key if ctx is not None else None
+            variant, reason = self._target(flag, data)
+        else:
+            flag, variant, reason = self._select(key, ctx)
         if variant is None:
             return FlagResolutionDetails(default, variant=None, reason=reason, flag_metadata=flag.metadata)
         value = flag.variants[variant]
-        expected, name = _TYPES[flag_type]
-        wrong = not isinstance(value, expected) or (
-            isinstance(value, bool) and flag_type in ("integer", "float")
-        ) or (flag_type == "boolean" and not isinstance(value, bool))
-        if wrong:
+        if flag_type not in flag.types_ok and not _type_fits(value, flag_type):
+            name = _TYPES[flag_type][1]
             raise TypeMismatchError(f"flag {key!r}: expected {name} but variant {variant!r} is {type(value).__name__}")
         return FlagResolutionDetails(value, variant=variant, reason=reason, flag_metadata=flag.metadata)
 
@@ -238,18 +260,25 @@ class FlagEvaluator:
         data: dict[str, Any] = dict(ctx.attributes) if ctx is not None else {}
         data["$flagd"] = {"flagKey": key, "timestamp": int(self._clock())}
         data["targetingKey"] = ctx.targeting_key if ctx is not None else None
+        variant, reason = self._target(flag, data)
+        return flag, variant, reason
+
+    def _target(self, flag: CompiledFlag, data: dict[str, Any]) -> tuple[str | None, Reason]:
+        key, targeting = flag.key, flag.targeting
+        if targeting is None:
+            return self._default(flag), Reason.STATIC
         try:
-            chosen = flag.targeting(data)
+            chosen = targeting(data)
         except UnknownOperation as exc:
             raise ParseError(f"flag {key!r}: invalid targeting: {exc}") from exc
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise GeneralError(f"flag {key!r}: targeting failed: {exc}") from exc
         if chosen is None:
-            return flag, self._default(flag), Reason.DEFAULT
+            return self._default(flag), Reason.DEFAULT
         name = _variant_name(chosen) or ""
         if name not in flag.variants or flag.variants[name] is None:
             raise GeneralError(f"flag {key!r}: targeting chose variant {name!r}, which the flag does not define")
-        return flag, name, Reason.TARGETING_MATCH
+        return name, Reason.TARGETING_MATCH
 
     @staticmethod
     def _default(flag: CompiledFlag) -> str | None:
@@ -263,8 +292,14 @@ class FlagEvaluator:
             flag, variant, reason = self._select(key, ctx)
         except OpenFeatureError as exc:
             code = exc.error_code.value if isinstance(exc.error_code, ErrorCode) else str(exc.error_code)
-            return Resolution(key=key, value=None, variant=None, reason=Reason.ERROR.value,
-                              error_code=code, error_message=exc.error_message)
+            return Resolution(
+                key=key,
+                value=None,
+                variant=None,
+                reason=Reason.ERROR.value,
+                error_code=code,
+                error_message=exc.error_message,
+            )
         value = flag.variants[variant] if variant is not None else None
         return Resolution(key=key, value=value, variant=variant, reason=reason.value, metadata=flag.metadata)
 

@@ -16,11 +16,22 @@ Data = Any
 Compiled = Callable[[Data], Any]
 CustomOp = Callable[[Data, list[Any]], Any]
 """A custom operation receives the data and its already-evaluated arguments."""
+CustomCompiler = Callable[[list[Compiled], list[Any]], Compiled | None]
+"""Specialises a custom operation at compile time from its argument closures and constant values
+(`NOT_CONSTANT` where an argument depends on the data); None falls back to the generic form."""
+
+
+class _NotConstant:
+    def __repr__(self) -> str:
+        return "NOT_CONSTANT"
+
+
+NOT_CONSTANT: Any = _NotConstant()
 
 NAN = float("nan")
 
 
-class UnknownOperation(Exception):  # noqa: N818 - it is what the rule contains
+class UnknownOperation(Exception):
     """A rule names an operation that does not exist (or a `$ref` that was not resolved)."""
 
 
@@ -28,7 +39,9 @@ class UnknownOperation(Exception):  # noqa: N818 - it is what the rule contains
 
 
 def truthy(value: Any) -> bool:
-    if value is None:
+    if value is True:
+        return True
+    if value is None or value is False:
         return False
     if isinstance(value, float):
         return not math.isnan(value) and value != 0.0
@@ -150,7 +163,7 @@ def _ge(a: Any, b: Any) -> bool:
 
 def _chain(op: Callable[[Any, Any], bool]) -> Callable[[list[Any]], bool]:
     def run(args: list[Any]) -> bool:
-        a, b, c = (args + [None, None, None])[:3]
+        a, b, c = [*args, None, None, None][:3]
         if c is None:
             return _compare(a, b, op)
         return _compare(a, b, op) and _compare(b, c, op)
@@ -199,7 +212,7 @@ def _substr(args: list[Any]) -> str:
     if math.isnan(count):
         return ""
     end = size + int(count) if count < 0 else index + int(count)
-    return text[index:max(end, index)]
+    return text[index : max(end, index)]
 
 
 def _product(args: list[Any]) -> float | int:
@@ -237,15 +250,35 @@ SIMPLE_OPS: dict[str, Callable[[list[Any]], Any]] = {
 class Compiler:
     """Compiles rules; `custom` adds operations such as flagd's `fractional` or `sem_ver`."""
 
-    def __init__(self, custom: Mapping[str, CustomOp] | None = None) -> None:
+    def __init__(
+        self, custom: Mapping[str, CustomOp] | None = None, compilers: Mapping[str, CustomCompiler] | None = None
+    ) -> None:
         self.custom = dict(custom or {})
+        self.compilers = dict(compilers or {})
+        # id -> (closure, value); holding the closure keeps its id from being reused by another object.
+        self._constants: dict[int, tuple[Compiled, Any]] = {}
+
+    def constant(self, fn: Compiled) -> Any:
+        """The value of a closure that does not depend on the data, else NOT_CONSTANT."""
+        entry = self._constants.get(id(fn))
+        return entry[1] if entry is not None and entry[0] is fn else NOT_CONSTANT
+
+    def _const(self, value: Any) -> Compiled:
+        def fn(_data: Data) -> Any:
+            return value
+
+        self._constants[id(fn)] = (fn, value)
+        return fn
 
     def compile(self, rule: Any) -> Compiled:
         if isinstance(rule, list):
             parts = [self.compile(item) for item in rule]
+            values = [self.constant(p) for p in parts]
+            if all(v is not NOT_CONSTANT for v in values):
+                return self._const(values)
             return lambda data: [part(data) for part in parts]
         if not isinstance(rule, dict) or len(rule) != 1:
-            return lambda _data: rule
+            return self._const(rule)
         op, raw_args = next(iter(rule.items()))
         args = raw_args if isinstance(raw_args, list) else [raw_args]
         special = _SPECIAL.get(op)
@@ -259,6 +292,11 @@ class Compiler:
         simple = SIMPLE_OPS.get(op)
         if simple is not None:
             return lambda data: simple([arg(data) for arg in compiled])
+        compiler = self.compilers.get(op)
+        if compiler is not None:
+            special_fn = compiler(compiled, [self.constant(c) for c in compiled])
+            if special_fn is not None:
+                return special_fn
         custom = self.custom.get(op)
         if custom is not None:
             return lambda data: custom(data, [arg(data) for arg in compiled])
@@ -267,6 +305,9 @@ class Compiler:
     def _var(self, compiled: list[Compiled]) -> Compiled:
         if len(compiled) == 1:
             key_fn = compiled[0]
+            key = self.constant(key_fn)
+            if isinstance(key, str) and key and "." not in key:
+                return _plain_var(key)
             return lambda data: lookup(data, key_fn(data))
         if not compiled:
             return lambda data: data
@@ -297,6 +338,17 @@ class Compiler:
         return run_some
 
 
+def _plain_var(key: str) -> Compiled:
+    """`var` of a constant top-level key: the common case, without path parsing."""
+
+    def run(data: Data) -> Any:
+        if isinstance(data, dict):
+            return data.get(key)
+        return lookup(data, key)
+
+    return run
+
+
 def _raiser(op: str) -> Compiled:
     def run(_data: Data) -> Any:
         raise UnknownOperation(f"unrecognized operation {op!r}")
@@ -306,6 +358,12 @@ def _raiser(op: str) -> Compiled:
 
 def _compile_if(c: Compiler, args: list[Any]) -> Compiled:
     parts = [c.compile(arg) for arg in args]
+    if len(parts) == 3:
+        cond, then, other = parts
+        return lambda data: then(data) if truthy(cond(data)) else other(data)
+    if len(parts) == 2:
+        cond2, then2 = parts
+        return lambda data: then2(data) if truthy(cond2(data)) else None
 
     def run(data: Data) -> Any:
         index, last = 0, len(parts) - 1

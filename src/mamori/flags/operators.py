@@ -15,7 +15,7 @@ from typing import Any, Literal
 import cbor2
 import mmh3
 
-from mamori.flags.jsonlogic import CustomOp
+from mamori.flags.jsonlogic import NOT_CONSTANT, Compiled, CustomCompiler, CustomOp
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,13 @@ def cbor_encode(value: Any) -> bytes:
         return b"\xf4"
     if value is None:
         return b"\xf6"
+    if isinstance(value, float) and value.is_integer() and -(2**63) <= value <= 2**64 - 1:
+        value = int(value)
     if isinstance(value, int) and -(2**64) <= value < 2**64:
         return _head(0, value) if value >= 0 else _head(1, -1 - value)
     if isinstance(value, list | tuple):
         return _head(4, len(value)) + b"".join(cbor_encode(v) for v in value)
-    return bytes(cbor2.dumps(value, canonical=True))
+    return bytes(cbor2.dumps(normalize_numbers(value), canonical=True))
 
 
 # --- fractional ------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def fractional_cbor(data: Any, args: list[Any]) -> Any:
     if buckets is None:
         return None
     try:
-        encoded = cbor_encode(normalize_numbers(bucket_by))
+        encoded = cbor_encode(bucket_by)
     except (cbor2.CBOREncodeError, TypeError, ValueError):
         return None
     return _pick(buckets, mmh3.hash(encoded, signed=False))
@@ -158,6 +160,69 @@ def fractional_legacy(data: Any, args: list[Any]) -> Any:
 
 
 FRACTIONAL: dict[FractionalScheme, CustomOp] = {"cbor": fractional_cbor, "legacy": fractional_legacy}
+
+
+_PREFIXES: dict[str, bytes] = {}
+
+
+def _shorthand_prefix(flag_key: str) -> bytes:
+    """CBOR array-of-2 header plus the encoded flag key, cached: the shorthand's constant half."""
+    prefix = _PREFIXES.get(flag_key)
+    if prefix is None:
+        prefix = b"\x82" + cbor_encode(flag_key)
+        if len(_PREFIXES) < 100_000:
+            _PREFIXES[flag_key] = prefix
+    return prefix
+
+
+def _bucket_key_cbor(data: Any, first: Any) -> bytes | None:
+    if isinstance(first, list):
+        target = _targeting_key(data)
+        if target is None:
+            return None
+        raw = target.encode("utf-8")
+        return _shorthand_prefix(_flag_key(data)) + _head(3, len(raw)) + raw
+    if first is None:
+        return None
+    try:
+        return cbor_encode(first)
+    except (cbor2.CBOREncodeError, TypeError, ValueError):
+        return None
+
+
+def _bucket_key_legacy(data: Any, first: Any) -> bytes | None:
+    if isinstance(first, list):
+        target = _targeting_key(data)
+        return None if target is None else (_flag_key(data) + target).encode("utf-8")
+    return first.encode("utf-8") if isinstance(first, str) else None
+
+
+def _fractional_compiler(scheme: FractionalScheme) -> CustomCompiler:
+    """With constant buckets (the usual case), parse them once at compile time."""
+    key_of = _bucket_key_cbor if scheme == "cbor" else _bucket_key_legacy
+
+    def build(args: list[Compiled], consts: list[Any]) -> Compiled | None:
+        if not args:
+            return None
+        shorthand = isinstance(consts[0], list)
+        bucket_consts = consts if shorthand else consts[1:]
+        if any(c is NOT_CONSTANT for c in bucket_consts):
+            return None
+        buckets = _parse_buckets(bucket_consts, integral_floats=scheme == "legacy")
+        if buckets is None:
+            return lambda _data: None
+        first_fn = args[0]
+
+        def run(data: Any) -> Any:
+            first = first_fn(data)
+            if shorthand != isinstance(first, list):
+                return FRACTIONAL[scheme](data, [f(data) for f in args])
+            key = key_of(data, first)
+            return None if key is None else _pick(buckets, mmh3.hash(key, signed=False))
+
+        return run
+
+    return build
 
 
 # --- sem_ver -------------------------------------------------------------------------------------
@@ -226,6 +291,10 @@ def _string_op(test: Callable[[str, str], bool]) -> CustomOp:
         return test(args[0], args[1])
 
     return run
+
+
+def compilers(scheme: FractionalScheme) -> dict[str, CustomCompiler]:
+    return {"fractional": _fractional_compiler(scheme)}
 
 
 def operations(scheme: FractionalScheme) -> dict[str, CustomOp]:

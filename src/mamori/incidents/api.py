@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from mamori.core.clock import utc
-from mamori.core.errors import NotFound
-from mamori.incidents import response, service
-from mamori.incidents.models import Postmortem
-from mamori.incidents.schemas import DeclareIn, GroupOut, IncidentOut, NoteIn, RoleIn, SilenceIn, UpdateIn
+from mamori.core.errors import Forbidden, NotFound
+from mamori.core.models import User
+from mamori.incidents import actions, config, feeds, metrics, response, service
+from mamori.incidents.models import ActionItem, Postmortem
+from mamori.incidents.schemas import (
+    ActionItemIn,
+    ActionItemOut,
+    DeclareIn,
+    FileIn,
+    GroupOut,
+    IncidentOut,
+    MaintenanceIn,
+    MaintenanceOut,
+    NoteIn,
+    PostmortemIn,
+    RoleIn,
+    SilenceIn,
+    UpdateIn,
+)
 from mamori.web.deps import Reader, Responder, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["incidents"])
@@ -118,3 +134,139 @@ def get_postmortem(ref: str, session: SessionDep, _: Reader) -> dict[str, Any]:
     if pm is None:
         raise NotFound(f"incident #{incident.number} has no postmortem yet")
     return {"status": pm.status, "due_at": pm.due_at, "markdown": pm.body}
+
+
+@router.get("/oncall/schedules/{name}/ical")
+def schedule_ical_url(name: str, session: SessionDep, runtime: RuntimeDep, _: Reader) -> dict[str, str]:
+    """The secret iCalendar feed URL of a schedule's final shifts."""
+    config.schedule(session, name)  # 404 for an unknown schedule
+    return {"schedule": name, "url": feeds.feed_url(runtime.settings, kind="schedule", name=name)}
+
+
+@router.get("/oncall/users/{email}/ical")
+def user_ical_url(email: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> dict[str, str]:
+    """The secret iCalendar feed URL of one person's shifts across schedules: your own, or anyone's for admins."""
+    email = email.lower()
+    if not who.allows("admin") and (who.user is None or who.user.email.lower() != email):
+        raise Forbidden("you can get only your own calendar link")
+    if session.scalar(select(User.id).where(User.email == email)) is None:
+        raise NotFound(f"no user with email {email!r}")
+    return {"user": email, "url": feeds.feed_url(runtime.settings, kind="user", name=email)}
+
+
+@router.get("/incidents/{ref}/action-items", response_model=list[ActionItemOut])
+def list_action_items(ref: str, session: SessionDep, _: Reader) -> Any:
+    incident = response.get(session, ref)
+    query = select(ActionItem).where(ActionItem.incident_id == incident.id).order_by(ActionItem.created_at)
+    return list(session.scalars(query))
+
+
+@router.post("/incidents/{ref}/action-items", response_model=ActionItemOut, status_code=201)
+def add_action_item(ref: str, body: ActionItemIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+    now = runtime.now()
+    item = response.add_action_item(
+        session, ref=ref, title=body.title, owner=body.owner, due_at=utc(body.due_at) if body.due_at else None, now=now
+    )
+    if body.file is not None:
+        actions.file_item(
+            session,
+            runtime,
+            item_id=item.id,
+            tracker_name=body.file.tracker,
+            target=body.file.target,
+            actor=who.actor(),
+            now=now,
+        )
+    session.commit()
+    return item
+
+
+@router.post("/action-items/{item_id}/file", response_model=ActionItemOut, status_code=202)
+def file_action_item(item_id: str, body: FileIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+    """File the item to Jira or GitHub in the background; GET the item to see its issue key."""
+    item = actions.file_item(
+        session,
+        runtime,
+        item_id=item_id,
+        tracker_name=body.tracker,
+        target=body.target,
+        actor=who.actor(),
+        now=runtime.now(),
+    )
+    session.commit()
+    return item
+
+
+@router.get("/action-items/{item_id}", response_model=ActionItemOut)
+def get_action_item(item_id: str, session: SessionDep, _: Reader) -> Any:
+    return actions.get_item(session, item_id)
+
+
+@router.post("/action-items/{item_id}/done", response_model=ActionItemOut)
+def complete_action_item(item_id: str, session: SessionDep, runtime: RuntimeDep, _: Responder) -> Any:
+    item = response.complete_action_item(session, item_id=item_id, now=runtime.now())
+    session.commit()
+    return item
+
+
+@router.get("/metrics/oncall")
+def oncall_health(
+    session: SessionDep, runtime: RuntimeDep, _: Reader, days: int = Query(default=28, ge=1, le=366)
+) -> dict[str, Any]:
+    """On-call load per person: pages, pages per week, pages out of hours in their own time zone."""
+    until = runtime.now()
+    since = until - timedelta(days=days)
+    people = metrics.oncall_load(session, since=since, until=until)
+    return {"since": since, "until": until, "people": [p.as_dict() for p in people]}
+
+
+@router.get("/metrics/incidents")
+def incident_metrics(
+    session: SessionDep, runtime: RuntimeDep, _: Reader, days: int = Query(default=90, ge=1, le=731)
+) -> dict[str, Any]:
+    """MTTA/MTTR of alert groups, and incidents per week by severity, service and team."""
+    until = runtime.now()
+    since = until - timedelta(days=days)
+    return {
+        "since": since,
+        "until": until,
+        **response.metrics(session, since=since, until=until),
+        "trends": metrics.incident_trends(session, since=since, until=until),
+    }
+
+
+@router.put("/incidents/{ref}/postmortem")
+def save_postmortem(ref: str, body: PostmortemIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+    pm = response.save_postmortem(
+        session, ref=ref, body=body.markdown, status=body.status, actor=who.actor(), now=runtime.now()
+    )
+    session.commit()
+    return {"status": pm.status, "due_at": pm.due_at, "markdown": pm.body}
+
+
+@router.get("/maintenance-windows", response_model=list[MaintenanceOut])
+def list_maintenance(session: SessionDep, runtime: RuntimeDep, _: Reader, include_past: bool = False) -> Any:
+    return service.list_maintenance(session, now=runtime.now(), include_past=include_past)
+
+
+@router.post("/maintenance-windows", response_model=MaintenanceOut, status_code=201)
+def create_maintenance(body: MaintenanceIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+    now = runtime.now()
+    window = service.create_maintenance(
+        session,
+        services=body.services,
+        starts_at=utc(body.starts_at or now),
+        ends_at=utc(body.ends_at),
+        reason=body.reason,
+        actor=who.actor(),
+        now=now,
+    )
+    session.commit()
+    return window
+
+
+@router.delete("/maintenance-windows/{window_id}", status_code=204)
+def delete_maintenance(window_id: str, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Response:
+    service.delete_maintenance(session, window_id=window_id, actor=who.actor(), now=runtime.now())
+    session.commit()
+    return Response(status_code=204)

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from mamori.core.audit import Actor
 from mamori.core.errors import Forbidden, InvalidInput, Unavailable
 from mamori.core.models import User
-from mamori.incidents import service
+from mamori.incidents import feeds, service
 from mamori.incidents.signing import verify_action, verify_slack
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 
@@ -154,3 +154,14 @@ def _slack_user(session: Any, slack_id: str) -> str:
     if not slack_id:
         raise Forbidden("unknown Slack user")
     return f"slack:{slack_id}"
+
+
+@router.get("/hooks/oncall/ical/{token}.ics")
+def ical_feed(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """A schedule's or a person's on-call shifts; the signed token in the URL is the only credential."""
+    body = feeds.feed(session, runtime.settings, token, now=runtime.clock.now())
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="oncall.ics"'},
+    )

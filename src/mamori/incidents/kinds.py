@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
-from mamori.core.errors import Problem
+from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef
+from mamori.incidents import ical
 from mamori.incidents.severity import SEVERITY_NAMES
 from mamori.incidents.specs import (
     AlertRouteSpec,
@@ -25,20 +25,31 @@ ALERT_ROUTE, INTEGRATION, SCHEDULE, POLICY, SEVERITY = (
 )
 
 
-def _plain(value: Any) -> Any:
-    """YAML reads timestamps as datetimes; specs are stored as JSON, so keep them as ISO text."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _prepare(doc: Document) -> dict[str, Any]:
-    plain: dict[str, Any] = _plain(doc.spec)
-    return plain
+def _prepare_schedule(doc: Document) -> dict[str, Any]:
+    """Layers written as `ical: FILE.ics` (relative to the document's file) get the file's events as shifts."""
+    spec = dict(doc.spec)
+    layers = spec.get("layers")
+    if not isinstance(layers, list):
+        return spec
+    problems: list[Problem] = []
+    out: list[Any] = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, dict) and isinstance(layer.get("ical"), str) and "shifts" not in layer:
+            path = doc.base_dir / layer["ical"]
+            try:
+                events = ical.parse_events(path.read_text(encoding="utf-8"))
+            except OSError as exc:
+                problems.append(doc.problem(f"spec.layers[{i}].ical", f"cannot read {path}: {exc.strerror}"))
+            except (ical.ICalError, UnicodeDecodeError) as exc:
+                problems.append(doc.problem(f"spec.layers[{i}].ical", f"{layer['ical']}: {exc}"))
+            else:
+                out.append({**layer, "shifts": ical.to_shift_specs(events)})
+                continue
+        out.append(layer)
+    if problems:
+        raise ValidationFailed("cannot read iCalendar layers", problems=problems)
+    spec["layers"] = out
+    return spec
 
 
 def _check_route(doc: Document, bundle: Bundle) -> list[Problem]:
@@ -99,9 +110,9 @@ def _check_severity(doc: Document, bundle: Bundle) -> list[Problem]:
 
 
 KINDS = [
-    KindDef(MAMORI_API, SEVERITY, SeverityLevelSpec, order=300, prepare=_prepare, check=_check_severity),
-    KindDef(MAMORI_API, SCHEDULE, ScheduleSpec, order=310, prepare=_prepare),
-    KindDef(MAMORI_API, POLICY, EscalationPolicySpec, order=320, prepare=_prepare, check=_check_policy),
-    KindDef(MAMORI_API, ALERT_ROUTE, AlertRouteSpec, order=330, prepare=_prepare, check=_check_route),
-    KindDef(MAMORI_API, INTEGRATION, IntegrationSpec, order=340, prepare=_prepare, check=_check_integration),
+    KindDef(MAMORI_API, SEVERITY, SeverityLevelSpec, order=300, check=_check_severity),
+    KindDef(MAMORI_API, SCHEDULE, ScheduleSpec, order=310, prepare=_prepare_schedule),
+    KindDef(MAMORI_API, POLICY, EscalationPolicySpec, order=320, check=_check_policy),
+    KindDef(MAMORI_API, ALERT_ROUTE, AlertRouteSpec, order=330, check=_check_route),
+    KindDef(MAMORI_API, INTEGRATION, IntegrationSpec, order=340, check=_check_integration),
 ]

@@ -101,6 +101,8 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ref: Mapped[str | None] = mapped_column(String(300))
+    """The sent message's id where the channel has one (Slack `channel:ts`), to update it later."""
 
 
 class NotificationAttempt(Base):
@@ -197,5 +199,11 @@ class ActionItem(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
     external_ref: Mapped[str | None] = mapped_column(String(500))
+    """The filed issue: a Jira key (OPS-12) or owner/repo#number."""
+    external_url: Mapped[str | None] = mapped_column(String(1000))
+    tracker: Mapped[str | None] = mapped_column(String(16))  # jira | github
+    tracker_target: Mapped[str | None] = mapped_column(String(300))  # Jira project key or owner/repo
+    filing_status: Mapped[str | None] = mapped_column(String(16))  # pending | filed | failed
+    filing_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, PeriodicSpec, Plugin
-from mamori.incidents import demo, kinds, models, paging, response, service, views  # noqa: F401  (models: tables)
+from mamori.incidents import actions, demo, kinds, models, paging, response, service, views  # noqa: F401  (models: tables)
 
 
 def plugin() -> Plugin:
@@ -26,6 +26,7 @@ def plugin() -> Plugin:
             paging.NOTIFY_JOB: paging.notify,
             paging.AUDIT_JOB: paging.audit_escalations,
             response.REMINDER_JOB: response.update_reminder,
+            actions.FILE_JOB: actions.file_job,
         },
         periodic=[
             PeriodicSpec(name="incidents.audit_escalations", kind=paging.AUDIT_JOB, interval=timedelta(minutes=1))
@@ -37,6 +38,8 @@ def plugin() -> Plugin:
             NavEntry("Alerts", "/alerts", 20),
             NavEntry("Incidents", "/incidents", 21),
             NavEntry("On call", "/oncall", 22),
+            NavEntry("On-call health", "/oncall/health", 23),
+            NavEntry("Escalation", "/escalation-policies", 24),
         ],
         slots=[
             CatalogSlot("oncall_now", "On call now", views.on_call_by_service),

@@ -350,3 +350,40 @@ def metrics(session: Session, *, since: datetime, until: datetime) -> dict[str, 
         "incidents": len(incidents),
         "incidents_by_severity": by_severity,
     }
+
+
+POSTMORTEM_STATUSES = ("draft", "in_review", "published")
+MAX_POSTMORTEM_CHARS = 500_000
+
+
+def postmortem_of(session: Session, incident: Incident) -> Postmortem | None:
+    return session.scalar(select(Postmortem).where(Postmortem.incident_id == incident.id))
+
+
+def save_postmortem(
+    session: Session, *, ref: str, body: str, actor: Actor, now: datetime, status: str | None = None
+) -> Postmortem:
+    """Replace the postmortem's Markdown (creating the postmortem from the template if there is none)."""
+    incident = get(session, ref)
+    if not body.strip():
+        raise ValidationFailed("the postmortem is empty; write at least a summary")
+    if len(body) > MAX_POSTMORTEM_CHARS:
+        raise ValidationFailed(f"the postmortem is longer than {MAX_POSTMORTEM_CHARS} characters")
+    if status is not None and status not in POSTMORTEM_STATUSES:
+        raise ValidationFailed(f"postmortem status must be one of {', '.join(POSTMORTEM_STATUSES)}")
+    pm = postmortem_of(session, incident) or create_postmortem(session, incident=incident, now=now)
+    before = {"status": pm.status, "chars": len(pm.body)}
+    pm.body = body.replace("\r\n", "\n")
+    pm.status = status or pm.status
+    pm.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="edit",
+        object_type="Postmortem",
+        object_id=str(incident.number),
+        at=now,
+        before=before,
+        after={"status": pm.status, "chars": len(pm.body)},
+    )
+    return pm

@@ -63,6 +63,7 @@ class _Rotation:
 
 
 def _rotation(layer: Layer, tz: ZoneInfo) -> _Rotation:
+    assert layer.start is not None and layer.rotation is not None  # checked by the spec model
     start = _to_local(layer.start, tz)
     rot = layer.rotation
     if rot.type == "custom":
@@ -84,6 +85,8 @@ def _rotation(layer: Layer, tz: ZoneInfo) -> _Rotation:
 
 def layer_shifts(layer: Layer, tz: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
     """The layer's own shifts overlapping [start, end), before restrictions."""
+    if layer.shifts is not None:
+        return _fixed_shifts(layer, tz, start, end)
     rot = _rotation(layer, tz)
     layer_start = local_to_utc(rot.start, tz)
     layer_end = local_to_utc(layer.end, tz) if layer.end is not None else None
@@ -104,6 +107,17 @@ def layer_shifts(layer: Layer, tz: ZoneInfo, start: datetime, end: datetime) -> 
         shifts.append(Shift(max(s, lo), min(e, hi), layer.users[j % len(layer.users)], layer.name))
         j += 1
     return shifts
+
+
+def _fixed_shifts(layer: Layer, tz: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
+    lo = max(start, local_to_utc(layer.start, tz)) if layer.start is not None else start
+    hi = min(end, local_to_utc(layer.end, tz)) if layer.end is not None else end
+    out = []
+    for fixed in layer.shifts or []:
+        s, e = max(local_to_utc(fixed.from_, tz), lo), min(local_to_utc(fixed.to, tz), hi)
+        if s < e:
+            out.append(Shift(s, e, fixed.user, layer.name))
+    return sorted(out, key=lambda x: x.start)
 
 
 def _windows(

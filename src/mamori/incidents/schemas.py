@@ -84,3 +84,68 @@ class SilenceIn(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime
     comment: str = ""
+
+
+class FileIn(BaseModel):
+    """Where to file an action item: tracker jira (target: project key) or github (target: owner/repo;
+    omitted: the repository of the incident's service in the catalog)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tracker: str
+    target: str | None = None
+
+
+class ActionItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=500)
+    owner: str | None = None
+    due_at: datetime | None = None
+    file: FileIn | None = None
+
+
+class ActionItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    incident_id: str
+    title: str
+    owner: str | None
+    due_at: datetime | None
+    status: str
+    tracker: str | None
+    tracker_target: str | None
+    filing_status: str | None
+    filing_error: str | None
+    external_ref: str | None
+    external_url: str | None
+    done_at: datetime | None
+
+
+class MaintenanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[str]
+    starts_at: datetime | None = None
+    ends_at: datetime
+    reason: str = ""
+
+
+class MaintenanceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    services: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class PostmortemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    markdown: str
+    status: str | None = None

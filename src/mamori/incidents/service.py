@@ -359,6 +359,7 @@ def create_maintenance(
     actor: Actor,
     now: datetime,
 ) -> MaintenanceWindow:
+    services = list(dict.fromkeys(s.strip() for s in services if s.strip()))
     if not services:
         raise ValidationFailed("a maintenance window needs at least one service")
     if ends_at <= starts_at:
@@ -375,6 +376,35 @@ def create_maintenance(
         object_type="MaintenanceWindow",
         object_id=window.id,
         at=now,
-        after={"services": services},
+        after={
+            "services": services,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": reason,
+        },
     )
     return window
+
+
+def list_maintenance(session: Session, *, now: datetime, include_past: bool = False) -> list[MaintenanceWindow]:
+    query = select(MaintenanceWindow)
+    if not include_past:
+        query = query.where(MaintenanceWindow.ends_at > now)
+    return list(session.scalars(query.order_by(MaintenanceWindow.starts_at)))
+
+
+def delete_maintenance(session: Session, *, window_id: str, actor: Actor, now: datetime) -> None:
+    window = session.get(MaintenanceWindow, window_id)
+    if window is None:
+        raise NotFound(f"no maintenance window {window_id!r}")
+    before = {"services": window.services, "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat()}
+    session.delete(window)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        object_type="MaintenanceWindow",
+        object_id=window_id,
+        at=now,
+        before=before,
+    )

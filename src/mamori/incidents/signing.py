@@ -60,3 +60,25 @@ def verify_slack(secret: bytes, *, timestamp: str | None, signature: str | None,
 
 def webhook_signature(key: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def feed_token(key: bytes, *, kind: str, name: str) -> str:
+    """The secret part of a calendar feed URL: names the schedule or user and is signed, never expires.
+
+    Changing MAMORI_SECRET_KEY revokes every feed URL."""
+    body = _b64(json.dumps({"k": kind, "n": name}, separators=(",", ":")).encode())
+    mac = hmac.new(key, b"ical-feed:" + body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def verify_feed(key: bytes, token: str) -> tuple[str, str]:
+    body, _, mac = token.partition(".")
+    expected = hmac.new(key, b"ical-feed:" + body.encode(), hashlib.sha256).digest()
+    try:
+        ok = hmac.compare_digest(_unb64(mac), expected)
+        data = json.loads(_unb64(body)) if ok else None
+    except (ValueError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("k") not in ("schedule", "user") or not isinstance(data.get("n"), str):
+        raise Forbidden("this calendar link is not valid")
+    return str(data["k"]), str(data["n"])

@@ -112,18 +112,58 @@ class Restriction(SpecModel):
         return value
 
 
+class FixedShift(SpecModel):
+    """A shift with explicit times, e.g. imported from an iCalendar file."""
+
+    user: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+    @field_validator("user")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _email(value)
+
+    @model_validator(mode="after")
+    def _order(self) -> FixedShift:
+        if (self.from_.tzinfo is None) == (self.to.tzinfo is None) and _naive_or_utc(self.to) <= _naive_or_utc(
+            self.from_
+        ):
+            raise ValueError(f"shift of {self.user} ends before it starts")
+        return self
+
+
 class Layer(SpecModel):
+    """A rotation (start, rotation, users) or fixed shifts (`shifts`, or `ical: file.ics` read into them)."""
+
     name: str = Field(min_length=1)
-    start: datetime
+    start: datetime | None = None
     end: datetime | None = None
-    rotation: Rotation
+    rotation: Rotation | None = None
     restrictions: list[Restriction] = Field(default_factory=list)
-    users: list[str] = Field(min_length=1)
+    users: list[str] = Field(default_factory=list)
+    ical: str | None = None
+    shifts: list[FixedShift] | None = None
 
     @field_validator("users")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         return [_email(v) for v in value]
+
+    @model_validator(mode="after")
+    def _kind(self) -> Layer:
+        if self.shifts is not None:
+            if self.rotation is not None or self.users:
+                raise ValueError(f"layer {self.name!r}: give either a rotation with users, or shifts/ical, not both")
+            return self
+        if self.ical is not None:
+            raise ValueError(f"layer {self.name!r}: the iCalendar file {self.ical!r} was not read")
+        missing = [n for n, v in (("start", self.start), ("rotation", self.rotation)) if v is None]
+        if not self.users:
+            missing.append("users")
+        if missing:
+            raise ValueError(f"layer {self.name!r} needs {', '.join(missing)} (or shifts / ical: FILE.ics)")
+        return self
 
 
 class Override(SpecModel):

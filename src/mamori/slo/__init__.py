@@ -1,1 +1,1 @@
-"""Service level objectives: per-user-story SLOs, SLI buckets, error budgets, burn-rate alerts, error-budget policies."""
+"""Service level objectives: per-user-story SLOs, SLI buckets, error budgets, burn alerts, error-budget policies."""

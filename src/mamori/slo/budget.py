@@ -35,8 +35,14 @@ BURN_WINDOWS: dict[str, timedelta] = {
 
 _OPENSLO_DURATION = re.compile(r"^(\d+)([smhdwMQY])$")
 _NOMINAL = {
-    "s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
-    "w": timedelta(weeks=1), "M": timedelta(days=30), "Q": timedelta(days=90), "Y": timedelta(days=365),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+    "M": timedelta(days=30),
+    "Q": timedelta(days=90),
+    "Y": timedelta(days=365),
 }
 
 
@@ -96,8 +102,7 @@ def calendar_start(at: datetime, duration: str, time_zone: str) -> datetime:
         months = {"M": 1, "Q": 3, "Y": 12}[unit] * count
         index = local.year * 12 + local.month - 1
         first = index - index % months
-        start = local.replace(year=first // 12, month=first % 12 + 1, day=1, hour=0, minute=0, second=0,
-                              microsecond=0)
+        start = local.replace(year=first // 12, month=first % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
     return start.replace(tzinfo=zone).astimezone(at.tzinfo)
 
 
@@ -120,10 +125,10 @@ def budget(*, good: int, total: int, target: float) -> Budget:
     return Budget(sli=good / total, consumed=float(consumed), remaining=float(1 - consumed))
 
 
-def burn_rate(*, good: int, total: int, target: float) -> float:
+def burn_rate(*, good: float, total: float, target: float) -> float:
     if total <= 0:
         return 0.0
-    return float(Fraction(total - good, total) / (1 - exact(target)))
+    return float(Fraction(total - good) / Fraction(total) / (1 - exact(target)))
 
 
 @dataclass(frozen=True)
@@ -158,8 +163,8 @@ def default_rules(period: timedelta) -> list[BurnRule]:
 
 @dataclass(frozen=True)
 class WindowCounts:
-    good: int
-    total: int
+    good: float  # whole numbers when counted; queried sources may answer rates
+    total: float
 
 
 def firing(
@@ -183,7 +188,10 @@ def firing(
 
 
 def timeslice_units(
-    minutes: list[tuple[datetime, int, int]], *, slice_minutes: int, slice_target: float,
+    minutes: list[tuple[datetime, int, int]],
+    *,
+    slice_minutes: int,
+    slice_target: float,
 ) -> WindowCounts:
     """Turn per-minute (good, total) into slices: a slice with events is good when good/total >= slice_target.
 

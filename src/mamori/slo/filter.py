@@ -18,6 +18,7 @@ so one odd event cannot stop ingest. `LIKE` uses `%` (any run) and `_` (one char
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -195,8 +196,9 @@ class _Parser:
             negated = True
             self.i += 1
             if self.tok.kind not in ("IN", "LIKE"):
-                raise FilterError(f"expected IN or LIKE after NOT, found {self.tok.text or 'end of filter'!r}",
-                                  self.tok.pos)
+                raise FilterError(
+                    f"expected IN or LIKE after NOT, found {self.tok.text or 'end of filter'!r}", self.tok.pos
+                )
         if self.tok.kind == "IN":
             self.i += 1
             return InList(field, self.value_list(), negated)
@@ -251,6 +253,16 @@ def parse(text: str) -> Node:
 # -- evaluation -----------------------------------------------------------------------------------------------------
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _comparable(left: Any, right: Value) -> bool:
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool)
@@ -276,20 +288,7 @@ def _compare(left: Any, op: str, right: Value) -> bool:
                 return op == "!="
         else:
             return op == "!="
-    result: bool
-    if op == "=":
-        result = left == right
-    elif op == "!=":
-        result = left != right
-    elif op == "<":
-        result = left < right
-    elif op == "<=":
-        result = left <= right
-    elif op == ">":
-        result = left > right
-    else:
-        result = left >= right
-    return result
+    return bool(_OPERATORS[op](left, right))
 
 
 def matches(node: Node, event: Mapping[str, Any]) -> bool:
@@ -310,12 +309,81 @@ def matches(node: Node, event: Mapping[str, Any]) -> bool:
     return any(matches(p, event) for p in node.parts)
 
 
+def _getter(path: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    # Events are parsed JSON, so plain dicts: isinstance(dict) is much cheaper than the Mapping ABC.
+    if len(path) == 1:
+        name = path[0]
+        return lambda event: event.get(name, _MISSING)
+
+    def get(event: Mapping[str, Any]) -> Any:
+        current: Any = event
+        for part in path:
+            if not isinstance(current, dict) or part not in current:
+                return _MISSING
+            current = current[part]
+        return current
+
+    return get
+
+
+def _compile_compare(node: Compare) -> Predicate:
+    get, op, value = _getter(node.field.path), node.op, node.value
+    fn = _OPERATORS[op]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+
+        def numeric(event: Mapping[str, Any]) -> bool:
+            left = get(event)
+            if type(left) is int or type(left) is float:
+                return bool(fn(left, value))
+            return _compare(left, op, value)
+
+        return numeric
+    if isinstance(value, str):
+
+        def text(event: Mapping[str, Any]) -> bool:
+            left = get(event)
+            if type(left) is str:
+                return bool(fn(left, value))
+            return _compare(left, op, value)
+
+        return text
+    return lambda event: _compare(get(event), op, value)
+
+
+def compile_node(node: Node) -> Predicate:
+    """A closure per node: the same results as `matches`, without walking the tree for each event."""
+    if isinstance(node, Compare):
+        return _compile_compare(node)
+    if isinstance(node, InList):
+        get, values, negated = _getter(node.field.path), node.values, node.negated
+        plain = frozenset(v for v in values if isinstance(v, str | int) and not isinstance(v, bool))
+
+        def in_list(event: Mapping[str, Any]) -> bool:
+            left = get(event)
+            if left is _MISSING:
+                return negated
+            if (type(left) is str or type(left) is int) and left in plain:
+                return not negated
+            return any(_compare(left, "=", v) for v in values) != negated
+
+        return in_list
+    if isinstance(node, Like):
+        get, pattern, negated = _getter(node.field.path), node.pattern, node.negated
+        return lambda event: (isinstance(left := get(event), str) and pattern.fullmatch(left) is not None) != negated
+    if isinstance(node, Not):
+        inner = compile_node(node.inner)
+        return lambda event: not inner(event)
+    parts = [compile_node(p) for p in node.parts]
+    if node.op == "AND":
+        return lambda event: all(p(event) for p in parts)
+    return lambda event: any(p(event) for p in parts)
+
+
 def compile_filter(text: str | None) -> Predicate:
     """A predicate over events; None or an empty filter matches every event."""
     if text is None or not text.strip():
         return lambda _event: True
-    node = parse(text)
-    return lambda event: matches(node, event)
+    return compile_node(parse(text))
 
 
 def fields(node: Node) -> set[str]:

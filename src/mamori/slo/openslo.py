@@ -106,9 +106,13 @@ class SLISpec(SpecModel):
     def _one_metric(self) -> SLISpec:
         if (self.threshold_metric is None) == (self.ratio_metric is None):
             raise ValueError("an SLI needs exactly one of thresholdMetric or ratioMetric")
-        if self.threshold_metric is not None and is_mamori(self.threshold_metric.metric_source.type):
-            if not self.threshold_metric.metric_source.spec.get("field"):
-                raise ValueError("a mamori thresholdMetric needs spec.field: the event field compared with op/value")
+        threshold = self.threshold_metric
+        if (
+            threshold is not None
+            and is_mamori(threshold.metric_source.type)
+            and not threshold.metric_source.spec.get("field")
+        ):
+            raise ValueError("a mamori thresholdMetric needs spec.field: the event field compared with op/value")
         return self
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mamori import cli_support
 from mamori.cli_support import err_console, handle_errors, print_json
-from mamori.vulns import scanning
+from mamori.core.audit import Actor
+from mamori.core.errors import InvalidInput
+from mamori.core.runtime import Runtime
+from mamori.vulns import findings, kinds, scanning, store, vex_service, watch
+from mamori.vulns.schemas import finding_out
 
 vulns_app = typer.Typer(help="Dependency vulnerabilities: offline scans against OSV records.", no_args_is_help=True)
 
@@ -62,3 +69,91 @@ def scan_command(
         raise typer.Exit(1)
     if report.errors:
         raise typer.Exit(2)
+
+
+@contextmanager
+def _server() -> Iterator[Runtime]:
+    """The server's runtime for one command; its connections are closed when the command ends."""
+    rt = cli_support.runtime()
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()
+
+
+@vulns_app.command("inventory")
+@handle_errors
+def inventory_command(
+    path: Annotated[
+        Path, typer.Argument(help="A folder of repositories (one per top-level folder) or one repository.")
+    ],
+    service: Annotated[str | None, typer.Option("--service", help="Every file found belongs to this service.")] = None,
+) -> None:
+    """Record the components under PATH as the inventory of the services owning them (server database)."""
+    with _server() as rt, rt.sessions.begin() as session:
+        result = store.record_inventory(
+            session, root=path, now=rt.now(), service=service, mappings=kinds.policy(session).repositories
+        )
+    print_json(
+        {"files": result.files, "components": result.components, "services": result.services, "errors": result.errors}
+    )
+    if result.errors:
+        raise typer.Exit(2)
+
+
+@vulns_app.command("sync")
+@handle_errors
+def sync_command(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="OSV folder, zip or URL; default: the policy's sources.")
+    ] = None,
+    epss: Annotated[Path | None, typer.Option("--epss", help="An EPSS CSV (optionally gzipped).")] = None,
+    kev: Annotated[Path | None, typer.Option("--kev", help="CISA's KEV JSON catalog.")] = None,
+) -> None:
+    """Import advisories (incrementally), EPSS and KEV, then rescan the inventory."""
+    with _server() as rt, rt.sessions.begin() as session:
+        policy = kinds.policy(session)
+        synced = [
+            store.sync_advisories(session, runtime=rt, now=rt.now(), source=s)
+            for s in source or policy.advisory_sources
+        ]
+        if epss is not None:
+            store.import_epss(session, payload=epss.read_bytes(), now=rt.now(), source=str(epss))
+        if kev is not None:
+            store.import_kev(session, payload=kev.read_bytes(), now=rt.now(), source=str(kev))
+        result = findings.rescan(session, now=rt.now())
+        watch.match_kev(session, now=rt.now())
+    print_json({"sources": {s.source: s.error or s.as_dict() for s in synced}, "rescan": result.as_dict()})
+    if any(s.error for s in synced):
+        raise typer.Exit(2)
+
+
+@vulns_app.command("findings")
+@handle_errors
+def findings_command(
+    state: Annotated[list[str] | None, typer.Option("--state", help="open, new, affected, ...")] = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+) -> None:
+    """List findings of the server database as JSON."""
+    with _server() as rt, rt.sessions() as session:
+        print_json([finding_out(f) for f in findings.list_findings(session, state=state, service=service)])
+
+
+@vulns_app.command("vex")
+@handle_errors
+def vex_command(
+    fmt: Annotated[str, typer.Option("--format", help="openvex or cyclonedx")] = "openvex",
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    import_file: Annotated[Path | None, typer.Option("--import", help="Apply this OpenVEX/CycloneDX document.")] = None,
+) -> None:
+    """Export the triage decisions as VEX, or apply a VEX document with --import."""
+    with _server() as rt, rt.sessions.begin() as session:
+        if import_file is None:
+            print_json(vex_service.export(session, fmt=fmt, now=rt.now(), author="mamori", service=service))
+            return
+        try:
+            document = json.loads(import_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{import_file}: cannot read a JSON document ({exc})") from None
+        actor = Actor(name="cli", source="cli")
+        print_json(vex_service.import_document(session, document=document, actor=actor, now=rt.now(), service=service))

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mamori.vulns import cvss, osv
+from mamori.vulns import cvss, cvss4, osv
 from mamori.vulns.components import Component
 
 _SEVERITY_RANK = {"UNKNOWN": 0, "NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
@@ -29,11 +29,13 @@ def advisory_severity(advisory: osv.Advisory, affected: osv.Affected | None = No
     """The highest CVSS base score we can compute, else the database's label, else UNKNOWN."""
     scores = []
     for kind, vector in advisory.severity:
-        if kind.startswith("CVSS_V3"):
-            try:
+        try:
+            if kind.startswith("CVSS_V3"):
                 scores.append(cvss.base_score(vector))
-            except cvss.InvalidVector:
-                continue
+            elif kind == "CVSS_V4":
+                scores.append(cvss4.score(vector))
+        except cvss.InvalidVector:
+            continue
     if scores:
         best = max(scores)
         return Severity(cvss.rating(best), best)

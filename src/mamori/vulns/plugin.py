@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
-from mamori.core.runtime import Plugin
+from pathlib import Path
+
+from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
+from mamori.vulns import (
+    api,
+    demo,
+    jobs,
+    models,  # noqa: F401  (the tables must be in the metadata)
+    pages,
+    slots,
+)
 from mamori.vulns.cli import vulns_app
+from mamori.vulns.kinds import KINDS
 
 
 def plugin() -> Plugin:
-    return Plugin(name="vulns", commands={"vulns": vulns_app})
+    return Plugin(
+        name="vulns",
+        kinds=list(KINDS),
+        job_handlers=dict(jobs.HANDLERS),
+        periodic=list(jobs.PERIODIC),
+        api_routers=[api.router],
+        page_routers=[pages.router],
+        nav=[NavEntry("Vulnerabilities", "/vulns", 50)],
+        slots=[CatalogSlot("findings", "Open findings", slots.open_findings, order=50)],
+        templates_dir=Path(__file__).resolve().parent / "templates",
+        commands={"vulns": vulns_app},
+        seed_demo=demo.seed,
+    )

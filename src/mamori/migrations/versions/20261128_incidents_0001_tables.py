@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('message_ref', sa.String(length=300), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incident_notifications'))
     )
     with op.batch_alter_table('incident_notifications', schema=None) as batch_op:
@@ -131,6 +132,11 @@ def upgrade() -> None:
     sa.Column('due_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('external_ref', sa.String(length=500), nullable=True),
+    sa.Column('external_url', sa.String(length=1000), nullable=True),
+    sa.Column('tracker', sa.String(length=16), nullable=True),
+    sa.Column('tracker_target', sa.String(length=300), nullable=True),
+    sa.Column('filing_status', sa.String(length=16), nullable=True),
+    sa.Column('filing_error', sa.Text(), nullable=True),
     sa.Column('created_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incident_incidents.id'], name=op.f('fk_incident_action_items_incident_id_incident_incidents'), ondelete='CASCADE'),

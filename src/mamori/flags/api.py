@@ -1,0 +1,326 @@
+"""Flags HTTP API under /api/v1/flags: the flagd.json sync endpoint, flag edits, approvals, ramps, SDK counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from mamori.core import auth
+from mamori.core.errors import Forbidden, ValidationFailed
+from mamori.core.models import ApiToken
+from mamori.flags import counts, ramps, service, stale
+from mamori.flags.diff import diff_lines
+from mamori.flags.models import FlagChange, FlagRamp
+from mamori.flags.schemas import ChangeOut, FlagIn
+from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer, authenticate, bearer_token
+
+router = APIRouter(prefix="/flags", tags=["flags"])
+
+
+def _check_sdk_key(token: ApiToken, environment: str) -> None:
+    if "flags:evaluate" not in token.scopes:
+        raise Forbidden("X-API-Key takes an SDK key (a flags:evaluate token)")
+    if token.environment != environment:
+        raise Forbidden(f"this SDK key is for {token.environment!r}, not {environment!r}")
+
+
+def _reader_or_sdk_key(request: Request, session: SessionDep, runtime: RuntimeDep, environment: str) -> str:
+    """A reader, or an SDK key of this very environment (what a flagd daemon syncing over HTTP sends)."""
+    api_key = request.headers.get("x-api-key")
+    if api_key and bearer_token(request) is None:
+        _check_sdk_key(auth.authenticate_token(session, api_key, now=runtime.now()), environment)
+        session.commit()
+        return environment
+    principal = authenticate(request, session, runtime)
+    if principal.token is not None and principal.token.scopes == ["flags:evaluate"]:
+        _check_sdk_key(principal.token, environment)
+    elif not principal.allows("read"):
+        raise Forbidden(f"{principal.name} lacks the 'read' permission")
+    return environment
+
+
+FlagdReader = Annotated[str, Depends(_reader_or_sdk_key)]
+
+
+def change_out(change: FlagChange) -> ChangeOut:
+    return ChangeOut(
+        id=change.id,
+        environment=change.environment,
+        flag_key=change.flag_key,
+        action=change.action,
+        status=change.status,
+        actor=change.actor,
+        reason=change.reason,
+        diff=diff_lines(change.before, change.after),
+        created_at=change.created_at.isoformat(),
+        decided_by=change.decided_by,
+    )
+
+
+@router.get("/{environment}/flagd.json")
+def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) -> Response:
+    row = service.get_environment(session, environment=environment)
+    headers = {"ETag": row.etag, "Cache-Control": "no-cache", "X-Mamori-Fractional": row.fractional}
+    if row.etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(service.flagd_json(row), media_type="application/json", headers=headers)
+
+
+@router.get("/stale")
+def stale_flags(_: Reader, session: SessionDep, runtime: RuntimeDep, days: int = 30) -> list[dict[str, Any]]:
+    return stale.find_stale(session, days=days, now=runtime.now())
+
+
+@router.get("/environments")
+def list_environments(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "environment": r.environment,
+            "flag_set": r.flag_set,
+            "version": r.version,
+            "etag": r.etag,
+            "fractional": r.fractional,
+            "service": r.service,
+            "require_approval": r.require_approval,
+            "flags": len(r.document.get("flags", {})),
+        }
+        for r in service.list_environments(session)
+    ]
+
+
+@router.get("/{environment}/flags")
+def list_flags(environment: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    return service.flag_summaries(session, environment=environment)
+
+
+class FlagPut(BaseModel):
+    flag: FlagIn
+    reason: str | None = None
+
+
+class ReasonIn(BaseModel):
+    reason: str | None = None
+
+
+class ToggleIn(ReasonIn):
+    enabled: bool
+
+
+class RolloutIn(ReasonIn):
+    percent: int = Field(ge=0, le=100)
+
+
+class PromoteIn(ReasonIn):
+    key: str
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+
+
+class RampIn(ReasonIn):
+    steps: list[int] = Field(default=[5, 25, 50, 100], min_length=1)
+    interval: str = "1h"
+    service: str | None = None
+    guard: str = "pause"
+
+
+@router.put("/{environment}/flags/{key}", response_model=ChangeOut)
+def put_flag(
+    environment: str, key: str, *, body: FlagPut, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> ChangeOut:
+    change = service.change_flag(
+        session,
+        environment=environment,
+        key=key,
+        flag=body.flag.flagd(),
+        action="set",
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.delete("/{environment}/flags/{key}", response_model=ChangeOut)
+def delete_flag(
+    environment: str,
+    key: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    reason: str | None = None,
+) -> ChangeOut:
+    change = service.change_flag(
+        session,
+        environment=environment,
+        key=key,
+        flag=None,
+        action="delete",
+        actor=principal.actor(),
+        reason=reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.post("/{environment}/flags/{key}/toggle", response_model=ChangeOut)
+def toggle(
+    environment: str, key: str, *, body: ToggleIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> ChangeOut:
+    change = service.toggle(
+        session,
+        environment=environment,
+        key=key,
+        enabled=body.enabled,
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.post("/{environment}/flags/{key}/rollout", response_model=ChangeOut)
+def rollout(
+    environment: str, key: str, *, body: RolloutIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> ChangeOut:
+    change = service.set_rollout(
+        session,
+        environment=environment,
+        key=key,
+        percent=body.percent,
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.post("/promote", response_model=ChangeOut)
+def promote(body: PromoteIn, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> ChangeOut:
+    change = service.promote(
+        session,
+        key=body.key,
+        source=body.source,
+        target=body.target,
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.get("/changes", response_model=list[ChangeOut])
+def list_changes(
+    _: Reader, session: SessionDep, environment: str | None = None, status: str | None = None
+) -> list[ChangeOut]:
+    return [change_out(c) for c in service.list_changes(session, environment=environment, status=status)]
+
+
+@router.post("/changes/{change_id}/approve", response_model=ChangeOut)
+def approve(change_id: str, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> ChangeOut:
+    change = service.decide_change(
+        session, change_id=change_id, approve=True, actor=principal.actor(), now=runtime.now()
+    )
+    session.commit()
+    return change_out(change)
+
+
+@router.post("/changes/{change_id}/reject", response_model=ChangeOut)
+def reject(change_id: str, body: ReasonIn, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> ChangeOut:
+    change = service.decide_change(
+        session, change_id=change_id, approve=False, actor=principal.actor(), now=runtime.now(), reason=body.reason
+    )
+    session.commit()
+    return change_out(change)
+
+
+def ramp_out(ramp: FlagRamp) -> dict[str, Any]:
+    return {
+        "id": ramp.id,
+        "environment": ramp.environment,
+        "flag_key": ramp.flag_key,
+        "steps": ramp.steps,
+        "step_index": ramp.step_index,
+        "percent": ramp.steps[ramp.step_index],
+        "status": ramp.status,
+        "service": ramp.service,
+        "guard": ramp.guard,
+        "note": ramp.note,
+        "interval_seconds": ramp.interval_seconds,
+    }
+
+
+@router.post("/{environment}/flags/{key}/ramp", status_code=201)
+def start_ramp(
+    environment: str, key: str, *, body: RampIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    ramp = ramps.start_ramp(
+        session,
+        environment=environment,
+        key=key,
+        steps=body.steps,
+        interval=body.interval,
+        service_name=body.service,
+        guard=body.guard,
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return ramp_out(ramp)
+
+
+@router.get("/{environment}/ramps")
+def list_ramps(environment: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    return [ramp_out(r) for r in ramps.list_ramps(session, environment=environment)]
+
+
+class ScheduleIn(ReasonIn):
+    at: str
+    action: str = Field(description="enable | disable | rollout")
+    percent: int | None = Field(default=None, ge=0, le=100)
+
+
+@router.post("/{environment}/flags/{key}/schedule", status_code=201)
+def schedule(
+    environment: str, key: str, *, body: ScheduleIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    job_id = ramps.schedule_change(
+        session,
+        environment=environment,
+        key=key,
+        at=body.at,
+        action=body.action,
+        percent=body.percent,
+        actor=principal.actor(),
+        reason=body.reason,
+        now=runtime.now(),
+    )
+    session.commit()
+    return {"job": job_id}
+
+
+class CountsIn(BaseModel):
+    counts: list[dict[str, Any]] = Field(max_length=10_000)
+
+
+@router.post("/{environment}/evaluations", status_code=202)
+def report_counts(environment: FlagdReader, body: CountsIn, session: SessionDep, runtime: RuntimeDep) -> dict[str, int]:
+    """SDKs report evaluations: [{"flag": key, "variant": v, "count": n}, ...]."""
+    tally: Counter[tuple[str, str, str]] = Counter()
+    for item in body.counts:
+        flag, variant, n = item.get("flag"), item.get("variant") or "", item.get("count")
+        if not isinstance(flag, str) or not isinstance(variant, str) or not isinstance(n, int) or n < 0:
+            raise ValidationFailed("each count needs flag (string), variant (string or null) and count (integer >= 0)")
+        tally[(environment, flag, variant)] += n
+    stored = counts.record(session, tally, now=runtime.now())
+    session.commit()
+    return {"stored": stored}

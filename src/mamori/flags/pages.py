@@ -1,0 +1,151 @@
+"""Dashboard pages for flags: each environment's flags with kill switch, rollout control and targeting JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from mamori.core.errors import MamoriError, ValidationFailed
+from mamori.flags import ramps, service
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
+from mamori.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(require("read"))]
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def flags_index(request: Request, _: Viewer, session: SessionDep) -> Response:
+    environments = service.list_environments(session)
+    if environments:
+        return RedirectResponse(f"/flags/{environments[0].environment}", status_code=303)
+    return render(request, "flags/environment.html", {"environments": [], "current": None, "flags": []})
+
+
+def _page(request: Request, session: Any, environment: str, error: str | None = None, status: int = 200) -> Response:
+    row = service.get_environment(session, environment=environment)
+    flags = service.flag_summaries(session, environment=environment)
+    for flag in flags:
+        flag["targeting_json"] = json.dumps(flag["targeting"], indent=2) if flag["targeting"] else ""
+    context = {
+        "environments": service.list_environments(session),
+        "current": row,
+        "flags": flags,
+        "error": error,
+        "ramps": ramps.list_ramps(session, environment=environment),
+        "pending": service.list_changes(session, environment=environment, status="pending"),
+        "notice": request.query_params.get("notice"),
+    }
+    return render(request, "flags/environment.html", context, status_code=status)
+
+
+@router.get("/flags/{environment}", response_class=HTMLResponse)
+def environment_page(request: Request, environment: str, _: Viewer, session: SessionDep) -> Response:
+    return _page(request, session, environment)
+
+
+def _done(request: Request, session: Any, environment: str, work: Any) -> Response:
+    try:
+        change = work()
+    except MamoriError as exc:
+        session.rollback()
+        details = "; ".join(p.render() for p in exc.problems)
+        return _page(request, session, environment, error=f"{exc.detail} {details}".strip(), status=exc.status)
+    session.commit()
+    notice = "pending-approval" if getattr(change, "status", "") == "pending" else "saved"
+    return RedirectResponse(f"/flags/{environment}?notice={notice}", status_code=303)
+
+
+@router.post("/flags/{environment}/{key}/toggle")
+def toggle_form(
+    request: Request,
+    environment: str,
+    key: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    enabled: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    return _done(
+        request,
+        session,
+        environment,
+        lambda: service.toggle(
+            session,
+            environment=environment,
+            key=key,
+            enabled=enabled == "true",
+            actor=principal.actor(),
+            reason=reason,
+            now=runtime.now(),
+        ),
+    )
+
+
+@router.post("/flags/{environment}/{key}/rollout")
+def rollout_form(
+    request: Request,
+    environment: str,
+    key: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    percent: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    return _done(
+        request,
+        session,
+        environment,
+        lambda: service.set_rollout(
+            session,
+            environment=environment,
+            key=key,
+            percent=percent,
+            actor=principal.actor(),
+            reason=reason,
+            now=runtime.now(),
+        ),
+    )
+
+
+@router.post("/flags/{environment}/{key}/targeting")
+def targeting_form(
+    request: Request,
+    environment: str,
+    key: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    targeting: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    def work() -> Any:
+        try:
+            rule = json.loads(targeting) if targeting.strip() else None
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"targeting is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        flag = service.get_flag(session, environment=environment, key=key)
+        if rule:
+            flag["targeting"] = rule
+        else:
+            flag.pop("targeting", None)
+        return service.change_flag(
+            session,
+            environment=environment,
+            key=key,
+            flag=flag,
+            action="targeting",
+            actor=principal.actor(),
+            reason=reason,
+            now=runtime.now(),
+        )
+
+    return _done(request, session, environment, work)

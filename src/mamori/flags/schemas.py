@@ -1,0 +1,64 @@
+"""Typed shapes of the flags domain: the FlagSet spec and the In/Out models shared by api.py and cli.py."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from mamori.core.manifest import SpecModel
+
+ENVIRONMENT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class FlagSetSpec(SpecModel):
+    """`kind: FlagSet`: one environment's flags in flagd format, inline (`flagd`) or from a file beside the document."""
+
+    environment: str = Field(pattern=ENVIRONMENT_PATTERN)
+    file: str | None = None
+    flagd: dict[str, Any]
+    fractional: Literal["cbor", "legacy"] = "cbor"
+    """Bucketing of `fractional`: "cbor" (flagd's current ADR, default) or "legacy" (today's flagd daemons)."""
+    service: str | None = None
+    """The service whose SLO burns and release freezes guard this flag set's ramps."""
+    require_approval: bool = False
+    """Changes through the API need a second person's approval (meant for production)."""
+    require_reason: bool | None = None
+    """Changes need a reason; defaults to true for an environment named production."""
+
+    @property
+    def reason_required(self) -> bool:
+        return self.environment == "production" if self.require_reason is None else self.require_reason
+
+
+class FlagIn(BaseModel):
+    """A whole flag in flagd form, as the API and CLI accept it."""
+
+    state: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    variants: dict[str, Any]
+    default_variant: str | None = Field(default=None, alias="defaultVariant")
+    targeting: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    model_config = {"populate_by_name": True, "extra": "forbid"}
+
+    def flagd(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"state": self.state, "variants": self.variants, "defaultVariant": self.default_variant}
+        if self.targeting:
+            out["targeting"] = self.targeting
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+class ChangeOut(BaseModel):
+    id: str
+    environment: str
+    flag_key: str
+    action: str
+    status: str
+    actor: str
+    reason: str | None
+    diff: list[str]
+    created_at: str
+    decided_by: str | None = None

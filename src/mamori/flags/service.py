@@ -1,0 +1,468 @@
+"""Use cases of the flags domain: serve an environment's flag set, and change it with audit, reasons and approvals."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import OpenFeatureError
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mamori.core import audit, catalog, timeline
+from mamori.core.audit import Actor
+from mamori.core.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from mamori.flags import flagd_format
+from mamori.flags.diff import diff_lines
+from mamori.flags.evaluator import FlagEvaluator, Resolution, compile_flag_set
+from mamori.flags.models import FlagChange, FlagEnvironment
+from mamori.flags.schemas import FlagSetSpec
+
+
+def compute_etag(document: dict[str, Any], fractional: str) -> str:
+    canonical = json.dumps({"d": document, "f": fractional}, sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def get_environment(session: Session, *, environment: str) -> FlagEnvironment:
+    row = session.get(FlagEnvironment, environment)
+    if row is None:
+        raise NotFound(f"no flag set for environment {environment!r}")
+    return row
+
+
+def list_environments(session: Session) -> list[FlagEnvironment]:
+    return list(session.scalars(select(FlagEnvironment).order_by(FlagEnvironment.environment)))
+
+
+class EvaluatorCache:
+    """Compiled evaluators by (environment, ETag): a flag set is compiled once per change, per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_env: dict[str, tuple[str, FlagEvaluator]] = {}
+
+    def get(self, row: FlagEnvironment) -> FlagEvaluator:
+        cached = self._by_env.get(row.environment)
+        if cached is not None and cached[0] == row.etag:
+            return cached[1]
+        evaluator = FlagEvaluator(fractional=row.fractional)  # type: ignore[arg-type]
+        evaluator.set_flags(row.document)
+        with self._lock:
+            self._by_env[row.environment] = (row.etag, evaluator)
+        return evaluator
+
+
+EVALUATORS = EvaluatorCache()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What OFREP needs of an environment, without a database round trip."""
+
+    environment: str
+    etag: str
+    version: int
+    evaluator: FlagEvaluator
+
+
+class ServingCache:
+    """Environment snapshots for the OFREP hot path, re-read at most every `ttl` seconds per process.
+
+    Changes made in this process drop the entry when their transaction commits; other processes
+    see them within `ttl`. (On SQLite every transaction takes the write lock, so a query per
+    evaluation would serialise all OFREP traffic.)
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 1.0) -> None:
+        self.sessions, self.ttl = sessions, ttl
+        self._entries: dict[str, tuple[Snapshot, float, int]] = {}
+
+    def get(self, environment: str) -> Snapshot:
+        entry = self._entries.get(environment)
+        now = time.monotonic()
+        generation = _COMMITTED_CHANGES.get(environment, 0)
+        if entry is not None and now - entry[1] < self.ttl and entry[2] == generation:
+            return entry[0]
+        with self.sessions() as session:
+            row = get_environment(session, environment=environment)
+            snapshot = Snapshot(environment, row.etag, row.version, EVALUATORS.get(row))
+        self._entries[environment] = (snapshot, now, generation)
+        return snapshot
+
+
+# Changes committed in this process, per environment: a ServingCache refetches when the count moves.
+_COMMITTED_CHANGES: dict[str, int] = {}
+
+
+def _note_commit(environment: str) -> None:
+    _COMMITTED_CHANGES[environment] = _COMMITTED_CHANGES.get(environment, 0) + 1
+
+
+def evaluate(
+    session: Session, *, environment: str, key: str, context: dict[str, Any]
+) -> tuple[FlagEnvironment, Resolution]:
+    row = get_environment(session, environment=environment)
+    return row, EVALUATORS.get(row).evaluate(key, to_context(context))
+
+
+def to_context(raw: dict[str, Any]) -> EvaluationContext:
+    attributes = {k: v for k, v in raw.items() if k != "targetingKey"}
+    key = raw.get("targetingKey")
+    return EvaluationContext(targeting_key=key if isinstance(key, str) else None, attributes=attributes)
+
+
+# --- the flag set from configuration ----------------------------------------------------------------
+
+
+def store_flag_set(session: Session, *, name: str, spec: FlagSetSpec, now: datetime, actor: Actor) -> FlagEnvironment:
+    row = session.get(FlagEnvironment, spec.environment)
+    if row is None:
+        row = FlagEnvironment(environment=spec.environment, version=0)
+        session.add(row)
+    before = copy.deepcopy(row.document) if row.document is not None else None
+    row.flag_set, row.fractional, row.service = name, spec.fractional, spec.service
+    row.require_approval, row.require_reason = spec.require_approval, spec.reason_required
+    _replace_document(session, row, spec.flagd, now=now)
+    timeline.record(
+        session,
+        at=now,
+        kind="flag_change",
+        source="flags",
+        service=spec.service,
+        title=f"flag set {name} applied to {spec.environment} by {actor.name}",
+        data={"environment": spec.environment, "diff": diff_lines(before, spec.flagd)[:50]},
+    )
+    return row
+
+
+def delete_flag_set(session: Session, *, name: str) -> None:
+    for row in session.scalars(select(FlagEnvironment).where(FlagEnvironment.flag_set == name)):
+        session.delete(row)
+
+
+def _replace_document(session: Session, row: FlagEnvironment, document: dict[str, Any], *, now: datetime) -> None:
+    environment = row.environment
+    event.listen(session, "after_commit", lambda _s: _note_commit(environment), once=True)
+    row.document = copy.deepcopy(document)
+    row.version = (row.version or 0) + 1
+    row.etag = compute_etag(row.document, row.fractional)
+    row.updated_at = now
+    session.flush()
+
+
+# --- changes through the API and CLI ------------------------------------------------------------------
+
+
+def check_flagd(
+    document: Any, *, loc_prefix: str = "", file: str | None = None, ref: str | None = None
+) -> list[Problem]:
+    """Every problem of a flagd document (format, semantics, compilation) as kernel Problems."""
+    found = [
+        Problem(loc=f"{loc_prefix}{loc}" if loc else loc_prefix.rstrip("."), msg=msg, file=file, document=ref)
+        for loc, msg in flagd_format.problems(document)
+    ]
+    if not found:
+        try:
+            compile_flag_set(flagd_format.normalize(document), "cbor")
+        except OpenFeatureError as exc:
+            found.append(
+                Problem(
+                    loc=loc_prefix.rstrip("."), msg=exc.error_message or "invalid flag set", file=file, document=ref
+                )
+            )
+    return found
+
+
+def validate_document(document: dict[str, Any]) -> None:
+    """Raise ValidationFailed naming every problem; the caller then stores nothing."""
+    problems = check_flagd(document)
+    if problems:
+        raise ValidationFailed(
+            f"the change would make an invalid flag set ({len(problems)} problem(s))", problems=problems
+        )
+
+
+def change_flag(
+    session: Session,
+    *,
+    environment: str,
+    key: str,
+    flag: dict[str, Any] | None,
+    action: str,
+    actor: Actor,
+    reason: str | None,
+    now: datetime,
+) -> FlagChange:
+    """Set (or with flag=None delete) one flag: applied at once, or pending when the environment needs approval."""
+    row = get_environment(session, environment=environment)
+    reason = (reason or "").strip() or None
+    if row.require_reason and reason is None:
+        raise ValidationFailed(
+            f"a reason is required for changes in {environment}",
+            problems=[Problem(loc="reason", msg="required in this environment")],
+        )
+    before = row.document.get("flags", {}).get(key)
+    if flag is None and before is None:
+        raise NotFound(f"no flag {key!r} in {environment}")
+    document = _with_flag(row.document, key, flag)
+    validate_document(document)
+    change = FlagChange(
+        environment=environment,
+        flag_key=key,
+        action=action[:32],
+        before=before,
+        after=flag,
+        status="pending" if row.require_approval and actor.source != "system" else "applied",
+        actor=actor.name,
+        reason=reason,
+        created_at=now,
+    )
+    session.add(change)
+    session.flush()
+    if change.status == "applied":
+        _apply(session, row, change, actor=actor, now=now)
+    else:
+        audit.record(
+            session,
+            actor=actor,
+            action="request_change",
+            object_type="Flag",
+            object_id=f"{environment}/{key}",
+            at=now,
+            before=before,
+            after=flag,
+            reason=reason,
+        )
+    return change
+
+
+def _with_flag(document: dict[str, Any], key: str, flag: dict[str, Any] | None) -> dict[str, Any]:
+    new = copy.deepcopy(document)
+    flags = new.setdefault("flags", {})
+    if flag is None:
+        flags.pop(key, None)
+    else:
+        flags[key] = copy.deepcopy(flag)
+    return new
+
+
+def _apply(session: Session, row: FlagEnvironment, change: FlagChange, *, actor: Actor, now: datetime) -> None:
+    current = row.document.get("flags", {}).get(change.flag_key)
+    if current != change.before:
+        change.status = "rejected"
+        change.decided_at = now
+        raise Conflict(f"flag {change.flag_key!r} changed since this change was requested; request it again")
+    _replace_document(session, row, _with_flag(row.document, change.flag_key, change.after), now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action=change.action,
+        object_type="Flag",
+        object_id=f"{row.environment}/{change.flag_key}",
+        at=now,
+        before=change.before,
+        after=change.after,
+        reason=change.reason,
+    )
+    service_name = row.service
+    timeline.record(
+        session,
+        at=now,
+        kind="flag_change",
+        source="flags",
+        service=service_name,
+        team=catalog.service_team(session, service_name) if service_name else None,
+        title=f"{change.flag_key} {change.action} in {row.environment} by {change.actor}",
+        data={
+            "environment": row.environment,
+            "flag": change.flag_key,
+            "reason": change.reason,
+            "diff": diff_lines(change.before, change.after),
+        },
+        ref=f"flag_change:{change.id}",
+    )
+
+
+def decide_change(
+    session: Session, *, change_id: str, approve: bool, actor: Actor, now: datetime, reason: str | None = None
+) -> FlagChange:
+    change = session.get(FlagChange, change_id)
+    if change is None:
+        raise NotFound(f"no flag change {change_id!r}")
+    if change.status != "pending":
+        raise Conflict(f"change {change_id} is {change.status}, not pending")
+    if approve and actor.name == change.actor:
+        raise Forbidden("a second person must approve this change")
+    change.decided_by, change.decided_at = actor.name, now
+    if not approve:
+        change.status = "rejected"
+        audit.record(
+            session,
+            actor=actor,
+            action="reject_change",
+            object_type="Flag",
+            object_id=f"{change.environment}/{change.flag_key}",
+            at=now,
+            reason=reason,
+        )
+        return change
+    row = get_environment(session, environment=change.environment)
+    validate_document(_with_flag(row.document, change.flag_key, change.after))
+    change.status = "applied"
+    _apply(session, row, change, actor=actor, now=now)
+    return change
+
+
+def list_changes(session: Session, *, environment: str | None = None, status: str | None = None) -> list[FlagChange]:
+    query = select(FlagChange).order_by(FlagChange.created_at.desc())
+    if environment:
+        query = query.where(FlagChange.environment == environment)
+    if status:
+        query = query.where(FlagChange.status == status)
+    return list(session.scalars(query))
+
+
+def get_flag(session: Session, *, environment: str, key: str) -> dict[str, Any]:
+    flag = get_environment(session, environment=environment).document.get("flags", {}).get(key)
+    if flag is None:
+        raise NotFound(f"no flag {key!r} in {environment}")
+    return copy.deepcopy(dict(flag))
+
+
+def toggle(
+    session: Session, *, environment: str, key: str, enabled: bool, actor: Actor, reason: str | None, now: datetime
+) -> FlagChange:
+    """The kill switch: state ENABLED or DISABLED, nothing else changes."""
+    flag = get_flag(session, environment=environment, key=key)
+    flag["state"] = "ENABLED" if enabled else "DISABLED"
+    return change_flag(
+        session,
+        environment=environment,
+        key=key,
+        flag=flag,
+        action="enable" if enabled else "disable",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+
+
+def rollout_variants(flag: dict[str, Any]) -> tuple[str, str]:
+    """The (on, off) variants of a flag for a percentage rollout: true/false values, else the two variants."""
+    variants: dict[str, Any] = flag.get("variants", {})
+    on = next((k for k, v in variants.items() if v is True), None)
+    off = next((k for k, v in variants.items() if v is False), None)
+    if on is None or off is None:
+        if len(variants) != 2:
+            raise ValidationFailed("a percentage rollout needs a boolean flag or a flag with exactly two variants")
+        default = flag.get("defaultVariant")
+        off = default if default in variants else next(iter(variants))
+        on = next(k for k in variants if k != off)
+    return on, off
+
+
+def rollout_flag(flag: dict[str, Any], percent: int) -> dict[str, Any]:
+    """The flag serving `on` to `percent`% of targeting keys (sticky per flag and key), `off` to the rest."""
+    if not 0 <= percent <= 100:
+        raise ValidationFailed(f"a rollout percentage is 0..100, not {percent}")
+    on, off = rollout_variants(flag)
+    new = copy.deepcopy(flag)
+    new["state"] = "ENABLED"
+    new["targeting"] = {"fractional": [[on, percent], [off, 100 - percent]]}
+    return new
+
+
+def rollout_percent(flag: dict[str, Any]) -> int | None:
+    """The percentage of a rollout that `rollout_flag` made, or None for other targeting."""
+    rule = flag.get("targeting") or {}
+    buckets = rule.get("fractional") if isinstance(rule, dict) else None
+    try:
+        on, _off = rollout_variants(flag)
+    except ValidationFailed:
+        return None
+    if isinstance(buckets, list) and len(buckets) == 2 and all(isinstance(b, list) and len(b) == 2 for b in buckets):
+        weights = {b[0]: b[1] for b in buckets}
+        if on in weights and isinstance(weights[on], int):
+            total = sum(w for w in weights.values() if isinstance(w, int))
+            return round(100 * weights[on] / total) if total else None
+    return None
+
+
+def set_rollout(
+    session: Session, *, environment: str, key: str, percent: int, actor: Actor, reason: str | None, now: datetime
+) -> FlagChange:
+    flag = rollout_flag(get_flag(session, environment=environment, key=key), percent)
+    return change_flag(
+        session,
+        environment=environment,
+        key=key,
+        flag=flag,
+        action=f"rollout {percent}%",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+
+
+def promote(
+    session: Session, *, key: str, source: str, target: str, actor: Actor, reason: str | None, now: datetime
+) -> FlagChange:
+    """Copy one flag's configuration from one environment to the next."""
+    flag = get_flag(session, environment=source, key=key)
+    return change_flag(
+        session,
+        environment=target,
+        key=key,
+        flag=flag,
+        action=f"promote from {source}",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+
+
+def try_evaluate_document(document: dict[str, Any], fractional: str, key: str, context: dict[str, Any]) -> Resolution:
+    """Offline evaluation of one flag of a flagd document (the CLI's `flags eval`)."""
+    evaluator = FlagEvaluator(fractional=fractional)  # type: ignore[arg-type]
+    try:
+        evaluator.set_flags(flagd_format.normalize(document))
+    except OpenFeatureError as exc:
+        return Resolution(
+            key=key, value=None, variant=None, reason="ERROR", error_code="PARSE_ERROR", error_message=exc.error_message
+        )
+    return evaluator.evaluate(key, to_context(context))
+
+
+def flagd_json(row: FlagEnvironment) -> str:
+    """The environment's flag set as flagd reads it (what `GET .../flagd.json` serves)."""
+    document = dict(row.document)
+    metadata = {**(document.get("metadata") or {}), "flagSetId": row.flag_set, "version": str(row.version)}
+    return json.dumps({**document, "metadata": metadata}, sort_keys=True)
+
+
+def flag_summaries(session: Session, *, environment: str) -> list[dict[str, Any]]:
+    row = get_environment(session, environment=environment)
+    out = []
+    for key, flag in sorted(row.document.get("flags", {}).items()):
+        out.append(
+            {
+                "key": key,
+                "state": flag.get("state"),
+                "default_variant": flag.get("defaultVariant"),
+                "variants": flag.get("variants"),
+                "targeting": flag.get("targeting"),
+                "rollout_percent": rollout_percent(flag),
+            }
+        )
+    return out

@@ -1,0 +1,142 @@
+"""On-call health and incident trends: pages per person (per week, out of hours in their own time zone),
+and incidents by severity, service and team per week.
+
+A *page* is one person being notified by one escalation step of one alert group, however many
+contact methods it went to. Working hours are Monday to Friday, 09:00 to 18:00 in the person's
+time zone (the `timeZone` of the User); everything else is out of hours.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core.models import User
+from mamori.incidents.models import Incident, Notification
+
+WORK_START, WORK_END = time(9, 0), time(18, 0)
+
+
+def out_of_hours(at: datetime, zone: str) -> bool:
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = at.astimezone(tz)
+    return local.weekday() >= 5 or not (WORK_START <= local.time() < WORK_END)
+
+
+def week_start(at: datetime) -> date:
+    day = at.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class PersonLoad:
+    user: str
+    time_zone: str
+    pages: int
+    pages_per_week: float
+    out_of_hours: int
+    by_week: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "time_zone": self.time_zone,
+            "pages": self.pages,
+            "pages_per_week": self.pages_per_week,
+            "out_of_hours": self.out_of_hours,
+            "out_of_hours_share": round(self.out_of_hours / self.pages, 3) if self.pages else 0.0,
+            "by_week": self.by_week,
+        }
+
+
+def load(
+    pages: Iterable[tuple[str, datetime]], zones: dict[str, str], *, since: datetime, until: datetime
+) -> list[PersonLoad]:
+    """Per person: pages, pages per week over the window, pages out of hours; busiest first. Pure."""
+    weeks = max((until - since).total_seconds() / (7 * 86400), 1 / 7)
+    per: dict[str, list[datetime]] = defaultdict(list)
+    for user, at in pages:
+        if since <= at < until:
+            per[user].append(at)
+    out = []
+    for user, times in per.items():
+        zone = zones.get(user, "UTC")
+        by_week = Counter(week_start(t).isoformat() for t in times)
+        out.append(
+            PersonLoad(
+                user=user,
+                time_zone=zone,
+                pages=len(times),
+                pages_per_week=round(len(times) / weeks, 2),
+                out_of_hours=sum(out_of_hours(t, zone) for t in times),
+                by_week=dict(sorted(by_week.items())),
+            )
+        )
+    return sorted(out, key=lambda p: (-p.pages, p.user))
+
+
+def oncall_load(session: Session, *, since: datetime, until: datetime) -> list[PersonLoad]:
+    rows = session.execute(
+        select(
+            Notification.user_email,
+            Notification.group_id,
+            Notification.round,
+            Notification.step,
+            Notification.created_at,
+        ).where(
+            Notification.user_email.is_not(None),
+            Notification.status != "skipped",
+            Notification.created_at >= since,
+            Notification.created_at < until,
+        )
+    ).all()
+    first: dict[tuple[str, str | None, int, int], datetime] = {}
+    for email, group, rnd, step, at in rows:
+        key = (str(email), group, rnd, step)
+        first[key] = min(first.get(key, at), at)
+    emails = {k[0] for k in first}
+    zones = (
+        {u.email: u.time_zone or "UTC" for u in session.scalars(select(User).where(User.email.in_(emails)))}
+        if emails
+        else {}
+    )
+    return load(((k[0], at) for k, at in first.items()), zones, since=since, until=until)
+
+
+def incident_trends(session: Session, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """Incidents declared per week (UTC, weeks start on Monday) by severity, service and team."""
+    incidents = session.scalars(
+        select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until)
+    ).all()
+    buckets: dict[str, dict[str, Counter[str]]] = {}
+    week = week_start(since)
+    while datetime.combine(week, time(0), UTC) < until:
+        buckets[week.isoformat()] = {"by_severity": Counter(), "by_service": Counter(), "by_team": Counter()}
+        week += timedelta(days=7)
+    for incident in incidents:
+        b = buckets.setdefault(
+            week_start(incident.declared_at).isoformat(),
+            {"by_severity": Counter(), "by_service": Counter(), "by_team": Counter()},
+        )
+        b["by_severity"][incident.severity] += 1
+        b["by_service"][incident.service or "(none)"] += 1
+        b["by_team"][incident.team or "(none)"] += 1
+    weeks = [
+        {"week": name, "total": sum(b["by_severity"].values()), **{k: dict(sorted(v.items())) for k, v in b.items()}}
+        for name, b in sorted(buckets.items())
+    ]
+    totals: dict[str, Counter[str]] = {"by_severity": Counter(), "by_service": Counter(), "by_team": Counter()}
+    for b in buckets.values():
+        for k, v in b.items():
+            totals[k].update(v)
+    return {"weeks": weeks, "total": len(incidents), **{k: dict(sorted(v.items())) for k, v in totals.items()}}

@@ -1,0 +1,91 @@
+"""HTTP API of the slo domain: event ingest, SLO status and alerts, the deploy gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from mamori.slo import enforcement, service
+from mamori.web.deps import Ingester, Reader, SessionDep
+from mamori.web.problem import PROBLEM_TYPE
+
+router = APIRouter(tags=["slo"])
+
+
+@router.post("/ingest/events")
+async def ingest_events(request: Request, principal: Ingester, session: SessionDep) -> dict[str, int]:
+    """Count a batch of NDJSON request events (gzip accepted) into the SLO buckets; all or nothing."""
+    data = await request.body()
+    summary = service.ingest(session, data=data, source="body")
+    session.commit()
+    return summary
+
+
+@router.get("/slos")
+def list_slos(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    """The latest evaluation of every SLO objective."""
+    return [row.result for row in service.list_status(session)]
+
+
+@router.get("/slos/{name}")
+def get_slo(name: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    return [row.result for row in service.get_status(session, slo=name)]
+
+
+@router.get("/slo-alerts")
+def list_alerts(_: Reader, session: SessionDep, status: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.id,
+            "slo": a.slo,
+            "objective": a.objective,
+            "service": a.service,
+            "severity": a.severity,
+            "long_window": a.long_window,
+            "short_window": a.short_window,
+            "threshold": a.threshold,
+            "burn_rate": a.burn_rate,
+            "status": a.status,
+            "started_at": a.started_at.isoformat(),
+            "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        }
+        for a in service.list_alerts(session, status=status)
+    ]
+
+
+@router.get("/gates/deploy", responses={423: {"description": "Releases of the service are frozen (problem JSON)."}})
+def deploy_gate(service: str, _: Reader, session: SessionDep) -> JSONResponse:
+    """200 when `service` may deploy; 423 with the reasons and since when while an error-budget policy froze it."""
+    gate = enforcement.deploy_gate(session, service=service)
+    if gate["allowed"]:
+        return JSONResponse(gate)
+    body = {
+        "type": "about:blank",
+        "title": "Locked",
+        "status": 423,
+        "detail": f"releases of {service} are frozen since {gate['since']}",
+        **gate,
+    }
+    return JSONResponse(body, status_code=423, media_type=PROBLEM_TYPE)
+
+
+@router.get("/slo-policy-actions")
+def list_policy_actions(_: Reader, session: SessionDep, slo: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.id,
+            "policy": e.policy,
+            "rule": e.rule,
+            "slo": e.slo,
+            "service": e.service,
+            "episode": e.id,
+            "episode_status": e.status,
+            "type": a.type,
+            "status": a.status,
+            "outcome": a.outcome,
+            "error": a.error,
+        }
+        for e, a in enforcement.list_actions(session, slo=slo)
+    ]

@@ -1,0 +1,52 @@
+"""Dashboard pages of the slo domain: SLOs by service and user story, one SLO's history, reviews."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from mamori.core.clock import parse_instant
+from mamori.slo import review, views
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
+from mamori.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(require("read"))]
+
+
+@router.get("/slos", response_class=HTMLResponse)
+def slo_list(request: Request, _: Viewer, session: SessionDep) -> Response:
+    return render(request, "slo/list.html", {"groups": views.overview(session)})
+
+
+@router.get("/slos/review", response_class=HTMLResponse)
+def slo_review(
+    *,
+    request: Request,
+    _: Viewer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    since: str | None = None,
+    until: str | None = None,
+    format: str = "html",
+) -> Response:
+    end = parse_instant(until) if until else runtime.now()
+    start = parse_instant(since) if since else end - timedelta(days=28)
+    items = review.review(session, since=start, until=end)
+    if format == "md":
+        return PlainTextResponse(
+            review.as_markdown(items, since=start, until=end),
+            media_type="text/markdown",
+            headers={"Content-Disposition": 'attachment; filename="slo-review.md"'},
+        )
+    return render(request, "slo/review.html", {"items": items, "since": start, "until": end})
+
+
+@router.get("/slos/{name}", response_class=HTMLResponse)
+def slo_detail(name: str, request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep) -> Response:
+    objectives = views.detail(session, slo=name, now=runtime.now())
+    actions = objectives[0]["actions"] if objectives else []
+    return render(request, "slo/detail.html", {"name": name, "objectives": objectives, "actions": actions})

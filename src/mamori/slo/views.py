@@ -1,0 +1,168 @@
+"""What the SLO pages show: SLOs by service and user story, and one SLO's history with its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mamori.core.models import TimelineEvent
+from mamori.slo import charts, enforcement, service
+from mamori.slo.definitions import CompiledObjective
+from mamori.slo.evaluate import to_minute
+from mamori.slo.models import SloAlert, SloBucket, SloStatus
+
+MARKER_KINDS = ("deploy", "flag_change", "incident", "slo_burn", "slo_policy")
+POINTS = 120
+
+
+@dataclass
+class StoryRow:
+    status: SloStatus
+    bar: str
+    firing: list[str]
+
+
+@dataclass
+class ServiceGroup:
+    service: str
+    stories: dict[str, list[StoryRow]] = field(default_factory=dict)
+
+
+def overview(session: Session) -> list[ServiceGroup]:
+    firing: dict[str, list[str]] = {}
+    for alert in service.list_alerts(session, status="firing"):
+        firing.setdefault(alert.series, []).append(f"{alert.severity} {alert.long_window}/{alert.short_window}")
+    groups: dict[str, ServiceGroup] = {}
+    for status in service.list_status(session):
+        group = groups.setdefault(status.service, ServiceGroup(status.service))
+        group.stories.setdefault(status.user_story, []).append(
+            StoryRow(status, charts.budget_bar(status.remaining), firing.get(status.series, []))
+        )
+    return list(groups.values())
+
+
+def history(
+    session: Session, objective: CompiledObjective, *, start: datetime, end: datetime, step_minutes: int
+) -> list[tuple[datetime, int, int]]:
+    """(step start, good, total) per step of the built-in source's buckets."""
+    step = max(step_minutes, 1)
+    rows = session.execute(
+        select(SloBucket.minute // step, func.sum(SloBucket.good), func.sum(SloBucket.total))
+        .where(
+            SloBucket.series == objective.series,
+            SloBucket.minute >= to_minute(start),
+            SloBucket.minute < to_minute(end),
+        )
+        .group_by(SloBucket.minute // step)
+        .order_by(SloBucket.minute // step)
+    ).all()
+    return [(datetime.fromtimestamp(int(k) * step * 60, start.tzinfo), int(g), int(t)) for k, g, t in rows]
+
+
+def _markers(session: Session, service_name: str, start: datetime, end: datetime) -> list[charts.Marker]:
+    rows = session.scalars(
+        select(TimelineEvent)
+        .where(
+            TimelineEvent.service == service_name,
+            TimelineEvent.kind.in_(MARKER_KINDS),
+            TimelineEvent.at >= start,
+            TimelineEvent.at < end,
+        )
+        .order_by(TimelineEvent.at)
+        .limit(500)
+    )
+    return [charts.Marker(r.at, r.kind, f"{r.at:%Y-%m-%d %H:%M} {r.title}") for r in rows]
+
+
+def _series(
+    rows: list[tuple[datetime, int, int]], target: float
+) -> tuple[list[tuple[datetime, float | None]], list[tuple[datetime, float | None]]]:
+    sli: list[tuple[datetime, float | None]] = []
+    remaining: list[tuple[datetime, float | None]] = []
+    good_sum = total_sum = 0
+    allowed = 1 - Fraction(str(target))
+    for at, good, total in rows:
+        sli.append((at, good / total if total else None))
+        good_sum, total_sum = good_sum + good, total_sum + total
+        used = Fraction(total_sum - good_sum) / (total_sum * allowed) if total_sum else Fraction(0)
+        remaining.append((at, float(1 - used)))
+    return sli, remaining
+
+
+def detail(session: Session, *, slo: str, now: datetime) -> list[dict[str, Any]]:
+    statuses = {s.objective: s for s in service.get_status(session, slo=slo)}
+    out = []
+    for objective in [o for o in service.list_objectives(session) if o.slo == slo]:
+        status = statuses.get(objective.index)
+        start, end = objective.window.bounds(now)
+        step = max(int((end - start) / timedelta(minutes=1)) // POINTS, 1)
+        rows = history(session, objective, start=start, end=end, step_minutes=step)
+        sli, remaining = _series(rows, objective.target)
+        markers = _markers(session, objective.service, start, end)
+        low = min([objective.target - (1 - objective.target)] + [v for _, v in sli if v is not None])
+        out.append(
+            {
+                "objective": objective,
+                "status": status,
+                "result": status.result if status else None,
+                "sli_chart": charts.line_chart(
+                    sli,
+                    start=start,
+                    end=end,
+                    low=max(low, 0.0),
+                    high=1.0,
+                    reference=objective.target,
+                    markers=markers,
+                    title=f"SLI of {objective.display_name} ({objective.name})",
+                ),
+                "budget_chart": charts.line_chart(
+                    remaining,
+                    start=start,
+                    end=end,
+                    low=min([0.0] + [v for _, v in remaining if v is not None]),
+                    high=1.0,
+                    reference=0.0,
+                    markers=markers,
+                    title=f"Error budget remaining of {objective.display_name}",
+                ),
+                "alerts": list(
+                    session.scalars(
+                        select(SloAlert)
+                        .where(SloAlert.series == objective.series)
+                        .order_by(SloAlert.started_at.desc())
+                        .limit(50)
+                    )
+                ),
+                "markers": markers,
+            }
+        )
+    actions = enforcement.list_actions(session, slo=slo)
+    return [dict(item, actions=actions) for item in out]
+
+
+def catalog_slot(session: Session, service_names: list[str], now: datetime) -> dict[str, str]:
+    """The catalog's "SLO status" column: how many SLOs, the lowest budget left, what is burning or frozen."""
+    out: dict[str, str] = {}
+    statuses: dict[str, list[SloStatus]] = {}
+    for status in service.list_status(session):
+        statuses.setdefault(status.service, []).append(status)
+    burning: dict[str, set[str]] = {}
+    for alert in service.list_alerts(session, status="firing"):
+        burning.setdefault(alert.service, set()).add(alert.severity)
+    for name in service_names:
+        rows = statuses.get(name)
+        if not rows:
+            continue
+        worst = min(rows, key=lambda r: r.remaining)
+        text = f"{len(rows)} SLO{'s' if len(rows) != 1 else ''} · lowest budget {worst.remaining:.0%} ({worst.slo})"
+        if burning.get(name):
+            text += " · burning: " + "/".join(sorted(burning[name]))
+        if enforcement.active_freezes(session, service=name):
+            text += " · releases frozen"
+        out[name] = text
+    return out

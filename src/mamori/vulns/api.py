@@ -1,0 +1,168 @@
+"""HTTP API of the vulns domain: findings and triage, exposure, SLA breaches, VEX, advisories, inventory."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from mamori.core.errors import InvalidInput, NotFound
+from mamori.vulns import findings, store, vex_service
+from mamori.vulns.models import VulnAdvisory, VulnKev
+from mamori.vulns.schemas import CommentIn, TriageIn, finding_out
+from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
+
+router = APIRouter(prefix="/vulns", tags=["vulns"])
+MAX_VEX_BYTES = 20 * 1024 * 1024
+
+
+@router.get("/findings")
+def list_findings(  # noqa: PLR0917 - FastAPI passes query parameters by name
+    _: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    state: Annotated[list[str] | None, Query(description="open, new, under_investigation, ...")] = None,
+    service: str | None = None,
+    priority: str | None = None,
+    kind: str | None = None,
+    package: str | None = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    rows = findings.list_findings(
+        session,
+        state=state,
+        service=service,
+        priority=priority,
+        kind=kind,
+        package=package,
+        overdue_at=runtime.now() if overdue else None,
+        limit=limit,
+    )
+    return [finding_out(f) for f in rows]
+
+
+@router.get("/findings/{finding_id}")
+def get_finding(finding_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
+    return finding_out(findings.get_finding(session, finding_id), with_comments=True)
+
+
+@router.post("/findings/{finding_id}/triage")
+def triage(
+    finding_id: str, body: TriageIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Change the state (not_affected needs a justification, risk_accepted an expiry), assignee, due date."""
+    f = findings.triage(
+        session,
+        finding_id=finding_id,
+        actor=principal.actor(),
+        now=runtime.now(),
+        state=body.state,
+        justification=body.justification,
+        impact_statement=body.impact_statement,
+        accepted_until=body.accepted_until,
+        assignee=body.assignee,
+        due=body.due_at,
+        comment=body.comment,
+    )
+    out = finding_out(f, with_comments=True)
+    session.commit()
+    return out
+
+
+@router.post("/findings/{finding_id}/comments", status_code=201)
+def comment(
+    finding_id: str, body: CommentIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    c = findings.add_comment(session, finding_id=finding_id, actor=principal.actor(), now=runtime.now(), body=body.body)
+    out = {"at": c.at.isoformat(), "author": c.author, "body": c.body}
+    session.commit()
+    return out
+
+
+@router.get("/exposure")
+def exposure(_: Reader, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Open findings by priority, age and service; SLA breaches; accepted risks."""
+    return findings.exposure(session, now=runtime.now())
+
+
+@router.get("/sla-breaches")
+def sla_breaches(_: Reader, session: SessionDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    return [finding_out(f) for f in findings.sla_breaches(session, now=runtime.now())]
+
+
+@router.get("/vex")
+def export_vex(
+    principal: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    format: str = "openvex",
+    service: str | None = None,
+) -> dict[str, Any]:
+    return vex_service.export(session, fmt=format, now=runtime.now(), author=principal.name, service=service)
+
+
+@router.post("/vex")
+async def import_vex(
+    request: Request, principal: Writer, session: SessionDep, runtime: RuntimeDep, service: str | None = None
+) -> dict[str, Any]:
+    """Apply an OpenVEX or CycloneDX VEX document to matching findings (all statements checked first)."""
+    raw = await request.body()
+    if len(raw) > MAX_VEX_BYTES:
+        raise InvalidInput(f"VEX document larger than {MAX_VEX_BYTES} bytes")
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"VEX document is not valid JSON ({exc})") from None
+    report = vex_service.import_document(
+        session, document=document, actor=principal.actor(), now=runtime.now(), service=service
+    )
+    session.commit()
+    return report
+
+
+@router.get("/advisories/{advisory_id}")
+def get_advisory(advisory_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
+    adv = session.get(VulnAdvisory, advisory_id)
+    if adv is None:
+        raise NotFound(f"no advisory {advisory_id!r} in the store")
+    cves = [a for a in [adv.id, *adv.aliases] if a.startswith("CVE-")]
+    kev = [k.cve for k in session.query(VulnKev).filter(VulnKev.cve.in_(cves))] if cves else []
+    return {
+        "id": adv.id,
+        "aliases": adv.aliases,
+        "summary": adv.summary,
+        "modified": adv.modified.isoformat(),
+        "severity": adv.severity_label,
+        "cvss_score": adv.cvss_score,
+        "cvss_vector": adv.cvss_vector,
+        "epss": store.epss_for(session, cves),
+        "kev": kev,
+        "record": adv.raw,
+        "findings": [finding_out(f) for f in findings.list_findings(session) if f.advisory_id == adv.id],
+    }
+
+
+@router.get("/components")
+def list_components(_: Reader, session: SessionDep, service: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "service": c.service,
+            "ecosystem": c.ecosystem,
+            "name": c.name,
+            "version": c.version,
+            "purl": c.purl,
+            "source_file": c.source_file,
+            "direct": c.direct,
+            "dev": c.dev,
+        }
+        for c in store.list_components(session, service=service)
+    ]
+
+
+@router.post("/rescan")
+def rescan(_: Writer, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    result = findings.rescan(session, now=runtime.now())
+    session.commit()
+    return result.as_dict()

@@ -1,0 +1,146 @@
+"""The weekly digest: new findings, those due soon and those overdue, sent to Slack, email or a webhook."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core.runtime import Runtime
+from mamori.vulns import kinds
+from mamori.vulns.findings import OPEN_STATES
+from mamori.vulns.models import VulnFinding
+
+log = logging.getLogger(__name__)
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Digest:
+    since: datetime
+    new: list[VulnFinding]
+    due_soon: list[VulnFinding]
+    overdue: list[VulnFinding]
+
+    def text(self, base_url: str) -> str:
+        lines = [f"Mamori vulnerability digest since {self.since.date().isoformat()}"]
+        for title, rows in (("New", self.new), ("Due within 7 days", self.due_soon), ("Overdue", self.overdue)):
+            lines.append(f"\n{title}: {len(rows)}")
+            for f in rows[:20]:
+                due = f" due {f.due_at.date().isoformat()}" if f.due_at else ""
+                lines.append(f"- [{f.priority}] {f.title}{due} {base_url.rstrip('/')}/vulns/findings/{f.id}")
+            if len(rows) > 20:
+                lines.append(f"- ... and {len(rows) - 20} more")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        def rows(fs: list[VulnFinding]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "id": f.id,
+                    "title": f.title,
+                    "priority": f.priority,
+                    "state": f.state,
+                    "due_at": f.due_at.isoformat() if f.due_at else None,
+                }
+                for f in fs
+            ]
+
+        return {
+            "since": self.since.isoformat(),
+            "new": rows(self.new),
+            "due_soon": rows(self.due_soon),
+            "overdue": rows(self.overdue),
+        }
+
+
+def compose(session: Session, *, now: datetime) -> Digest:
+    since = now - WEEK
+    open_rows = list(
+        session.scalars(
+            select(VulnFinding)
+            .where(VulnFinding.state.in_(OPEN_STATES))
+            .order_by(VulnFinding.priority, VulnFinding.due_at)
+        )
+    )
+    return Digest(
+        since=since,
+        new=[f for f in open_rows if f.first_seen_at >= since],
+        due_soon=[f for f in open_rows if f.due_at is not None and now <= f.due_at < now + WEEK],
+        overdue=[f for f in open_rows if f.due_at is not None and f.due_at < now],
+    )
+
+
+def send(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> tuple[list[str], list[str]]:
+    """Deliver to every configured target; returns (receipts, errors) so one failing target spares the others."""
+    s = runtime.settings
+    text = digest.text(s.base_url)
+    receipts, errors = [], []
+    if targets.slack_channel:
+        try:
+            receipts.append(_slack(runtime, targets.slack_channel, text))
+        except RuntimeError as exc:
+            errors.append(f"slack: {exc}")
+    for address in targets.email:
+        try:
+            receipts.append(_email(runtime, address, text))
+        except RuntimeError as exc:
+            errors.append(f"email {address}: {exc}")
+    if targets.webhook:
+        try:
+            receipts.append(_webhook(runtime, targets.webhook, digest.as_dict() | {"text": text}))
+        except RuntimeError as exc:
+            errors.append(f"webhook: {exc}")
+    return receipts, errors
+
+
+def _slack(runtime: Runtime, channel: str, text: str) -> str:
+    s = runtime.settings
+    if s.slack_token is None:
+        raise RuntimeError("no slack_token is configured")
+    try:
+        with runtime.http_client() as client:
+            response = client.post(
+                f"{s.slack_api_url.rstrip('/')}/chat.postMessage",
+                headers={"Authorization": f"Bearer {s.slack_token.get_secret_value()}"},
+                json={"channel": channel, "text": text, "unfurl_links": False},
+            )
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise RuntimeError(f"chat.postMessage failed ({exc})") from None
+    if not body.get("ok"):
+        raise RuntimeError(f"chat.postMessage: {body.get('error', 'unknown error')}")
+    return f"slack:{channel}:{body.get('ts', '')}"
+
+
+def _email(runtime: Runtime, address: str, text: str) -> str:
+    s = runtime.settings
+    if not s.smtp_host:
+        raise RuntimeError("no smtp_host is configured")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = s.smtp_from, address, "Mamori vulnerability digest"
+    msg.set_content(text)
+    try:
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise RuntimeError(f"SMTP {s.smtp_host}:{s.smtp_port}: {exc}") from None
+    return f"smtp:{address}"
+
+
+def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
+    try:
+        with runtime.http_client() as client:
+            response = client.post(url, json=payload)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"{url}: {exc}") from None
+    if response.status_code >= 300:
+        raise RuntimeError(f"{url}: HTTP {response.status_code}")
+    return f"webhook:{url}"

@@ -1,0 +1,147 @@
+"""Dashboard pages of the vulns domain: exposure, triage queue and decisions, vendor incidents, advisories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from mamori.core.errors import MamoriError, NotFound
+from mamori.vulns import findings, kinds, store
+from mamori.vulns.models import VulnAdvisory, VulnFeedItem, VulnFinding, VulnSyncState
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
+from mamori.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(require("read"))]
+
+
+@router.get("/vulns", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
+    now = runtime.now()
+    return render(
+        request,
+        "vulns/overview.html",
+        {
+            "summary": findings.exposure(session, now=now),
+            "breaches": findings.sla_breaches(session, now=now),
+            "sources": session.scalars(select(VulnSyncState).order_by(VulnSyncState.kind, VulnSyncState.name)).all(),
+            "now": now,
+        },
+    )
+
+
+@router.get("/vulns/findings", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: SessionDep,
+    _: Viewer,
+    state: str = "open",
+    service: str | None = None,
+    kind: str | None = None,
+) -> HTMLResponse:
+    rows = findings.list_findings(session, state=[state] if state else None, service=service or None, kind=kind or None)
+    return render(
+        request,
+        "vulns/queue.html",
+        {
+            "findings": rows,
+            "state": state,
+            "service": service or "",
+            "kind": kind or "",
+            "states": ("open", *findings.STATES),
+        },
+    )
+
+
+def _detail(request: Request, session: SessionDep, finding_id: str, error: str | None = None) -> HTMLResponse:
+    f = findings.get_finding(session, finding_id)
+    return render(
+        request,
+        "vulns/finding.html",
+        {
+            "f": f,
+            "states": [s for s in findings.STATES if s != "new"],
+            "justifications": findings.JUSTIFICATIONS,
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/vulns/findings/{finding_id}", response_class=HTMLResponse)
+def finding(finding_id: str, request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
+    return _detail(request, session, finding_id)
+
+
+@router.post("/vulns/findings/{finding_id}/triage", response_model=None)
+def triage(  # noqa: PLR0917 - FastAPI passes form fields by name
+    finding_id: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: Writer,
+    state: Annotated[str, Form()] = "",
+    justification: Annotated[str, Form()] = "",
+    accepted_until: Annotated[str, Form()] = "",
+    assignee: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        until = datetime.combine(datetime.fromisoformat(accepted_until).date(), time(), UTC) if accepted_until else None
+    except ValueError:
+        return _detail(request, session, finding_id, error=f"accepted until: not a date: {accepted_until!r}")
+    try:
+        findings.triage(
+            session,
+            finding_id=finding_id,
+            actor=who.actor("ui"),
+            now=runtime.now(),
+            state=state or None,
+            justification=justification or None,
+            accepted_until=until,
+            assignee=assignee if assignee else None,
+            comment=comment or None,
+        )
+    except NotFound:
+        raise
+    except MamoriError as exc:
+        session.rollback()
+        return _detail(request, session, finding_id, error=exc.detail)
+    session.commit()
+    return RedirectResponse(f"/vulns/findings/{finding_id}", status_code=303)
+
+
+@router.get("/vulns/vendors", response_class=HTMLResponse)
+def vendors(request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
+    incidents = session.scalars(
+        select(VulnFinding).where(VulnFinding.kind == "vendor").order_by(VulnFinding.first_seen_at.desc()).limit(200)
+    ).all()
+    items = session.scalars(
+        select(VulnFeedItem).order_by(VulnFeedItem.fetched_at.desc(), VulnFeedItem.id.desc()).limit(50)
+    ).all()
+    feeds = session.scalars(
+        select(VulnSyncState).where(VulnSyncState.kind == "feed").order_by(VulnSyncState.name)
+    ).all()
+    return render(
+        request,
+        "vulns/vendors.html",
+        {"incidents": incidents, "vendors": kinds.vendors(session), "items": items, "feeds": feeds},
+    )
+
+
+@router.get("/vulns/advisories/{advisory_id}", response_class=HTMLResponse)
+def advisory(advisory_id: str, request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
+    adv = session.get(VulnAdvisory, advisory_id)
+    if adv is None:
+        raise NotFound(f"no advisory {advisory_id!r} in the store")
+    cves = [a for a in [adv.id, *adv.aliases] if a.startswith("CVE-")]
+    related = session.scalars(select(VulnFinding).where(VulnFinding.advisory_id == adv.id)).all()
+    return render(
+        request,
+        "vulns/advisory.html",
+        {"adv": adv, "epss": store.epss_for(session, cves), "kev": store.kev_for(session, cves), "findings": related},
+    )

@@ -1,0 +1,134 @@
+"""Dashboard pages, stale flags, demo data and `mamori flags scan-code`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from mamori.cli import app
+from mamori.core.clock import FixedClock
+from mamori.core.jobs import Worker
+from mamori.core.runtime import Runtime
+from mamori.flags import counts, scan, service, stale
+from mamori.flags.demo import seed_demo
+from mamori.flags.models import FlagRamp
+
+
+def test_environment_page_lists_flags_and_its_forms_change_them(
+    flags_runtime: Runtime, client: TestClient, auth_headers: dict[str, str]
+) -> None:
+    assert client.get("/flags", headers=auth_headers, follow_redirects=False).status_code == 303
+    page = client.get("/flags/staging", headers=auth_headers)
+    assert page.status_code == 200
+    assert 'id="flag-new-search"' in page.text and "ends_with" in page.text
+    done = client.post(
+        "/flags/staging/page-size/rollout", data={"percent": "40"}, headers=auth_headers, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/flags/staging?notice=saved"
+    bad = client.post("/flags/staging/page-size/targeting", data={"targeting": "{nope"}, headers=auth_headers)
+    assert bad.status_code == 422 and "not valid JSON" in bad.text
+    no_reason = client.post("/flags/production/page-size/toggle", data={"enabled": "false"}, headers=auth_headers)
+    assert no_reason.status_code == 422 and "reason is required" in no_reason.text
+    with flags_runtime.sessions() as session:
+        assert service.rollout_percent(service.get_flag(session, environment="staging", key="page-size")) == 40
+        assert service.get_flag(session, environment="production", key="page-size")["state"] == "ENABLED"
+
+
+def test_stale_flags_are_unused_ones_and_ones_fully_on_everywhere(flags_runtime: Runtime, clock: FixedClock) -> None:
+    with flags_runtime.sessions.begin() as session:
+        tally = counts.EvaluationCounter()
+        tally.add("production", "checkout-theme", "light")
+        counts.record(session, tally.drain(), now=clock.now())
+    clock.advance(minutes=31 * 24 * 60)
+    with flags_runtime.sessions.begin() as session:
+        tally.add("production", "page-size", "small")
+        counts.record(session, tally.drain(), now=clock.now())
+        for env in ("staging", "production"):
+            service.set_rollout(
+                session,
+                environment=env,
+                key="new-search",
+                percent=100,
+                actor=service.Actor.system("t"),
+                reason="done",
+                now=clock.now() - timedelta(days=40),
+            )
+        found = {s["key"]: s["reasons"] for s in stale.find_stale(session, days=30, now=clock.now())}
+    assert "not evaluated for 30 days" in found["checkout-theme"]
+    assert "page-size" not in found
+    assert "fully on in every environment for 30 days" in found["new-search"]
+
+
+def test_demo_data_is_idempotent_and_has_a_guarded_ramp_mid_way(runtime: Runtime, clock: FixedClock) -> None:
+    seed_demo(runtime)
+    seed_demo(runtime)
+    with runtime.sessions() as session:
+        ramp = session.scalars(select(FlagRamp)).one()
+        assert (ramp.steps[ramp.step_index], ramp.status, ramp.service, ramp.guard) == (
+            25,
+            "running",
+            "jobs-web",
+            "revert",
+        )
+        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 25
+        assert {r.environment for r in service.list_environments(session)} == {"staging", "production"}
+    clock.advance(minutes=24 * 60 + 1)
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 50
+
+
+RUBY = """
+client = OpenFeature::SDK.build_client
+if client.fetch_boolean_value(flag_key: "new-search", default_value: false)
+  puts Flipper.enabled?(:salary_filter)
+end
+"""
+TSX = """
+const size = await client.getNumberValue('page-size', 20, ctx);
+const on = useBooleanFlagValue("apply-button", false);
+"""
+PY = """
+if client.get_boolean_value("new-search", False, ctx):
+    theme = client.get_string_details(flag_key="checkout-theme", default_value="light")
+"""
+
+
+def test_scan_code_finds_flag_keys_in_ruby_typescript_and_python(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "search.rb").write_text(RUBY, encoding="utf-8")
+    (tmp_path / "web.tsx").write_text(TSX, encoding="utf-8")
+    (tmp_path / "svc.py").write_text(PY, encoding="utf-8")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "x.js").write_text("getBooleanValue('vendored', false)", encoding="utf-8")
+    refs = scan.scan_tree(tmp_path)
+    assert sorted({r.key for r in refs}) == [
+        "apply-button",
+        "checkout-theme",
+        "new-search",
+        "page-size",
+        "salary_filter",
+    ]
+    assert any(r.file == "app/search.rb" and r.line == 3 for r in refs)
+    flagd = tmp_path / "flags.json"
+    flagd.write_text(
+        json.dumps(
+            {
+                "flags": {
+                    k: {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a"}
+                    for k in ("new-search", "page-size", "old-flag")
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["flags", "scan-code", str(tmp_path), "--flags", str(flagd)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["unused_flags"] == ["old-flag"]
+    assert report["unknown_flags"] == ["apply-button", "checkout-theme", "salary_filter"]
