@@ -49,8 +49,9 @@ spec:
 
 
 def build(root: Path, slos: int) -> tuple[object, float]:
-    settings = load_settings(env={}, data_dir=root, database_url=f"sqlite:///{root}/bench.db",
-                             secret_key="bench-secret-key-0123456789")
+    settings = load_settings(
+        env={}, data_dir=root, database_url=f"sqlite:///{root}/bench.db", secret_key="bench-secret-key-0123456789"
+    )
     runtime = build_runtime(settings, clock=FixedClock(NOW))
     migrate.upgrade(runtime.engine)
     (root / "cfg").mkdir()
@@ -61,10 +62,14 @@ def build(root: Path, slos: int) -> tuple[object, float]:
     t0 = time.perf_counter()
     with runtime.sessions.begin() as session:
         for i in range(slos):
-            rows = [{"series": f"slo-{i}#0", "slice": "", "minute": m, "good": 995, "total": 1000}
-                    for m in range(end - 28 * 1440, end - 360, 60)]
-            rows += [{"series": f"slo-{i}#0", "slice": "", "minute": m, "good": 20 - (rng.random() < 0.05), "total": 20}
-                     for m in range(end - 360, end)]
+            rows = [
+                {"series": f"slo-{i}#0", "slice": "", "minute": m, "good": 995, "total": 1000}
+                for m in range(end - 28 * 1440, end - 360, 60)
+            ]
+            rows += [
+                {"series": f"slo-{i}#0", "slice": "", "minute": m, "good": 20 - (rng.random() < 0.05), "total": 20}
+                for m in range(end - 360, end)
+            ]
             session.execute(insert(SloBucket), rows)
     return runtime, time.perf_counter() - t0
 

@@ -25,8 +25,13 @@ from mamori.core.config import load_settings
 from mamori.slo import counting, demo, service
 from mamori.wiring import build_runtime
 
-ROUTES = [("jobs-api", "/api/applications", "POST"), ("jobs-api", "/api/saved-searches", "PUT"),
-          ("jobs-web", "/search", "GET"), ("jobs-web", "/jobs/123", "GET"), ("jobs-web", "/health", "GET")]
+ROUTES = [
+    ("jobs-api", "/api/applications", "POST"),
+    ("jobs-api", "/api/saved-searches", "PUT"),
+    ("jobs-web", "/search", "GET"),
+    ("jobs-web", "/jobs/123", "GET"),
+    ("jobs-web", "/health", "GET"),
+]
 
 
 def batch(events: int) -> bytes:
@@ -35,11 +40,19 @@ def batch(events: int) -> bytes:
     lines = []
     for i in range(events):
         svc, route, method = rng.choice(ROUTES)
-        lines.append(orjson.dumps({
-            "ts": (start + timedelta(milliseconds=i * 3_600_000 // events)).isoformat().replace("+00:00", "Z"),
-            "service": svc, "route": route, "method": method, "status": rng.choice([200] * 50 + [404, 500]),
-            "duration_ms": rng.randint(5, 900), "attributes": {"plan": rng.choice(["free", "pro"])},
-        }))
+        lines.append(
+            orjson.dumps(
+                {
+                    "ts": (start + timedelta(milliseconds=i * 3_600_000 // events)).isoformat().replace("+00:00", "Z"),
+                    "service": svc,
+                    "route": route,
+                    "method": method,
+                    "status": rng.choice([200] * 50 + [404, 500]),
+                    "duration_ms": rng.randint(5, 900),
+                    "attributes": {"plan": rng.choice(["free", "pro"])},
+                }
+            )
+        )
     return b"\n".join(lines) + b"\n"
 
 
@@ -56,8 +69,12 @@ def main() -> None:
     events = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
     data = batch(events)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(env={}, data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db",
-                                 secret_key="bench-secret-key-0123456789")
+        settings = load_settings(
+            env={},
+            data_dir=Path(tmp),
+            database_url=f"sqlite:///{tmp}/bench.db",
+            secret_key="bench-secret-key-0123456789",
+        )
         runtime = build_runtime(settings, clock=FixedClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC)))
         migrate.upgrade(runtime.engine)
         manifest.apply(runtime, manifest.load(demo.DEMO_DIR, runtime.kinds), actor=Actor(name="b", source="config"))
@@ -79,8 +96,11 @@ def main() -> None:
         parse_s, count_s, store_s = best(parse_only), best(count_only), best(count_and_store)
         runtime.engine.dispose()
     print(f"events per batch: {events:,} ({len(data) / 1e6:.1f} MB)")
-    for label, seconds in (("orjson parse only", parse_s), ("parse + validate + count", count_s),
-                           ("count + write buckets (SQLite)", store_s)):
+    for label, seconds in (
+        ("orjson parse only", parse_s),
+        ("parse + validate + count", count_s),
+        ("count + write buckets (SQLite)", store_s),
+    ):
         print(f"{label:32s} {events / seconds:12,.0f} events/s  ({seconds * 1000:.0f} ms)")
     print(f"counting costs {count_s / parse_s:.1f}x parsing")
 

@@ -15,7 +15,10 @@ from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.runtime import Plugin, Runtime
 from mamori.flags import plugin as flags_plugin
+from mamori.flags import ramps as flag_ramps
+from mamori.incidents import burns as incident_burns
 from mamori.incidents import plugin as incidents_plugin
+from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
 
@@ -34,6 +37,13 @@ def metadata() -> MetaData:
 
 def subscribe(runtime: Runtime) -> None:
     """Cross-domain reactions. Each line: publisher's event -> subscriber's service function."""
+    bus = runtime.bus
+    # An SLO burning its budget becomes an alert, routed and paged like any other.
+    bus.subscribe(slo_events.BurnAlertFired, "incidents.ingest_slo_burn", incident_burns.ingest_slo_burn)
+    bus.subscribe(slo_events.BurnAlertResolved, "incidents.resolve_slo_burn", incident_burns.resolve_slo_burn)
+    # Guarded rollouts: a burn or a release freeze on a service halts its flag ramps.
+    bus.subscribe(slo_events.BurnAlertFired, "flags.halt_ramps_on_burn", flag_ramps.on_burn_alert)
+    bus.subscribe(slo_events.ReleaseFreezeStarted, "flags.halt_ramps_on_freeze", flag_ramps.on_release_freeze)
 
 
 def build_runtime(

@@ -108,3 +108,14 @@ def test_gzip_is_recognised_and_a_broken_gzip_is_refused() -> None:
     assert counting.decompress(gzip.compress(body)) == body
     with pytest.raises(InvalidInput, match="cannot be decompressed"):
         counting.decompress(b"\x1f\x8b" + b"garbage")
+
+
+def test_events_in_maintenance_windows_are_left_out_of_the_budget() -> None:
+    text = CHECKOUT_SLO.replace(
+        'mamori.dev/min-events: "5"',
+        'mamori.dev/min-events: "5", mamori.dev/maintenance: "2026-11-01T00:01:00Z/2026-11-01T00:02:00Z"',
+    )
+    [objective] = _objectives(text)
+    data = b"\n".join([_line(30, 500), _line(61, 500), _line(119, 500), _line(120, 200)])
+    tally = counting.count(counting.parse_lines(counting.split_lines(data)), [objective])
+    assert sorted((k[2] - to_minute(T0), v) for k, v in tally.counts.items()) == [(0, [0, 1]), (2, [1, 1])]

@@ -250,3 +250,13 @@ def test_apply_stores_openslo_documents_beside_mamori_kinds(runtime: Runtime, tm
         rows = session.scalars(select(SloDocument).order_by(SloDocument.kind)).all()
         assert [(r.kind, r.name) for r in rows] == [("SLO", "apply-for-job"), ("Service", "jobs-api-oslo")]
         assert rows[0].doc_metadata["labels"] == {"user-story": "apply-for-job"}
+
+
+def test_bad_annotations_are_named(tmp_path: Path) -> None:
+    text = CHECKOUT_SLO.replace(
+        'mamori.dev/min-events: "5"',
+        'mamori.dev/min-events: "five", mamori.dev/maintenance: "2026-11-28T03:00Z/2026-11-28T02:00Z"',
+    )
+    problems = _problems(write(tmp_path, "slo.yaml", text))
+    assert any("metadata.annotations.mamori.dev/min-events: must be a whole number" in p for p in problems)
+    assert any("metadata.annotations.mamori.dev/maintenance" in p and "end after start" in p for p in problems)

@@ -116,3 +116,30 @@ def test_promtool_accepts_the_rules_and_event_slos_are_skipped(tmp_path: Path) -
     factors = _alert_parts(yaml.safe_load(text))
     assert factors["page"][0] == ("5m", 13.44) and factors["ticket"][2][1] == pytest.approx(0.9333333)
     assert "sum_over_time(slo:sli_error:ratio_rate5m" in text and "[28d])" in text
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("example", ["openslo-getting-started.yml", "openslo-kubernetes-apiserver.yml"])
+def test_sloths_openslo_v1alpha_examples_export_like_sloth(tmp_path: Path, example: str) -> None:
+    source = peers("slo", "sloth", "examples", example)
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / example).write_text(source.read_text())
+    validated = runner.invoke(app, ["validate", "--config", str(config)])
+    assert validated.exit_code == 0, validated.output
+    ours = yaml.safe_load(_export(config)[0])
+    generated = [d for d in yaml.safe_load_all(peers("slo", "sloth", "examples", "_gen", example).read_text()) if d]
+    sloth = {"groups": [g for d in generated for g in d["groups"]]}
+
+    def sli_exprs(doc: dict[str, Any]) -> list[str]:
+        return sorted(
+            _norm(r["expr"])
+            for r in _rules(doc, "record")
+            if r["record"].startswith("slo:sli_error") and "sum_over_time" not in r["expr"]
+        )
+
+    assert sli_exprs(ours) == sli_exprs(sloth)
+    assert len(_rules(ours, "record")) == len(_rules(sloth, "record"))
+    # Sloth makes no alerts from OpenSLO input; Mamori adds the default multiwindow alerts for each objective.
+    assert _rules(sloth, "alert") == []
+    assert {(a["labels"]["sloth_severity"]) for a in _rules(ours, "alert")} == {"page", "ticket"}

@@ -83,14 +83,14 @@ class Bundle:
     def of_kind(self, kind: str, api_version: str | None = None) -> list[Document]:
         return [d for d in self.documents if d.kind == kind and (api_version is None or d.api_version == api_version)]
 
-    def get(self, kind: str, name: str) -> Document | None:
+    def get(self, kind: str, name: str, api_version: str = MAMORI_API) -> Document | None:
         for doc in self.documents:
-            if doc.kind == kind and doc.name == name:
+            if doc.kind == kind and doc.name == name and doc.api_version == api_version:
                 return doc
         return None
 
-    def names(self, kind: str) -> set[str]:
-        return {d.name for d in self.documents if d.kind == kind}
+    def names(self, kind: str, api_version: str = MAMORI_API) -> set[str]:
+        return {d.name for d in self.documents if d.kind == kind and d.api_version == api_version}
 
 
 @dataclass
@@ -241,7 +241,7 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
     """Read every document under `root`; raises ValidationFailed listing every structural problem."""
     problems: list[Problem] = []
     docs: list[Document] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
     for path in iter_config_files(root):
         raws = _raw_documents(path, problems)
         if raws and all(_is_embedded_data(r) for r in raws):
@@ -252,7 +252,7 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
             doc = _parse_one(raw, path, index, registry, problems)
             if doc is None:
                 continue
-            key = (doc.kind, doc.name)
+            key = (doc.api_version, doc.kind, doc.name)
             if key in seen:
                 problems.append(
                     doc.problem("metadata.name", f"{doc.kind} {doc.name!r} is also declared in {seen[key]}")

@@ -24,15 +24,34 @@ ROUTE = "slo"
 
 
 class BurnEvent(Protocol):
-    slo: str
-    objective: Any
-    service: str
-    severity: str
-    long_window: Any
-    short_window: Any
-    burn_rate: float
-    threshold: float
-    at: datetime
+    """What an SLO burn event carries (read-only, as published events are frozen)."""
+
+    @property
+    def slo(self) -> str: ...
+
+    @property
+    def objective(self) -> Any: ...
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def long_window(self) -> Any: ...
+
+    @property
+    def short_window(self) -> Any: ...
+
+    @property
+    def burn_rate(self) -> float: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
 def _labels(event: BurnEvent) -> dict[str, str]:

@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
+from mamori.core.errors import InvalidInput
 from mamori.slo import enforcement, service
 from mamori.web.deps import Ingester, Reader, SessionDep
 from mamori.web.problem import PROBLEM_TYPE
@@ -21,6 +23,27 @@ async def ingest_events(request: Request, principal: Ingester, session: SessionD
     summary = service.ingest(session, data=data, source="body")
     session.commit()
     return summary
+
+
+@router.post("/ingest/otlp/v1/logs")
+async def ingest_otlp_logs(request: Request, principal: Ingester, session: SessionDep) -> JSONResponse:
+    """OTLP/HTTP JSON logs (an ExportLogsServiceRequest); each log record is one request event."""
+    return await _otlp(request, session, "logs")
+
+
+@router.post("/ingest/otlp/v1/traces")
+async def ingest_otlp_traces(request: Request, principal: Ingester, session: SessionDep) -> JSONResponse:
+    """OTLP/HTTP JSON traces (an ExportTraceServiceRequest); each span is one request event."""
+    return await _otlp(request, session, "traces")
+
+
+async def _otlp(request: Request, session: Session, signal: str) -> JSONResponse:
+    if "protobuf" in request.headers.get("content-type", ""):
+        raise InvalidInput("OTLP protobuf is not accepted; send OTLP/HTTP JSON (Content-Type: application/json)")
+    summary = service.ingest_otlp(session, data=await request.body(), signal=signal)
+    session.commit()
+    # The body is an (empty) Export*ServiceResponse, as OTLP exporters expect; the counts go in a header.
+    return JSONResponse({}, headers={"X-Mamori-Counted": f"{summary['counted']}/{summary['events']}"})
 
 
 @router.get("/slos")

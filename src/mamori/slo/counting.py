@@ -179,6 +179,8 @@ def count(events: list[tuple[int, dict[str, Any]]], objectives: list[CompiledObj
         counted = False
         for objective in by_service.get(event["service"], ()):
             assert objective.counter is not None
+            if objective.maintenance and any(a <= minute < b for a, b in objective.maintenance):
+                continue
             verdict = objective.counter.judge(event)
             if verdict is None:
                 continue

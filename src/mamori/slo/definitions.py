@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from mamori.core.clock import parse_instant
+from mamori.core.errors import InvalidInput
 from mamori.slo import filter as event_filter
 from mamori.slo.budget import BurnRule, Severity, Window, default_rules, nominal_length
 from mamori.slo.openslo import (
@@ -29,6 +31,8 @@ ANNOTATION_PREFIX = "mamori.dev/"
 SLICE_BY = "mamori.dev/slice-by"
 MIN_EVENTS = "mamori.dev/min-events"
 DEFAULT_MIN_EVENTS = 10
+MAINTENANCE = "mamori.dev/maintenance"
+"""Comma-separated RFC 3339 intervals `start/end`; events inside them are left out of the budget."""
 PAGE_SEVERITIES = {"page", "critical", "high", "p1", "sev1"}
 
 
@@ -98,6 +102,8 @@ class CompiledObjective:
     slice_minutes: int = 1
     slice_target: float | None = None
     composite_weight: float | None = None
+    maintenance: tuple[tuple[int, int], ...] = ()
+    """Maintenance windows as epoch-minute intervals [start, end): not counted, so not in the budget."""
     queries: dict[str, str] = field(default_factory=dict)
     """For queried sources: the query of each ratio side (good or bad, and total)."""
     connection: dict[str, Any] = field(default_factory=dict)
@@ -220,6 +226,7 @@ def compile_slo(doc: RawDoc, index: Index) -> list[CompiledObjective]:
     notes = _annotations(doc.metadata)
     slice_by = notes.get(SLICE_BY)
     min_events = int(notes.get(MIN_EVENTS, DEFAULT_MIN_EVENTS))
+    maintenance = maintenance_windows(str(notes.get(MAINTENANCE, "")))
     out = []
     for i, objective in enumerate(spec.objectives):
         sli = _indicator(spec, objective, index)
@@ -244,6 +251,7 @@ def compile_slo(doc: RawDoc, index: Index) -> list[CompiledObjective]:
                 budgeting_method=spec.budgeting_method,
                 rules=rules,
                 min_events=min_events,
+                maintenance=maintenance,
                 slice_by=tuple(str(slice_by).split(".")) if slice_by else None,
                 counter=_counter(spec.service, sli, objective),
                 source_type=source_type,
@@ -288,3 +296,20 @@ def _remote(sli: SLISpec, index: Index) -> tuple[dict[str, str], dict[str, Any]]
                     connection.update(item)
         connection.update({k: v for k, v in source.spec.items() if k != "query"})
     return queries, connection
+
+
+def maintenance_windows(text: str) -> tuple[tuple[int, int], ...]:
+    """`2026-11-28T02:00Z/2026-11-28T03:00Z, ...` -> epoch-minute intervals; raises ValueError when malformed."""
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        start_text, sep, end_text = item.partition("/")
+        try:
+            start, end = parse_instant(start_text), parse_instant(end_text)
+        except InvalidInput as exc:
+            raise ValueError(f"maintenance window {item!r}: {exc.detail}") from None
+        if not sep or end <= start:
+            raise ValueError(f"maintenance window {item!r}: expected start/end with end after start")
+        out.append((int(start.timestamp() // 60), int(-(-end.timestamp() // 60))))
+    return tuple(out)

@@ -7,12 +7,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select
 
-from mamori.core.errors import Problem
+from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, KindDef
-from mamori.slo import definitions
+from mamori.slo import definitions, v1alpha
 from mamori.slo.models import SloDocument
 from mamori.slo.openslo import (
     OPENSLO_API,
+    OPENSLO_APIS,
+    OPENSLO_V1ALPHA,
     AlertConditionSpec,
     AlertNotificationTargetSpec,
     AlertPolicySpec,
@@ -31,10 +33,22 @@ def _prepare(doc: Document) -> dict[str, Any]:
     return spec
 
 
+def _prepare_v1alpha(doc: Document) -> dict[str, Any]:
+    spec = _prepare(doc)
+    try:
+        return v1alpha.to_v1(doc.name, spec)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.detail, problems=[doc.problem(p.loc, p.msg) for p in exc.problems]) from None
+
+
+def _declared(bundle: Bundle, kind: str, name: str) -> bool:
+    return any(bundle.get(kind, name, api) is not None for api in OPENSLO_APIS)
+
+
 def _ref_problems(doc: Document, bundle: Bundle, refs: list[tuple[str, str, str | None]]) -> list[Problem]:
     problems = []
     for loc, kind, name in refs:
-        if name is not None and bundle.get(kind, name) is None:
+        if name is not None and not _declared(bundle, kind, name):
             problems.append(doc.problem(loc, f"{kind} {name!r} is not defined in this configuration"))
     return problems
 
@@ -83,19 +97,36 @@ def _check_slo(doc: Document, bundle: Bundle) -> list[Problem]:
     return problems
 
 
+def _check_annotations(doc: Document) -> list[Problem]:
+    notes = doc.metadata.get("annotations") or {}
+    if not isinstance(notes, dict):
+        return []
+    problems = []
+    value = notes.get(definitions.MIN_EVENTS)
+    if value is not None and not str(value).isdigit():
+        problems.append(doc.problem(f"metadata.annotations.{definitions.MIN_EVENTS}", "must be a whole number"))
+    windows = notes.get(definitions.MAINTENANCE)
+    if windows:
+        try:
+            definitions.maintenance_windows(str(windows))
+        except ValueError as exc:
+            problems.append(doc.problem(f"metadata.annotations.{definitions.MAINTENANCE}", str(exc)))
+    return problems
+
+
 def _check_compiles(doc: Document, bundle: Bundle) -> list[Problem]:
     """Resolve references the way evaluation will (e.g. a threshold SLI by reference needs op/value)."""
-    raw = [
-        definitions.RawDoc(d.kind, d.name, d.metadata, d.spec) for d in bundle.documents if d.api_version == OPENSLO_API
-    ]
+    problems = _check_annotations(doc)
+    if problems:
+        return problems
     index = definitions.Index(by_kind={})
-    for item in raw:
-        index.by_kind.setdefault(item.kind, {})[item.name] = item
+    for d in bundle.documents:
+        if d.api_version in OPENSLO_APIS:
+            index.by_kind.setdefault(d.kind, {})[d.name] = definitions.RawDoc(d.kind, d.name, d.metadata, d.spec)
     try:
         compiled = definitions.compile_slo(definitions.RawDoc(doc.kind, doc.name, doc.metadata, doc.spec), index)
     except (ValueError, ValidationError) as exc:
         return [doc.problem("spec", str(exc))]
-    problems = []
     for objective in compiled:
         counter = objective.counter
         if (
@@ -108,10 +139,6 @@ def _check_compiles(doc: Document, bundle: Bundle) -> list[Problem]:
                     f"spec.objectives[{objective.index}]", "a threshold SLI needs op and value on each objective"
                 )
             )
-    min_events = doc.metadata.get("annotations", {}) or {}
-    value = min_events.get(definitions.MIN_EVENTS) if isinstance(min_events, dict) else None
-    if value is not None and not str(value).isdigit():
-        problems.append(doc.problem(f"metadata.annotations.{definitions.MIN_EVENTS}", "must be a whole number"))
     return problems
 
 
@@ -136,7 +163,7 @@ def _check_budget_policy(doc: Document, bundle: Bundle) -> list[Problem]:
     spec: ErrorBudgetPolicySpec = doc.model
     problems = []
     for i, name in enumerate(spec.slos):
-        if bundle.get("SLO", name) is None:
+        if not _declared(bundle, "SLO", name):
             problems.append(doc.problem(f"spec.slos[{i}]", f"SLO {name!r} is not defined in this configuration"))
     return problems
 
@@ -174,6 +201,17 @@ KINDS: list[KindDef] = [
     _kind(OPENSLO_API, "AlertPolicy", AlertPolicySpec, 204, _check_policy),
     _kind(OPENSLO_API, "SLI", SLISpec, 205, _check_sli),
     _kind(OPENSLO_API, "SLO", SLOSpec, 206, _check_slo),
+    # Sloth reads v1alpha SLOs: converted to v1 on load, stored and evaluated as SLOs.
+    KindDef(
+        OPENSLO_V1ALPHA,
+        "SLO",
+        SLOSpec,
+        order=206,
+        prepare=_prepare_v1alpha,
+        check=_check_slo,
+        apply=_apply("SLO"),
+        delete=_delete("SLO"),
+    ),
     _kind(MAMORI_API, "ErrorBudgetPolicy", ErrorBudgetPolicySpec, 210, _check_budget_policy),
 ]
 

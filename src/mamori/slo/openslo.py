@@ -17,6 +17,8 @@ from mamori.slo import filter as event_filter
 from mamori.slo.budget import parse_openslo_duration
 
 OPENSLO_API = "openslo/v1"
+OPENSLO_V1ALPHA = "openslo/v1alpha"
+OPENSLO_APIS = (OPENSLO_API, OPENSLO_V1ALPHA)
 MAMORI_SOURCE = "mamori"
 Op = Literal["lte", "gte", "lt", "gt"]
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -18,13 +19,13 @@ from mamori.core.errors import InvalidInput, NotFound
 from mamori.core.jobs import JobContext
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Runtime
-from mamori.slo import counting, definitions, enforcement, prometheus_rules, sources
+from mamori.slo import counting, definitions, enforcement, otlp, prometheus_rules, sources
 from mamori.slo.budget import BURN_WINDOWS, BurnRule
 from mamori.slo.counting import minute_start
 from mamori.slo.evaluate import CountStore, MemoryStore, evaluate, long_burn, to_minute
 from mamori.slo.events import BurnAlertFired, BurnAlertResolved
 from mamori.slo.models import SloAlert, SloBucket, SloDocument, SloStatus
-from mamori.slo.openslo import OPENSLO_API
+from mamori.slo.openslo import OPENSLO_APIS
 
 log = logging.getLogger(__name__)
 EVALUATE_JOB = "slo.evaluate"
@@ -42,7 +43,9 @@ def list_objectives(session: Session) -> list[definitions.CompiledObjective]:
 def docs_from_config(config: Path, kinds: KindRegistry) -> list[definitions.RawDoc]:
     bundle = manifest.load(config, kinds)
     return [
-        definitions.RawDoc(d.kind, d.name, d.metadata, d.spec) for d in bundle.documents if d.api_version == OPENSLO_API
+        definitions.RawDoc(d.kind, d.name, d.metadata, d.spec)
+        for d in bundle.documents
+        if d.api_version in OPENSLO_APIS
     ]
 
 
@@ -80,6 +83,18 @@ def upsert_tally(session: Session, tally: counting.Tally) -> None:
 def ingest(session: Session, *, data: bytes, source: str = "body") -> dict[str, int]:
     """Count a NDJSON batch (gzip accepted) into buckets; a bad line refuses the whole batch."""
     events = counting.parse_lines(counting.split_lines(counting.decompress(data)), source=source)
+    tally = counting.count(events, list_objectives(session))
+    upsert_tally(session, tally)
+    return {"events": tally.events, "counted": tally.counted, "buckets": len(tally.counts)}
+
+
+def ingest_otlp(session: Session, *, data: bytes, signal: str) -> dict[str, int]:
+    """Count OTLP/HTTP JSON logs or traces (gzip accepted) like NDJSON events; all or nothing."""
+    try:
+        body = orjson.loads(counting.decompress(data))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not JSON ({exc}); Mamori accepts OTLP/HTTP JSON, not protobuf") from None
+    events = [(counting.event_minute(e["ts"]), e) for e in otlp.to_events(body, signal=signal)]
     tally = counting.count(events, list_objectives(session))
     upsert_tally(session, tally)
     return {"events": tally.events, "counted": tally.counted, "buckets": len(tally.counts)}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from mamori.core.models import TimelineEvent
@@ -51,15 +51,18 @@ def history(
 ) -> list[tuple[datetime, int, int]]:
     """(step start, good, total) per step of the built-in source's buckets."""
     step = max(step_minutes, 1)
+    # The step is inlined (an int computed here): with a bound parameter PostgreSQL cannot match the
+    # SELECT and GROUP BY expressions.
+    key = SloBucket.minute // literal_column(str(int(step)))
     rows = session.execute(
-        select(SloBucket.minute // step, func.sum(SloBucket.good), func.sum(SloBucket.total))
+        select(key, func.sum(SloBucket.good), func.sum(SloBucket.total))
         .where(
             SloBucket.series == objective.series,
             SloBucket.minute >= to_minute(start),
             SloBucket.minute < to_minute(end),
         )
-        .group_by(SloBucket.minute // step)
-        .order_by(SloBucket.minute // step)
+        .group_by(key)
+        .order_by(key)
     ).all()
     return [(datetime.fromtimestamp(int(k) * step * 60, start.tzinfo), int(g), int(t)) for k, g, t in rows]
 

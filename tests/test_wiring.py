@@ -1,0 +1,56 @@
+"""Cross-domain couplings made in mamori.wiring, end to end through the event bus and durable jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+
+from mamori.core import manifest
+from mamori.core.audit import Actor
+from mamori.core.jobs import Worker
+from mamori.core.runtime import Runtime
+from mamori.incidents.models import Alert, AlertGroup
+from mamori.slo import service as slo_service
+from mamori.wiring import subscribe
+from tests.slo.helpers import CHECKOUT_SLO, write
+
+
+def failing_traffic(runtime: Runtime, *, good: int, bad: int) -> bytes:
+    ts = (runtime.now() - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
+    lines = [{"ts": ts, "service": "jobs-api", "route": "/apply", "status": 200}] * good
+    lines += [{"ts": ts, "service": "jobs-api", "route": "/apply", "status": 503}] * bad
+    return b"\n".join(orjson.dumps(x) for x in lines)
+
+
+def test_every_cross_domain_subscription_names_a_published_event(runtime: Runtime) -> None:
+    names = set(runtime.bus.by_name)
+    assert {"incidents.ingest_slo_burn", "incidents.resolve_slo_burn", "flags.halt_ramps_on_burn",
+            "flags.halt_ramps_on_freeze"} <= names
+
+
+def test_an_slo_burn_becomes_an_alert_in_incident_handling(runtime: Runtime, tmp_path: Path) -> None:
+    write(tmp_path / "cfg", "slo.yaml", CHECKOUT_SLO)
+    manifest.apply(runtime, manifest.load(tmp_path / "cfg", runtime.kinds), actor=Actor(name="t", source="config"))
+    with runtime.sessions.begin() as session:
+        slo_service.ingest(session, data=failing_traffic(runtime, good=80, bad=20))
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        alerts = session.scalars(select(Alert)).all()
+        groups = session.scalars(select(AlertGroup)).all()
+    assert alerts, "the burn alerts should have arrived in incidents"
+    assert {a.labels.get("service") for a in alerts} == {"jobs-api"}
+    assert {a.labels.get("severity") for a in alerts} >= {"page"}
+    assert groups and {g.status for g in groups} == {"triggered"}
+    assert {a.status for a in alerts} == {"firing"}
+
+
+def test_subscribing_twice_is_refused(runtime: Runtime) -> None:
+    try:
+        subscribe(runtime)
+    except ValueError as exc:
+        assert "made twice" in str(exc)
+    else:
+        raise AssertionError("a second subscribe() should be refused")
