@@ -25,7 +25,8 @@ from mamori.core.config import load_settings
 from mamori.web.app import create_app
 from mamori.wiring import build_runtime, start
 data, port, config, keyfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-settings = load_settings(env={}, data_dir=data, database_url=f"sqlite:///{data}/m.db", secret_key="bench-secret-0123456789")
+settings = load_settings(env={}, data_dir=data, database_url=f"sqlite:///{data}/m.db",
+                         secret_key="bench-secret-0123456789")
 runtime = build_runtime(settings)
 migrate.upgrade(runtime.engine)
 start(runtime)

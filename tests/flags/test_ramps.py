@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from mamori.cli import app
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.errors import Conflict, ValidationFailed
@@ -17,8 +21,10 @@ from mamori.core.runtime import Runtime
 from mamori.flags import ramps, service
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagRamp
+from tests.flags.conftest import apply_config, write_config
 
 ALICE = Actor(name="alice@jobs.example", source="api")
+BOB = Actor(name="bob@jobs.example", source="api")
 
 
 @dataclass(frozen=True)
@@ -187,3 +193,45 @@ def test_a_scheduled_change_runs_at_its_time_and_shows_on_the_timeline(
         titles = [e.title for e in session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "flag_change"))]
     assert any("scheduled for 2026-11-29T01:00:00+00:00" in t for t in titles)
     assert any("scheduled rollout" in t for t in titles)
+
+
+def test_a_ramp_in_an_approval_environment_waits_for_a_second_person(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    apply_config(runtime, write_config(tmp_path / "c", production_approval=True))
+    ramp_id = _start(runtime)
+    with runtime.sessions() as session:
+        assert session.get(FlagRamp, ramp_id).status == "awaiting"  # type: ignore[union-attr]
+        change_id = service.list_changes(session, environment="production", status="pending")[0].id
+    clock.advance(minutes=61)
+    Worker(runtime).run_until_idle()
+    assert _percent(runtime) is None, "nothing serves before approval"
+    with runtime.sessions.begin() as session:
+        ramps.decide_change(session, change_id=change_id, approve=True, actor=BOB, now=clock.now())
+    assert _percent(runtime) == 5
+    clock.advance(minutes=61)
+    Worker(runtime).run_until_idle()
+    assert _percent(runtime) == 25, "later steps need no further approval"
+
+
+def test_cli_toggle_ramp_and_approve(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    apply_config(runtime, write_config(tmp_path / "c", production_approval=True))
+    monkeypatch.setenv("MAMORI_DATABASE_URL", database_url)
+    monkeypatch.setenv("MAMORI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MAMORI_SECRET_KEY", "cli-test-secret")
+    cli = CliRunner()
+    no_reason = cli.invoke(app, ["flags", "toggle", "production", "page-size", "off"])
+    assert no_reason.exit_code == 2 and "reason is required" in no_reason.output
+    pending = cli.invoke(app, ["flags", "toggle", "production", "page-size", "off", "--reason", "kill it"])
+    assert pending.exit_code == 0, pending.output
+    change = json.loads(pending.stdout)
+    assert change["status"] == "pending"
+    self_approval = cli.invoke(app, ["flags", "approve", change["change"]])
+    assert self_approval.exit_code != 0 and "second person" in self_approval.output
+    ramp = cli.invoke(app, ["flags", "ramp", "staging", "new-search", "--steps", "10,50,100", "--interval", "2h"])
+    assert ramp.exit_code == 0, ramp.output
+    assert json.loads(ramp.stdout)["percent"] == 10
+    bad = cli.invoke(app, ["flags", "ramp", "staging", "page-size", "--steps", "ten"])
+    assert bad.exit_code == 2 and "--steps" in bad.output

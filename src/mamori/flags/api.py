@@ -226,16 +226,14 @@ def list_changes(
 
 @router.post("/changes/{change_id}/approve", response_model=ChangeOut)
 def approve(change_id: str, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> ChangeOut:
-    change = service.decide_change(
-        session, change_id=change_id, approve=True, actor=principal.actor(), now=runtime.now()
-    )
+    change = ramps.decide_change(session, change_id=change_id, approve=True, actor=principal.actor(), now=runtime.now())
     session.commit()
     return change_out(change)
 
 
 @router.post("/changes/{change_id}/reject", response_model=ChangeOut)
 def reject(change_id: str, body: ReasonIn, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> ChangeOut:
-    change = service.decide_change(
+    change = ramps.decide_change(
         session, change_id=change_id, approve=False, actor=principal.actor(), now=runtime.now(), reason=body.reason
     )
     session.commit()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +15,8 @@ import yaml
 from mamori import cli_support
 from mamori.core.audit import Actor
 from mamori.core.errors import Problem, ValidationFailed
-from mamori.flags import flagd_format, scan, service, stale
+from mamori.core.runtime import Runtime
+from mamori.flags import flagd_format, ramps, scan, service, stale
 from mamori.flags.flagset import read_flagd_file
 
 flags_app = typer.Typer(help="Feature flags: evaluate offline, scan code, change flags.", no_args_is_help=True)
@@ -90,10 +93,19 @@ def scan_code_command(
     if flags is not None:
         known = set(_load_flags(flags, None)[0].get("flags", {}))
     elif environment is not None:
-        runtime = cli_support.runtime()
-        with runtime.sessions() as session:
+        with _runtime() as runtime, runtime.sessions() as session:
             known = set(service.get_environment(session, environment=environment).document.get("flags", {}))
     cli_support.print_json(scan.report(scan.scan_tree(path), known))
+
+
+@contextlib.contextmanager
+def _runtime() -> Iterator[Runtime]:
+    """The configured runtime, its connections closed when the command ends."""
+    runtime = cli_support.runtime()
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
 
 
 def _actor() -> Actor:
@@ -111,8 +123,7 @@ def toggle_command(
     """Kill switch: enable or disable one flag in one environment."""
     if state not in ("on", "off"):
         raise ValidationFailed("state must be on or off")
-    runtime = cli_support.runtime()
-    with runtime.sessions.begin() as session:
+    with _runtime() as runtime, runtime.sessions.begin() as session:
         change = service.toggle(
             session,
             environment=environment,
@@ -134,8 +145,7 @@ def rollout_command(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Serve the flag's on-variant to PERCENT% of targeting keys."""
-    runtime = cli_support.runtime()
-    with runtime.sessions.begin() as session:
+    with _runtime() as runtime, runtime.sessions.begin() as session:
         change = service.set_rollout(
             session,
             environment=environment,
@@ -157,8 +167,7 @@ def promote_command(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Copy one flag's configuration from one environment to another."""
-    runtime = cli_support.runtime()
-    with runtime.sessions.begin() as session:
+    with _runtime() as runtime, runtime.sessions.begin() as session:
         change = service.promote(
             session, key=flag, source=source, target=target, actor=_actor(), reason=reason, now=runtime.now()
         )
@@ -169,6 +178,80 @@ def promote_command(
 @cli_support.handle_errors
 def stale_command(days: Annotated[int, typer.Option("--days", min=1)] = 30) -> None:
     """Flags not evaluated for DAYS days, or fully on everywhere for DAYS days."""
-    runtime = cli_support.runtime()
-    with runtime.sessions() as session:
+    with _runtime() as runtime, runtime.sessions() as session:
         cli_support.print_json(stale.find_stale(session, days=days, now=runtime.now()))
+
+
+@flags_app.command("approve")
+@cli_support.handle_errors
+def approve_command(
+    change_id: Annotated[str, typer.Argument()],
+    reject: Annotated[bool, typer.Option("--reject", help="reject instead of approve")] = False,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Approve (or --reject) a change waiting for a second person."""
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        change = ramps.decide_change(
+            session, change_id=change_id, approve=not reject, actor=_actor(), now=runtime.now(), reason=reason
+        )
+        cli_support.print_json({"change": change.id, "status": change.status})
+
+
+@flags_app.command("ramp")
+@cli_support.handle_errors
+def ramp_command(
+    environment: Annotated[str, typer.Argument()],
+    flag: Annotated[str, typer.Argument()],
+    *,
+    steps: Annotated[str, typer.Option("--steps", help="percentages, e.g. 5,25,50,100")] = "5,25,50,100",
+    interval: Annotated[str, typer.Option("--interval", help="time between steps, e.g. 1h")] = "1h",
+    guard: Annotated[str, typer.Option("--guard", help="pause | revert | none on burn alert or freeze")] = "pause",
+    service_name: Annotated[str | None, typer.Option("--service", help="service whose health guards it")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Start a percentage ramp that advances by itself and halts when its service burns or freezes."""
+    try:
+        percents = [int(p) for p in steps.split(",") if p.strip()]
+    except ValueError as exc:
+        raise ValidationFailed(f"--steps takes comma-separated integers, not {steps!r}") from exc
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        ramp = ramps.start_ramp(
+            session,
+            environment=environment,
+            key=flag,
+            steps=percents,
+            interval=interval,
+            service_name=service_name,
+            guard=guard,
+            actor=_actor(),
+            reason=reason,
+            now=runtime.now(),
+        )
+        cli_support.print_json({"ramp": ramp.id, "status": ramp.status, "percent": ramp.steps[ramp.step_index]})
+
+
+@flags_app.command("schedule")
+@cli_support.handle_errors
+def schedule_command(
+    environment: Annotated[str, typer.Argument()],
+    flag: Annotated[str, typer.Argument()],
+    *,
+    at: Annotated[str, typer.Option("--at", help="RFC 3339 time, e.g. 2026-12-01T10:00+09:00")],
+    action: Annotated[str, typer.Option("--action", help="enable | disable | rollout")],
+    percent: Annotated[int | None, typer.Option("--percent", min=0, max=100)] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Schedule a change: enable, disable or set a rollout percentage at a given time."""
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        job = ramps.schedule_change(
+            session,
+            environment=environment,
+            key=flag,
+            at=at,
+            action=action,
+            percent=percent,
+            actor=_actor(),
+            reason=reason,
+            now=runtime.now(),
+        )
+        cli_support.print_json({"job": job})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from mamori.core.runtime import NavEntry, PeriodicSpec, Plugin
-from mamori.flags import api, ofrep, pages, ramps
+from mamori.core.runtime import CatalogSlot, NavEntry, PeriodicSpec, Plugin
+from mamori.flags import api, ofrep, pages, ramps, slot
 from mamori.flags import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.flags.cli import flags_app
 from mamori.flags.demo import seed_demo
@@ -28,6 +28,7 @@ def plugin() -> Plugin:
         page_routers=[pages.router],
         hook_routers=[ofrep.router],
         nav=[NavEntry("Flags", "/flags", 40)],
+        slots=[CatalogSlot(key="flags", title="Flags", render=slot.render, order=40)],
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"flags": flags_app},
         seed_demo=seed_demo,

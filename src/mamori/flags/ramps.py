@@ -22,7 +22,7 @@ from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.flags import service
 from mamori.flags.events import RampHalted
-from mamori.flags.models import FlagRamp
+from mamori.flags.models import FlagChange, FlagRamp
 
 logger = logging.getLogger(__name__)
 RAMP_STEP_JOB = "flags.ramp_step"
@@ -32,16 +32,30 @@ SCHEDULE_ACTIONS = ("enable", "disable", "rollout")
 
 
 class BurnAlert(Protocol):
-    service: str
-    severity: str
-    slo: str
-    at: datetime
+    """What an SLO burn event carries (read-only, as published events are frozen)."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def slo(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
 class ReleaseFreeze(Protocol):
-    service: str
-    reason: str
-    since: datetime
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def since(self) -> datetime: ...
 
 
 def _ramp_actor(ramp: FlagRamp) -> Actor:
@@ -71,7 +85,9 @@ def start_ramp(
     flag = service.get_flag(session, environment=environment, key=key)
     running = session.scalar(
         select(FlagRamp).where(
-            FlagRamp.environment == environment, FlagRamp.flag_key == key, FlagRamp.status.in_(("running", "paused"))
+            FlagRamp.environment == environment,
+            FlagRamp.flag_key == key,
+            FlagRamp.status.in_(("running", "paused", "awaiting")),
         )
     )
     if running is not None:
@@ -94,7 +110,7 @@ def start_ramp(
     )
     session.add(ramp)
     session.flush()
-    service.change_flag(
+    first = service.change_flag(
         session,
         environment=environment,
         key=key,
@@ -104,8 +120,34 @@ def start_ramp(
         reason=reason,
         now=now,
     )
-    _enqueue_next(session, ramp, now=now)
+    if first.status == "pending":
+        # Approving the first step approves the ramp; its later steps then run by themselves.
+        ramp.status = "awaiting"
+    else:
+        _enqueue_next(session, ramp, now=now)
     return ramp
+
+
+def decide_change(
+    session: Session, *, change_id: str, approve: bool, actor: Actor, now: datetime, reason: str | None = None
+) -> FlagChange:
+    """Approve or reject a pending change; a ramp waiting on it starts or is cancelled."""
+    change = service.decide_change(session, change_id=change_id, approve=approve, actor=actor, now=now, reason=reason)
+    ramp = session.scalar(
+        select(FlagRamp).where(
+            FlagRamp.environment == change.environment,
+            FlagRamp.flag_key == change.flag_key,
+            FlagRamp.status == "awaiting",
+        )
+    )
+    if ramp is not None:
+        ramp.updated_at = now
+        if change.status == "applied":
+            ramp.status = "running"
+            _enqueue_next(session, ramp, now=now)
+        else:
+            ramp.status = "cancelled"
+    return change
 
 
 def _enqueue_next(session: Session, ramp: FlagRamp, *, now: datetime) -> None:
