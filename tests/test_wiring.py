@@ -27,8 +27,12 @@ def failing_traffic(runtime: Runtime, *, good: int, bad: int) -> bytes:
 
 def test_every_cross_domain_subscription_names_a_published_event(runtime: Runtime) -> None:
     names = set(runtime.bus.by_name)
-    assert {"incidents.ingest_slo_burn", "incidents.resolve_slo_burn", "flags.halt_ramps_on_burn",
-            "flags.halt_ramps_on_freeze"} <= names
+    assert {
+        "incidents.ingest_slo_burn",
+        "incidents.resolve_slo_burn",
+        "flags.halt_ramps_on_burn",
+        "flags.halt_ramps_on_freeze",
+    } <= names
 
 
 def test_an_slo_burn_becomes_an_alert_in_incident_handling(runtime: Runtime, tmp_path: Path) -> None:

@@ -174,7 +174,8 @@ def test_yaml_timestamps_stay_as_written(runtime: Runtime, tmp_path: Path) -> No
         "  tier: 1\n", "  tier: 1\n  description: 2026-01-05T09:00:00\n"
     )
     root = write(
-        tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE.split("---\n")[0] + "---\n" + doc}
+        tmp_path,
+        **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE.split("---\n", maxsplit=1)[0] + "---\n" + doc},
     )
     bundle = manifest.load(root, runtime.kinds)
     assert bundle.get("Service", "jobs-api").spec["description"] == "2026-01-05T09:00:00"  # type: ignore[union-attr]

@@ -219,7 +219,7 @@ def _raw_documents(path: Path, problems: list[Problem]) -> list[Any]:
     try:
         if path.suffix == ".json":
             return [json.loads(text)]
-        return [d for d in yaml.load_all(text, Loader=_PlainLoader) if d is not None]  # noqa: S506 (safe subclass)
+        return [d for d in yaml.load_all(text, Loader=_PlainLoader) if d is not None]
     except json.JSONDecodeError as exc:
         problems.append(
             Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path))

@@ -57,7 +57,9 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = {
-            "type": "about:blank", "title": "Payload too large", "status": 413,
+            "type": "about:blank",
+            "title": "Payload too large",
+            "status": 413,
             "detail": f"request body exceeds the limit of {self.max_bytes} bytes (MAMORI_MAX_BODY_BYTES)",
         }
         raw = json.dumps(body).encode()

@@ -22,8 +22,12 @@ class _QueueCollector(Collector):
         with self.runtime.sessions() as session:
             stats = jobs.stats(session, now=self.runtime.clock.now())
         depth = GaugeMetricFamily("mamori_jobs", "Jobs by status", labels=["status"])
-        for status, value in (("queued", stats.queued), ("due", stats.due), ("running", stats.running),
-                              ("failed", stats.failed)):
+        for status, value in (
+            ("queued", stats.queued),
+            ("due", stats.due),
+            ("running", stats.running),
+            ("failed", stats.failed),
+        ):
             depth.add_metric([status], value)
         yield depth
         yield GaugeMetricFamily("mamori_job_queue_lag_seconds", "Age of the oldest due job", value=stats.lag_seconds)
@@ -32,10 +36,12 @@ class _QueueCollector(Collector):
 class Metrics:
     def __init__(self, runtime: Runtime) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("mamori_http_requests", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("mamori_http_request_duration_seconds", "HTTP request duration", ["method", "route"],
-                                 registry=self.registry)
+        self.requests = Counter(
+            "mamori_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "mamori_http_request_duration_seconds", "HTTP request duration", ["method", "route"], registry=self.registry
+        )
         self.registry.register(_QueueCollector(runtime))
 
     def render(self) -> bytes:

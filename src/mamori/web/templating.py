@@ -40,7 +40,9 @@ def navigation(runtime: Runtime) -> list[NavEntry]:
     return sorted(entries, key=lambda e: (e.order, e.title))
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
     """Render a page with the layout's context (navigation, the user, the CSRF token)."""
     env: Environment = request.app.state.templates
     runtime: Runtime = request.app.state.runtime
