@@ -18,6 +18,7 @@ from mamori.core.runtime import Runtime
 P = ParamSpec("P")
 R = TypeVar("R")
 err_console = Console(stderr=True, soft_wrap=True)
+_opened: list[Runtime] = []
 out_console = Console(soft_wrap=True)
 
 
@@ -30,7 +31,15 @@ def runtime() -> Runtime:
     # this one); importing it when a command runs, not at import time, breaks that cycle.
     from mamori.wiring import build_runtime
 
-    return build_runtime(settings())
+    built = build_runtime(settings())
+    _opened.append(built)
+    return built
+
+
+def _close_opened() -> None:
+    """Close the connection pools of the runtimes a command built (handle_errors calls this)."""
+    while _opened:
+        _opened.pop().engine.dispose()
 
 
 def print_json(value: Any) -> None:
@@ -49,5 +58,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             for problem in exc.problems:
                 err_console.print(f"  - {problem.render()}", highlight=False, markup=False)
             raise typer.Exit(exc.exit_code) from None
+        finally:
+            _close_opened()
 
     return wrapper

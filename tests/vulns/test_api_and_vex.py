@@ -173,3 +173,13 @@ def test_invalid_vex_documents_are_refused_whole(
     assert bad.status_code == 422 and "statements[1].status" in bad.json()["detail"]
     assert client.post("/api/v1/vulns/vex", content=b"{nope", headers=auth_headers).status_code == 400
     assert {f["state"] for f in client.get("/api/v1/vulns/findings", headers=auth_headers).json()} == {"new"}
+
+
+def test_inventory_is_exported_as_a_cyclonedx_sbom(
+    client: TestClient, runtime: Runtime, tmp_path: Path, auth_headers: dict[str, str]
+) -> None:
+    _setup(runtime, tmp_path)
+    bom = client.get("/api/v1/vulns/sbom", params={"service": "jobs-api"}, headers=auth_headers).json()
+    assert {c["purl"] for c in bom["components"]} == {"pkg:pypi/mistune@2.0.2", "pkg:pypi/requests@2.31.0"}
+    rows = client.get("/api/v1/vulns/components", params={"service": "matching-worker"}, headers=auth_headers).json()
+    assert [(r["name"], r["source_file"]) for r in rows] == [("mistune", "matcher/requirements-dev.txt")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,11 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from mamori.core import audit, timeline
+from mamori.core import audit, jobs, manifest, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput, ValidationFailed
+from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
 from mamori.vulns import findings, store
+from mamori.vulns.jobs import SYNC_JOB
 from mamori.vulns.kinds import RepositoryMapping
 from mamori.vulns.models import VulnAdvisory, VulnComponent, VulnFinding, VulnSyncState
 from tests.vulns.helpers import advisory, seed_services, write_advisories, write_repos
@@ -168,6 +172,12 @@ def test_not_affected_survives_rescans_and_reopens_when_affected_versions_change
     with runtime.sessions() as session:
         entries = audit.list_entries(session, object_type="VulnFinding", object_id=fid)
     assert [e.action for e in reversed(entries)] == ["triage", "reopen"]
+    with runtime.sessions() as session:
+        titles = [e.title for e in timeline.list_events(session, kinds=["finding"], services=["jobs-api"])]
+    assert titles[:2] == [
+        "GHSA-aaaa in mistune 2.0.2 (jobs-api): not_affected -> new (the advisory's affected versions changed)",
+        "GHSA-aaaa in mistune 2.0.2 (jobs-api): new -> not_affected (we never render markdown)",
+    ]
     assert (
         entries[-1].actor == "alice@jobs.example"
         and entries[-1].after["justification"] == "vulnerable_code_not_in_execute_path"
@@ -265,9 +275,6 @@ def test_withdrawn_records_are_dropped_and_incremental_sync_skips_unmodified(run
 
 
 def test_sync_from_a_url_reads_zip_exports_and_records_timeouts(make_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import io
-    import zipfile
-
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         archive.writestr("GHSA-aaaa.json", json.dumps(advisory("GHSA-aaaa", "mistune")))
@@ -303,3 +310,36 @@ def test_exposure_summary_counts_open_findings_by_priority_age_and_service(runti
     with runtime.sessions() as session:
         assert len(findings.sla_breaches(session, now=runtime.now())) == 1
         assert findings.exposure(session, now=runtime.now())["open"] == 1
+
+
+def test_a_due_date_set_by_hand_survives_rescans(runtime: Runtime, tmp_path: Path) -> None:
+    _setup(runtime, tmp_path)
+    fid = _one(runtime).id
+    due = runtime.now() + timedelta(days=3)
+    with runtime.sessions.begin() as session:
+        findings.triage(session, finding_id=fid, actor=ALICE, now=runtime.now(), due=due)
+    with runtime.sessions.begin() as session:
+        findings.rescan(session, now=runtime.now())
+    assert _one(runtime).due_at == due
+
+
+def test_the_daily_sync_job_reads_the_policy_sources_relative_to_its_file(runtime: Runtime, tmp_path: Path) -> None:
+    seed_services(runtime)
+    repos = write_repos(tmp_path / "repos")
+    config = tmp_path / "config"
+    write_advisories(config / "osv", advisory("GHSA-aaaa", "mistune"))
+    (config / "policy.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: VulnerabilityPolicy\nmetadata: {name: default}\n"
+        "spec: {advisorySources: [osv], slaDays: {P2: 10}}\n"
+    )
+    manifest.apply(runtime, manifest.load(config, runtime.kinds), actor=Actor(name="t", source="config"))
+    with runtime.sessions.begin() as session:
+        store.record_inventory(session, root=repos, now=runtime.now())
+        jobs.enqueue(session, kind=SYNC_JOB, now=runtime.now(), payload={})
+    Worker(runtime).run_until_idle()
+    api = _one(runtime)
+    assert api.advisory_id == "GHSA-aaaa" and api.due_at == runtime.now() + timedelta(days=10)
+    with runtime.sessions() as session:
+        state = session.get(VulnSyncState, str((config / "osv").resolve()))
+        assert state is not None and state.last_error is None  # the periodic run found it unchanged
+        assert state.stats["imported"] + state.stats["unchanged"] == 1

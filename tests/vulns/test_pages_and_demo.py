@@ -62,6 +62,8 @@ def test_pages_show_exposure_queue_vendors_and_advisory(client: TestClient, runt
     assert overview.status_code == 200 and "7 open findings" in overview.text and "Vulnerabilities" in overview.text
     queue = client.get("/vulns/findings", params={"state": "open", "service": "jobs-api"})
     assert queue.status_code == 200 and "GHSA-8q59-q68h-6hv4 in PyYAML 5.3.1 (jobs-api)" in queue.text
+    p3 = client.get("/vulns/findings", params={"state": "open", "priority": "P3"})
+    assert "minimist" in p3.text and "PyYAML" not in p3.text
     vendors = client.get("/vulns/vendors")
     assert "Attackers stole OAuth tokens" in vendors.text and "mamori-bot" in vendors.text
     advisory = client.get("/vulns/advisories/GHSA-j8r2-6x86-q33q")

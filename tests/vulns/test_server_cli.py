@@ -37,3 +37,18 @@ def test_inventory_sync_findings_and_vex_from_the_command_line(
     assert doc["bomFormat"] == "CycloneDX" and doc["vulnerabilities"][0]["analysis"]["state"] == "in_triage"
     bad = cli.invoke(vulns_app, ["sync", "--source", str(tmp_path / "missing")])
     assert bad.exit_code == 2 and "no such advisory file or directory" in bad.stdout
+
+
+def test_sbom_command_writes_cyclonedx_and_reads_it_back(tmp_path: Path) -> None:
+    repos = write_repos(tmp_path / "repos")
+    result = CliRunner().invoke(vulns_app, ["sbom", str(repos)])
+    assert result.exit_code == 0, result.output
+    bom = json.loads(result.stdout)
+    assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5"
+    assert {c["purl"] for c in bom["components"]} == {"pkg:pypi/mistune@2.0.2", "pkg:pypi/requests@2.31.0"}
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "bom.json").write_text(result.stdout)
+    rescanned = json.loads(CliRunner().invoke(vulns_app, ["sbom", str(tmp_path / "again")]).stdout)
+    assert {c["purl"] for c in rescanned["components"]} == {c["purl"] for c in bom["components"]}
+    missing = CliRunner().invoke(vulns_app, ["sbom", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such file or directory" in missing.output

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
 from sqlalchemy import select
 
 from mamori.core import jobs, manifest, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import ValidationFailed
 from mamori.core.jobs import Worker
+from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.vulns import feeds, store
+from mamori.vulns import digest, feeds, kinds, store
 from mamori.vulns.jobs import DIGEST_JOB, POLL_JOB, SYNC_JOB
 from mamori.vulns.models import VulnFeedItem, VulnFinding, VulnSyncState
 from mamori.vulns.vendor_match import VendorMatcher, VendorTerms
@@ -241,18 +244,15 @@ def test_vendor_and_policy_documents_are_validated(make_runtime, tmp_path: Path)
     (tmp_path / "bad.yaml").write_text(
         "apiVersion: mamori.dev/v1\nkind: Vendor\nmetadata: {name: v}\nspec: {criticality: extreme}\n---\n"
         "apiVersion: mamori.dev/v1\nkind: VulnerabilityPolicy\nmetadata: {name: default}\n"
-        "spec: {slaDays: {P9: 3}, feeds: [{name: f, url: 'ftp://x'}]}\n"
+        "spec: {slaDays: {P9: 3}, feeds: [{name: f, url: 'ftp://x'}], digest: {webhook: 'file:///x', email: [nope]}}\n"
     )
     with pytest.raises(ValidationFailed) as caught:
         manifest.load(tmp_path, runtime.kinds)
     locs = {p.loc for p in caught.value.problems}
-    assert {"spec.criticality", "spec.slaDays", "spec.feeds[0].url"} <= locs
+    assert {"spec.criticality", "spec.slaDays", "spec.feeds[0].url", "spec.digest.webhook", "spec.digest.email"} <= locs
 
 
 def test_digest_by_email_through_a_real_smtp_server(make_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
     class Inbox(Sink):
         def __init__(self) -> None:
             self.messages: list[bytes] = []
@@ -293,11 +293,41 @@ def test_digest_that_reaches_no_target_is_recorded_and_retried(make_runtime, tmp
         job_id = job.id
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:
-        from mamori.core.models import Job
-
         row = session.get(Job, job_id)
         assert (
             row is not None
             and row.status == "queued"
             and "slack: no slack_token is configured" in (row.last_error or "")
         )
+
+
+def test_digest_webhook_to_a_private_address_is_refused_unless_allowed(make_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sent: list[httpx.Request] = []
+    runtime = make_runtime(http_transport=_handler(sent), allow_private_webhooks=False)
+    with runtime.sessions() as session:
+        composed = digest.compose(session, now=runtime.now())
+    receipts, errors = digest.send(runtime, composed, targets=kinds.Digest(webhook="http://127.0.0.1:9/hook"))
+    assert receipts == [] and sent == []
+    reason = "127.0.0.1 resolves to a private address (127.0.0.1); set allow_private_webhooks"
+    assert errors == [f"webhook: http://127.0.0.1:9/hook: {reason}"]
+
+
+def test_statuspage_history_rss_is_read_like_any_rss_feed() -> None:
+    items = feeds.parse(
+        b"<rss version='2.0'><channel><item><title>Elevated API errors</title><guid>tag:status,1</guid>"
+        b"<link>https://status.test/incidents/1</link><description>&lt;p&gt;Resolved&lt;/p&gt;</description>"
+        b"<pubDate>Sat, 28 Nov 2026 10:00:00 +0000</pubDate></item></channel></rss>",
+        kind="statuspage",
+    )
+    assert [(i.guid, i.title, i.summary, i.published.isoformat() if i.published else None) for i in items] == [
+        ("tag:status,1", "Elevated API errors", "Resolved", "2026-11-28T10:00:00+00:00")
+    ]
+
+
+def test_feed_links_other_than_http_are_dropped() -> None:
+    items = feeds.parse(
+        b"<rss><channel><item><guid>g</guid><title>Okta breach</title><link>javascript:alert(1)</link></item>"
+        b"</channel></rss>",
+        kind="rss",
+    )
+    assert items[0].link is None and items[0].guid == "g"

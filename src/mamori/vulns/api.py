@@ -6,10 +6,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
 
 from mamori.core.errors import InvalidInput, NotFound
 from mamori.vulns import findings, store, vex_service
-from mamori.vulns.models import VulnAdvisory, VulnKev
+from mamori.vulns.components import Component
+from mamori.vulns.lockfiles.sbom import to_cyclonedx
+from mamori.vulns.models import VulnAdvisory, VulnFinding
 from mamori.vulns.schemas import CommentIn, TriageIn, finding_out
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
 
@@ -128,7 +131,7 @@ def get_advisory(advisory_id: str, _: Reader, session: SessionDep) -> dict[str, 
     if adv is None:
         raise NotFound(f"no advisory {advisory_id!r} in the store")
     cves = [a for a in [adv.id, *adv.aliases] if a.startswith("CVE-")]
-    kev = [k.cve for k in session.query(VulnKev).filter(VulnKev.cve.in_(cves))] if cves else []
+    kev = sorted(store.kev_for(session, cves))
     return {
         "id": adv.id,
         "aliases": adv.aliases,
@@ -140,7 +143,9 @@ def get_advisory(advisory_id: str, _: Reader, session: SessionDep) -> dict[str, 
         "epss": store.epss_for(session, cves),
         "kev": kev,
         "record": adv.raw,
-        "findings": [finding_out(f) for f in findings.list_findings(session) if f.advisory_id == adv.id],
+        "findings": [
+            finding_out(f) for f in session.scalars(select(VulnFinding).where(VulnFinding.advisory_id == adv.id))
+        ],
     }
 
 
@@ -159,6 +164,16 @@ def list_components(_: Reader, session: SessionDep, service: str | None = None) 
         }
         for c in store.list_components(session, service=service)
     ]
+
+
+@router.get("/sbom")
+def sbom(_: Reader, session: SessionDep, service: str | None = None) -> dict[str, Any]:
+    """The inventory (optionally of one service) as a CycloneDX 1.5 SBOM."""
+    components = [
+        Component(c.ecosystem, c.name, c.version, c.source_file, c.direct, c.dev)
+        for c in store.list_components(session, service=service)
+    ]
+    return to_cyclonedx(components)
 
 
 @router.post("/rescan")

@@ -17,7 +17,8 @@ from mamori.cli_support import err_console, handle_errors, print_json
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
 from mamori.core.runtime import Runtime
-from mamori.vulns import findings, kinds, scanning, store, vex_service, watch
+from mamori.vulns import findings, kinds, lockfiles, scanning, store, vex_service, watch
+from mamori.vulns.lockfiles.sbom import to_cyclonedx
 from mamori.vulns.schemas import finding_out
 
 vulns_app = typer.Typer(help="Dependency vulnerabilities: offline scans against OSV records.", no_args_is_help=True)
@@ -157,3 +158,19 @@ def vex_command(
             raise InvalidInput(f"{import_file}: cannot read a JSON document ({exc})") from None
         actor = Actor(name="cli", source="cli")
         print_json(vex_service.import_document(session, document=document, actor=actor, now=rt.now(), service=service))
+
+
+@vulns_app.command("sbom")
+@handle_errors
+def sbom_command(
+    path: Annotated[Path, typer.Argument(help="A lockfile, manifest, SBOM, or a directory searched recursively.")],
+) -> None:
+    """Print a CycloneDX 1.5 SBOM of the components under PATH (offline). Exit 2 if a file could not be read."""
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file or directory")
+    found = lockfiles.discover(path)
+    for message in found.errors:
+        err_console.print(f"error: {message}", highlight=False, markup=False)
+    print_json(to_cyclonedx(found.components))
+    if found.errors:
+        raise typer.Exit(2)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
@@ -135,7 +138,22 @@ def _email(runtime: Runtime, address: str, text: str) -> str:
     return f"smtp:{address}"
 
 
+def _refuse_private(url: str) -> None:
+    """A digest webhook must not reach into our own network unless allow_private_webhooks says so."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as exc:
+        raise RuntimeError(f"{url}: cannot resolve {host!r} ({exc})") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            raise RuntimeError(f"{url}: {host} resolves to a private address ({ip}); set allow_private_webhooks")
+
+
 def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
+    if not runtime.settings.allow_private_webhooks:
+        _refuse_private(url)
     try:
         with runtime.http_client() as client:
             response = client.post(url, json=payload)

@@ -37,6 +37,14 @@ def plain(text: str | None) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", text or ""))).strip()
 
 
+def safe_link(value: Any) -> str | None:
+    """Only http(s) links are kept: a hostile feed must not smuggle `javascript:` URLs into the dashboard."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value.lower().startswith(("https://", "http://")) else None
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -79,7 +87,7 @@ def parse(payload: bytes, *, kind: str) -> list[FeedItem]:
 def _rss(root: Element) -> list[FeedItem]:
     items = []
     for item in root.iter("item"):
-        title, link = plain(_text(item, "title")), _text(item, "link").strip() or None
+        title, link = plain(_text(item, "title")), safe_link(_text(item, "link"))
         guid = _text(item, "guid").strip() or link or title
         if not guid:
             continue
@@ -91,7 +99,7 @@ def _atom(root: Element) -> list[FeedItem]:
     items = []
     for entry in root.iter(f"{ATOM}entry"):
         link_el = entry.find(f"{ATOM}link[@rel='alternate']") or entry.find(f"{ATOM}link")
-        link = link_el.get("href") if link_el is not None else None
+        link = safe_link(link_el.get("href")) if link_el is not None else None
         title = plain(_text(entry, f"{ATOM}title"))
         guid = _text(entry, f"{ATOM}id").strip() or link or title
         if not guid:
@@ -122,7 +130,7 @@ def _statuspage(payload: bytes) -> list[FeedItem]:
             FeedItem(
                 guid=inc["id"],
                 title=plain(str(inc.get("name", ""))),
-                link=inc.get("shortlink"),
+                link=safe_link(inc.get("shortlink")),
                 summary=plain(f"[{impact} impact, {inc.get('status', 'unknown')}] {latest}"),
                 published=_date(inc.get("created_at")),
             )

@@ -256,7 +256,8 @@ def _refresh(
     f.epss = max((ranking_epss[i.upper()] for i in ids if i.upper() in ranking_epss), default=None)
     f.kev = any(i.upper() in kev for i in ids)
     f.priority, f.priority_reasons = ranking.priority, list(ranking.reasons)
-    f.due_at = due_at(f.first_seen_at or now, ranking.priority, policy_sla)
+    if not f.due_set_by_hand:
+        f.due_at = due_at(f.first_seen_at or now, ranking.priority, policy_sla)
     f.last_seen_at = now
     f.link = f"https://osv.dev/vulnerability/{fd.advisory_id}"
 
@@ -316,7 +317,7 @@ def triage(
     if assignee is not None:
         f.assignee = assignee or None
     if due is not None:
-        f.due_at = due
+        f.due_at, f.due_set_by_hand = due, True
     if state is not None:
         f.justification = justification if state == "not_affected" else None
         f.accepted_until = accepted_until if state == "risk_accepted" else None

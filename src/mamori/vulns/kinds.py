@@ -8,9 +8,16 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
+from mamori.core.catalog import check_email
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
 from mamori.vulns.priority import DEFAULT_SLA_DAYS, PRIORITIES
+
+
+def check_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
 
 
 class RepositoryMapping(SpecModel):
@@ -29,15 +36,25 @@ class Feed(SpecModel):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s) URL, got {value!r}")
-        return value
+        return check_http_url(value)
 
 
 class Digest(SpecModel):
     slack_channel: str | None = None
     email: list[str] = Field(default_factory=list)
     webhook: str | None = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            check_email(address)
+        return value
 
 
 class VulnerabilityPolicySpec(SpecModel):
@@ -76,7 +93,12 @@ class VendorSpec(SpecModel):
     tokens: list[str] = Field(default_factory=list, description="API tokens of ours this vendor holds")
     owner: str | None = Field(default=None, description="the owning team")
     criticality: Literal["low", "medium", "high", "critical"] = "medium"
-    status_page: str | None = None
+    status_page: str | None = Field(default=None, description="Statuspage incidents.json or an RSS/Atom feed URL")
+
+    @field_validator("status_page")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
 
 
 def _check_policy(doc: Document, bundle: Bundle) -> list[Problem]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mamori.vulns import cvss, cvss4, osv
 from mamori.vulns.components import Component
+from mamori.vulns.intervals import PackageTable
 
 _SEVERITY_RANK = {"UNKNOWN": 0, "NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
 _LABELS = {"MODERATE": "MEDIUM", "IMPORTANT": "HIGH"}
@@ -62,6 +63,9 @@ class AdvisoryIndex:
 
     def __init__(self, advisories: Iterable[osv.Advisory]) -> None:
         self._by_package: dict[tuple[str, str], list[tuple[osv.Advisory, osv.Affected]]] = defaultdict(list)
+        self._tables: dict[tuple[str, str], PackageTable] = {}
+        self._severity: dict[int, Severity] = {}
+        self._singles: dict[int, tuple[tuple[str, ...], Severity, tuple[str, ...]]] = {}
         self._groups: dict[str, str] = {}
         self.advisories: dict[str, osv.Advisory] = {}
         for adv in advisories:
@@ -95,13 +99,59 @@ class AdvisoryIndex:
     def candidates(self, ecosystem: str, name: str) -> list[tuple[osv.Advisory, osv.Affected]]:
         return self._by_package.get((ecosystem, osv.normalize_name(ecosystem, name)), [])
 
+    def _table(self, key: tuple[str, str]) -> PackageTable:
+        """The package's interval table, built on first use (so that building the index stays cheap)."""
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = PackageTable([aff for _, aff in self._by_package.get(key, [])])
+        return table
+
+    def severity(self, adv: osv.Advisory, aff: osv.Affected) -> Severity:
+        found = self._severity.get(id(aff))
+        if found is None:
+            found = self._severity[id(aff)] = advisory_severity(adv, aff)
+        return found
+
+    def compile_all(self) -> None:
+        """Prepare every package's checks now rather than on first use (for a long-lived index)."""
+        for key, entries in self._by_package.items():
+            self._table(key)
+            for adv, aff in entries:
+                self._single(adv, aff)
+
+    def _single(self, adv: osv.Advisory, aff: osv.Affected) -> tuple[tuple[str, ...], Severity, tuple[str, ...]]:
+        found = self._singles.get(id(aff))
+        if found is None:
+            aliases = tuple(sorted(set(adv.aliases) - {adv.id}))
+            found = self._singles[id(aff)] = (aliases, self.severity(adv, aff), tuple(sorted(set(aff.fixed_versions))))
+        return found
+
     def match(self, component: Component) -> list[Finding]:
         """One finding per alias group affecting this component occurrence."""
-        hits: dict[str, list[tuple[osv.Advisory, osv.Affected]]] = defaultdict(list)
-        for adv, aff in self.candidates(component.ecosystem, component.name):
-            if osv.affects(aff, component.version):
-                hits[self._groups[adv.id]].append((adv, aff))
-        return [_merge(component, group) for group in hits.values()]
+        key = (component.ecosystem, osv.normalize_name(component.ecosystem, component.name))
+        entries = self._by_package.get(key)
+        if not entries:
+            return []
+        found = self._table(key).hits(component.version)
+        if not found:
+            return []
+        if len(found) == 1:
+            adv, aff = entries[found[0]]
+            aliases, sev, fixed = self._single(adv, aff)
+            return [Finding(component, adv.id, aliases, sev, fixed, (adv,))]
+        hits: dict[str, list[tuple[osv.Advisory, osv.Affected]]] = {}
+        for i in found:
+            adv, aff = entries[i]
+            hits.setdefault(self._groups[adv.id], []).append((adv, aff))
+        out = []
+        for group in hits.values():
+            if len(group) == 1:  # the common case: one record, nothing to merge
+                adv, aff = group[0]
+                aliases, sev, fixed = self._single(adv, aff)
+                out.append(Finding(component, adv.id, aliases, sev, fixed, (adv,)))
+            else:
+                out.append(_merge(component, group, self.severity))
+        return out
 
     def scan(self, components: Iterable[Component]) -> list[Finding]:
         return [f for c in components for f in self.match(c)]
@@ -117,11 +167,15 @@ def _preferred(ids: Iterable[str]) -> str:
     return min(ids, key=rank)
 
 
-def _merge(component: Component, group: list[tuple[osv.Advisory, osv.Affected]]) -> Finding:
+def _merge(
+    component: Component,
+    group: list[tuple[osv.Advisory, osv.Affected]],
+    severity: Callable[[osv.Advisory, osv.Affected], Severity] = advisory_severity,
+) -> Finding:
     ids = {adv.id for adv, _ in group}
     main = _preferred(ids)
     aliases = sorted((ids | {a for adv, _ in group for a in adv.aliases}) - {main})
-    severities = [advisory_severity(adv, aff) for adv, aff in group]
+    severities = [severity(adv, aff) for adv, aff in group]
     best = max(severities, key=lambda s: (severity_rank(s.label), s.score or 0))
     fixed = sorted({v for _, aff in group for v in aff.fixed_versions})
     advisories = tuple(sorted({adv.id: adv for adv, _ in group}.values(), key=lambda a: a.id))

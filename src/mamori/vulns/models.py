@@ -136,6 +136,7 @@ class VulnFinding(Base):
     accepted_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(320), nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_set_by_hand: Mapped[bool] = mapped_column(Boolean, default=False)  # then the SLA no longer moves it
     affected_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     reopen_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     closed_by_scan: Mapped[bool] = mapped_column(Boolean, default=False)

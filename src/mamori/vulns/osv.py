@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cmp_to_key
+from functools import cmp_to_key, lru_cache
 from typing import Any
 
 from mamori.vulns import versions
@@ -61,6 +61,7 @@ class Advisory:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@lru_cache(maxsize=262144)
 def normalize_name(ecosystem: str, name: str) -> str:
     """The name as the ecosystem compares it (PEP 503 for PyPI; case-insensitive where the registry is)."""
     eco = ecosystem.split(":", 1)[0]
@@ -223,3 +224,48 @@ def affects(affected: Affected, version: str) -> bool:
         elif rng.type == "ECOSYSTEM" and eco_cmp is not None and range_affects(rng, version, eco_cmp):
             return True
     return False
+
+
+KeyCheck = Callable[[Any], bool]
+
+
+def range_on_keys(rng: Range, cmp: versions.Compare, key: Callable[[str], Any]) -> tuple[KeyCheck, list[Any]]:
+    """`range_affects` for one range, as a test on version keys, plus the keys of its events (its breakpoints).
+
+    The test only compares the key it is given with the breakpoints (<, >), so it also answers for any
+    stand-in that orders like a whole interval between two breakpoints: what the interval index relies on.
+    """
+    events = sorted(rng.events, key=cmp_to_key(_event_order(cmp)))
+    limit_versions = [e.version for e in events if e.kind == "limit"]
+    limits = [] if "*" in limit_versions else [key(v) for v in limit_versions]
+    steps = [
+        (e.kind, None if e.kind == "introduced" and e.version == "0" else key(e.version))
+        for e in events
+        if e.kind != "limit"
+    ]
+
+    def check(vk: Any) -> bool:
+        if limits and all(not (vk < lk) for lk in limits):
+            return False
+        affected = False
+        for kind, ek in steps:
+            if kind == "introduced":
+                if ek is None or not (vk < ek):
+                    affected = True
+            elif kind == "fixed":
+                if not (vk < ek):
+                    affected = False
+            elif kind == "last_affected" and vk > ek:
+                affected = False
+        return affected
+
+    return check, [*limits, *(ek for _, ek in steps if ek is not None)]
+
+
+def range_comparator(affected: Affected, rng: Range) -> versions.Compare | None:
+    """The ordering a range is evaluated in: SEMVER always by SemVer, ECOSYSTEM by the ecosystem's; GIT none."""
+    if rng.type == "SEMVER":
+        return versions.COMPARATORS["npm"]
+    if rng.type == "ECOSYSTEM":
+        return versions.comparator(affected.ecosystem)
+    return None

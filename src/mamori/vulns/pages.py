@@ -35,15 +35,18 @@ def overview(request: Request, session: SessionDep, runtime: RuntimeDep, _: View
 
 
 @router.get("/vulns/findings", response_class=HTMLResponse)
-def queue(
+def queue(  # noqa: PLR0917 - FastAPI passes query parameters by name
     request: Request,
     session: SessionDep,
     _: Viewer,
     state: str = "open",
     service: str | None = None,
     kind: str | None = None,
+    priority: str | None = None,
 ) -> HTMLResponse:
-    rows = findings.list_findings(session, state=[state] if state else None, service=service or None, kind=kind or None)
+    rows = findings.list_findings(
+        session, state=[state] if state else None, service=service or None, kind=kind or None, priority=priority or None
+    )
     return render(
         request,
         "vulns/queue.html",

@@ -80,7 +80,6 @@ def record_inventory(
         if svc.repository:
             by_repo[_repo_name(svc.repository)] = svc.name
     base = root if root.is_dir() else root.parent
-    failed = {Path(e.split(":", 1)[0]) for e in found.errors}
     owned: dict[str, list[tuple[str, Component]]] = {}
     for comp in found.components:
         rel = Path(comp.source_file).resolve().relative_to(base.resolve())
@@ -91,7 +90,7 @@ def record_inventory(
                 result.errors.append(msg)
             continue
         owned.setdefault(owner, []).append((rel.as_posix(), comp))
-    kept = {Path(f).resolve().relative_to(base.resolve()).as_posix() for f in failed if Path(f).exists()}
+    kept = {Path(f).resolve().relative_to(base.resolve()).as_posix() for f in found.failed}
     for owner, comps in sorted(owned.items()):
         session.execute(
             delete(VulnComponent).where(VulnComponent.service == owner, VulnComponent.source_file.not_in(kept))

@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('require_reason', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('etag', sa.String(length=80), nullable=False),
+    sa.Column('rate_limit', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('updated_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('environment', name=op.f('pk_flag_environments'))
     )
@@ -62,6 +63,14 @@ def upgrade() -> None:
     sa.Column('last_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flag_evaluation_counts')),
     sa.UniqueConstraint('environment', 'flag_key', 'variant', 'day', name=op.f('uq_flag_evaluation_counts_environment_flag_key_variant_day'))
+    )
+    op.create_table('flag_stale_marks',
+    sa.Column('flag_key', sa.String(length=253), nullable=False),
+    sa.Column('reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('environments', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('marked_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('checked_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('flag_key', name=op.f('pk_flag_stale_marks'))
     )
     op.create_table('flag_ramps',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -92,6 +101,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_flag_ramps_environment'))
 
     op.drop_table('flag_ramps')
+    op.drop_table('flag_stale_marks')
     op.drop_table('flag_evaluation_counts')
     op.drop_table('flag_environments')
     with op.batch_alter_table('flag_changes', schema=None) as batch_op:

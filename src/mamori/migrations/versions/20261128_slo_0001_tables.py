@@ -48,6 +48,15 @@ def upgrade() -> None:
     sa.Column('total', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('series', 'slice', 'minute', name=op.f('pk_slo_buckets'))
     )
+    op.create_table('slo_totals',
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('start', sa.BigInteger(), nullable=False),
+    sa.Column('series', sa.String(length=300), nullable=False),
+    sa.Column('good', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'start', 'series', name=op.f('pk_slo_totals')),
+    sqlite_with_rowid=False
+    )
     op.create_table('slo_documents',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('kind', sa.String(length=64), nullable=False),
@@ -137,6 +146,7 @@ def downgrade() -> None:
 
     op.drop_table('slo_freezes')
     op.drop_table('slo_documents')
+    op.drop_table('slo_totals')
     op.drop_table('slo_buckets')
     with op.batch_alter_table('slo_alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_slo_alerts_series_status')

@@ -2,7 +2,7 @@
 
 Revision ID: vulns_0001
 Revises: 
-Create Date: 2026-11-28 15:54:27.637166
+Create Date: 2026-11-28 16:20:49.362358
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def upgrade() -> None:
     sa.Column('accepted_until', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('assignee', sa.String(length=320), nullable=True),
     sa.Column('due_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_set_by_hand', sa.Boolean(), nullable=False),
     sa.Column('affected_fingerprint', sa.String(length=64), nullable=False),
     sa.Column('reopen_reason', sa.String(length=300), nullable=True),
     sa.Column('closed_by_scan', sa.Boolean(), nullable=False),

@@ -46,6 +46,7 @@ class Inventory:
     components: list[Component] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the files behind `errors`
 
 
 def parse_file(path: Path) -> list[Component]:
@@ -80,6 +81,7 @@ def discover(root: Path) -> Inventory:
             inv.components.extend(parse_file(path))
         except LockfileError as exc:
             inv.errors.append(str(exc))
+            inv.failed.append(str(path))
     return inv
 
 

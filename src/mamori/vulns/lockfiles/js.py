@@ -43,17 +43,37 @@ def parse_package_lock(path: Path) -> list[Component]:
             name, version = _npm_alias(name, version)
             top = key == f"node_modules/{dir_name}"
             out.append(
-                Component(
-                    "npm",
-                    name,
-                    version,
-                    src,
-                    direct=top and dir_name in direct,
-                    dev=bool(entry.get("dev") or entry.get("devOptional")),
+                (
+                    str(entry.get("resolved", "")),
+                    Component(
+                        "npm",
+                        name,
+                        version,
+                        src,
+                        direct=top and dir_name in direct,
+                        dev=bool(entry.get("dev") or entry.get("devOptional")),
+                    ),
                 )
             )
-        return out
-    return list(_walk_v1(expect_mapping(data.get("dependencies"), path, "dependencies"), src, top=True))
+        return _one_per_version(out)
+    return _one_per_version(_walk_v1(expect_mapping(data.get("dependencies"), path, "dependencies"), src, top=True))
+
+
+def _one_per_version(components: Any) -> list[Component]:
+    """Nested copies of one name@version (from one source) are one package: direct if any copy is, dev only if
+    every copy is. Copies resolved from different places (git commits) stay apart."""
+    merged: dict[tuple[str, str, str], Component] = {}
+    for resolved, c in components:
+        key = (c.name, c.version, resolved)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = c
+            continue
+        direct = True if True in (seen.direct, c.direct) else (None if None in (seen.direct, c.direct) else False)
+        merged[key] = Component(
+            c.ecosystem, c.name, c.version, c.source_file, direct=direct, dev=bool(seen.dev and c.dev)
+        )
+    return list(merged.values())
 
 
 def _walk_v1(deps: dict[str, Any], src: str, *, top: bool) -> Any:
@@ -61,11 +81,12 @@ def _walk_v1(deps: dict[str, Any], src: str, *, top: bool) -> Any:
         if not isinstance(entry, dict):
             continue
         real, version = _npm_alias(name, str(entry.get("version", "")))
-        yield Component("npm", real, version, src, direct=None if top else False, dev=bool(entry.get("dev")))
+        component = Component("npm", real, version, src, direct=None if top else False, dev=bool(entry.get("dev")))
+        yield str(entry.get("resolved", "")), component
         yield from _walk_v1(entry.get("dependencies") or {}, src, top=False)
 
 
-_YARN_VERSION = re.compile(r'^\s+version:?\s+"?([^"\s]+)"?\s*$')
+_YARN_VERSION = re.compile(r'^\s+"?version"?:?\s+"?([^"\s]+)"?\s*$')
 
 
 def parse_yarn_lock(path: Path) -> list[Component]:
@@ -105,9 +126,10 @@ def _yarn_component(header: str, version: str, src: str) -> Component | None:
 _PNPM_PEERS = re.compile(r"[(_].*$")
 
 
-def _pnpm_key(key: str, version_field: str | None) -> tuple[str, str] | None:
+def _pnpm_key(key: str, version_field: str | None, *, v5: bool = False) -> tuple[str, str] | None:
+    registry_path = v5 and key.startswith("/")
     key = key.lstrip("/")
-    if "@" in key[1:]:
+    if "@" in key[1:] and not (registry_path and "/" in key[1:]):
         name, version = _split_spec(key)  # v6+: name@version(peers)
         if "/" in version and not version[:1].isdigit():  # tarball/git-like keys carry no version here
             return name, version_field or ""
@@ -128,10 +150,12 @@ def parse_pnpm_lock(path: Path) -> list[Component]:
         if isinstance(imp, dict):
             direct |= set(imp.get("dependencies") or {}) | set(imp.get("optionalDependencies") or {})
             dev_direct |= set(imp.get("devDependencies") or {})
+    # up to v5 keys read /name/version_peers (peers may contain '@'); from v6 /name@version(peers)
+    v5 = str(data.get("lockfileVersion", "")).split(".", 1)[0] in ("3", "4", "5")
     out = []
     for key, raw_entry in packages.items():
         entry = raw_entry if isinstance(raw_entry, dict) else {}
-        parsed = _pnpm_key(str(key), entry.get("version"))
+        parsed = _pnpm_key(str(key), entry.get("version"), v5=v5)
         if parsed is None or not parsed[0]:
             raise LockfileError(f"{path}: invalid package path {key!r}")
         name = str(entry.get("name") or parsed[0])

@@ -42,9 +42,12 @@ def _go_version(version: str) -> str:
 
 def parse_go_mod(path: Path) -> list[Component]:  # noqa: C901 - one pass over go.mod directives
     text = read_text(path)
-    if text.strip() and not re.search(r"^\s*module\s", text, re.M):
-        raise LockfileError(f"{path}: could not extract from file: no module directive")
-    requires: dict[str, tuple[str, bool]] = {}
+    # a go.mod needs at least one directive (module, go, require, replace, ...) to be one
+    if text.strip() and not re.search(
+        r"^\s*(module|go|require|replace|exclude|retract|toolchain|godebug)\b", text, re.M
+    ):
+        raise LockfileError(f"{path}: could not extract from file: no go.mod directive found")
+    requires: list[tuple[str, str, bool]] = []  # a module may be required at several versions
     replaces: list[tuple[str, str, str, str]] = []
     block = ""
     go_version = ""
@@ -63,13 +66,13 @@ def parse_go_mod(path: Path) -> list[Component]:  # noqa: C901 - one pass over g
         if verb == "go" and args:
             go_version = args[0]
         elif verb == "require" and len(args) >= 2:
-            requires[args[0]] = (args[1], "indirect" in comment)
+            requires.append((args[0], args[1], "indirect" in comment))
         elif verb == "replace" and "=>" in args:
             i = args.index("=>")
             left, right = args[:i], args[i + 1 :]
             replaces.append((left[0], left[1] if len(left) > 1 else "", right[0], right[1] if len(right) > 1 else ""))
     out: dict[tuple[str, str], Component] = {}
-    for required, (required_version, indirect) in requires.items():
+    for required, required_version, indirect in requires:
         name, version = required, required_version
         for old, old_v, new, new_v in replaces:
             if old == required and (not old_v or old_v == required_version):

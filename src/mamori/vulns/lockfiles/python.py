@@ -86,11 +86,14 @@ def parse_uv_lock(path: Path) -> list[Component]:
 
 def parse_pipfile_lock(path: Path) -> list[Component]:
     data = expect_mapping(read_json(path), path, "the lockfile")
-    out = []
+    found: dict[tuple[str, str], Component] = {}
     for section, dev in (("default", False), ("develop", True)):
         for name, entry in expect_mapping(data.get(section), path, section).items():
             version = str((entry or {}).get("version", "")) if isinstance(entry, dict) else ""
             if not version.startswith("=="):
                 continue
-            out.append(Component("PyPI", name, version.lstrip("="), str(path), direct=True, dev=dev))
-    return out
+            # the same pin in both sections is one package that production also uses
+            found.setdefault(
+                (name, version), Component("PyPI", name, version.lstrip("="), str(path), direct=True, dev=dev)
+            )
+    return list(found.values())

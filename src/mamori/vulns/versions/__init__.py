@@ -11,6 +11,10 @@ from mamori.vulns.versions import maven, nuget, packagist, pep440, rubygems, sem
 Compare = Callable[[str, str], int]
 
 
+# the key function behind each key-based ordering, so that matching can compare keys computed once
+KEYS: dict[Compare, Callable[[str], Any]] = {}
+
+
 def _by_key(key: Callable[[str], Any]) -> Compare:
     cached = lru_cache(maxsize=131072)(key)
 
@@ -18,7 +22,16 @@ def _by_key(key: Callable[[str], Any]) -> Compare:
         ka, kb = cached(a), cached(b)
         return int(ka > kb) - int(ka < kb)
 
+    KEYS[compare] = cached
     return compare
+
+
+def key_function(cmp: Compare) -> Callable[[str], Any]:
+    """A sort key consistent with `cmp`: the ordering's own key where it has one, else one built from `cmp`."""
+    key = KEYS.get(cmp)
+    if key is None:
+        key = KEYS[cmp] = lru_cache(maxsize=131072)(cmp_to_key(cmp))
+    return key
 
 
 _SEMVER = _by_key(semver.key)
@@ -28,7 +41,7 @@ COMPARATORS: dict[str, Compare] = {
     "npm": _SEMVER,
     "Go": _SEMVER,
     "crates.io": _SEMVER,
-    "RubyGems": rubygems.compare,
+    "RubyGems": _by_key(rubygems.key),
     "Maven": maven.compare,
     "Packagist": packagist.compare,
     "NuGet": _by_key(nuget.key),
@@ -55,4 +68,4 @@ def sort_key(ecosystem: str) -> Callable[[str], Any]:
     return cmp_to_key(cmp)
 
 
-__all__ = ["COMPARATORS", "SUPPORTED", "Compare", "comparator", "compare", "sort_key"]
+__all__ = ["COMPARATORS", "SUPPORTED", "Compare", "comparator", "compare", "key_function", "sort_key"]

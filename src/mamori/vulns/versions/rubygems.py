@@ -38,3 +38,25 @@ def compare(a: str, b: str) -> int:
             return 1
         return -1 if lhs < rhs else 1  # type: ignore[operator]
     return 0
+
+
+_END = (1, 0, 0)
+
+
+def key(version: str) -> tuple[tuple[int, int, Segment], ...]:
+    """A sort key with the same order as `compare`, so that matching compares precomputed keys.
+
+    Gem::Version pads the shorter version with zeros, and a string sorts below any number. Each
+    non-zero segment is keyed with the count of zeros before it: a number after fewer zeros sorts
+    higher, a string after fewer zeros lower, and the end of the version (zeros for ever) between.
+    """
+    out: list[tuple[int, int, Segment]] = []
+    zeros = 0
+    for seg in segments(version):
+        if seg == 0:
+            zeros += 1
+            continue
+        out.append((2, -zeros, seg) if isinstance(seg, int) else (0, zeros, seg))
+        zeros = 0
+    out.append(_END)
+    return tuple(out)
