@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ./data
 PYTEST_ARGS ?=
+WORKERS ?= 2
 
 .PHONY: help install demo test test-fast test-slow check fmt lock bench clean
 
@@ -25,13 +26,13 @@ demo: $(STAMP) ## run Mamori on SQLite in ./data with the demo organisation
 	MAMORI_SESSION_COOKIE_SECURE=false $(BIN)/mamori demo --host 127.0.0.1 --port $${PORT:-8080}
 
 test: $(STAMP) ## run every test (SQLite; PostgreSQL too when MAMORI_TEST_DATABASE_URL is set)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## the tests without the slow end-to-end ones
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP) ## only the slow end-to-end tests (real processes, servers, browser)
-	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) -m slow $(PYTEST_ARGS)
 
 check: $(STAMP) ## format check, lint, types, import rules
 	$(BIN)/ruff format --check src tests benchmarks
