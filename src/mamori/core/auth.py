@@ -34,6 +34,19 @@ def has_role(user: User, needed: str) -> bool:
     return role_rank(user.role) >= role_rank(needed)
 
 
+def team_role(user: User, team_name: str) -> str | None:
+    """The user's role in a team, or None when not a member."""
+    return next((m.role for m in user.memberships if m.team.name == team_name), None)
+
+
+def has_role_for_team(user: User, team_name: str | None, needed: str) -> bool:
+    """An organisation role counts everywhere; a team role counts for that team's objects."""
+    if has_role(user, needed):
+        return True
+    role = team_role(user, team_name) if team_name else None
+    return role is not None and role_rank(role) >= role_rank(needed)
+
+
 def hash_password(password: str) -> str:
     if len(password) < 8:
         raise ValidationFailed("a password needs at least 8 characters")
