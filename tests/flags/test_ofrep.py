@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from mamori.core.runtime import Runtime
 from mamori.flags import counts
+from mamori.flags.models import FlagEvaluationCount
 from tests.flags.conftest import sdk_key
 
 SINGLE = "/ofrep/v1/evaluate/flags/"
+
+
+def stored_counts(runtime: Runtime) -> dict[tuple[str, str, str], int]:
+    with runtime.sessions() as session:
+        rows = session.scalars(select(FlagEvaluationCount)).all()
+        return {(r.environment, r.flag_key, r.variant): r.count for r in rows}
+
+
 BULK = "/ofrep/v1/evaluate/flags"
 
 
@@ -111,11 +121,18 @@ def test_flagd_json_is_served_with_etag_for_flagd_daemons(
 
 
 def test_evaluations_are_counted_per_flag_and_variant(flags_runtime: Runtime, client: TestClient) -> None:
-    counts.COUNTER.drain()
+    buffer = counts.buffer_for(flags_runtime)
     headers = {"X-API-Key": sdk_key(flags_runtime, "production")}
     for _ in range(3):
         client.post(SINGLE + "page-size", json={"context": {}}, headers=headers)
-    assert counts.COUNTER.drain()[("production", "page-size", "small")] == 3
+    # Held in memory until the flush interval has passed ...
+    assert stored_counts(flags_runtime) == {}
+    buffer.interval = 0
+    client.post(SINGLE + "page-size", json={"context": {}}, headers=headers)
+    # ... then written by the next request, all four.
+    assert stored_counts(flags_runtime) == {("production", "page-size", "small"): 4}
+    client.post(BULK, json={"context": {}}, headers=headers)
+    assert stored_counts(flags_runtime)[("production", "checkout-theme", "light")] == 1
     reported = client.post(
         "/api/v1/flags/production/evaluations",
         headers=headers,

@@ -139,3 +139,47 @@ def test_catalog_slot_shows_flag_sets_and_ramps_per_service(runtime: Runtime) ->
     with runtime.sessions() as session:
         shown = slot.render(session, ["jobs-web", "jobs-api"], runtime.now())
     assert shown == {"jobs-web": "production: 6 flags · staging: 6 flags · new-search 25% (running)"}
+
+
+def test_daily_job_marks_stale_flags_once_on_the_timeline_and_on_the_page(
+    flags_runtime: Runtime, clock: FixedClock, client: TestClient, auth_headers: dict[str, str]
+) -> None:
+    from mamori.core.models import PeriodicJob, TimelineEvent
+
+    with flags_runtime.sessions() as session:
+        periodic = session.get(PeriodicJob, "flags-mark-stale")
+        assert periodic is not None and periodic.interval_seconds == 24 * 3600
+    Worker(flags_runtime).run_until_idle()
+    with flags_runtime.sessions() as session:
+        assert stale.marks(session) == {}  # nothing is 30 days old yet
+    clock.advance(minutes=31 * 24 * 60)
+    with flags_runtime.sessions.begin() as session:
+        tally = counts.EvaluationCounter()
+        tally.add("production", "page-size", "small")
+        counts.record(session, tally.drain(), now=clock.now())
+    Worker(flags_runtime).run_until_idle()
+
+    def stale_events() -> list[str]:
+        with flags_runtime.sessions() as session:
+            rows = session.scalars(select(TimelineEvent).where(TimelineEvent.source == "flags")).all()
+            return sorted(e.title for e in rows if " is stale: " in e.title)
+
+    with flags_runtime.sessions() as session:
+        marked = stale.marks(session)
+    assert "checkout-theme" in marked and "page-size" not in marked
+    assert marked["checkout-theme"].reasons == ["not evaluated for 30 days"]
+    assert "flag checkout-theme is stale: not evaluated for 30 days" in stale_events()
+    first = stale_events()
+    page = client.get("/flags/production", headers=auth_headers).text
+    assert "stale: not evaluated for 30 days" in page.split('id="flag-checkout-theme"')[1].split("</tr>")[0]
+    assert "stale" not in page.split('id="flag-page-size"')[1].split("</tr>")[0]
+
+    # The next day's run adds no second entry for a flag that stays stale; an evaluated flag is unmarked.
+    with flags_runtime.sessions.begin() as session:
+        tally.add("staging", "checkout-theme", "light")
+        counts.record(session, tally.drain(), now=clock.now())
+    clock.advance(minutes=24 * 60 + 1)
+    Worker(flags_runtime).run_until_idle()
+    assert stale_events() == first
+    with flags_runtime.sessions() as session:
+        assert "checkout-theme" not in stale.marks(session)

@@ -67,6 +67,8 @@ class Plugin:
     commands: dict[str, Any] = field(default_factory=dict)
     """CLI additions by name: a Typer app becomes a command group, a function a single command."""
     on_startup: Callable[[Runtime], None] | None = None
+    on_shutdown: Callable[[Runtime], None] | None = None
+    """Called when the server stops, before its connections close (flush buffers here)."""
     seed_demo: Callable[[Runtime], None] | None = None
 
 

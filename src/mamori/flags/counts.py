@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
+import time
+import weakref
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from mamori.core.runtime import Runtime
 from mamori.flags.models import FlagEvaluationCount
 
+logger = logging.getLogger(__name__)
 Key = tuple[str, str, str]
 
 
@@ -29,9 +36,6 @@ class EvaluationCounter:
         with self._lock:
             counts, self._counts = self._counts, Counter()
         return counts
-
-
-COUNTER = EvaluationCounter()
 
 
 def record(session: Session, counts: Counter[Key], *, now: datetime) -> int:
@@ -70,3 +74,68 @@ def last_evaluated(session: Session, *, environment: str) -> dict[str, datetime]
         if key not in out or at > out[key]:
             out[key] = at
     return out
+
+
+FLUSH_SECONDS = 10.0
+"""OFREP counts are written at most this often per process (and at shutdown, and by the periodic job)."""
+
+
+class CountBuffer:
+    """One runtime's OFREP tallies: written to its database at most every `interval` seconds, and on exit.
+
+    `add` only counts; the edge calls `flush_if_due` (off the event loop). A failed write puts the
+    tallies back for the next attempt, so counts are lost only if the process dies without exiting.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime], interval: float) -> None:
+        self.sessions, self.now, self.interval = sessions, now, interval
+        self.counter = EvaluationCounter()
+        self._last = time.monotonic()
+        self._writing = threading.Lock()
+        atexit.register(_flush_at_exit, weakref.ref(self))
+
+    def add(self, environment: str, flag_key: str, variant: str | None, n: int = 1) -> None:
+        self.counter.add(environment, flag_key, variant, n)
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last >= self.interval
+
+    def flush_if_due(self) -> int:
+        return self.flush() if self.due() else 0
+
+    def flush(self) -> int:
+        """Write the tallies now (one writer at a time; a concurrent call returns 0 at once)."""
+        if not self._writing.acquire(blocking=False):
+            return 0
+        try:
+            self._last = time.monotonic()
+            tally = self.counter.drain()
+            if not tally:
+                return 0
+            try:
+                with self.sessions.begin() as session:
+                    return record(session, tally, now=self.now())
+            except Exception:
+                for (environment, key, variant), n in tally.items():
+                    self.counter.add(environment, key, variant, n)
+                raise
+        finally:
+            self._writing.release()
+
+
+def buffer_for(runtime: Runtime) -> CountBuffer:
+    """The runtime's count buffer (one per runtime, so that tests on separate databases never share one)."""
+    found = runtime.adapters.get("flags.counts")
+    if not isinstance(found, CountBuffer):
+        found = runtime.adapters["flags.counts"] = CountBuffer(runtime.sessions, runtime.now, FLUSH_SECONDS)
+    return found
+
+
+def _flush_at_exit(ref: weakref.ref[CountBuffer]) -> None:
+    buffer = ref()
+    if buffer is None:
+        return
+    try:
+        buffer.flush()
+    except Exception as exc:
+        logger.warning("could not store evaluation counts at exit: %s", type(exc).__name__)

@@ -26,11 +26,17 @@ from openfeature.exception import (
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
 
 from mamori.flags.jsonlogic import Compiled, Compiler, UnknownOperation
-from mamori.flags.operators import SCHEMES, FractionalScheme, compilers, operations
+from mamori.flags.operators import READS, SCHEMES, FractionalScheme, compilers, operations
 
 T = TypeVar("T")
 Metadata = Mapping[str, float | int | str | bool]
 MAX_REF_DEPTH = 32
+
+DATA_ATTRIBUTES, DATA_NO_TIMESTAMP, DATA_FULL = 0, 1, 2
+"""Evaluation data a flag's targeting needs: the context attributes as they are; plus `targetingKey` and
+`$flagd.flagKey`; or everything (`$flagd.timestamp` too, or rules whose reads are not known at compile time)."""
+_EMPTY: dict[str, Any] = {}
+_TARGETING_MATCH, _DEFAULT = Reason.TARGETING_MATCH, Reason.DEFAULT
 
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "boolean": ((bool,), "bool"),
@@ -52,6 +58,13 @@ class CompiledFlag:
     source: Mapping[str, Any]
     types_ok: frozenset[str] = frozenset()
     """Resolution types every variant value satisfies (skips the per-call type check)."""
+    data_mode: int = DATA_FULL
+    """What the targeting reads of the evaluation data (DATA_ATTRIBUTES, DATA_NO_TIMESTAMP or DATA_FULL)."""
+    flagd: Mapping[str, Any] | None = None
+    """`{"flagKey": key}`, shared by evaluations of DATA_NO_TIMESTAMP flags (only `fractional` reads it)."""
+    default_ok: bool = True
+    """defaultVariant is null or names a variant (else using the default is an error, raised when reached)."""
+    static_reason: Reason = Reason.STATIC
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +123,7 @@ def compile_flag_set(document: Mapping[str, Any], scheme: FractionalScheme) -> t
     if not isinstance(evaluators, dict):
         raise ParseError("'$evaluators' must be an object")
     set_metadata = _check_metadata("flag set", document.get("metadata"))
-    compiler = Compiler(operations(scheme), compilers(scheme))
+    compiler = Compiler(operations(scheme), compilers(scheme), READS)
     compiled: dict[str, CompiledFlag] = {}
     for key, flag in flags.items():
         compiled[key] = _compile_flag(key, flag, evaluators, compiler, set_metadata)
@@ -133,10 +146,13 @@ def _compile_flag(
         raise ParseError(f"flag {key!r}: defaultVariant must be a string or null")
     targeting = flag.get("targeting")
     compiled_targeting = None
+    data_mode = DATA_FULL
     if targeting:
         if not isinstance(targeting, dict):
             raise ParseError(f"flag {key!r}: targeting must be a JsonLogic object")
+        compiler.track()
         compiled_targeting = compiler.compile(resolve_refs(targeting, evaluators))
+        data_mode = _data_mode(compiler.reads)
     metadata = {**set_metadata, **_check_metadata(f"flag {key!r}", flag.get("metadata"))}
     types_ok = frozenset(t for t in _TYPES if all(_type_fits(v, t) for v in variants.values()))
     return CompiledFlag(
@@ -148,7 +164,19 @@ def _compile_flag(
         metadata=metadata,
         source=flag,
         types_ok=types_ok,
+        data_mode=data_mode,
+        flagd={"flagKey": key},
+        default_ok=default is None or _variant_name(default) is None or _variant_name(default) in variants,
+        static_reason=Reason.STATIC if _variant_name(default) else Reason.DEFAULT,
     )
+
+
+def _data_mode(reads: set[str] | None) -> int:
+    if reads is None or "$flagd" in reads:
+        return DATA_FULL
+    if "targetingKey" in reads or "$flagd.flagKey" in reads:
+        return DATA_NO_TIMESTAMP
+    return DATA_ATTRIBUTES
 
 
 def _type_fits(value: Any, flag_type: str) -> bool:
@@ -232,21 +260,44 @@ class FlagEvaluator:
 
     def _typed(self, key: str, default: T, ctx: EvaluationContext | None, flag_type: str) -> FlagResolutionDetails[T]:
         flag = self._flags.get(key)
-        if flag is not None and flag.enabled and flag.targeting is not None:
-            # The hot path (targeted flags), inlined: no tuple, no second lookup.
-            data: dict[str, Any] = dict(ctx.attributes) if ctx is not None else {}
-            data["$flagd"] = {"flagKey": key, "timestamp": int(self._clock())}
-            data["targetingKey"] = ctx.targeting_key if ctx is not None else None
-            variant, reason = self._target(flag, data)
-        else:
+        variant: str | None
+        if flag is None or not flag.enabled or not flag.default_ok:
             flag, variant, reason = self._select(key, ctx)
+        elif flag.targeting is None:
+            variant, reason = flag.default_variant, flag.static_reason
+        else:
+            # The hot path (targeted flags), inlined; the data holds only what the targeting reads.
+            attributes = ctx.attributes if ctx is not None else _EMPTY
+            if flag.data_mode == DATA_ATTRIBUTES and type(attributes) is dict:
+                data: dict[str, Any] = attributes
+            else:
+                data = dict(attributes)
+                data["$flagd"] = (
+                    {"flagKey": key, "timestamp": int(self._clock())} if flag.data_mode == DATA_FULL else flag.flagd
+                )
+                data["targetingKey"] = ctx.targeting_key if ctx is not None else None
+            try:
+                chosen = flag.targeting(data)
+            except UnknownOperation as exc:
+                raise ParseError(f"flag {key!r}: invalid targeting: {exc}") from exc
+            except (ArithmeticError, TypeError, ValueError) as exc:
+                raise GeneralError(f"flag {key!r}: targeting failed: {exc}") from exc
+            if chosen is None:
+                variant, reason = flag.default_variant, _DEFAULT
+            else:
+                variant = chosen if type(chosen) is str and chosen else (_variant_name(chosen) or "")
+                if flag.variants.get(variant) is None:
+                    raise GeneralError(
+                        f"flag {key!r}: targeting chose variant {variant!r}, which the flag does not define"
+                    )
+                reason = _TARGETING_MATCH
         if variant is None:
-            return FlagResolutionDetails(default, variant=None, reason=reason, flag_metadata=flag.metadata)
+            return FlagResolutionDetails(default, None, None, reason, None, flag.metadata)
         value = flag.variants[variant]
         if flag_type not in flag.types_ok and not _type_fits(value, flag_type):
             name = _TYPES[flag_type][1]
             raise TypeMismatchError(f"flag {key!r}: expected {name} but variant {variant!r} is {type(value).__name__}")
-        return FlagResolutionDetails(value, variant=variant, reason=reason, flag_metadata=flag.metadata)
+        return FlagResolutionDetails(value, None, None, reason, variant, flag.metadata)
 
     def _select(self, key: str, ctx: EvaluationContext | None) -> tuple[CompiledFlag, str | None, Reason]:
         """The flag, the chosen variant (None: the caller's default) and why."""

@@ -11,11 +11,13 @@ FLUSH_COUNTS_JOB = "flags.flush_counts"
 
 
 def flush_counts(ctx: JobContext, _payload: dict[str, Any]) -> None:
-    """Store this process's tallies; on failure they are put back for the next run."""
-    tally = counts.COUNTER.drain()
+    """Store this process's OFREP tallies (those the interval flush has not written yet); on failure they are
+    put back for the next run."""
+    counter = counts.buffer_for(ctx.runtime).counter
+    tally = counter.drain()
     try:
         counts.record(ctx.session, tally, now=ctx.now)
     except Exception:
         for (environment, key, variant), n in tally.items():
-            counts.COUNTER.add(environment, key, variant, n)
+            counter.add(environment, key, variant, n)
         raise

@@ -251,12 +251,29 @@ class Compiler:
     """Compiles rules; `custom` adds operations such as flagd's `fractional` or `sem_ver`."""
 
     def __init__(
-        self, custom: Mapping[str, CustomOp] | None = None, compilers: Mapping[str, CustomCompiler] | None = None
+        self,
+        custom: Mapping[str, CustomOp] | None = None,
+        compilers: Mapping[str, CustomCompiler] | None = None,
+        reads: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.custom = dict(custom or {})
         self.compilers = dict(compilers or {})
+        # What each custom operation reads of the data (top-level names); an operation not listed may read anything.
+        self.custom_reads = dict(reads or {})
+        self.reads: set[str] | None = set()
+        """Top-level names of the data that the rules compiled since `track()` may read; None: anything."""
         # id -> (closure, value); holding the closure keeps its id from being reused by another object.
         self._constants: dict[int, tuple[Compiled, Any]] = {}
+
+    def track(self) -> None:
+        """Start recording what the next compiled rules read of their data (see `reads`)."""
+        self.reads = set()
+
+    def _reads(self, names: frozenset[str] | None) -> None:
+        if names is None or self.reads is None:
+            self.reads = None
+        else:
+            self.reads.update(names)
 
     def constant(self, fn: Compiled) -> Any:
         """The value of a closure that does not depend on the data, else NOT_CONSTANT."""
@@ -292,6 +309,8 @@ class Compiler:
         simple = SIMPLE_OPS.get(op)
         if simple is not None:
             return lambda data: simple([arg(data) for arg in compiled])
+        if op in self.custom or op in self.compilers:
+            self._reads(self.custom_reads.get(op))
         compiler = self.compilers.get(op)
         if compiler is not None:
             special_fn = compiler(compiled, [self.constant(c) for c in compiled])
@@ -306,15 +325,22 @@ class Compiler:
         if len(compiled) == 1:
             key_fn = compiled[0]
             key = self.constant(key_fn)
-            if isinstance(key, str) and key and "." not in key:
-                return _plain_var(key)
+            if isinstance(key, str) and key:
+                self._reads(frozenset((key.split(".")[0],)))
+                if "." not in key:
+                    return _plain_var(key)
+            else:
+                self._reads(None)
             return lambda data: lookup(data, key_fn(data))
+        self._reads(None)
         if not compiled:
             return lambda data: data
         key_fn, default_fn = compiled[0], compiled[1]
         return lambda data: lookup(data, key_fn(data), default_fn(data))
 
     def _missing(self, op: str, compiled: list[Compiled]) -> Compiled:
+        self._reads(None)
+
         def missing(data: Data, keys: list[Any]) -> list[Any]:
             return [k for k in keys if lookup(data, k) in (None, "")]
 
@@ -360,6 +386,10 @@ def _compile_if(c: Compiler, args: list[Any]) -> Compiled:
     parts = [c.compile(arg) for arg in args]
     if len(parts) == 3:
         cond, then, other = parts
+        then_value, other_value = c.constant(then), c.constant(other)
+        if then_value is not NOT_CONSTANT and other_value is not NOT_CONSTANT:
+            # The usual targeting rule ("if this, variant A, else B"): no calls for the constant branches.
+            return lambda data: then_value if truthy(cond(data)) else other_value
         return lambda data: then(data) if truthy(cond(data)) else other(data)
     if len(parts) == 2:
         cond2, then2 = parts

@@ -23,6 +23,8 @@ class FlagEnvironment(Base):
     service: Mapped[str | None] = mapped_column(String(253), nullable=True)
     require_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     require_reason: Mapped[bool] = mapped_column(Boolean, default=False)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    """{"requests": n, "per_seconds": s}: the OFREP limit per SDK key, or None for none."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     etag: Mapped[str] = mapped_column(String(80))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -81,3 +83,15 @@ class FlagEvaluationCount(Base):
     day: Mapped[str] = mapped_column(String(10))
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FlagStaleMark(Base):
+    """A flag the daily stale scan found stale (unused, or fully on everywhere) and since when."""
+
+    __tablename__ = "flag_stale_marks"
+
+    flag_key: Mapped[str] = mapped_column(String(253), primary_key=True)
+    reasons: Mapped[list[str]] = mapped_column(JSONType)
+    environments: Mapped[list[str]] = mapped_column(JSONType)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,8 +12,11 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import math
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -27,6 +30,7 @@ from mamori.flags.evaluator import Resolution
 from mamori.flags.models import FlagEnvironment
 from mamori.web.deps import RuntimeDep
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["flags: OFREP"])
 SSE_POLL_SECONDS = 1.0
 SSE_HEARTBEAT_SECONDS = 15.0
@@ -59,6 +63,7 @@ def sdk_environment(request: Request, runtime: RuntimeDep) -> str:
     if raw is None:
         raise Unauthenticated("send an SDK key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
     digest = hashlib.sha256(raw.encode()).hexdigest()
+    request.state.sdk_key_digest = digest
     cached = _KEYS.get(digest)
     if cached is not None and time.monotonic() - cached[1] < KEY_TTL_SECONDS:
         return cached[0]
@@ -75,6 +80,65 @@ def sdk_environment(request: Request, runtime: RuntimeDep) -> str:
 
 
 SdkEnvironment = Annotated[str, Depends(sdk_environment)]
+
+
+# --- per-key rate limit (a FlagSet's `ofrepRateLimit`; off by default) ------------------------------------
+
+
+class RateLimiter:
+    """Token buckets per SDK key: `requests` per `per_seconds`, refilled continuously, bursts up to `requests`."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def wait_seconds(self, key: str, requests: int, per_seconds: float) -> float:
+        """0 when the request may go ahead (and is counted), else how long until it may."""
+        now = self.clock()
+        rate = requests / per_seconds
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(requests), now))
+            tokens = min(float(requests), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
+                    self._buckets.clear()
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+
+def limiter(runtime: Runtime) -> RateLimiter:
+    found = runtime.adapters.get("flags.ratelimit")
+    if not isinstance(found, RateLimiter):
+        found = runtime.adapters["flags.ratelimit"] = RateLimiter()
+    return found
+
+
+def _rate_limited(request: Request, runtime: Runtime, snapshot: service.Snapshot) -> Response | None:
+    """OFREP's 429 with Retry-After (whole seconds) when this SDK key is over its environment's limit."""
+    if snapshot.rate_limit is None:
+        return None
+    requests, per_seconds = snapshot.rate_limit
+    digest = getattr(request.state, "sdk_key_digest", "")
+    wait = limiter(runtime).wait_seconds(f"{snapshot.environment}:{digest}", requests, per_seconds)
+    if wait <= 0:
+        return None
+    return Response(status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+async def _count(runtime: Runtime, results: list[Resolution], environment: str) -> None:
+    buffer = counts.buffer_for(runtime)
+    for result in results:
+        buffer.add(environment, result.key, result.variant)
+    if buffer.due():
+        try:
+            await asyncio.to_thread(buffer.flush_if_due)
+        except Exception:
+            logger.warning("could not store evaluation counts; will retry", exc_info=True)
 
 
 # --- change-event channels: signed, so that an SSE URL carries no SDK key ---------------------------------
@@ -150,8 +214,11 @@ async def evaluate_flag(key: str, request: Request, environment: SdkEnvironment,
         snapshot = serving(runtime).get(environment)
     except NotFound as exc:
         return _failure(404, key, "FLAG_NOT_FOUND", exc.detail)
+    limited = _rate_limited(request, runtime, snapshot)
+    if limited is not None:
+        return limited
     result = snapshot.evaluator.evaluate(key, service.to_context(context))
-    counts.COUNTER.add(environment, key, result.variant)
+    await _count(runtime, [result], environment)
     if result.error_code == "FLAG_NOT_FOUND":
         return _failure(404, key, "FLAG_NOT_FOUND", f"flag {key!r} was not found in {environment}")
     if result.error_code is not None:
@@ -178,6 +245,9 @@ async def evaluate_flags(request: Request, environment: SdkEnvironment, runtime:
         row = serving(runtime).get(environment)
     except NotFound as exc:
         return _failure(400, None, "GENERAL", exc.detail)
+    limited = _rate_limited(request, runtime, row)
+    if limited is not None:
+        return limited
     etag = bulk_etag(row.etag, context)
     sent = request.headers.get("if-none-match", "")
     if etag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
@@ -185,8 +255,7 @@ async def evaluate_flags(request: Request, environment: SdkEnvironment, runtime:
     evaluator = row.evaluator
     ctx = service.to_context(context)
     results = [evaluator.evaluate(key, ctx) for key in evaluator.flag_keys()]
-    for result in results:
-        counts.COUNTER.add(environment, result.key, result.variant)
+    await _count(runtime, results, environment)
     body = {
         "flags": [_item(r) for r in results],
         "metadata": {"environment": environment, "version": str(row.version)},

@@ -162,17 +162,20 @@ def fractional_legacy(data: Any, args: list[Any]) -> Any:
 FRACTIONAL: dict[FractionalScheme, CustomOp] = {"cbor": fractional_cbor, "legacy": fractional_legacy}
 
 
-_PREFIXES: dict[str, bytes] = {}
+_PREFIXES: dict[str, list[bytes]] = {}
+_TEXT_HEADS = [bytes((0x60 | n,)) for n in range(24)]
 
 
-def _shorthand_prefix(flag_key: str) -> bytes:
-    """CBOR array-of-2 header plus the encoded flag key, cached: the shorthand's constant half."""
-    prefix = _PREFIXES.get(flag_key)
-    if prefix is None:
+def _shorthand_prefixes(flag_key: str) -> list[bytes]:
+    """The shorthand's constant half, cached per flag key: the CBOR array-of-2 header, the encoded flag key
+    and, at index n < 24, the head of a text string of n bytes (index 24: without a text head)."""
+    prefixes = _PREFIXES.get(flag_key)
+    if prefixes is None:
         prefix = b"\x82" + cbor_encode(flag_key)
+        prefixes = [prefix + head for head in _TEXT_HEADS] + [prefix]
         if len(_PREFIXES) < 100_000:
-            _PREFIXES[flag_key] = prefix
-    return prefix
+            _PREFIXES[flag_key] = prefixes
+    return prefixes
 
 
 def _bucket_key_cbor(data: Any, first: Any) -> bytes | None:
@@ -181,7 +184,9 @@ def _bucket_key_cbor(data: Any, first: Any) -> bytes | None:
         if target is None:
             return None
         raw = target.encode("utf-8")
-        return _shorthand_prefix(_flag_key(data)) + _head(3, len(raw)) + raw
+        prefixes = _shorthand_prefixes(_flag_key(data))
+        size = len(raw)
+        return prefixes[size] + raw if size < 24 else prefixes[24] + _head(3, size) + raw
     if first is None:
         return None
     try:
@@ -195,6 +200,45 @@ def _bucket_key_legacy(data: Any, first: Any) -> bytes | None:
         target = _targeting_key(data)
         return None if target is None else (_flag_key(data) + target).encode("utf-8")
     return first.encode("utf-8") if isinstance(first, str) else None
+
+
+def _picker(buckets: list[tuple[Any, int]]) -> tuple[int, list[tuple[int, Any]]] | None:
+    """The total weight and the cumulative (end, variant) list of constant buckets; None when unusable."""
+    total = sum(weight for _, weight in buckets)
+    if total <= 0 or total > MAX_TOTAL_WEIGHT:
+        return None
+    ends, end = [], 0
+    for variant, weight in buckets:
+        end += weight
+        ends.append((end, variant))
+    return total, ends
+
+
+def _shorthand_cbor(total: int, ends: list[tuple[int, Any]]) -> Compiled:
+    """`fractional` by targetingKey (the usual rollout) under the CBOR scheme, with the encoding done by hand."""
+    hash32 = mmh3.hash
+
+    def run(data: Any) -> Any:
+        if not isinstance(data, dict):
+            return None
+        target = data.get("targetingKey")
+        if not isinstance(target, str) or not target:
+            return None
+        flagd = data.get("$flagd")
+        flag_key = flagd.get("flagKey", "") if isinstance(flagd, dict) else ""
+        prefixes = _PREFIXES.get(flag_key) if type(flag_key) is str else None
+        if prefixes is None:
+            prefixes = _shorthand_prefixes(flag_key if isinstance(flag_key, str) else "")
+        raw = target.encode("utf-8")
+        size = len(raw)
+        key = prefixes[size] + raw if size < 24 else prefixes[24] + _head(3, size) + raw
+        point = (hash32(key, signed=False) * total) >> 32
+        for end, variant in ends:
+            if point < end:
+                return variant
+        return None
+
+    return run
 
 
 def _fractional_compiler(scheme: FractionalScheme) -> CustomCompiler:
@@ -211,14 +255,27 @@ def _fractional_compiler(scheme: FractionalScheme) -> CustomCompiler:
         buckets = _parse_buckets(bucket_consts, integral_floats=scheme == "legacy")
         if buckets is None:
             return lambda _data: None
+        picker = _picker(buckets)
+        if picker is None:
+            return lambda _data: None
+        total, ends = picker
+        if shorthand and scheme == "cbor":
+            return _shorthand_cbor(total, ends)
         first_fn = args[0]
+        hash32 = mmh3.hash
 
         def run(data: Any) -> Any:
             first = first_fn(data)
             if shorthand != isinstance(first, list):
                 return FRACTIONAL[scheme](data, [f(data) for f in args])
             key = key_of(data, first)
-            return None if key is None else _pick(buckets, mmh3.hash(key, signed=False))
+            if key is None:
+                return None
+            point = (hash32(key, signed=False) * total) >> 32
+            for end, variant in ends:
+                if point < end:
+                    return variant
+            return None
 
         return run
 
@@ -293,8 +350,39 @@ def _string_op(test: Callable[[str, str], bool]) -> CustomOp:
     return run
 
 
+def _string_op_compiler(test: Callable[[str, str], bool]) -> CustomCompiler:
+    """With a constant string as second argument (the usual case), test without building an argument list."""
+
+    def build(args: list[Compiled], consts: list[Any]) -> Compiled | None:
+        if len(args) != 2 or not isinstance(consts[1], str):
+            return None
+        subject_fn, fixed = args[0], consts[1]
+
+        def run(data: Any) -> bool | None:
+            subject = subject_fn(data)
+            return test(subject, fixed) if isinstance(subject, str) else None
+
+        return run
+
+    return build
+
+
 def compilers(scheme: FractionalScheme) -> dict[str, CustomCompiler]:
-    return {"fractional": _fractional_compiler(scheme)}
+    return {
+        "fractional": _fractional_compiler(scheme),
+        "starts_with": _string_op_compiler(str.startswith),
+        "ends_with": _string_op_compiler(str.endswith),
+    }
+
+
+READS: dict[str, frozenset[str]] = {
+    # fractional reads only `$flagd.flagKey` of `$flagd` (never the timestamp): a name of its own.
+    "fractional": frozenset(("targetingKey", "$flagd.flagKey")),
+    "sem_ver": frozenset(),
+    "starts_with": frozenset(),
+    "ends_with": frozenset(),
+}
+"""What each custom operation reads of the evaluation data (lets the evaluator skip building what no rule reads)."""
 
 
 def operations(scheme: FractionalScheme) -> dict[str, CustomOp]:

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mamori.core.errors import MamoriError, ValidationFailed
-from mamori.flags import ramps, service
+from mamori.core.errors import MamoriError, NotFound, ValidationFailed
+from mamori.flags import ramps, service, stale
+from mamori.flags.diff import diff_lines
+from mamori.flags.models import FlagChange
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
 from mamori.web.templating import render
 
@@ -30,13 +32,19 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
     flags = service.flag_summaries(session, environment=environment)
     for flag in flags:
         flag["targeting_json"] = json.dumps(flag["targeting"], indent=2) if flag["targeting"] else ""
+    pending = [
+        {"change": change, "diff": diff_lines(change.before, change.after)}
+        for change in service.list_changes(session, environment=environment, status="pending")
+    ]
     context = {
         "environments": service.list_environments(session),
         "current": row,
         "flags": flags,
         "error": error,
         "ramps": ramps.list_ramps(session, environment=environment),
-        "pending": service.list_changes(session, environment=environment, status="pending"),
+        "pending": pending,
+        "stale": stale.marks(session),
+        "next_environment": service.next_environment(session, environment=environment),
         "notice": request.query_params.get("notice"),
     }
     return render(request, "flags/environment.html", context, status_code=status)
@@ -55,7 +63,8 @@ def _done(request: Request, session: Any, environment: str, work: Any) -> Respon
         details = "; ".join(p.render() for p in exc.problems)
         return _page(request, session, environment, error=f"{exc.detail} {details}".strip(), status=exc.status)
     session.commit()
-    notice = "pending-approval" if getattr(change, "status", "") == "pending" else "saved"
+    status = getattr(change, "status", "")
+    notice = {"pending": "pending-approval", "rejected": "rejected"}.get(status, "saved")
     return RedirectResponse(f"/flags/{environment}?notice={notice}", status_code=303)
 
 
@@ -147,5 +156,69 @@ def targeting_form(
             reason=reason,
             now=runtime.now(),
         )
+
+    return _done(request, session, environment, work)
+
+
+@router.post("/flags/{environment}/{key}/promote")
+def promote_form(
+    request: Request,
+    environment: str,
+    key: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    target: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Copy this flag's configuration to the next environment (or the one named in `target`)."""
+
+    def work() -> Any:
+        to = target.strip() or service.next_environment(session, environment=environment)
+        if to is None:
+            raise ValidationFailed(f"{environment} is the last environment: there is nothing to promote to")
+        return service.promote(
+            session,
+            key=key,
+            source=environment,
+            target=to,
+            actor=principal.actor(),
+            reason=reason,
+            now=runtime.now(),
+        )
+
+    return _done(request, session, environment, work)
+
+
+@router.post("/flags/{environment}/changes/{change_id}/{decision}")
+def decide_form(
+    request: Request,
+    environment: str,
+    change_id: str,
+    decision: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Approve or reject a pending change (a second person approves; the requester may reject their own)."""
+
+    def work() -> Any:
+        if decision not in ("approve", "reject"):
+            raise ValidationFailed(f"decision must be approve or reject, not {decision!r}")
+        pending = session.get(FlagChange, change_id)
+        if pending is None or pending.environment != environment:
+            raise NotFound(f"no flag change {change_id!r} in {environment}")
+        change = ramps.decide_change(
+            session,
+            change_id=change_id,
+            approve=decision == "approve",
+            actor=principal.actor(),
+            now=runtime.now(),
+            reason=reason.strip() or None,
+        )
+        return change
 
     return _done(request, session, environment, work)

@@ -20,7 +20,7 @@ from mamori.core.clock import parse_instant
 from mamori.core.duration import parse_duration
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext, PermanentJobError
-from mamori.flags import service
+from mamori.flags import notify, service
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagChange, FlagRamp
 
@@ -256,6 +256,17 @@ def halt_ramps(ctx: JobContext, *, service_name: str, why: str) -> list[FlagRamp
             title=f"ramp of {ramp.flag_key} in {ramp.environment} {ramp.status}: {why}",
             data={"ramp": ramp.id, "flag": ramp.flag_key, "environment": ramp.environment},
             ref=f"flag_ramp:{ramp.id}",
+        )
+        notify.enqueue_ramp_halted(
+            ctx.session,
+            ramp_id=ramp.id,
+            environment=ramp.environment,
+            flag_key=ramp.flag_key,
+            service=service_name,
+            team=team,
+            action=ramp.status,
+            why=why,
+            now=ctx.now,
         )
         ctx.runtime.bus.publish(
             ctx.session,

@@ -6,9 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from mamori.core.duration import Duration
 from mamori.core.manifest import SpecModel
 
 ENVIRONMENT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class OfrepRateLimit(SpecModel):
+    """At most `requests` OFREP evaluation requests per SDK key in any `per` (e.g. 100 per 1s); more get 429."""
+
+    requests: int = Field(ge=1, le=1_000_000)
+    per: Duration
 
 
 class FlagSetSpec(SpecModel):
@@ -25,6 +33,8 @@ class FlagSetSpec(SpecModel):
     """Changes through the API need a second person's approval (meant for production)."""
     require_reason: bool | None = None
     """Changes need a reason; defaults to true for an environment named production."""
+    ofrep_rate_limit: OfrepRateLimit | None = None
+    """Per-SDK-key limit on OFREP evaluation requests (off when absent)."""
 
     @property
     def reason_required(self) -> bool:

@@ -74,6 +74,8 @@ class Snapshot:
     etag: str
     version: int
     evaluator: FlagEvaluator
+    rate_limit: tuple[int, float] | None = None
+    """(requests, per seconds) allowed per SDK key, or None."""
 
 
 class ServingCache:
@@ -96,7 +98,14 @@ class ServingCache:
             return entry[0]
         with self.sessions() as session:
             row = get_environment(session, environment=environment)
-            snapshot = Snapshot(environment, row.etag, row.version, EVALUATORS.get(row))
+            limit = row.rate_limit
+            snapshot = Snapshot(
+                environment,
+                row.etag,
+                row.version,
+                EVALUATORS.get(row),
+                (int(limit["requests"]), float(limit["per_seconds"])) if limit else None,
+            )
         self._entries[environment] = (snapshot, now, generation)
         return snapshot
 
@@ -133,6 +142,10 @@ def store_flag_set(session: Session, *, name: str, spec: FlagSetSpec, now: datet
     before = copy.deepcopy(row.document) if row.document is not None else None
     row.flag_set, row.fractional, row.service = name, spec.fractional, spec.service
     row.require_approval, row.require_reason = spec.require_approval, spec.reason_required
+    limit = spec.ofrep_rate_limit
+    row.rate_limit = (
+        {"requests": limit.requests, "per_seconds": limit.per.total_seconds()} if limit is not None else None
+    )
     _replace_document(session, row, spec.flagd, now=now)
     timeline.record(
         session,
@@ -415,11 +428,34 @@ def set_rollout(
     )
 
 
+ENVIRONMENT_ORDER = ("dev", "development", "test", "qa", "stage", "staging", "preprod", "canary", "prod", "production")
+
+
+def ordered_environments(session: Session) -> list[str]:
+    """Environments from first to last stage: the usual names in their usual order, others alphabetically first."""
+    names = [row.environment for row in list_environments(session)]
+    rank = {name: i for i, name in enumerate(ENVIRONMENT_ORDER)}
+    return sorted(names, key=lambda name: (rank.get(name.lower(), -1), name))
+
+
+def next_environment(session: Session, *, environment: str) -> str | None:
+    """The environment a flag of `environment` is promoted to (None for the last one)."""
+    names = ordered_environments(session)
+    if environment not in names:
+        raise NotFound(f"no flag set for environment {environment!r}")
+    index = names.index(environment)
+    return names[index + 1] if index + 1 < len(names) else None
+
+
 def promote(
     session: Session, *, key: str, source: str, target: str, actor: Actor, reason: str | None, now: datetime
 ) -> FlagChange:
     """Copy one flag's configuration from one environment to the next."""
+    if source == target:
+        raise ValidationFailed(f"promote {key!r}: source and target are both {source}")
     flag = get_flag(session, environment=source, key=key)
+    if get_environment(session, environment=target).document.get("flags", {}).get(key) == flag:
+        raise Conflict(f"flag {key!r} is already the same in {target} as in {source}")
     return change_flag(
         session,
         environment=target,

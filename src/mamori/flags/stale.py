@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mamori.core import catalog, timeline
+from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.flags import service
-from mamori.flags.models import FlagChange, FlagEvaluationCount
+from mamori.flags.models import FlagChange, FlagEvaluationCount, FlagStaleMark
 
 
 def fully_on(flag: dict[str, Any]) -> bool:
@@ -61,3 +63,63 @@ def find_stale(session: Session, *, days: int, now: datetime) -> list[dict[str, 
                 }
             )
     return out
+
+
+STALE_DAYS = 30
+MARK_STALE_JOB = "flags.mark_stale"
+
+
+def marks(session: Session) -> dict[str, FlagStaleMark]:
+    """Flags currently marked stale, by key."""
+    return {mark.flag_key: mark for mark in session.scalars(select(FlagStaleMark))}
+
+
+def mark_stale(session: Session, *, days: int, now: datetime) -> list[str]:
+    """Mark flags that became stale (one timeline entry each), refresh known marks, unmark the rest.
+
+    Returns the keys newly marked stale.
+    """
+    found = {item["key"]: item for item in find_stale(session, days=days, now=now)}
+    current = marks(session)
+    newly = []
+    for key, item in found.items():
+        mark = current.get(key)
+        if mark is None:
+            mark = FlagStaleMark(
+                flag_key=key, reasons=item["reasons"], environments=item["environments"], marked_at=now, checked_at=now
+            )
+            session.add(mark)
+            newly.append(key)
+            service_name = next(
+                (
+                    row.service
+                    for row in service.list_environments(session)
+                    if row.service and key in row.document.get("flags", {})
+                ),
+                None,
+            )
+            timeline.record(
+                session,
+                at=now,
+                kind="flag_change",
+                source="flags",
+                service=service_name,
+                team=catalog.service_team(session, service_name) if service_name else None,
+                title=f"flag {key} is stale: {'; '.join(item['reasons'])}",
+                data={"flag": key, "reasons": item["reasons"], "environments": item["environments"]},
+                dedupe_key=f"flags:stale:{key}:{now.date().isoformat()}",
+            )
+        mark.reasons, mark.environments, mark.checked_at = item["reasons"], item["environments"], now
+    for key, mark in current.items():
+        if key not in found:
+            session.delete(mark)
+    session.flush()
+    return newly
+
+
+def mark_stale_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The daily periodic job (`payload.days` overrides STALE_DAYS)."""
+    days = payload.get("days", STALE_DAYS)
+    if not isinstance(days, int) or days < 1:
+        raise PermanentJobError(f"days must be a positive integer, not {days!r}")
+    mark_stale(ctx.session, days=days, now=ctx.now)

@@ -118,6 +118,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
         stop.set()
         if thread is not None:
             thread.join(timeout=10)
+        for plugin in runtime.plugins:
+            if plugin.on_shutdown is not None:
+                try:
+                    plugin.on_shutdown(runtime)
+                except Exception:  # one plugin's failure must not stop the others' clean-up
+                    log.exception("shutdown hook of %s failed", plugin.name)
 
     app = FastAPI(
         title="Mamori",

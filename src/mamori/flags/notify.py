@@ -1,0 +1,125 @@
+"""Telling a flag's owner that a guarded ramp halted, until Mamori has a cross-domain notifier.
+
+A durable job posts to the owning team's Slack channel (`chat.postMessage`) when a Slack token is
+configured and the team has a channel; otherwise it leaves a note on the timeline. Transient Slack
+failures (network, HTTP 5xx, rate limits) are retried with the job's backoff.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core import jobs, timeline
+from mamori.core.jobs import JobContext, PermanentJobError
+from mamori.core.models import Team
+
+NOTIFY_RAMP_HALTED_JOB = "flags.notify_ramp_halted"
+MAX_ATTEMPTS = 8
+# Slack errors that no retry will cure: the job fails at once (and shows on the jobs page).
+PERMANENT_SLACK_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "msg_too_long",
+        "no_text",
+        "invalid_arguments",
+    }
+)
+
+
+def enqueue_ramp_halted(
+    session: Session,
+    *,
+    ramp_id: str,
+    environment: str,
+    flag_key: str,
+    service: str | None,
+    team: str | None,
+    action: str,
+    why: str,
+    now: datetime,
+) -> None:
+    jobs.enqueue(
+        session,
+        kind=NOTIFY_RAMP_HALTED_JOB,
+        now=now,
+        max_attempts=MAX_ATTEMPTS,
+        dedupe_key=f"flags:ramp-halted:{ramp_id}:{now.isoformat()}",
+        payload={
+            "ramp": ramp_id,
+            "environment": environment,
+            "flag": flag_key,
+            "service": service,
+            "team": team,
+            "action": action,
+            "why": why,
+        },
+    )
+
+
+def message(payload: dict[str, Any]) -> str:
+    where = f" (service {payload['service']})" if payload.get("service") else ""
+    return (
+        f"Ramp of flag `{payload['flag']}` in {payload['environment']}{where} was {payload['action']}: {payload['why']}"
+    )
+
+
+def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job handler: Slack message to the owning team's channel, else a timeline note."""
+    text = message(payload)
+    team_name = payload.get("team")
+    team = ctx.session.scalar(select(Team).where(Team.name == team_name)) if team_name else None
+    channel = team.slack_channel if team is not None else None
+    token = ctx.runtime.settings.slack_token
+    if token is not None and token.get_secret_value() and channel:
+        _post_to_slack(ctx, token.get_secret_value(), channel, text)
+        return
+    why_not = (
+        "no Slack token is configured"
+        if token is None or not token.get_secret_value()
+        else (f"team {team_name} has no Slack channel" if team is not None else "the service has no owning team")
+    )
+    timeline.record(
+        ctx.session,
+        at=ctx.now,
+        kind="note",
+        source="flags",
+        service=payload.get("service"),
+        team=team_name,
+        title=f"owner not messaged ({why_not}): {text}",
+        data={"ramp": payload.get("ramp"), "flag": payload.get("flag"), "environment": payload.get("environment")},
+        dedupe_key=f"flags:ramp-halted-note:{ctx.job_id}",
+    )
+
+
+def _post_to_slack(ctx: JobContext, token: str, channel: str, text: str) -> None:
+    url = ctx.runtime.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
+    with ctx.runtime.http_client(timeout=10.0) as client:
+        response = client.post(
+            url,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"channel": channel, "text": text, "unfurl_links": False},
+        )
+    if response.status_code == 429:
+        raise RuntimeError(f"Slack rate limit (Retry-After {response.headers.get('Retry-After', '?')}s); will retry")
+    if response.status_code >= 500:
+        raise RuntimeError(f"Slack answered HTTP {response.status_code}; will retry")
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise RuntimeError(f"Slack answered HTTP {response.status_code} without JSON") from exc
+    if not isinstance(body, dict) or body.get("ok") is not True:
+        error = body.get("error") if isinstance(body, dict) else None
+        if error in PERMANENT_SLACK_ERRORS or 400 <= response.status_code < 500:
+            raise PermanentJobError(f"Slack refused the message to {channel}: {error or response.status_code}")
+        raise RuntimeError(f"Slack could not post to {channel}: {error}; will retry")
