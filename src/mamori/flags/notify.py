@@ -16,25 +16,11 @@ from sqlalchemy.orm import Session
 from mamori.core import jobs, timeline
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Team
+from mamori.integrations import DeliveryError
+from mamori.integrations.slack import SlackClient
 
 NOTIFY_RAMP_HALTED_JOB = "flags.notify_ramp_halted"
 MAX_ATTEMPTS = 8
-# Slack errors that no retry will cure: the job fails at once (and shows on the jobs page).
-PERMANENT_SLACK_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "missing_scope",
-        "msg_too_long",
-        "no_text",
-        "invalid_arguments",
-    }
-)
 
 
 def enqueue_ramp_halted(
@@ -103,23 +89,12 @@ def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 def _post_to_slack(ctx: JobContext, token: str, channel: str, text: str) -> None:
-    url = ctx.runtime.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
-    with ctx.runtime.http_client(timeout=10.0) as client:
-        response = client.post(
-            url,
-            headers={"Authorization": f"Bearer {token}"},
-            json={"channel": channel, "text": text, "unfurl_links": False},
-        )
-    if response.status_code == 429:
-        raise RuntimeError(f"Slack rate limit (Retry-After {response.headers.get('Retry-After', '?')}s); will retry")
-    if response.status_code >= 500:
-        raise RuntimeError(f"Slack answered HTTP {response.status_code}; will retry")
+    client = SlackClient(
+        client=lambda: ctx.runtime.http_client(timeout=10.0), token=token, api_url=ctx.runtime.settings.slack_api_url
+    )
     try:
-        body = response.json()
-    except ValueError as exc:
-        raise RuntimeError(f"Slack answered HTTP {response.status_code} without JSON") from exc
-    if not isinstance(body, dict) or body.get("ok") is not True:
-        error = body.get("error") if isinstance(body, dict) else None
-        if error in PERMANENT_SLACK_ERRORS or 400 <= response.status_code < 500:
-            raise PermanentJobError(f"Slack refused the message to {channel}: {error or response.status_code}")
-        raise RuntimeError(f"Slack could not post to {channel}: {error}; will retry")
+        client.post_message(channel, text)
+    except DeliveryError as exc:
+        if exc.permanent:
+            raise PermanentJobError(f"Slack refused the message to {channel}: {exc}") from None
+        raise

@@ -1,0 +1,74 @@
+"""Outbound webhooks: JSON bodies signed with HMAC-SHA256, refused towards private networks (SSRF guard)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mamori.integrations.errors import DeliveryError
+
+SIGNATURE_HEADER = "X-Mamori-Signature"
+PERMANENT_STATUSES = (400, 401, 403, 404, 405, 410, 422)
+
+
+def signature(key: bytes, body: bytes) -> str:
+    """`sha256=<hex>` over the raw body, as receivers compute it to check a delivery."""
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryError(f"not an http(s) URL: {url!r}", permanent=True)
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, None)
+    except OSError as exc:
+        raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            raise DeliveryError(
+                f"webhook host {parts.hostname} resolves to a non-public address ({address}); "
+                "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it",
+                permanent=True,
+            )
+
+
+def post_json(
+    client: httpx.Client, url: str, payload: dict[str, Any], *, allow_private: bool, key: bytes | None = None
+) -> int:
+    """POST `payload`; signs it when a key is given. Redirects are not followed (each hop would need checking)."""
+    check_url(url, allow_private=allow_private)
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers[SIGNATURE_HEADER] = signature(key, body)
+    try:
+        response = client.post(url, content=body, headers=headers, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"webhook {url}: {exc}") from None
+    if response.is_redirect:
+        raise DeliveryError(f"webhook {url} answered a redirect; configure the final URL", permanent=True)
+    if not response.is_success:
+        raise DeliveryError(
+            f"webhook {url} answered HTTP {response.status_code}",
+            permanent=response.status_code in PERMANENT_STATUSES,
+        )
+    return response.status_code

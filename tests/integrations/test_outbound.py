@@ -1,0 +1,167 @@
+"""Outbound clients: webhooks (signature, SSRF guard), Slack (retry vs give up), SMTP, Jira and GitHub tickets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from email import message_from_bytes
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from mamori.integrations import DeliveryError
+from mamori.integrations.email import send_email
+from mamori.integrations.slack import SlackClient
+from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
+from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, post_json, signature
+from tests.support import free_port
+
+
+def client_for(handler: Any) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def test_webhooks_are_signed_and_private_hosts_refused_unless_allowed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    assert post_json(client_for(handler), "http://127.0.0.1:9/x", {"a": 1}, allow_private=True, key=b"k") == 204
+    body = seen[0].content
+    assert json.loads(body) == {"a": 1}
+    assert seen[0].headers[SIGNATURE_HEADER] == signature(b"k", body) and signature(b"k", body).startswith("sha256=")
+    for url in ("http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"):
+        with pytest.raises(DeliveryError, match="non-public address") as exc:
+            check_url(url, allow_private=False)
+        assert exc.value.permanent
+    with pytest.raises(DeliveryError, match="not an http"):
+        check_url("file:///etc/passwd", allow_private=True)
+
+
+def test_webhook_redirects_and_errors_are_classified() -> None:
+    redirect = client_for(lambda r: httpx.Response(302, headers={"Location": "http://10.0.0.1/"}))
+    with pytest.raises(DeliveryError, match="redirect") as exc:
+        post_json(redirect, "http://127.0.0.1/x", {}, allow_private=True)
+    assert exc.value.permanent
+    with pytest.raises(DeliveryError) as exc:
+        post_json(client_for(lambda r: httpx.Response(503)), "http://127.0.0.1/x", {}, allow_private=True)
+    assert not exc.value.permanent
+    with pytest.raises(DeliveryError) as exc:
+        post_json(client_for(lambda r: httpx.Response(404)), "http://127.0.0.1/x", {}, allow_private=True)
+    assert exc.value.permanent
+
+
+def slack(handler: Any) -> SlackClient:
+    return SlackClient(client=lambda: client_for(handler), token="xoxb-1", api_url="https://slack.test/api")
+
+
+def test_slack_post_sends_bearer_token_and_returns_the_answer() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/chat.postMessage"
+        assert request.headers["Authorization"] == "Bearer xoxb-1"
+        assert json.loads(request.content)["channel"] == "#ops"
+        return httpx.Response(200, json={"ok": True, "channel": "C1", "ts": "1.2"})
+
+    assert slack(handler).post_message("#ops", "hi")["ts"] == "1.2"
+
+
+@pytest.mark.parametrize(
+    ("response", "permanent"),
+    [
+        (httpx.Response(429, headers={"Retry-After": "3"}), False),
+        (httpx.Response(502), False),
+        (httpx.Response(200, json={"ok": False, "error": "ratelimited"}), False),
+        (httpx.Response(200, json={"ok": False, "error": "channel_not_found"}), True),
+        (httpx.Response(200, json={"ok": False, "error": "invalid_auth"}), True),
+    ],
+)
+def test_slack_errors_say_whether_a_retry_can_help(response: httpx.Response, permanent: bool) -> None:
+    with pytest.raises(DeliveryError) as exc:
+        slack(lambda r: response).update_message("C1", "1.2", "resolved")
+    assert exc.value.permanent is permanent
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's hook name
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_email_reaches_a_real_smtp_server(smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    send_email(
+        host="127.0.0.1",
+        port=port,
+        sender="mamori@example.com",
+        to=["alice@example.com"],
+        subject="SEV2: jobs-api down",
+        text="Acknowledge: https://mamori.example/ack/1",
+    )
+    (raw,) = inbox.messages
+    message = message_from_bytes(raw)
+    assert message["Subject"] == "SEV2: jobs-api down" and message["To"] == "alice@example.com"
+    assert "https://mamori.example/ack/1" in message.get_payload()
+
+
+def test_email_without_a_server_fails_for_good() -> None:
+    with pytest.raises(DeliveryError, match="no SMTP server") as exc:
+        send_email(host=None, port=25, sender="a@b.c", to=["x@y.z"], subject="s", text="t")
+    assert exc.value.permanent
+
+
+def test_jira_ticket_is_created_once_per_marker() -> None:
+    store: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"].startswith("Basic ")
+        if request.url.path == "/rest/api/3/search/jql":
+            marker = request.url.params["jql"].split('"')[1]
+            return httpx.Response(200, json={"issues": [i for i in store if marker in i["labels"]]})
+        fields = json.loads(request.content)["fields"]
+        assert fields["description"]["type"] == "doc" and fields["project"] == {"key": "OPS"}
+        store.append({"key": f"OPS-{len(store) + 1}", "labels": fields["labels"]})
+        return httpx.Response(201, json={"id": "1", "key": store[-1]["key"], "self": "https://x"})
+
+    target = JiraTarget(base_url="https://acme.atlassian.net", email="bot@acme", token="t", project="OPS")
+    first = create_jira_issue(
+        client_for(handler), target, summary="Budget low", description="a\nb", labels=["slo"], marker="mamori-action-7"
+    )
+    again = create_jira_issue(
+        client_for(handler), target, summary="Budget low", description="a\nb", labels=["slo"], marker="mamori-action-7"
+    )
+    assert (first.key, first.existing, again.key, again.existing) == ("OPS-1", False, "OPS-1", True)
+    assert first.url == "https://acme.atlassian.net/browse/OPS-1" and len(store) == 1
+
+
+def test_github_issue_errors_are_classified() -> None:
+    target = GitHubTarget(api_url="https://api.github.test", token="t", repository="acme/jobs-api")
+    gone = client_for(lambda r: httpx.Response(404, json={"message": "Not Found"}))
+    with pytest.raises(DeliveryError, match="GitHub list issues failed: HTTP 404") as exc:
+        create_github_issue(gone, target, title="t", body="b", labels=[], marker="m")
+    assert exc.value.permanent
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json=[])
+        return httpx.Response(201, json={"number": 12, "html_url": "https://github.test/acme/jobs-api/issues/12"})
+
+    ticket = create_github_issue(client_for(ok), target, title="t", body="b", labels=["x"], marker="m")
+    assert ticket.key == "acme/jobs-api#12" and not ticket.existing
