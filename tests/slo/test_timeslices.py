@@ -60,3 +60,30 @@ def test_ratio_timeslices_average_the_slice_ratios() -> None:
     assert (result["good"], result["total"]) == (19, 21)
     assert result["error_budget"]["remaining"] == pytest.approx(1 - (0.2 / 3) / 0.5)
     assert evaluate(objective, _store(objective), AT + timedelta(days=2))["sli"] is None
+
+
+def test_ratio_timeslices_alerts_burn_like_the_budget_not_like_raw_events() -> None:
+    # An hour of quiet perfect minutes and one busy minute at 50 % errors. By raw events the last hour burns
+    # at (500 / 1059) / 0.5 ~ 0.94 and 5 minutes at ~1.0, over the 1h/5m page threshold (0.02 x 1d / 1h = 0.48).
+    # The budget counts slices: that minute is 1 of 60, so the hour burns at (0.5 / 60) / 0.5 and nothing fires.
+    objective = _objective("RatioTimeslices")
+    tally = counting.Tally()
+    start = to_minute(AT)
+    for offset in range(1, 61):
+        tally.counts[(objective.series, "", start - offset)] = [1, 1]
+    tally.counts[(objective.series, "", start - 3)] = [500, 1000]
+    result = evaluate(objective, MemoryStore(tally), AT)
+    assert result["burn_rates"]["1h"] == pytest.approx((0.5 / 60) / 0.5)
+    assert result["burn_rates"]["5m"] == pytest.approx((0.5 / 5) / 0.5)
+    assert result["alerts"] == []
+
+
+def test_ratio_timeslices_alerts_fire_when_every_slice_burns() -> None:
+    objective = _objective("RatioTimeslices")
+    tally = counting.Tally()
+    start = to_minute(AT)
+    for offset in range(1, 361):
+        tally.counts[(objective.series, "", start - offset)] = [1, 2]
+    result = evaluate(objective, MemoryStore(tally), AT)
+    assert result["burn_rates"]["1h"] == pytest.approx(1.0)
+    assert {(a["severity"], a["long_window"]) for a in result["alerts"]} >= {("page", "1h"), ("page", "6h")}

@@ -7,8 +7,11 @@ A batch is checked completely before anything is counted: one bad line refuses t
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections import _count_elements  # type: ignore[attr-defined]
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import orjson
 
 from mamori.core.errors import InvalidInput, PayloadTooLarge, Problem
+from mamori.slo import filter as event_filter
 from mamori.slo.definitions import CompiledObjective
 
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -169,7 +173,9 @@ def _slice_value(event: Mapping[str, Any], path: tuple[str, ...]) -> str:
 
 
 def count(events: list[tuple[int, dict[str, Any]]], objectives: list[CompiledObjective]) -> Tally:
-    """Count each event into every objective of its service whose SLI it belongs to."""
+    """Count each event into every objective of its service whose SLI it belongs to, judging every event.
+
+    The reference semantics; ingest uses the grouped `count_lines` (property-tested to count the same)."""
     by_service: dict[str, list[CompiledObjective]] = {}
     for objective in objectives:
         if objective.counter is not None:
@@ -194,3 +200,299 @@ def count(events: list[tuple[int, dict[str, Any]]], objectives: list[CompiledObj
 
 def minute_start(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
+
+
+# -- the fast path: group equivalent events, judge each group once -------------------------------------------------
+#
+# Whether an event is counted, and whether it is good, depends only on the few fields the SLIs read. Ingest
+# therefore reduces each event to a key -- service, minute, and for each field read by any SLI its value and
+# type, or, for a field only ever ordered against numeric constants, its position among those constants --
+# counts the keys (in C, with collections' counter), and then judges one event rebuilt from each distinct key
+# with the ordinary compiled filters. The key code is generated once per configuration from the parsed filters
+# (field paths are inserted with repr(), constants passed as values), never from raw filter text.
+
+_TAIL = re.compile(r":(?:[0-5]\d|60)(?:\.\d{1,9})?(?:[Zz]|[+-]00:00)")
+_PREFIX = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+_TAILS: set[str] = set()
+_PREFIXES: dict[str, int] = {}
+_CACHE_LIMIT = 200_000
+_MISSING_FIELD = object()
+_INLINE_CONSTS = 3
+
+
+def _remember_ts(text: str) -> bool:
+    """Check a `YYYY-MM-DDTHH:MM:SS[.f]Z` timestamp and cache its two halves; False when it has another form."""
+    head, tail = text[:16], text[16:]
+    if _TAIL.fullmatch(tail) is None or _PREFIX.fullmatch(head) is None:
+        return False
+    try:
+        parsed = datetime.fromisoformat(head.replace("t", "T") + ":00+00:00")
+    except ValueError:
+        return False
+    if len(_TAILS) > _CACHE_LIMIT or len(_PREFIXES) > _CACHE_LIMIT:
+        _TAILS.clear()
+        _PREFIXES.clear()
+    _TAILS.add(tail)
+    _PREFIXES[head] = int(parsed.timestamp() // 60)
+    return True
+
+
+Path = tuple[str, ...]
+Use = tuple[int | float, ...] | str | None  # sorted numeric constants, "text", or None (raw value and type)
+
+
+def _key_lines(paths: list[tuple[Path, Use]], indent: str) -> tuple[list[str], str]:
+    """Statements computing v0.. from event `e`, and the tuple expression of the field part of the key."""
+    lines, parts = [], []
+    for i, (path, use) in enumerate(paths):
+        v = f"v{i}"
+        if use == event_filter.TEXT and len(path) == 1:  # inline: every non-string gives the same verdict
+            parts.append(f"e.get({path[0]!r}, M)")
+            continue
+        lines.append(f"{indent}{v} = e.get({path[0]!r}, M)")
+        for part in path[1:]:
+            lines.append(f"{indent}{v} = {v}.get({part!r}, M) if {v}.__class__ is dict else M")
+        if use == event_filter.TEXT:
+            parts.append(v)
+        elif use is None or isinstance(use, str):
+            parts += [v, f"{v}.__class__"]
+        else:
+            # A number becomes 2 x (constants below it) + (1 if equal to one): an int, never equal to the
+            # (value, type) tuple that any other value becomes.
+            lines.append(f"{indent}if {v}.__class__ is int or {v}.__class__ is float:")
+            if len(use) <= _INLINE_CONSTS:  # a few comparisons are cheaper than a call
+                terms = " + ".join(f"({v} > C{i}_{j}) + ({v} >= C{i}_{j})" for j in range(len(use)))
+                lines.append(f"{indent}    {v} = {terms}")
+            else:
+                lines.append(f"{indent}    {v} = 2 * bisect(C{i}, {v}) + ({v} in S{i})")
+            lines.append(f"{indent}else:")
+            lines.append(f"{indent}    {v} = ({v}, {v}.__class__)")
+            parts.append(v)
+    return lines, "".join(p + ", " for p in parts)
+
+
+def _scanner_source(paths: list[tuple[Path, Use]]) -> str:
+    body, fields = _key_lines(paths, " " * 16)
+    slow_body, _ = _key_lines(paths, "    ")
+    return "\n".join(
+        [
+            "def keyof(e, svc, m):",
+            *slow_body,
+            f"    return (svc, m, {fields})",
+            "",
+            "def scan(lines, slow):",
+            "    for number, line in enumerate(lines, 1):",
+            "        try:",
+            "            e = loads(line)",
+            '            ts = e["ts"]',
+            '            svc = e["service"]',
+            # a non-string ts fails here (TypeError) and goes the careful way; a bad service is caught after
+            "            if ts[16:] in tails and (m := ts[:16]) in prefixes:",
+            *body,
+            f"                yield (svc, m, {fields})",
+            "                continue",
+            "        except Exception:",
+            "            pass",
+            "        key = slow(number, line)",
+            "        if key is not None:",
+            "            yield key",
+            "",
+        ]
+    )
+
+
+@dataclass
+class CountPlan:
+    """What ingest needs, built once per configuration with `plan_for`."""
+
+    services: dict[str, list[CompiledObjective]]
+    paths: list[tuple[Path, Use]]
+    keyof: Callable[[dict[str, Any], str, Any], tuple[Any, ...]]
+    scan: Callable[[Iterable[bytes], Callable[[int, bytes], Any]], Iterator[tuple[Any, ...]]]
+
+
+def plan_for(objectives: list[CompiledObjective]) -> CountPlan:
+    services: dict[str, list[CompiledObjective]] = {}
+    uses: event_filter.FieldUses = {}
+    for objective in objectives:
+        if objective.counter is None:
+            continue
+        services.setdefault(objective.counter.service, []).append(objective)
+        event_filter.merge_uses(uses, objective.counter.uses)
+        if objective.slice_by:
+            event_filter.merge_uses(uses, {objective.slice_by: None})
+    paths: list[tuple[Path, Use]] = [
+        (path, tuple(sorted(use)) if isinstance(use, frozenset) else use) for path, use in sorted(uses.items())
+    ]
+    scope: dict[str, Any] = {
+        "M": _MISSING_FIELD,
+        "bisect": bisect_left,
+        "loads": orjson.loads,
+        "tails": _TAILS,
+        "prefixes": _PREFIXES,
+    }
+    for i, (_path, use) in enumerate(paths):
+        if isinstance(use, tuple):
+            scope[f"C{i}"], scope[f"S{i}"] = list(use), frozenset(use)
+            scope.update({f"C{i}_{j}": c for j, c in enumerate(use)})
+    exec(compile(_scanner_source(paths), "<slo-scan>", "exec"), scope)  # noqa: S102 - from parsed paths only
+    return CountPlan(services, paths, scope["keyof"], scope["scan"])
+
+
+def _representative(consts: tuple[int | float, ...], position: int) -> int | float:
+    """A number with the given position among `consts` (the inverse of the key's reduction)."""
+    below, equal = divmod(position, 2)
+    if equal:
+        return consts[below]
+    if below == 0:
+        return consts[0] - 1
+    if below == len(consts):
+        return consts[-1] + 1
+    return (consts[below - 1] + consts[below]) / 2
+
+
+def _rebuild(paths: list[tuple[Path, Use]], fields: tuple[Any, ...]) -> dict[str, Any]:
+    """An event with the same values, for every field the SLIs read, as the events of one key."""
+    event: dict[str, Any] = {}
+    i = 0
+    for path, use in paths:
+        part = fields[i]
+        if use == event_filter.TEXT:
+            value, i = part, i + 1
+        elif use is None or isinstance(use, str):
+            value, i = part, i + 2
+        else:
+            value = _representative(use, part) if type(part) is int else part[0]
+            i += 1
+        if value is _MISSING_FIELD:
+            continue
+        target = event
+        for name in path[:-1]:
+            inner = target.setdefault(name, {})
+            if not isinstance(inner, dict):
+                break
+            target = inner
+        else:
+            target.setdefault(path[-1], value)
+    return event
+
+
+def _verdicts(members: list[CompiledObjective], event: dict[str, Any]) -> list[tuple[CompiledObjective, str, bool]]:
+    out = []
+    for objective in members:
+        assert objective.counter is not None
+        verdict = objective.counter.judge(event)
+        if verdict is not None:
+            part = _slice_value(event, objective.slice_by) if objective.slice_by else NO_SLICE
+            out.append((objective, part, verdict))
+    return out
+
+
+class _Careful:
+    """Lines off the fast path: blank, invalid, another timestamp form, or an unhashable field value."""
+
+    def __init__(self, plan: CountPlan, source: str) -> None:
+        self.plan, self.source = plan, source
+        self.problems: list[Problem] = []
+        self.bad = 0
+        self.odd: list[tuple[int, dict[str, Any]]] = []  # judged one by one
+
+    def __call__(self, number: int, line: bytes) -> tuple[Any, ...] | None:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                return None
+            return self._bad(number, f"invalid JSON: {exc}")
+        if type(event) is not dict:
+            return self._bad(number, "expected a JSON object")
+        service, ts = event.get("service"), event.get("ts")
+        if type(service) is not str or not service:
+            return self._bad(number, "service is required: a non-empty string")
+        try:
+            minute = _PREFIXES[ts[:16]] if type(ts) is str and _remember_ts(ts) else event_minute(ts)
+        except ValueError as exc:
+            return self._bad(number, str(exc))
+        key = self.plan.keyof(event, service, minute)
+        try:
+            hash(key)
+        except TypeError:  # e.g. a nested object where a filter expects a value
+            self.odd.append((minute, event))
+            return None
+        return key
+
+    def _bad(self, number: int, reason: str) -> tuple[Any, ...] | None:
+        """Record a bad line; nothing to count (None)."""
+        self.bad += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(Problem(loc=f"line {number}", msg=reason, file=self.source))
+        return None
+
+
+def count_lines(lines: list[bytes], plan: CountPlan, *, source: str = "body") -> Tally:
+    """Parse, check and count NDJSON lines in one pass; raises InvalidInput listing bad lines (nothing counted)."""
+    careful = _Careful(plan, source)
+    counts: dict[tuple[Any, ...], int] = {}
+    try:
+        _count_elements(counts, plan.scan(lines, careful))
+        fast_ok = all(type(key[0]) is str and key[0] for key in counts)
+    except TypeError:  # an unhashable value on the fast path
+        fast_ok = False
+    if not fast_ok:  # count this batch the careful way (it also names the lines with a bad service)
+        careful, counts = _Careful(plan, source), {}
+        for number, line in enumerate(lines, 1):
+            key = careful(number, line)
+            if key is not None:
+                counts[key] = counts.get(key, 0) + 1
+    if careful.problems:
+        raise InvalidInput(f"{careful.bad} bad event line(s); nothing was counted", problems=careful.problems)
+    return _tally_keys(plan, counts, careful.odd)
+
+
+def _tally_keys(plan: CountPlan, counts: dict[tuple[Any, ...], int], odd: list[tuple[int, dict[str, Any]]]) -> Tally:
+    """Judge one rebuilt event per distinct key and add each key's count to the objectives it belongs to."""
+    tally = Tally(events=sum(counts.values()) + len(odd))
+    judged: dict[tuple[Any, ...], list[tuple[CompiledObjective, str, bool]]] = {}
+    for key, n in counts.items():
+        members = plan.services.get(key[0])
+        if members is None:
+            continue
+        what = (key[0], *key[2:])
+        verdicts = judged.get(what)
+        if verdicts is None:
+            verdicts = judged[what] = _verdicts(members, _rebuild(plan.paths, key[2:]))
+        minute = key[1] if type(key[1]) is int else _PREFIXES.get(key[1])
+        if minute is None:  # the timestamp cache was cleared meanwhile
+            minute = int(datetime.fromisoformat(key[1].replace("t", "T") + ":00+00:00").timestamp() // 60)
+        _add_verdicts(tally, verdicts, minute, n)
+    for minute, event in odd:
+        _add_verdicts(tally, _verdicts(plan.services.get(event["service"], []), event), minute, 1)
+    return tally
+
+
+def _add_verdicts(tally: Tally, verdicts: list[tuple[CompiledObjective, str, bool]], minute: int, n: int) -> None:
+    counted = False
+    counts = tally.counts
+    for objective, part, good in verdicts:
+        if objective.maintenance and any(a <= minute < b for a, b in objective.maintenance):
+            continue
+        key = (objective.series, part, minute)
+        acc = counts.get(key)
+        if acc is None:
+            acc = counts[key] = [0, 0]
+        acc[1] += n
+        if good:
+            acc[0] += n
+        counted = True
+    if counted:
+        tally.counted += n
+
+
+def count_events(events: list[tuple[int, dict[str, Any]]], plan: CountPlan) -> Tally:
+    """Count already parsed (minute, event) pairs (OTLP), judging each event directly."""
+    tally = Tally(events=len(events))
+    for minute, event in events:
+        members = plan.services.get(event["service"])
+        if members:
+            _add_verdicts(tally, _verdicts(members, event), minute, 1)
+    return tally

@@ -7,7 +7,7 @@ per-minute good/total buckets, keyed `"<slo>#<objective index>"`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +55,8 @@ class EventCounter:
     threshold_field: tuple[str, ...] | None = None
     op: str | None = None
     value: float | None = None
+    uses: event_filter.FieldUses = field(default_factory=dict)
+    """The fields the SLI reads and what they are compared with (lets ingest judge equivalent events once)."""
 
     def judge(self, event: Mapping[str, Any]) -> bool | None:
         """None when the event is not part of this SLI, else whether it is good."""
@@ -102,6 +104,8 @@ class CompiledObjective:
     slice_minutes: int = 1
     slice_target: float | None = None
     composite_weight: float | None = None
+    composite: bool = False
+    """True for the objectives of a composite SLO (each objective has its own indicator)."""
     maintenance: tuple[tuple[int, int], ...] = ()
     """Maintenance windows as epoch-minute intervals [start, end): not counted, so not in the budget."""
     queries: dict[str, str] = field(default_factory=dict)
@@ -116,6 +120,39 @@ class CompiledObjective:
     @property
     def window_text(self) -> str:
         return self.window.duration
+
+
+COMPOSITE_INDEX = -1
+COMPOSITE_NAME = "composite"
+
+
+def composite_groups(objectives: list[CompiledObjective]) -> dict[str, list[CompiledObjective]]:
+    """The objectives of each composite SLO with at least two objectives, by SLO name."""
+    groups: dict[str, list[CompiledObjective]] = {}
+    for objective in objectives:
+        if objective.composite:
+            groups.setdefault(objective.slo, []).append(objective)
+    return {name: members for name, members in groups.items() if len(members) > 1}
+
+
+def composite_objective(members: list[CompiledObjective]) -> CompiledObjective:
+    """The combined objective of a composite SLO: its target is the weighted mean of the members' targets;
+    it shares the SLO's window, alert rules and minimum-events guard; it counts nothing itself."""
+    weights = [m.composite_weight or 1.0 for m in members]
+    target = sum(w * m.target for w, m in zip(weights, members, strict=True)) / sum(weights)
+    return replace(
+        members[0],
+        index=COMPOSITE_INDEX,
+        name=COMPOSITE_NAME,
+        target=target,
+        counter=None,
+        source_type=COMPOSITE_NAME,
+        source_spec={},
+        composite_weight=None,
+        slice_by=None,
+        queries={},
+        connection={},
+    )
 
 
 def user_story(metadata: Mapping[str, Any]) -> str:
@@ -143,26 +180,26 @@ def _counter(service: str, sli: SLISpec, objective: Objective) -> EventCounter |
     main = _source_of(sli)
     if not is_mamori(main.metric_source.type):
         return None
-    total = event_filter.compile_filter(main.metric_source.spec.get("filter"))
+    total_text = main.metric_source.spec.get("filter")
+    total = event_filter.compile_filter(total_text)
+    uses = event_filter.filter_uses(total_text)
     if sli.threshold_metric is not None:
-        field_name = str(main.metric_source.spec["field"])
+        path = tuple(str(main.metric_source.spec["field"]).split("."))
+        consts: event_filter.FieldUses = {path: frozenset({objective.value}) if objective.value is not None else None}
+        event_filter.merge_uses(uses, consts)
         return EventCounter(
-            service=service,
-            total=total,
-            threshold_field=tuple(field_name.split(".")),
-            op=objective.op,
-            value=objective.value,
+            service=service, total=total, threshold_field=path, op=objective.op, value=objective.value, uses=uses
         )
     ratio = sli.ratio_metric
     assert ratio is not None
+    side = ratio.good if ratio.good is not None else ratio.bad
+    assert side is not None
+    side_text = side.metric_source.spec.get("filter")
+    event_filter.merge_uses(uses, event_filter.filter_uses(side_text))
+    predicate = event_filter.compile_filter(side_text)
     if ratio.good is not None:
-        return EventCounter(
-            service=service, total=total, good=event_filter.compile_filter(ratio.good.metric_source.spec.get("filter"))
-        )
-    assert ratio.bad is not None
-    return EventCounter(
-        service=service, total=total, bad=event_filter.compile_filter(ratio.bad.metric_source.spec.get("filter"))
-    )
+        return EventCounter(service=service, total=total, good=predicate, uses=uses)
+    return EventCounter(service=service, total=total, bad=predicate, uses=uses)
 
 
 def _severity(spec: AlertConditionSpec) -> Severity:
@@ -259,6 +296,7 @@ def compile_slo(doc: RawDoc, index: Index) -> list[CompiledObjective]:
                 slice_minutes=max(slice_minutes, 1),
                 slice_target=objective.time_slice_target,
                 composite_weight=objective.composite_weight,
+                composite=spec.indicator is None and spec.indicator_ref is None,
                 queries=queries,
                 connection=connection,
             )

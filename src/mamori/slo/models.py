@@ -37,6 +37,22 @@ class SloBucket(Base):
     total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SloTotal(Base):
+    """Good and total of one SLI series (all slices) per minute, hour and day, so that a 28-day window is a few
+    dozen rows: `level` 0 = minute, 1 = hour, 2 = day (UTC); `start` = the period's first epoch minute.
+
+    The primary key leads with (level, start) so that one time range of every series is one index range."""
+
+    __tablename__ = "slo_totals"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the key: a range is read in order
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    series: Mapped[str] = mapped_column(String(300), primary_key=True)
+    good: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SloStatus(Base):
     """The latest evaluation of one objective."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,9 @@ from mamori.core.runtime import Runtime
 from mamori.slo import counting, definitions, enforcement, otlp, prometheus_rules, sources
 from mamori.slo.budget import BURN_WINDOWS, BurnRule
 from mamori.slo.counting import minute_start
-from mamori.slo.evaluate import CountStore, MemoryStore, evaluate, long_burn, to_minute
+from mamori.slo.evaluate import CountStore, MemoryStore, evaluate, evaluate_composite, long_burn, to_minute
 from mamori.slo.events import BurnAlertFired, BurnAlertResolved
-from mamori.slo.models import SloAlert, SloBucket, SloDocument, SloStatus
+from mamori.slo.models import SloAlert, SloBucket, SloDocument, SloStatus, SloTotal
 from mamori.slo.openslo import OPENSLO_APIS
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,26 @@ EVALUATE_JOB = "slo.evaluate"
 
 
 def list_objectives(session: Session) -> list[definitions.CompiledObjective]:
-    rows = session.scalars(select(SloDocument)).all()
-    docs = [definitions.RawDoc(r.kind, r.name, r.doc_metadata, r.spec) for r in rows]
-    return definitions.compile_objectives(docs)
+    return _compiled(session)[0]
+
+
+_COMPILED: dict[tuple[Any, ...], tuple[list[definitions.CompiledObjective], counting.CountPlan]] = {}
+
+
+def _compiled(session: Session) -> tuple[list[definitions.CompiledObjective], counting.CountPlan]:
+    """Objectives and the ingest plan, compiled once per configuration (keyed by every document's content)."""
+    rows = session.scalars(select(SloDocument).order_by(SloDocument.kind, SloDocument.name)).all()
+    fingerprint = tuple(
+        (r.kind, r.name, orjson.dumps([r.doc_metadata, r.spec], option=orjson.OPT_SORT_KEYS)) for r in rows
+    )
+    found = _COMPILED.get(fingerprint)
+    if found is None:
+        docs = [definitions.RawDoc(r.kind, r.name, r.doc_metadata, r.spec) for r in rows]
+        objectives = definitions.compile_objectives(docs)
+        if len(_COMPILED) > 16:
+            _COMPILED.clear()
+        found = _COMPILED[fingerprint] = (objectives, counting.plan_for(objectives))
+    return found
 
 
 def docs_from_config(config: Path, kinds: KindRegistry) -> list[definitions.RawDoc]:
@@ -63,27 +80,52 @@ def export_prometheus(*, config: Path, kinds: KindRegistry) -> tuple[str, list[s
 # -- ingest ---------------------------------------------------------------------------------------------------------
 
 
-def upsert_tally(session: Session, tally: counting.Tally) -> None:
-    if not tally.counts:
-        return
-    rows = [
-        {"series": s, "slice": sl, "minute": m, "good": g, "total": t} for (s, sl, m), (g, t) in tally.counts.items()
-    ]
+LEVELS = ((0, 1), (1, 60), (2, 1440))  # slo_totals levels: minute, hour, day (in minutes)
+
+
+def _upsert(session: Session, table: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(SloBucket)
+    stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["series", "slice", "minute"],
-        set_={"good": SloBucket.good + stmt.excluded.good, "total": SloBucket.total + stmt.excluded.total},
+        index_elements=keys,
+        set_={"good": table.good + stmt.excluded.good, "total": table.total + stmt.excluded.total},
     )
     for start in range(0, len(rows), 1000):
         session.execute(stmt, rows[start : start + 1000])
 
 
+def upsert_tally(session: Session, tally: counting.Tally) -> None:
+    """Add a tally to the per-minute buckets (per slice) and to the minute/hour/day totals (all slices)."""
+    if not tally.counts:
+        return
+    rows = [
+        {"series": s, "slice": sl, "minute": m, "good": g, "total": t} for (s, sl, m), (g, t) in tally.counts.items()
+    ]
+    # Sorted so that concurrent batches take row locks in the same order (no deadlocks on PostgreSQL).
+    rows.sort(key=lambda r: (r["series"], r["slice"], r["minute"]))
+    _upsert(session, SloBucket, ["series", "slice", "minute"], rows)
+    totals: dict[tuple[int, int, str], list[int]] = {}
+    for (series, _slice, minute), (good, total) in tally.counts.items():
+        for level, width in LEVELS:
+            acc = totals.setdefault((level, minute - minute % width, series), [0, 0])
+            acc[0] += good
+            acc[1] += total
+    _upsert(
+        session,
+        SloTotal,
+        ["level", "start", "series"],
+        [
+            {"level": lv, "start": st, "series": se, "good": g, "total": t}
+            for (lv, st, se), (g, t) in sorted(totals.items())
+        ],
+    )
+
+
 def ingest(session: Session, *, data: bytes, source: str = "body") -> dict[str, int]:
     """Count a NDJSON batch (gzip accepted) into buckets; a bad line refuses the whole batch."""
-    events = counting.parse_lines(counting.split_lines(counting.decompress(data)), source=source)
-    tally = counting.count(events, list_objectives(session))
+    _objectives, plan = _compiled(session)
+    tally = counting.count_lines(counting.split_lines(counting.decompress(data)), plan, source=source)
     upsert_tally(session, tally)
     return {"events": tally.events, "counted": tally.counted, "buckets": len(tally.counts)}
 
@@ -95,7 +137,7 @@ def ingest_otlp(session: Session, *, data: bytes, signal: str) -> dict[str, int]
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not JSON ({exc}); Mamori accepts OTLP/HTTP JSON, not protobuf") from None
     events = [(counting.event_minute(e["ts"]), e) for e in otlp.to_events(body, signal=signal)]
-    tally = counting.count(events, list_objectives(session))
+    tally = counting.count_events(events, _compiled(session)[1])
     upsert_tally(session, tally)
     return {"events": tally.events, "counted": tally.counted, "buckets": len(tally.counts)}
 
@@ -117,56 +159,83 @@ def evaluate_offline(*, config: Path, events: Path, at: datetime, kinds: KindReg
     """What `mamori slo evaluate` prints: every objective of the config evaluated over an events file."""
     objectives = objectives_from_config(config, kinds)
     data = counting.decompress(read_events_file(events), limit=1 << 40)
-    parsed = counting.parse_lines(counting.split_lines(data), source=str(events))
-    store = MemoryStore(counting.count(parsed, objectives))
-    return [evaluate(objective, store, at) for objective in objectives]
+    tally = counting.count_lines(counting.split_lines(data), counting.plan_for(objectives), source=str(events))
+    store = MemoryStore(tally)
+    out = [evaluate(objective, store, at) for objective in objectives]
+    for members in definitions.composite_groups(objectives).values():
+        composite = definitions.composite_objective(members)
+        out.append(evaluate_composite(composite, members, [store] * len(members), at))
+    return out
+
+
+def decompose(start: int, end: int) -> list[tuple[int, int, int]]:
+    """[start, end) in epoch minutes as (level, from, to) ranges of whole minutes, hours and days (UTC).
+
+    A 28-day window becomes at most 27 day rows, 2 x 23 hour rows and 2 x 59 minute rows per series."""
+    if end <= start:
+        return []
+    hour_from, hour_to = -(-start // 60) * 60, end // 60 * 60
+    if hour_from >= hour_to:
+        return [(0, start, end)]
+    parts = [(0, start, hour_from), (0, hour_to, end)]
+    day_from, day_to = -(-hour_from // 1440) * 1440, hour_to // 1440 * 1440
+    if day_from >= day_to:
+        parts.append((1, hour_from, hour_to))
+    else:
+        parts += [(1, hour_from, day_from), (1, day_to, hour_to), (2, day_from, day_to)]
+    return [p for p in parts if p[1] < p[2]]
 
 
 class DbStore:
-    """Counts read from slo_buckets; windows are SQL sums over the primary-key index.
+    """Counts read from slo_totals (window sums) and slo_buckets (per-minute rows for time slices).
 
-    `prefetch` sums many windows of many series in one scan (one conditional sum per window start), so
-    that evaluating every SLO each minute costs one query, not one per window and objective."""
+    `prefetch` sums every window of every series with one grouped query per distinct (level, range): windows
+    of the same length share their ranges, so a round over 1,000 SLOs is a few dozen small index-range scans,
+    and the rows read do not grow with the number of events or with the window length beyond 27 day rows."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._cache: dict[tuple[str, int, int], tuple[int, int]] = {}
+        self._ranges: dict[tuple[int, int, int], dict[str, tuple[int, int]]] = {}
+
+    def _range(self, level: int, start: int, end: int, series: str | None = None) -> dict[str, tuple[int, int]]:
+        key = (level, start, end)
+        found = self._ranges.get(key)
+        if found is not None:
+            return found
+        query = (
+            select(SloTotal.series, func.sum(SloTotal.good), func.sum(SloTotal.total))
+            .where(SloTotal.level == level, SloTotal.start >= start, SloTotal.start < end)
+            .group_by(SloTotal.series)
+        )
+        if series is not None:
+            query = query.where(SloTotal.series == series)
+        rows = {name: (int(g), int(t)) for name, g, t in self.session.execute(query)}
+        if series is None:
+            self._ranges[key] = rows
+        return rows
+
+    def _sum(self, series: str, start: int, end: int, *, single: bool) -> tuple[int, int]:
+        good = total = 0
+        for level, a, b in decompose(start, end):
+            g, t = self._range(level, a, b, series if single else None).get(series, (0, 0))
+            good += g
+            total += t
+        return good, total
 
     def prefetch(self, series: list[str], starts: set[int], end: int) -> None:
-        if not series or not starts:
+        """Sum [start, end) for every start, for every series, in one query per distinct range."""
+        if not series:
             return
-        ordered = sorted(starts)
-        columns = []
-        for start in ordered:
-            inside = SloBucket.minute >= start
-            columns += [
-                func.coalesce(func.sum(case((inside, SloBucket.good), else_=0)), 0),
-                func.coalesce(func.sum(case((inside, SloBucket.total), else_=0)), 0),
-            ]
-        found = {s: [0] * (2 * len(ordered)) for s in series}
-        for chunk in range(0, len(series), 500):
-            part = series[chunk : chunk + 500]
-            rows = self.session.execute(
-                select(SloBucket.series, *columns)
-                .where(SloBucket.series.in_(part), SloBucket.minute >= ordered[0], SloBucket.minute < end)
-                .group_by(SloBucket.series)
-            ).all()
-            for row in rows:
-                found[row[0]] = [int(v) for v in row[1:]]
-        for name, values in found.items():
-            for i, start in enumerate(ordered):
-                self._cache[(name, start, end)] = (values[2 * i], values[2 * i + 1])
+        for start in starts:
+            for name in series:
+                self._cache[(name, start, end)] = self._sum(name, start, end, single=False)
 
     def totals(self, series: str, start: int, end: int) -> tuple[int, int]:
         cached = self._cache.get((series, start, end))
         if cached is not None:
             return cached
-        row = self.session.execute(
-            select(func.coalesce(func.sum(SloBucket.good), 0), func.coalesce(func.sum(SloBucket.total), 0)).where(
-                SloBucket.series == series, SloBucket.minute >= start, SloBucket.minute < end
-            )
-        ).one()
-        return int(row[0]), int(row[1])
+        return self._sum(series, start, end, single=True)
 
     def minutes(self, series: str, start: int, end: int) -> list[tuple[int, int, int]]:
         rows = self.session.execute(
@@ -185,34 +254,59 @@ def evaluate_all(session: Session, runtime: Runtime, *, now: datetime) -> list[d
     db_store = DbStore(session)
     objectives = list_objectives(session)
     _prefetch(db_store, objectives, now)
-    # Load current state in two queries (kept in the session's identity map) instead of two per objective.
-    session.scalars(select(SloStatus)).all()
     open_alerts: dict[str, dict[tuple[str, str, str], SloAlert]] = {}
     for alert in session.scalars(select(SloAlert).where(SloAlert.status == "firing")):
         open_alerts.setdefault(alert.series, {})[(alert.severity, alert.long_window, alert.short_window)] = alert
     results = []
+    statuses = []
+    stores: dict[str, CountStore] = {}
     with runtime.http_client(timeout=15.0) as client:
         for objective in objectives:
             try:
                 remote = sources.source_for(objective, client)
                 store: CountStore = sources.SourceStore({objective.series: remote}) if remote else db_store
+                stores[objective.series] = store
                 result = evaluate(objective, store, now)
-                _store_status(session, objective, result, now)
-                _sync_alerts(
-                    session,
-                    runtime,
-                    objective,
-                    result=result,
-                    store=store,
-                    now=now,
-                    open_alerts=open_alerts.get(objective.series, {}),
-                )
+                statuses.append(_status_row(objective, result, now))
+                current = open_alerts.get(objective.series, {})
+                if result["alerts"] or current:
+                    _sync_alerts(session, runtime, objective, result=result, store=store, now=now, open_alerts=current)
             except sources.SourceError as exc:
                 log.warning("SLO %s not evaluated: %s", objective.series, exc)
                 continue
             results.append(result)
+    for members in definitions.composite_groups(objectives).values():
+        if not all(m.series in stores for m in members):
+            continue  # a member could not be evaluated: no composite this round
+        composite = definitions.composite_objective(members)
+        result = evaluate_composite(composite, members, [stores[m.series] for m in members], now)
+        statuses.append(_status_row(composite, result, now))
+        current = open_alerts.get(composite.series, {})
+        if result["alerts"] or current:
+            _sync_alerts(session, runtime, composite, result=result, store=db_store, now=now, open_alerts=current)
+        results.append(result)
+    _write_statuses(session, statuses)
     session.flush()
     return results
+
+
+def _write_statuses(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Every objective's latest evaluation in one batched upsert (no ORM objects)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(SloStatus)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["series"],
+        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c != "series"},
+    )
+    rows.sort(key=lambda r: str(r["series"]))
+    for start in range(0, len(rows), 500):
+        session.execute(stmt, rows[start : start + 500])
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, SloStatus):  # loaded earlier: must not hide the new values
+            session.expire(obj)
 
 
 def _prefetch(store: DbStore, objectives: list[definitions.CompiledObjective], now: datetime) -> None:
@@ -231,29 +325,30 @@ def _prefetch(store: DbStore, objectives: list[definitions.CompiledObjective], n
     store.prefetch([o.series for o in counted], starts, end)
 
 
-def _store_status(
-    session: Session, objective: definitions.CompiledObjective, result: dict[str, Any], now: datetime
-) -> None:
-    row = session.get(SloStatus, objective.series)
-    if row is None:
-        row = SloStatus(series=objective.series)
-        session.add(row)
-    row.slo, row.objective, row.service, row.user_story = (
-        objective.slo,
-        objective.index,
-        objective.service,
-        objective.user_story,
-    )
-    row.target, row.sli, row.good, row.total = objective.target, result["sli"], result["good"], result["total"]
-    row.consumed = result["error_budget"]["consumed"]
-    row.remaining = result["error_budget"]["remaining"]
-    row.result = {
-        **result,
-        "objective": objective.name,
-        "display_name": objective.display_name,
+def _status_row(objective: definitions.CompiledObjective, result: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "series": objective.series,
+        "slo": objective.slo,
+        "objective": objective.index,
+        "service": objective.service,
         "user_story": objective.user_story,
+        "target": objective.target,
+        "sli": result["sli"],
+        "good": round(result["good"]),
+        "total": round(result["total"]),
+        "consumed": result["error_budget"]["consumed"],
+        "remaining": result["error_budget"]["remaining"],
+        "result": {
+            **result,
+            "objective": objective.name,
+            "display_name": objective.display_name,
+            "user_story": objective.user_story,
+        },
+        "evaluated_at": now,
     }
-    row.evaluated_at = now
+
+
+_WINDOW_NAMES = {w: name for name, w in BURN_WINDOWS.items()}
 
 
 def _rule_key(rule: BurnRule) -> tuple[str, str, str]:
@@ -274,7 +369,8 @@ def _sync_alerts(
     for rule in objective.rules:
         key = _rule_key(rule)
         current = open_alerts.get(key)
-        burn = long_burn(objective, store, now, rule.long_window)
+        name = _WINDOW_NAMES.get(rule.long_window)
+        burn = result["burn_rates"][name] if name else long_burn(objective, store, now, rule.long_window)
         if key in firing_keys and current is None:
             alert = SloAlert(
                 series=objective.series,

@@ -11,7 +11,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from mamori.core.models import TimelineEvent
-from mamori.slo import charts, enforcement, service
+from mamori.slo import charts, definitions, enforcement, service
 from mamori.slo.definitions import CompiledObjective
 from mamori.slo.evaluate import to_minute
 from mamori.slo.models import SloAlert, SloBucket, SloStatus
@@ -97,52 +97,95 @@ def _series(
     return sli, remaining
 
 
+def _weighted(parts: list[tuple[float, list[tuple[datetime, float | None]]]]) -> list[tuple[datetime, float | None]]:
+    """Weighted mean, per point in time, of the members' series that have a value there (composite SLOs)."""
+    at_time: dict[datetime, list[tuple[float, float]]] = {}
+    for weight, series in parts:
+        for at, value in series:
+            if value is not None:
+                at_time.setdefault(at, []).append((weight, value))
+    return [(at, sum(w * v for w, v in vs) / sum(w for w, _ in vs)) for at, vs in sorted(at_time.items())]
+
+
+def _item(
+    session: Session,
+    objective: CompiledObjective,
+    status: SloStatus | None,
+    *,
+    sli: list[tuple[datetime, float | None]],
+    remaining: list[tuple[datetime, float | None]],
+    start: datetime,
+    end: datetime,
+) -> dict[str, Any]:
+    markers = _markers(session, objective.service, start, end)
+    low = min([objective.target - (1 - objective.target)] + [v for _, v in sli if v is not None])
+    return {
+        "objective": objective,
+        "status": status,
+        "result": status.result if status else None,
+        "sli_chart": charts.line_chart(
+            sli,
+            start=start,
+            end=end,
+            low=max(low, 0.0),
+            high=1.0,
+            reference=objective.target,
+            markers=markers,
+            title=f"SLI of {objective.display_name} ({objective.name})",
+        ),
+        "budget_chart": charts.line_chart(
+            remaining,
+            start=start,
+            end=end,
+            low=min([0.0] + [v for _, v in remaining if v is not None]),
+            high=1.0,
+            reference=0.0,
+            markers=markers,
+            title=f"Error budget remaining of {objective.display_name}",
+        ),
+        "alerts": list(
+            session.scalars(
+                select(SloAlert)
+                .where(SloAlert.series == objective.series)
+                .order_by(SloAlert.started_at.desc())
+                .limit(50)
+            )
+        ),
+        "markers": markers,
+    }
+
+
 def detail(session: Session, *, slo: str, now: datetime) -> list[dict[str, Any]]:
+    """Each objective of an SLO with its charts; a composite SLO also shows its combined objective."""
     statuses = {s.objective: s for s in service.get_status(session, slo=slo)}
+    members = [o for o in service.list_objectives(session) if o.slo == slo]
     out = []
-    for objective in [o for o in service.list_objectives(session) if o.slo == slo]:
-        status = statuses.get(objective.index)
+    sli_parts, budget_parts = [], []
+    for objective in members:
         start, end = objective.window.bounds(now)
         step = max(int((end - start) / timedelta(minutes=1)) // POINTS, 1)
         rows = history(session, objective, start=start, end=end, step_minutes=step)
         sli, remaining = _series(rows, objective.target)
-        markers = _markers(session, objective.service, start, end)
-        low = min([objective.target - (1 - objective.target)] + [v for _, v in sli if v is not None])
+        weight = objective.composite_weight or 1.0
+        sli_parts.append((weight, sli))
+        budget_parts.append((weight, remaining))
         out.append(
-            {
-                "objective": objective,
-                "status": status,
-                "result": status.result if status else None,
-                "sli_chart": charts.line_chart(
-                    sli,
-                    start=start,
-                    end=end,
-                    low=max(low, 0.0),
-                    high=1.0,
-                    reference=objective.target,
-                    markers=markers,
-                    title=f"SLI of {objective.display_name} ({objective.name})",
-                ),
-                "budget_chart": charts.line_chart(
-                    remaining,
-                    start=start,
-                    end=end,
-                    low=min([0.0] + [v for _, v in remaining if v is not None]),
-                    high=1.0,
-                    reference=0.0,
-                    markers=markers,
-                    title=f"Error budget remaining of {objective.display_name}",
-                ),
-                "alerts": list(
-                    session.scalars(
-                        select(SloAlert)
-                        .where(SloAlert.series == objective.series)
-                        .order_by(SloAlert.started_at.desc())
-                        .limit(50)
-                    )
-                ),
-                "markers": markers,
-            }
+            _item(session, objective, statuses.get(objective.index), sli=sli, remaining=remaining, start=start, end=end)
+        )
+    if len(members) > 1 and all(m.composite for m in members):
+        composite = definitions.composite_objective(members)
+        start, end = composite.window.bounds(now)
+        used = _weighted([(w, [(at, None if v is None else 1 - v) for at, v in r]) for w, r in budget_parts])
+        out.append(
+            _item(
+                session,
+                composite,
+                statuses.get(definitions.COMPOSITE_INDEX),
+                sli=_weighted(sli_parts),
+                remaining=[(at, None if v is None else 1 - v) for at, v in used],
+                start=start,
+                end=end,
+            )
         )
     actions = enforcement.list_actions(session, slo=slo)
     return [dict(item, actions=actions) for item in out]
