@@ -103,6 +103,28 @@ def test_oncall_shifts_lists_final_shifts(tmp_path: Path) -> None:
     } in shifts
 
 
+def test_oncall_shifts_as_ical_reads_back_as_the_json_shifts(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from mamori.incidents import ical
+
+    config = write_config(tmp_path / "config")
+    base = ["oncall", "shifts", "--config", str(config), "--schedule", "backend-primary"]
+    window = ["--from", "2026-03-28T00:00:00Z", "--to", "2026-03-31T00:00:00Z"]
+    as_json = runner.invoke(app, [*base, *window])
+    as_ical = runner.invoke(app, [*base, *window, "--format", "ical"])
+    assert as_ical.exit_code == 0, as_ical.output
+    raw = as_ical.stdout_bytes.decode()
+    assert raw.startswith("BEGIN:VCALENDAR\r\n") and raw.endswith("END:VCALENDAR\r\n"), "RFC 5545 CRLF lines"
+    events = ical.parse_events(raw)
+    expected = [s for s in json.loads(as_json.stdout)["shifts"] if s["user"]]
+    assert [(e.start, e.end, e.user) for e in events] == [
+        (datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]), s["user"]) for s in expected
+    ]
+    bad = runner.invoke(app, [*base, *window, "--format", "yaml"])
+    assert bad.exit_code == 2 and "unsupported --format" in bad.output
+
+
 def test_oncall_who_with_unknown_schedule_names_the_known_ones(tmp_path: Path) -> None:
     config = write_config(tmp_path / "config")
     result = runner.invoke(

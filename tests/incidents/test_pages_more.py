@@ -12,7 +12,8 @@ from mamori.core.models import AuditEntry
 from mamori.core.runtime import Runtime
 from mamori.incidents import response
 from tests.incidents.fakes import apply_config
-from tests.web.conftest import Login, csrf_of, login  # noqa: F401  (the fixture)
+from tests.web.conftest import Login, csrf_of
+from tests.web.conftest import login as login  # noqa: PLC0414  (the fixture, re-exported for pytest)
 
 
 def declare(runtime: Runtime) -> str:
@@ -54,6 +55,20 @@ def test_postmortem_editor_saves_with_csrf_and_exports_markdown(
         assert [(e.action, e.actor) for e in edits] == [("edit", "ed@example.com")]
 
 
+def test_oncall_page_offers_a_logged_in_user_their_personal_ical_feed(
+    runtime: Runtime, client: TestClient, login: Login, tmp_path: Path
+) -> None:
+    from mamori.incidents import ical
+
+    apply_config(runtime, tmp_path / "c")
+    login(email="viewer@example.com", role="viewer")
+    page = client.get("/oncall").text
+    start = page.index("/hooks/oncall/ical/")
+    feed = client.get(page[start : page.index('"', start)])
+    assert feed.status_code == 200 and ical.parse_events(feed.text) == [], "viewer@ is on no schedule"
+    assert "X-WR-CALNAME:On call: viewer@example.com" in feed.text
+
+
 def test_postmortem_api_put_replaces_markdown(
     runtime: Runtime, client: TestClient, auth_headers: dict[str, str]
 ) -> None:
@@ -91,6 +106,9 @@ def test_schedule_calendar_shows_a_week_grid_with_overrides_highlighted(
     assert page.text.count("frank</td>") == 28
     assert "dave</td>" in page.text and "erin</td>" in page.text
     assert "?week=2026-03-30" in page.text and "/hooks/oncall/ical/" in page.text
+    after = client.get("/oncall/schedules/backend-primary?week=2026-03-30", headers=auth_headers).text
+    assert after.count('<td class="override"') == 9, "until Monday 09:00 local (CEST now)"
+    assert "2026-03-30 07:00 UTC" in after
     assert client.get("/oncall/schedules/backend-primary?week=monday", headers=auth_headers).status_code == 400
     assert client.get("/oncall", headers=auth_headers).text.count('href="/oncall/schedules/backend-primary"') == 1
 
@@ -121,7 +139,5 @@ def test_maintenance_windows_are_created_listed_and_deleted_with_audit(
     assert client.delete(f"/api/v1/maintenance-windows/{window_id}", headers=auth_headers).status_code == 404
     assert client.get("/api/v1/maintenance-windows", headers=auth_headers).json() == []
     with runtime.sessions() as s:
-        actions = [
-            e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.object_type == "MaintenanceWindow"))
-        ]
+        actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.object_type == "MaintenanceWindow"))]
     assert sorted(actions) == ["create", "delete"]

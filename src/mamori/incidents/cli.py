@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from mamori import cli_support as cs
 from mamori.core import manifest
 from mamori.core.audit import Actor
+from mamori.core.clock import SystemClock
 from mamori.core.errors import InvalidInput
 from mamori.incidents import offline, response
 from mamori.incidents.schemas import IncidentOut
@@ -68,9 +70,15 @@ def shifts(
     schedule: Annotated[str, typer.Option("--schedule")],
     start: Annotated[str, typer.Option("--from", help="RFC 3339 instant.")],
     end: Annotated[str, typer.Option("--to", help="RFC 3339 instant.")],
-    fmt: Format = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json, or ical for an iCalendar file")] = "json",
 ) -> None:
     """The final shifts of a schedule (layers, restrictions and overrides applied); gaps have user null."""
+    if fmt == "ical":
+        now = SystemClock().now()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(offline.shifts_ical(_bundle(config), schedule, start, end, now=now).encode())
+        sys.stdout.buffer.flush()
+        return
     _check_format(fmt)
     cs.print_json(offline.shifts(_bundle(config), schedule, start, end))
 

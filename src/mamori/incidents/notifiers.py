@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,12 +37,21 @@ class Page:
     ack_url: str
     resolve_url: str
     details_url: str
+    acted_by: str | None = None
+    """Who acknowledged or resolved it, for messages updated after the fact."""
 
 
 class Notifier(Protocol):
     def send(self, page: Page, target: str) -> str:
         """Deliver `page` to `target` (an address, a Slack user/channel id, a URL); return a receipt."""
         ...
+
+
+@runtime_checkable
+class UpdatingNotifier(Notifier, Protocol):
+    """A notifier whose sent messages can be changed later (Slack): the receipt names the message."""
+
+    def update(self, page: Page, message_ref: str) -> str: ...
 
 
 class EmailNotifier:
@@ -73,50 +82,75 @@ class SlackNotifier:
 
     def blocks(self, page: Page) -> list[dict[str, Any]]:
         text = f"*[{page.severity}] {page.title}*\nservice: {page.service or '-'} · status: {page.status}"
+        if page.acted_by:
+            text += f" by {page.acted_by}"
+        open_button = {
+            "type": "button",
+            "action_id": "open",
+            "url": page.details_url,
+            "text": {"type": "plain_text", "text": "Open"},
+        }
+        section = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        if page.status == "resolved":
+            return [section, {"type": "actions", "block_id": f"mamori:{page.group_id}", "elements": [open_button]}]
+        acknowledged = page.status == "acknowledged"
         return [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            section,
             {
                 "type": "actions",
                 "block_id": f"mamori:{page.group_id}",
                 "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "ack",
-                        "value": page.group_id,
-                        "style": "primary",
-                        "text": {"type": "plain_text", "text": "Acknowledge"},
-                    },
+                    *(
+                        []
+                        if acknowledged
+                        else [
+                            {
+                                "type": "button",
+                                "action_id": "ack",
+                                "value": page.group_id,
+                                "style": "primary",
+                                "text": {"type": "plain_text", "text": "Acknowledge"},
+                            }
+                        ]
+                    ),
                     {
                         "type": "button",
                         "action_id": "resolve",
                         "value": page.group_id,
                         "text": {"type": "plain_text", "text": "Resolve"},
                     },
-                    {
-                        "type": "button",
-                        "action_id": "open",
-                        "url": page.details_url,
-                        "text": {"type": "plain_text", "text": "Open"},
-                    },
+                    open_button,
                 ],
             },
         ]
 
-    def send(self, page: Page, target: str) -> str:
-        body = {"channel": target, "text": f"[{page.severity}] {page.title}", "blocks": self.blocks(page)}
+    def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             with self.client() as client:
                 response = client.post(
-                    f"{self.api_url}/chat.postMessage", json=body, headers={"Authorization": f"Bearer {self.token}"}
+                    f"{self.api_url}/{method}", json=body, headers={"Authorization": f"Bearer {self.token}"}
                 )
         except httpx.HTTPError as exc:
             raise NotifyError(f"Slack: {exc}") from None
         if response.status_code == 429 or response.status_code >= 500:
             raise NotifyError(f"Slack answered HTTP {response.status_code}")
         data = response.json() if response.content else {}
-        if not data.get("ok"):
-            raise NotifyError(f"Slack error: {data.get('error', response.status_code)}")
+        if not isinstance(data, dict) or not data.get("ok"):
+            error = data.get("error", response.status_code) if isinstance(data, dict) else response.status_code
+            raise NotifyError(f"Slack error: {error}")
+        return data
+
+    def send(self, page: Page, target: str) -> str:
+        body = {"channel": target, "text": f"[{page.severity}] {page.title}", "blocks": self.blocks(page)}
+        data = self._call("chat.postMessage", body)
         return f"slack:{data.get('channel', target)}:{data.get('ts', '')}"
+
+    def update(self, page: Page, message_ref: str) -> str:
+        """Rewrite a sent message (`channel:ts`) to show the group's new status (chat.update)."""
+        channel, _, ts = message_ref.partition(":")
+        text = f"[{page.severity}] {page.title}: {page.status}" + (f" by {page.acted_by}" if page.acted_by else "")
+        data = self._call("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": self.blocks(page)})
+        return f"slack:{data.get('channel', channel)}:{data.get('ts', ts)}"
 
 
 def refuse_private(url: str) -> None:

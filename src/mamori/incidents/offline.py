@@ -8,7 +8,7 @@ from typing import Any
 from mamori.core.clock import parse_instant
 from mamori.core.errors import InvalidInput, NotFound
 from mamori.core.manifest import Bundle
-from mamori.incidents import rotation, routing
+from mamori.incidents import ical, rotation, routing
 from mamori.incidents.kinds import ALERT_ROUTE, SCHEDULE
 from mamori.incidents.specs import AlertRouteSpec, ScheduleSpec
 
@@ -82,6 +82,15 @@ def shifts(bundle: Bundle, schedule: str, start: str, end: str) -> dict[str, obj
         "to": _iso(hi),
         "shifts": [s.as_dict() for s in rotation.final_shifts(spec, lo, hi)],
     }
+
+
+def shifts_ical(bundle: Bundle, schedule: str, start: str, end: str, *, now: datetime) -> str:
+    """The same final shifts as an iCalendar file (gaps left out), e.g. to import into a calendar."""
+    lo, hi = parse_instant(start), parse_instant(end)
+    if hi <= lo:
+        raise InvalidInput("--to must be after --from")
+    final = rotation.final_shifts(schedule_spec(bundle, schedule), lo, hi)
+    return ical.calendar(((schedule, s) for s in final), name=f"On call: {schedule}", now=now)
 
 
 def _iso(at: datetime) -> str:

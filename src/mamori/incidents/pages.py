@@ -55,8 +55,16 @@ def incident(ref: str, request: Request, session: SessionDep, runtime: RuntimeDe
 
 
 @router.get("/oncall", response_class=HTMLResponse)
-def oncall(request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
-    return render(request, "incidents/oncall.html", {"rows": views.on_call(session, now=runtime.now())})
+def oncall(request: Request, session: SessionDep, runtime: RuntimeDep, who: Viewer) -> HTMLResponse:
+    mine = None
+    if who.user is not None:
+        try:
+            mine = feeds.feed_url(runtime.settings, kind="user", name=who.user.email.lower())
+        except ValidationFailed:  # no secret key configured: no feed links
+            mine = None
+    return render(
+        request, "incidents/oncall.html", {"rows": views.on_call(session, now=runtime.now()), "my_ical": mine}
+    )
 
 
 @router.get("/oncall/health", response_class=HTMLResponse)
@@ -80,7 +88,7 @@ def postmortem_editor(ref: str, request: Request, session: SessionDep, runtime: 
 
 
 @router.post("/incidents/{ref}/postmortem", response_class=HTMLResponse)
-def save_postmortem(
+def save_postmortem(  # noqa: PLR0917 - FastAPI passes form fields by name
     ref: str,
     request: Request,
     session: SessionDep,

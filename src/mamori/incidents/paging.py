@@ -9,6 +9,7 @@ with backoff, so the attempt record commits with the job that made it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from mamori.incidents.notifiers import (
     NotifyError,
     Page,
     SlackNotifier,
+    UpdatingNotifier,
     WebhookNotifier,
 )
 from mamori.incidents.signing import sign_action
@@ -35,6 +37,7 @@ from mamori.incidents.specs import EscalationPolicySpec, Notify
 log = logging.getLogger(__name__)
 
 ESCALATE_JOB, NOTIFY_JOB, AUDIT_JOB = "incidents.escalate", "incidents.notify", "incidents.audit_escalations"
+UPDATE_MESSAGES_JOB = "incidents.update_messages"
 MAX_SEND_ATTEMPTS = 5
 LINK_TTL = timedelta(days=7)
 NOTIFIERS_ADAPTER = "incidents.notifiers"
@@ -250,6 +253,49 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     session.add(NotificationAttempt(notification_id=note.id, at=now, ok=True, detail=receipt[:2000]))
     note.status, note.sent_at, note.last_error = "sent", now, None
+    if note.channel == "slack" and receipt.startswith("slack:"):
+        note.message_ref = receipt.removeprefix("slack:")[:300]
+    if group is not None and group.status != "triggered":
+        refresh_messages(session, group, now=now)  # acknowledged while this send was being retried
+
+
+def refresh_messages(session: Session, group: AlertGroup, *, now: datetime) -> None:
+    """After ack/resolve: rewrite the group's sent Slack messages to show the new status (a job)."""
+    has_messages = session.scalar(
+        select(Notification.id).where(Notification.group_id == group.id, Notification.message_ref.is_not(None)).limit(1)
+    )
+    if has_messages is None:
+        return
+    jobs.enqueue(
+        session,
+        kind=UPDATE_MESSAGES_JOB,
+        now=now,
+        payload={"group_id": group.id},
+        dedupe_key=f"update-messages:{group.id}:{group.status}:{now.isoformat()}",
+        max_attempts=5,
+    )
+
+
+def update_messages(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job: chat.update every Slack message of the group; idempotent, so a retry redoes them all."""
+    group = ctx.session.get(AlertGroup, str(payload["group_id"]))
+    if group is None:
+        return
+    notes = ctx.session.scalars(
+        select(Notification).where(Notification.group_id == group.id, Notification.message_ref.is_not(None))
+    ).all()
+    for note in notes:
+        sender = notifiers(ctx.runtime).get(note.channel)
+        if sender is None or not isinstance(sender, UpdatingNotifier) or note.message_ref is None:
+            continue
+        page = page_for(ctx.runtime, group, note.user_email, now=ctx.now)
+        acted_by = group.resolved_by if group.status == "resolved" else group.acknowledged_by
+        page = replace(page, acted_by=acted_by)
+        try:
+            sender.update(page, note.message_ref)
+        except NotifyError as exc:
+            ctx.session.add(NotificationAttempt(notification_id=note.id, at=ctx.now, ok=False, detail=f"update: {exc}"))
+            raise
 
 
 def audit_escalations(ctx: JobContext, payload: dict[str, Any]) -> None:

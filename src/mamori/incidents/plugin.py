@@ -24,6 +24,7 @@ def plugin() -> Plugin:
             service.PROCESS_JOB: service.process_intake,
             paging.ESCALATE_JOB: paging.escalate,
             paging.NOTIFY_JOB: paging.notify,
+            paging.UPDATE_MESSAGES_JOB: paging.update_messages,
             paging.AUDIT_JOB: paging.audit_escalations,
             response.REMINDER_JOB: response.update_reminder,
             actions.FILE_JOB: actions.file_job,

@@ -14,15 +14,17 @@ from mamori.core import audit, jobs, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
+from mamori.core.models import Job
 from mamori.incidents import config, intake, paging, routing
 from mamori.incidents.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
 from mamori.incidents.matchers import matches_all, parse_matchers
 from mamori.incidents.models import Alert, AlertGroup, Intake, MaintenanceWindow, Silence
-from mamori.incidents.specs import AlertRouteSpec
+from mamori.incidents.specs import AlertRouteSpec, IntegrationSpec
 
 log = logging.getLogger(__name__)
 
 PROCESS_JOB = "incidents.process_intake"
+PROCESS_BATCH = 50
 SOURCES = ("alertmanager", "grafana", "datadog", "generic", "pagerduty")
 MAX_KEPT_BODY = 1024 * 1024
 
@@ -69,16 +71,54 @@ def _pd_key(body: bytes) -> str | None:
 
 
 def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Job: turn one stored payload into alerts. Idempotent: alerts are keyed by the source's key."""
-    row = ctx.session.get(Intake, int(payload["intake_id"]))
+    """Job: turn one stored payload into alerts. Idempotent: alerts are keyed by the source's key.
+
+    Under load it also takes up to PROCESS_BATCH - 1 further waiting payloads, oldest first (rows
+    locked by another worker are skipped), and cancels their now pointless jobs: one transaction
+    instead of a job each keeps intake ahead of a burst."""
+    session = ctx.session
+    row = session.get(Intake, int(payload["intake_id"]), with_for_update=True)
     if row is None or row.status != "accepted":
         return
-    process(ctx.session, row, now=ctx.now)
+    cache: dict[str, tuple[IntegrationSpec, AlertRouteSpec]] = {}
+    process(session, row, now=ctx.now, cache=cache)
+    more = session.scalars(
+        select(Intake)
+        .where(Intake.status == "accepted", Intake.id != row.id)
+        .order_by(Intake.id)
+        .limit(PROCESS_BATCH - 1)
+        .with_for_update(skip_locked=True)
+    ).all()
+    taken = []
+    for other in more:
+        try:
+            with session.begin_nested():  # a payload that fails is left to its own job (and its retries)
+                process(session, other, now=ctx.now, cache=cache)
+        except Exception:
+            log.warning("intake %s failed in a batch; its own job will retry it", other.id, exc_info=True)
+            continue
+        taken.append(other)
+    if taken:
+        keys = [f"intake:{other.id}" for other in taken]
+        for job_id in session.scalars(select(Job.id).where(Job.dedupe_key.in_(keys), Job.status == "queued")):
+            jobs.cancel(session, job_id=job_id, now=ctx.now)
 
 
-def process(session: Session, row: Intake, *, now: datetime) -> None:
-    spec = config.integration(session, row.integration)
-    route_spec = config.alert_route(session, spec.route)
+def process(
+    session: Session,
+    row: Intake,
+    *,
+    now: datetime,
+    cache: dict[str, tuple[IntegrationSpec, AlertRouteSpec]] | None = None,
+) -> None:
+    """Apply one stored payload; `cache` keeps integration and route specs for a batch."""
+    if cache is not None and row.integration in cache:
+        spec, route_spec = cache[row.integration]
+    else:
+        spec = config.integration(session, row.integration)
+        route_spec = config.alert_route(session, spec.route)
+        if cache is not None:
+            cache[row.integration] = (spec, route_spec)
     for incoming in intake.parse(row.source, row.body.encode(), mapping=spec.fields):
         receive(
             session,
@@ -254,6 +294,7 @@ def acknowledge(session: Session, *, group_id: str, actor: Actor, now: datetime)
         return group
     group.status, group.acknowledged_at, group.acknowledged_by = "acknowledged", now, actor.name
     paging.stop_escalation(session, group, now=now)
+    paging.refresh_messages(session, group, now=now)
     audit.record(session, actor=actor, action="acknowledge", object_type="AlertGroup", object_id=group.id, at=now)
     session.flush()
     return group
@@ -265,6 +306,7 @@ def resolve(session: Session, *, group_id: str, actor: Actor, now: datetime) -> 
         return group
     group.status, group.resolved_at, group.resolved_by = "resolved", now, actor.name
     paging.stop_escalation(session, group, now=now)
+    paging.refresh_messages(session, group, now=now)
     for alert in session.scalars(select(Alert).where(Alert.group_id == group.id, Alert.status == "firing")):
         alert.status, alert.resolved_at = "resolved", now
     audit.record(session, actor=actor, action="resolve", object_type="AlertGroup", object_id=group.id, at=now)
@@ -397,7 +439,11 @@ def delete_maintenance(session: Session, *, window_id: str, actor: Actor, now: d
     window = session.get(MaintenanceWindow, window_id)
     if window is None:
         raise NotFound(f"no maintenance window {window_id!r}")
-    before = {"services": window.services, "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat()}
+    before = {
+        "services": window.services,
+        "starts_at": window.starts_at.isoformat(),
+        "ends_at": window.ends_at.isoformat(),
+    }
     session.delete(window)
     audit.record(
         session,

@@ -13,8 +13,8 @@ from mamori.core import catalog, manifest
 from mamori.core.duration import format_duration
 from mamori.incidents import config, rotation
 from mamori.incidents.kinds import ALERT_ROUTE, POLICY
-from mamori.incidents.specs import AlertRouteSpec, EscalationPolicySpec, Notify, ScheduleSpec
 from mamori.incidents.models import Incident
+from mamori.incidents.specs import AlertRouteSpec, EscalationPolicySpec, Notify, ScheduleSpec
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,14 @@ def _notify_text(notify: Notify) -> str:
 def policies(session: Session) -> list[PolicyView]:
     """Escalation policies with their steps in words and the alert routes that use them."""
     stored = manifest.stored_specs(session, kind=POLICY)
-    routes = {name: AlertRouteSpec.model_validate(raw) for name, raw in manifest.stored_specs(session, kind=ALERT_ROUTE).items()}
+    routes = {
+        name: AlertRouteSpec.model_validate(raw)
+        for name, raw in manifest.stored_specs(session, kind=ALERT_ROUTE).items()
+    }
     out = []
     for name, raw in sorted(stored.items()):
         spec = EscalationPolicySpec.model_validate(raw)
-        steps = [
-            {"notify": _notify_text(s.notify), "after": format_duration(s.escalate_after)} for s in spec.steps
-        ]
+        steps = [{"notify": _notify_text(s.notify), "after": format_duration(s.escalate_after)} for s in spec.steps]
         users = [
             f"{rname} {'default' if i is None else f'route {i}'}"
             for rname, r in sorted(routes.items())
@@ -129,9 +130,7 @@ def week_grid(name: str, spec: ScheduleSpec, monday: date) -> WeekGrid:
                 return Cell(shift.user, shift.layer)
         return Cell(None, None)
 
-    hours = [
-        (h, [at(rotation.local_to_utc(datetime.combine(day, time(h)), tz)) for day in days]) for h in range(24)
-    ]
+    hours = [(h, [at(rotation.local_to_utc(datetime.combine(day, time(h)), tz)) for day in days]) for h in range(24)]
     return WeekGrid(name, spec.time_zone, monday, days, hours, shifts)
 
 
