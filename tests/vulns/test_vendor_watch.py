@@ -163,7 +163,7 @@ def test_bad_and_hostile_feeds_give_clear_errors(payload: bytes, message: str) -
 
 
 def test_statuspage_json_without_incidents_is_refused() -> None:
-    with pytest.raises(feeds.InvalidFeed, match="needs an 'incidents' list"):
+    with pytest.raises(feeds.InvalidFeed, match="needs an 'incidents', 'scheduled_maintenances' or 'components' list"):
         feeds.parse(b'{"page": {}}', kind="statuspage")
 
 

@@ -47,7 +47,8 @@ def purl_for(ecosystem: str, name: str, version: str) -> str:
     elif ptype == "pypi":
         short = name.lower().replace("_", "-")
     ns = "/".join(quote(p, safe="") for p in namespace.split("/")) + "/" if namespace else ""
-    return f"pkg:{ptype}/{ns}{quote(short, safe='')}@{quote(version, safe='+')}"
+    at = f"@{quote(version, safe='+')}" if version else ""  # git/file dependencies carry no version
+    return f"pkg:{ptype}/{ns}{quote(short, safe='')}{at}"
 
 
 def parse_purl(purl: str) -> tuple[str, str, str] | None:

@@ -151,14 +151,31 @@ def _refuse_private(url: str) -> None:
             raise RuntimeError(f"{url}: {host} resolves to a private address ({ip}); set allow_private_webhooks")
 
 
+# redirects a webhook follows, re-posting the payload: 307/308 keep the method by definition; 301/302 are
+# followed with POST too (a webhook re-sent as GET delivers nothing). 303 means "look elsewhere": an error.
+_REDIRECTS = frozenset({301, 302, 307, 308})
+MAX_WEBHOOK_REDIRECTS = 5
+
+
 def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
-    if not runtime.settings.allow_private_webhooks:
-        _refuse_private(url)
-    try:
-        with runtime.http_client() as client:
-            response = client.post(url, json=payload)
-    except httpx.HTTPError as exc:
-        raise RuntimeError(f"{url}: {exc}") from None
-    if response.status_code >= 300:
-        raise RuntimeError(f"{url}: HTTP {response.status_code}")
-    return f"webhook:{url}"
+    """POST the digest; every redirect target is checked like the first URL (scheme, private addresses), so a
+    public endpoint cannot bounce the digest into our own network."""
+    allow_private = runtime.settings.allow_private_webhooks
+    target = url
+    with runtime.http_client() as client:
+        for _ in range(MAX_WEBHOOK_REDIRECTS + 1):
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise RuntimeError(f"{url}: redirected to {target}, which is not an http(s) URL")
+            if not allow_private:
+                _refuse_private(target)
+            try:
+                response = client.post(target, json=payload, follow_redirects=False)
+            except httpx.HTTPError as exc:
+                raise RuntimeError(f"{target}: {exc}") from None
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                target = str(response.url.join(response.headers["location"]))
+                continue
+            if response.status_code >= 300:
+                raise RuntimeError(f"{target}: HTTP {response.status_code}")
+            return f"webhook:{target}"
+    raise RuntimeError(f"{url}: more than {MAX_WEBHOOK_REDIRECTS} redirects")

@@ -30,6 +30,13 @@ class FeedItem:
     link: str | None
     summary: str
     published: datetime | None
+    # news (RSS/Atom), incident, maintenance (Statuspage scheduled maintenance) or component (a component's status)
+    kind: str = "news"
+    status: str | None = None  # Statuspage: the incident/maintenance/component status
+
+
+# component statuses that mean the vendor is down for us; degraded performance and maintenance are kept as items only
+OUTAGE_STATUSES = frozenset({"partial_outage", "major_outage"})
 
 
 def plain(text: str | None) -> str:
@@ -111,28 +118,72 @@ def _atom(root: Element) -> list[FeedItem]:
 
 
 def _statuspage(payload: bytes) -> list[FeedItem]:
-    """Statuspage's /api/v2/incidents.json (or summary.json): incidents with their latest update."""
+    """Statuspage's API v2: incidents.json, scheduled-maintenances.json (upcoming/active too), components.json
+    or summary.json, which has all three. Operational components give no item; any other status does, once per
+    status change (the guid carries the status and its time)."""
     try:
         data: Any = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidFeed(f"Statuspage JSON is not valid JSON ({exc})") from None
-    incidents = data.get("incidents") if isinstance(data, dict) else None
-    if not isinstance(incidents, list):
-        raise InvalidFeed("Statuspage JSON needs an 'incidents' list")
-    items = []
-    for i, inc in enumerate(incidents):
-        if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
-            raise InvalidFeed(f"incidents[{i}]: needs a string 'id'")
-        updates = inc.get("incident_updates") or []
-        latest = updates[0].get("body", "") if updates and isinstance(updates[0], dict) else ""
-        impact = inc.get("impact") or "none"
-        items.append(
-            FeedItem(
-                guid=inc["id"],
-                title=plain(str(inc.get("name", ""))),
-                link=safe_link(inc.get("shortlink")),
-                summary=plain(f"[{impact} impact, {inc.get('status', 'unknown')}] {latest}"),
-                published=_date(inc.get("created_at")),
+    lists = (
+        {key: data.get(key) for key in ("incidents", "scheduled_maintenances", "components")}
+        if isinstance(data, dict)
+        else {}
+    )
+    if not any(isinstance(v, list) for v in lists.values()):
+        raise InvalidFeed("Statuspage JSON needs an 'incidents', 'scheduled_maintenances' or 'components' list")
+    items: list[FeedItem] = []
+    for key, kind in (("incidents", "incident"), ("scheduled_maintenances", "maintenance")):
+        entries = lists.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise InvalidFeed(f"{key}: must be a list")
+        items.extend(_statuspage_event(f"{key}[{i}]", inc, kind) for i, inc in enumerate(entries))
+    components = lists.get("components")
+    if components is not None:
+        if not isinstance(components, list):
+            raise InvalidFeed("components: must be a list")
+        for i, comp in enumerate(components):
+            if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
+                raise InvalidFeed(f"components[{i}]: needs a string 'id'")
+            status = str(comp.get("status") or "unknown")
+            if status == "operational" or comp.get("group") is True:
+                continue  # groups summarise their members, which are listed themselves
+            name = plain(str(comp.get("name", "")))
+            items.append(
+                FeedItem(
+                    guid=f"component:{comp['id']}:{status}:{comp.get('updated_at') or ''}",
+                    title=f"{name}: {status.replace('_', ' ')}",
+                    link=None,
+                    summary=plain(f"Component {name} is {status.replace('_', ' ')}. {comp.get('description') or ''}"),
+                    published=_date(comp.get("updated_at")),
+                    kind="component",
+                    status=status,
+                )
             )
-        )
     return items
+
+
+def _statuspage_event(where: str, inc: Any, kind: str) -> FeedItem:
+    if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
+        raise InvalidFeed(f"{where}: needs a string 'id'")
+    updates = inc.get("incident_updates") or []
+    latest = updates[0].get("body", "") if updates and isinstance(updates[0], dict) else ""
+    status = str(inc.get("status", "unknown"))
+    if kind == "maintenance":
+        window = f"{inc.get('scheduled_for') or '?'} to {inc.get('scheduled_until') or '?'}"
+        head = f"[scheduled maintenance, {status}, {window}]"
+        published = _date(inc.get("scheduled_for")) or _date(inc.get("created_at"))
+    else:
+        head = f"[{inc.get('impact') or 'none'} impact, {status}]"
+        published = _date(inc.get("created_at"))
+    return FeedItem(
+        guid=inc["id"] if kind == "incident" else f"maintenance:{inc['id']}",
+        title=plain(str(inc.get("name", ""))),
+        link=safe_link(inc.get("shortlink")),
+        summary=plain(f"{head} {latest}"),
+        published=published,
+        kind=kind,
+        status=status,
+    )

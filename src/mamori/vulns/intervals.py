@@ -39,23 +39,49 @@ def _distinct_sorted(points: list[Any]) -> list[Any]:
 
 
 class _OrderTable:
+    """The breakpoints of every range in one ordering, and for each slot the affected entries' indices."""
+
+    __slots__ = ("key", "points", "slots")
+
     def __init__(self, key: Callable[[str], Any], ranges: list[tuple[int, osv.KeyCheck, list[Any]]]) -> None:
         self.key = key
         self.points = _distinct_sorted([p for _, _, pts in ranges for p in pts])
-        self.slots: list[tuple[int, ...]] = []
-        lo = None
-        for hi in [*self.points, None]:
-            between = _Between(lo, hi)
-            self.slots.append(tuple(sorted({i for i, check, _ in ranges if check(between)})))
-            if hi is not None:
-                self.slots.append(tuple(sorted({i for i, check, _ in ranges if check(hi)})))
-            lo = hi
+        n = len(self.points)
+        hits: list[list[int]] = [[] for _ in range(2 * n + 1)]
+        for i, check, pts in ranges:
+            # a range answers the same everywhere between two of its OWN neighbouring breakpoints, so it is
+            # checked once per own segment and the answer copied to the global slots the segment covers
+            own = _distinct_sorted(pts)
+            lo, start = None, 0
+            for hi in [*own, None]:
+                end = 2 * n + 1 if hi is None else 2 * bisect_left(self.points, hi) + 1
+                if check(_Between(lo, hi)):
+                    for s in range(start, end):
+                        _add(hits[s], i)
+                if hi is not None:
+                    if check(hi):
+                        _add(hits[end], i)
+                    start = end + 1
+                lo = hi
+        self.slots: list[tuple[int, ...]] = [tuple(h) for h in hits]
+
+    def slot(self, version: str) -> int:
+        """The slot index of a version: 2i for the gap below point i, 2i+1 for point i itself."""
+        k = self.key(version)
+        points = self.points
+        i = bisect_left(points, k)
+        if i < len(points) and not (k < points[i]) and not (points[i] < k):
+            return 2 * i + 1
+        return 2 * i
 
     def hits(self, version: str) -> tuple[int, ...]:
-        k = self.key(version)
-        i = bisect_left(self.points, k)
-        exact = i < len(self.points) and not (k < self.points[i]) and not (self.points[i] < k)
-        return self.slots[2 * i + 1 if exact else 2 * i]
+        return self.slots[self.slot(version)]
+
+
+def _add(slot: list[int], i: int) -> None:
+    # ranges arrive in entry order, so a repeated index can only be the last one
+    if not slot or slot[-1] != i:
+        slot.append(i)
 
 
 class PackageTable:
@@ -66,7 +92,7 @@ class PackageTable:
         for i, aff in enumerate(entries):
             for v in aff.versions:
                 listed.setdefault(v, []).append(i)
-        self._listed = {v: tuple(ids) for v, ids in listed.items()}
+        self.listed = {v: tuple(ids) for v, ids in listed.items()}
         by_order: dict[versions.Compare, list[tuple[int, osv.KeyCheck, list[Any]]]] = {}
         for i, aff in enumerate(entries):
             for rng in aff.ranges:
@@ -74,15 +100,15 @@ class PackageTable:
                 if cmp is not None:
                     check, points = osv.range_on_keys(rng, cmp, versions.key_function(cmp))
                     by_order.setdefault(cmp, []).append((i, check, points))
-        self._tables = [_OrderTable(versions.key_function(cmp), ranges) for cmp, ranges in by_order.items()]
+        self.tables = [_OrderTable(versions.key_function(cmp), ranges) for cmp, ranges in by_order.items()]
         # the common case, one ordering and no explicit versions: the slot is the answer
-        self._only = self._tables[0] if len(self._tables) == 1 and not self._listed else None
+        self.single = self.tables[0] if len(self.tables) == 1 and not self.listed else None
 
-    def hits(self, version: str) -> Sequence[int]:
+    def hits(self, version: str) -> tuple[int, ...]:
         """Indices of the affected entries, in entry order."""
-        if self._only is not None:
-            return self._only.hits(version)
-        found = set(self._listed.get(version, ()))
-        for table in self._tables:
+        if self.single is not None:
+            return self.single.hits(version)
+        found = set(self.listed.get(version, ()))
+        for table in self.tables:
             found.update(table.hits(version))
-        return sorted(found)
+        return tuple(sorted(found))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mamori.vulns import osv
+from mamori.vulns.bulk import collector_paused
 
 
 @dataclass
@@ -55,7 +56,12 @@ def load(path: Path, *, known: Mapping[str, datetime] | None = None) -> LoadResu
     With `known` (id -> modified already stored), records not modified since are counted as unchanged and skipped.
     """
     result = LoadResult()
-    known = known or {}
+    with collector_paused():
+        _load_into(result, path, known or {})
+    return result
+
+
+def _load_into(result: LoadResult, path: Path, known: Mapping[str, datetime]) -> None:
     for name, payload in _raw_files(path):
         try:
             documents = list(_documents(name, payload))
@@ -75,4 +81,3 @@ def load(path: Path, *, known: Mapping[str, datetime] | None = None) -> LoadResu
                 result.withdrawn.append(adv.id)
             else:
                 result.advisories.append(adv)
-    return result

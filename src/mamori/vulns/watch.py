@@ -163,10 +163,22 @@ def ingest_items(
 def _matches_for(feed: Feed, item: feeds.FeedItem, matcher: VendorMatcher) -> list[Match]:
     text = f"{item.title}. {item.summary}"
     if feed.vendor:  # a vendor's own status page: every incident is about that vendor
+        if not opens_incident(item):
+            return []
         return [Match(feed.vendor, feed.vendor, text[:300])]
     if not is_security_news(text):
         return []
     return matcher.match(text)
+
+
+def opens_incident(item: feeds.FeedItem) -> bool:
+    """Which status-page items need triage: incidents and outages do; a scheduled maintenance or degraded
+    performance is kept as a feed item (visible with the vendor) without opening a finding."""
+    if item.kind == "maintenance":
+        return False
+    if item.kind == "component":
+        return item.status in feeds.OUTAGE_STATUSES
+    return True
 
 
 def open_incident(

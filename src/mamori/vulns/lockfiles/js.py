@@ -19,6 +19,9 @@ def _split_spec(spec: str) -> tuple[str, str]:
 def _npm_alias(name: str, version: str) -> tuple[str, str]:
     if version.startswith("npm:"):
         return _split_spec(version[4:])
+    if ":" in version:
+        # git/github:/file: specs are not versions (and git URLs may carry credentials): no version to match
+        return name, ""
     return name, version
 
 
@@ -35,9 +38,11 @@ def parse_package_lock(path: Path) -> list[Component]:
         }
         out = []
         for key, entry in packages.items():
-            if "node_modules/" not in key or not isinstance(entry, dict) or entry.get("link"):
+            if not key or not isinstance(entry, dict) or entry.get("link"):
                 continue
-            dir_name = key.rsplit("node_modules/", 1)[1]
+            # a package outside node_modules is a local folder (a `file:` dependency, often a vendored copy of a
+            # public package): reported under its own name, or the folder's, with the version it declares
+            dir_name = key.rsplit("node_modules/", 1)[1] if "node_modules/" in key else key.rsplit("/", 1)[-1]
             name = entry.get("name") or dir_name
             version = str(entry.get("version", ""))
             name, version = _npm_alias(name, version)
@@ -80,9 +85,11 @@ def _walk_v1(deps: dict[str, Any], src: str, *, top: bool) -> Any:
     for name, entry in deps.items():
         if not isinstance(entry, dict):
             continue
-        real, version = _npm_alias(name, str(entry.get("version", "")))
+        spec = str(entry.get("version", ""))
+        real, version = _npm_alias(name, spec)
         component = Component("npm", real, version, src, direct=None if top else False, dev=bool(entry.get("dev")))
-        yield str(entry.get("resolved", "")), component
+        # git copies at different commits stay apart even though neither has a version
+        yield str(entry.get("resolved") or spec), component
         yield from _walk_v1(entry.get("dependencies") or {}, src, top=False)
 
 
@@ -116,7 +123,7 @@ def _yarn_component(header: str, version: str, src: str) -> Component | None:
     name, rng = _split_spec(first)
     if rng.startswith("npm:") and "@" in rng[5:]:
         name, _ = _split_spec(rng[4:])
-    if "@workspace:" in first or rng.startswith(("workspace:", "link:", "portal:")):
+    if "@workspace:" in first or rng.startswith(("workspace:", "portal:")):
         return None
     if version == "0.0.0-use.local":
         return None
@@ -127,6 +134,10 @@ _PNPM_PEERS = re.compile(r"[(_].*$")
 
 
 def _pnpm_key(key: str, version_field: str | None, *, v5: bool = False) -> tuple[str, str] | None:
+    if v5 and not key.startswith("/"):
+        host, _, rest = key.partition("/")
+        if rest and "." in host and "@" not in host:  # `registry.example/name/version`: a package from that host
+            key = "/" + rest
     registry_path = v5 and key.startswith("/")
     key = key.lstrip("/")
     if "@" in key[1:] and not (registry_path and "/" in key[1:]):
@@ -155,11 +166,19 @@ def parse_pnpm_lock(path: Path) -> list[Component]:
     out = []
     for key, raw_entry in packages.items():
         entry = raw_entry if isinstance(raw_entry, dict) else {}
-        parsed = _pnpm_key(str(key), entry.get("version"), v5=v5)
-        if parsed is None or not parsed[0]:
-            raise LockfileError(f"{path}: invalid package path {key!r}")
-        name = str(entry.get("name") or parsed[0])
-        version = parsed[1]
+        if entry.get("name") and entry.get("version"):
+            # git, tarball and local-directory packages: pnpm writes their real name and version out
+            name, version = str(entry["name"]), str(entry["version"])
+        elif str(key).startswith("file:"):
+            continue  # a local directory without a name: pnpm always writes one, so nothing to report
+        else:
+            parsed = _pnpm_key(str(key), entry.get("version"), v5=v5)
+            if parsed is None or not parsed[0]:
+                raise LockfileError(f"{path}: invalid package path {key!r}")
+            if v5 and not parsed[1][:1].isdigit():
+                continue  # `/name/not-a-version` or a git path without one: nothing a version range can match
+            name = str(entry.get("name") or parsed[0])
+            version = parsed[1]
         is_direct = name in direct or name in dev_direct
         dev = entry.get("dev") if "dev" in entry else (name in dev_direct and name not in direct) if is_direct else None
         out.append(Component("npm", name, version, src, direct=is_direct, dev=dev))

@@ -16,9 +16,16 @@ def parse_requirements(path: Path, _seen: frozenset[Path] = frozenset()) -> list
     if path.resolve() in _seen:
         return []
     seen = _seen | {path.resolve()}
-    text = read_text(path).replace("\\\n", " ")
     out: list[Component] = []
-    for raw in text.splitlines():
+    pins: set[tuple[str, str]] = set()  # a pin repeated through -r files is one package, from where it came first
+
+    def add(c: Component) -> None:
+        key = (_normal(c.name), c.version)
+        if key not in pins:
+            pins.add(key)
+            out.append(c)
+
+    for raw in _logical_lines(read_text(path)):
         line = re.split(r"(^|\s)#", raw, maxsplit=1)[0].strip()
         if not line:
             continue
@@ -27,13 +34,40 @@ def parse_requirements(path: Path, _seen: frozenset[Path] = frozenset()) -> list
             child = path.parent / target
             if not child.exists():
                 raise LockfileError(f"{path}: referenced requirements file {target} does not exist")
-            out.extend(parse_requirements(child, seen))
+            for c in parse_requirements(child, seen):
+                add(c)
             continue
         if line.startswith("-"):
             continue
         m = _REQ.match(line)
         if m:
-            out.append(Component("PyPI", m.group(1), m.group(3), str(path)))
+            add(Component("PyPI", m.group(1), m.group(3), str(path)))
+    return out
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_COMMENT_LINE = re.compile(r"^\s*#")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Physical lines joined as pip joins them: a line ending in a backslash continues on the next line (all
+    trailing backslashes dropped), unless it is a comment line; comments are stripped only afterwards."""
+    out: list[str] = []
+    pending: list[str] = []
+    for line in text.splitlines():
+        if not line.endswith("\\") or _COMMENT_LINE.match(line):
+            if pending:
+                out.append("".join([*pending, " " + line if _COMMENT_LINE.match(line) else line]))
+                pending = []
+            else:
+                out.append(line)
+        else:
+            pending.append(line.strip("\\"))
+    if pending:
+        out.append("".join(pending))
     return out
 
 

@@ -43,7 +43,7 @@ COMPARATORS: dict[str, Compare] = {
     "crates.io": _SEMVER,
     "RubyGems": _by_key(rubygems.key),
     "Maven": maven.compare,
-    "Packagist": packagist.compare,
+    "Packagist": _by_key(packagist.key),
     "NuGet": _by_key(nuget.key),
 }
 SUPPORTED = frozenset(COMPARATORS)
