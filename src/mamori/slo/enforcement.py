@@ -21,7 +21,8 @@ from mamori.core.catalog import service_team
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.slo import tickets
+from mamori.integrations import DeliveryError, webhooks
+from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
 from mamori.slo.events import ReleaseFreezeEnded, ReleaseFreezeStarted
 from mamori.slo.models import SloAlert, SloDocument, SloFreeze, SloPolicyAction, SloPolicyEpisode, SloStatus
 from mamori.slo.policy import Action, ErrorBudgetPolicySpec, Rule, rule_holds
@@ -178,6 +179,11 @@ def _describe(session: Session, episode: SloPolicyEpisode, base_url: str) -> tup
     return title, "\n".join(lines)
 
 
+def marker(action_id: int) -> str:
+    """The label that makes ticket creation idempotent for one policy action."""
+    return f"mamori-action-{action_id}"
+
+
 def run_action(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Carry out one action; record its outcome, or its error (in its own transaction) before retrying."""
     session, runtime = ctx.session, ctx.runtime
@@ -190,7 +196,7 @@ def run_action(ctx: JobContext, payload: dict[str, Any]) -> None:
     try:
         spec = _action_spec(session, episode, action.position)
         outcome = _perform(session, runtime, spec, episode, action, now=ctx.now)
-    except (tickets.TicketError, PermanentJobError, ValueError, httpx.HTTPError) as exc:
+    except (DeliveryError, PermanentJobError, ValueError, httpx.HTTPError) as exc:
         final = (
             isinstance(exc, PermanentJobError)
             or getattr(exc, "permanent", False)
@@ -235,32 +241,28 @@ def _perform(
         if not (settings.jira_url and settings.jira_email and settings.jira_token):
             raise PermanentJobError("Jira is not configured: set MAMORI_JIRA_URL, MAMORI_JIRA_EMAIL, MAMORI_JIRA_TOKEN")
         with runtime.http_client() as client:
-            ticket = tickets.create_jira_issue(
-                client,
+            target = JiraTarget(
                 base_url=settings.jira_url,
                 email=settings.jira_email,
                 token=settings.jira_token.get_secret_value(),
                 project=spec.project or "",
                 issue_type=spec.issue_type,
-                summary=title,
-                description=body,
-                labels=spec.labels,
-                action_id=action.id,
+            )
+            ticket = create_jira_issue(
+                client, target, summary=title, description=body, labels=spec.labels, marker=marker(action.id)
             )
         return {"ticket": ticket.key, "url": ticket.url, "existing": ticket.existing}
     if spec.type == "github":
         if settings.github_token is None:
             raise PermanentJobError("GitHub is not configured: set MAMORI_GITHUB_TOKEN")
         with runtime.http_client() as client:
-            ticket = tickets.create_github_issue(
-                client,
+            repo = GitHubTarget(
                 api_url=settings.github_api_url,
                 token=settings.github_token.get_secret_value(),
                 repository=spec.repository or "",
-                title=title,
-                body=body,
-                labels=spec.labels,
-                action_id=action.id,
+            )
+            ticket = create_github_issue(
+                client, repo, title=title, body=body, labels=spec.labels, marker=marker(action.id)
             )
         return {"ticket": ticket.key, "url": ticket.url, "existing": ticket.existing}
     if spec.type == "notify":
@@ -276,9 +278,7 @@ def _perform(
             "action_id": action.id,
         }
         with runtime.http_client() as client:
-            code = tickets.send_webhook(
-                client, url=spec.url or "", payload=message, allow_private=settings.allow_private_webhooks
-            )
+            code = webhooks.post_json(client, spec.url or "", message, allow_private=settings.allow_private_webhooks)
         return {"status_code": code}
     if spec.type == "freeze":
         return _freeze(session, runtime, episode, reason=spec.reason or episode.reason, now=now)
