@@ -6,23 +6,18 @@ An SMS or voice provider plugs in by implementing `Notifier` and being put in th
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import smtplib
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import httpx
 
-from mamori.incidents.signing import webhook_signature
+from mamori.integrations import DeliveryError, webhooks
+from mamori.integrations.email import send_email
+from mamori.integrations.slack import SlackClient
 
-
-class NotifyError(Exception):
-    """A send failed; the message says why. Sends are retried with backoff."""
+NotifyError = DeliveryError
+"""A send failed; the message says why. Sends are retried with backoff."""
 
 
 @dataclass(frozen=True)
@@ -59,20 +54,19 @@ class EmailNotifier:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
 
     def send(self, page: Page, target: str) -> str:
-        msg = EmailMessage()
-        msg["From"], msg["To"] = self.sender, target
-        msg["Subject"] = f"[{page.severity}] {page.title}"
-        msg.set_content(
+        text = (
             f"{page.title}\nseverity: {page.severity}\nservice: {page.service or '-'}\n\n"
             f"Acknowledge: {page.ack_url}\nResolve: {page.resolve_url}\nDetails: {page.details_url}\n"
         )
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                refused = smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise NotifyError(f"SMTP {self.host}:{self.port}: {exc}") from None
-        if refused:
-            raise NotifyError(f"SMTP refused {', '.join(refused)}")
+        send_email(
+            host=self.host,
+            port=self.port,
+            sender=self.sender,
+            to=[target],
+            subject=f"[{page.severity}] {page.title}",
+            text=text,
+            timeout=self.timeout,
+        )
         return f"smtp:{target}"
 
 
@@ -125,20 +119,7 @@ class SlackNotifier:
         ]
 
     def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with self.client() as client:
-                response = client.post(
-                    f"{self.api_url}/{method}", json=body, headers={"Authorization": f"Bearer {self.token}"}
-                )
-        except httpx.HTTPError as exc:
-            raise NotifyError(f"Slack: {exc}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise NotifyError(f"Slack answered HTTP {response.status_code}")
-        data = response.json() if response.content else {}
-        if not isinstance(data, dict) or not data.get("ok"):
-            error = data.get("error", response.status_code) if isinstance(data, dict) else response.status_code
-            raise NotifyError(f"Slack error: {error}")
-        return data
+        return SlackClient(client=self.client, token=self.token, api_url=self.api_url).call(method, body)
 
     def send(self, page: Page, target: str) -> str:
         body = {"channel": target, "text": f"[{page.severity}] {page.title}", "blocks": self.blocks(page)}
@@ -155,20 +136,7 @@ class SlackNotifier:
 
 def refuse_private(url: str) -> None:
     """Outbound webhooks must not reach loopback, link-local or private networks (SSRF)."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise NotifyError(f"webhook URL {url!r} has no host")
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise NotifyError(f"cannot resolve {host}: {exc}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if addr.is_loopback or addr.is_link_local or addr.is_private or addr.is_unspecified or addr.is_reserved:
-            raise NotifyError(
-                f"webhook host {host} resolves to non-public address {addr}; "
-                "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
-            )
+    webhooks.check_url(url, allow_private=False)
 
 
 class WebhookNotifier:
@@ -176,29 +144,17 @@ class WebhookNotifier:
         self.client, self.key, self.allow_private = client, key, allow_private
 
     def send(self, page: Page, target: str) -> str:
-        if not target.startswith(("http://", "https://")):
-            raise NotifyError(f"webhook target {target!r} is not an http(s) URL")
-        if not self.allow_private:
-            refuse_private(target)
-        body = json.dumps(
-            {
-                "type": "mamori.page",
-                "group_id": page.group_id,
-                "title": page.title,
-                "severity": page.severity,
-                "service": page.service,
-                "status": page.status,
-                "ack_url": page.ack_url,
-                "resolve_url": page.resolve_url,
-                "details_url": page.details_url,
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json", "X-Mamori-Signature": webhook_signature(self.key, body)}
-        try:
-            with self.client() as client:
-                response = client.post(target, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise NotifyError(f"webhook {target}: {exc}") from None
-        if response.status_code >= 300:
-            raise NotifyError(f"webhook {target} answered HTTP {response.status_code}")
-        return f"webhook:{response.status_code}"
+        payload = {
+            "type": "mamori.page",
+            "group_id": page.group_id,
+            "title": page.title,
+            "severity": page.severity,
+            "service": page.service,
+            "status": page.status,
+            "ack_url": page.ack_url,
+            "resolve_url": page.resolve_url,
+            "details_url": page.details_url,
+        }
+        with self.client() as client:
+            status = webhooks.post_json(client, target, payload, allow_private=self.allow_private, key=self.key)
+        return f"webhook:{status}"

@@ -15,16 +15,15 @@ from typing import Any, Protocol
 
 import httpx
 
+from mamori.integrations import DeliveryError
+from mamori.integrations.tickets import adf
+
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 JIRA_PROJECT = re.compile(r"^[A-Z][A-Z0-9_]{0,49}$")
 
 
-class TrackerError(Exception):
-    """A filing failed. `permanent` when retrying cannot help (bad project, no permission)."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+TrackerError = DeliveryError
+"""A filing failed. `permanent` when retrying cannot help (bad project, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -76,21 +75,6 @@ def _send(client: Callable[[], httpx.Client], what: str, method: str, url: str, 
     except httpx.HTTPError as exc:
         raise TrackerError(f"{what}: {exc}") from None
     return _check(response, what)
-
-
-def adf(text: str) -> dict[str, Any]:
-    """Atlassian Document Format: one paragraph per non-empty block of lines, lines joined by hard breaks."""
-    content: list[dict[str, Any]] = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        inline: list[dict[str, Any]] = []
-        for i, line in enumerate(block.splitlines()):
-            if i:
-                inline.append({"type": "hardBreak"})
-            if line:
-                inline.append({"type": "text", "text": line})
-        if inline:
-            content.append({"type": "paragraph", "content": inline})
-    return {"type": "doc", "version": 1, "content": content}
 
 
 class JiraCloud:

@@ -7,6 +7,7 @@ instead of filing a second one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +35,19 @@ def _raise_for(response: httpx.Response, what: str) -> None:
 
 
 def adf(text: str) -> dict[str, Any]:
-    """Jira Cloud v3 wants descriptions in the Atlassian Document Format: one paragraph per line."""
-    paragraphs = [p for p in text.split("\n") if p.strip()]
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [{"type": "paragraph", "content": [{"type": "text", "text": p}]} for p in paragraphs],
-    }
+    """Atlassian Document Format, as Jira Cloud v3 wants descriptions: a paragraph per block of lines
+    separated by a blank line, the lines inside a block joined by hard breaks."""
+    content: list[dict[str, Any]] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        inline: list[dict[str, Any]] = []
+        for i, line in enumerate(block.splitlines()):
+            if i:
+                inline.append({"type": "hardBreak"})
+            if line:
+                inline.append({"type": "text", "text": line})
+        if inline:
+            content.append({"type": "paragraph", "content": inline})
+    return {"type": "doc", "version": 1, "content": content}
 
 
 @dataclass(frozen=True)
