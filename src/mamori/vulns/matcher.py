@@ -120,6 +120,21 @@ class _Package:
             self.slots = []  # marks the general case
         self.answers: dict[Any, tuple[Match, ...]] = {}
 
+    def prepare(self) -> None:
+        """Compute every slot's answer now (records sharing a set of hits share the answer)."""
+        if not self.slots:
+            return
+        by_hits: dict[tuple[int, ...], tuple[Match, ...]] = {}
+        for slot, hits in enumerate(self.slots):
+            if not hits:
+                continue  # answered () on first use; not stored ahead for the many unaffected slots
+            found = by_hits.get(hits)
+            if found is None:
+                found = by_hits[hits] = self.index._answer(self.entries, hits)
+            self.answers[slot] = found
+        for version in self.listed:
+            self.matches(version)
+
     def matches(self, version: str) -> tuple[Match, ...]:
         slots = self.slots
         if not slots:
@@ -134,7 +149,8 @@ class _Package:
             k = key(version)
             points = self.points
             i = bisect_left(points, k)
-            slot = 2 * i + 1 if i < len(points) and not (k < points[i]) and not (points[i] < k) else 2 * i
+            # keys are equal exactly when the ordering says the versions are (tuples, or comparing objects)
+            slot = 2 * i + 1 if i < len(points) and k == points[i] else 2 * i
         extra = self.listed.get(version) if self.listed else None
         if extra is None:
             found = self.answers.get(slot)
@@ -160,6 +176,7 @@ class AdvisoryIndex:
         # (ecosystem, name as written in the lockfile) -> its package, or None: names are normalised once
         self._resolved: dict[tuple[str, str], _Package | None] = {}
         self._severity: dict[int, Severity] = {}
+        self._singles: dict[int, Match] = {}  # by id() of an Affected the index holds (it outlives the dict)
         self._groups: dict[str, str] = {}
         self.advisories: dict[str, osv.Advisory] = {}
         with collector_paused():
@@ -216,10 +233,13 @@ class AdvisoryIndex:
         return found
 
     def compile_all(self) -> None:
-        """Build every package's interval table now rather than on first use (for a long-lived index)."""
+        """Build every package's interval table and every slot's merged matches now rather than on first use
+        (for a long-lived index): a scan then only computes the keys of versions it has not seen."""
         with collector_paused():
             for key in self._by_package:
-                self._package(key)
+                pkg = self._package(key)
+                if pkg is not None:
+                    pkg.prepare()
 
     def _answer(self, entries: list[_Entry], hits: tuple[int, ...]) -> tuple[Match, ...]:
         """The matches for one set of affected entries: one per alias group, records of a group merged."""
@@ -229,7 +249,14 @@ class AdvisoryIndex:
         for i in hits:
             adv, aff = entries[i]
             groups.setdefault(self._groups[adv.id], []).append((adv, aff))
-        return tuple(_merge(group, self.severity) for group in groups.values())
+        return tuple(self._single(g[0]) if len(g) == 1 else _merge(g, self.severity) for g in groups.values())
+
+    def _single(self, entry: _Entry) -> Match:
+        """One record's match, the same in every slot it affects: built once per affected entry."""
+        found = self._singles.get(id(entry[1]))
+        if found is None:
+            found = self._singles[id(entry[1])] = _merge([entry], self.severity)
+        return found
 
     def match(self, component: Component) -> list[Finding]:
         """One finding per alias group affecting this component occurrence."""
