@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import smtplib
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core.runtime import Runtime
+from mamori.integrations import DeliveryError
+from mamori.integrations.email import send_email
+from mamori.integrations.slack import SlackClient
 from mamori.vulns import kinds
 from mamori.vulns.findings import OPEN_STATES
 from mamori.vulns.models import VulnFinding
@@ -108,33 +109,29 @@ def _slack(runtime: Runtime, channel: str, text: str) -> str:
     s = runtime.settings
     if s.slack_token is None:
         raise RuntimeError("no slack_token is configured")
+    client = SlackClient(client=runtime.http_client, token=s.slack_token.get_secret_value(), api_url=s.slack_api_url)
     try:
-        with runtime.http_client() as client:
-            response = client.post(
-                f"{s.slack_api_url.rstrip('/')}/chat.postMessage",
-                headers={"Authorization": f"Bearer {s.slack_token.get_secret_value()}"},
-                json={"channel": channel, "text": text, "unfurl_links": False},
-            )
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise RuntimeError(f"chat.postMessage failed ({exc})") from None
-    if not body.get("ok"):
-        raise RuntimeError(f"chat.postMessage: {body.get('error', 'unknown error')}")
-    return f"slack:{channel}:{body.get('ts', '')}"
+        answer = client.post_message(channel, text)
+    except DeliveryError as exc:
+        raise RuntimeError(str(exc)) from None
+    return f"slack:{channel}:{answer.get('ts', '')}"
 
 
 def _email(runtime: Runtime, address: str, text: str) -> str:
     s = runtime.settings
     if not s.smtp_host:
         raise RuntimeError("no smtp_host is configured")
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = s.smtp_from, address, "Mamori vulnerability digest"
-    msg.set_content(text)
     try:
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10) as smtp:
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise RuntimeError(f"SMTP {s.smtp_host}:{s.smtp_port}: {exc}") from None
+        send_email(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            sender=s.smtp_from,
+            to=[address],
+            subject="Mamori vulnerability digest",
+            text=text,
+        )
+    except DeliveryError as exc:
+        raise RuntimeError(str(exc)) from None
     return f"smtp:{address}"
 
 
