@@ -28,7 +28,7 @@ from mamori.incidents.schemas import (
     SilenceIn,
     UpdateIn,
 )
-from mamori.web.deps import Reader, Responder, RuntimeDep, SessionDep
+from mamori.web.deps import Reader, Responder, RuntimeDep, SessionDep, authorize_for_team
 
 router = APIRouter(tags=["incidents"])
 
@@ -39,14 +39,16 @@ def list_groups(session: SessionDep, _: Reader, status: str | None = None) -> An
 
 
 @router.post("/alert-groups/{group_id}/acknowledge", response_model=GroupOut)
-def acknowledge(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+def acknowledge(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> Any:
+    authorize_for_team(who, service.get_group(session, group_id).team, "respond")
     group = service.acknowledge(session, group_id=group_id, actor=who.actor(), now=runtime.now())
     session.commit()
     return group
 
 
 @router.post("/alert-groups/{group_id}/resolve", response_model=GroupOut)
-def resolve(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+def resolve(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> Any:
+    authorize_for_team(who, service.get_group(session, group_id).team, "respond")
     group = service.resolve(session, group_id=group_id, actor=who.actor(), now=runtime.now())
     session.commit()
     return group

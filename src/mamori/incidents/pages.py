@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
 from mamori.incidents import config, feeds, metrics, response, service, views
 from mamori.incidents.models import Incident
-from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, authorize_for_team, require
 from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,8 +33,9 @@ def act(
     session: SessionDep,
     runtime: RuntimeDep,
     *,
-    who: Responder,
+    who: Viewer,
 ) -> HTMLResponse:
+    authorize_for_team(who, service.get_group(session, group_id).team, "respond")
     verb = service.acknowledge if action == "ack" else service.resolve
     group = verb(session, group_id=group_id, actor=who.actor("ui"), now=runtime.now())
     session.commit()

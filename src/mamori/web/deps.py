@@ -127,6 +127,18 @@ def require(scope: str) -> Callable[..., object]:
     return dependency
 
 
+def authorize_for_team(principal: Principal, team: str | None, scope: str) -> None:
+    """Allow `scope` through the caller's organisation role, or its role in `team` (the object's owner):
+    a responder of the backend team may acknowledge backend's alerts without being a responder everywhere."""
+    if principal.allows(scope):
+        return
+    user = principal.user
+    if principal.token is None and user is not None and auth.has_role_for_team(user, team, ROLE_FOR_SCOPE[scope]):
+        return
+    where = f" for team {team!r}" if team else ""
+    raise Forbidden(f"{principal.name} lacks the {scope!r} permission{where}")
+
+
 Reader = Annotated[Principal, Depends(require("read"))]
 Responder = Annotated[Principal, Depends(require("respond"))]
 Writer = Annotated[Principal, Depends(require("write"))]
