@@ -15,7 +15,7 @@ from mamori.integrations import DeliveryError
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
 from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
-from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, post_json, signature
+from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, get_checked, post_json, signature
 from tests.support import free_port
 
 
@@ -165,3 +165,27 @@ def test_github_issue_errors_are_classified() -> None:
 
     ticket = create_github_issue(client_for(ok), target, title="t", body="b", labels=["x"], marker="m")
     assert ticket.key == "acme/jobs-api#12" and not ticket.existing
+
+
+def test_fetches_follow_redirects_only_to_public_addresses() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/feed":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+        if request.url.path == "/moved":
+            return httpx.Response(301, headers={"Location": "/final"})
+        if request.url.path == "/loop":
+            return httpx.Response(307, headers={"Location": "/loop"})
+        return httpx.Response(200, text="<rss/>")
+
+    with pytest.raises(DeliveryError, match="non-public address"):
+        get_checked(client_for(handler), "http://93.184.215.14/feed", allow_private=False)
+    assert seen == ["http://93.184.215.14/feed"], "the private hop is never requested"
+    final = get_checked(client_for(handler), "http://93.184.215.14/moved", allow_private=False)
+    assert final.status_code == 200 and str(final.url) == "http://93.184.215.14/final"
+    allowed = get_checked(client_for(handler), "http://93.184.215.14/feed", allow_private=True)
+    assert allowed.status_code == 200
+    with pytest.raises(DeliveryError, match="more than 5 redirects"):
+        get_checked(client_for(handler), "http://93.184.215.14/loop", allow_private=False)

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from mamori.core import jobs, manifest
+from mamori.core.errors import InvalidInput
 from mamori.core.audit import Actor
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.vulns import digest, feeds, kinds
+from mamori.vulns import digest, feeds, kinds, store, watch
 from mamori.vulns.jobs import POLL_JOB
 from mamori.vulns.models import VulnFeedItem, VulnFinding
 
@@ -183,3 +184,15 @@ def test_webhook_redirect_loops_and_other_schemes_give_clear_errors(make_runtime
     runtime = make_runtime(http_transport=_redirecting(sent, location), allow_private_webhooks=False)
     receipts, errors = _send(runtime)
     assert receipts == [] and len(errors) == 1 and message in errors[0]
+
+
+def test_feed_and_advisory_downloads_refuse_redirects_into_private_networks(make_runtime) -> None:  # type: ignore[no-untyped-def]
+    sent: list[httpx.Request] = []
+    runtime = make_runtime(
+        http_transport=_redirecting(sent, "http://169.254.169.254/meta"), allow_private_webhooks=False
+    )
+    with pytest.raises(feeds.InvalidFeed, match="non-public address"):
+        watch._fetch(runtime, PUBLIC)
+    with pytest.raises(InvalidInput, match="non-public address"):
+        store._fetch(runtime, PUBLIC)
+    assert {str(r.url) for r in sent} == {PUBLIC}, "the metadata address is never requested"

@@ -72,3 +72,27 @@ def post_json(
             permanent=response.status_code in PERMANENT_STATUSES,
         )
     return response.status_code
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def get_checked(
+    client: httpx.Client,
+    url: str,
+    *,
+    allow_private: bool,
+    headers: dict[str, str] | None = None,
+    max_redirects: int = 5,
+) -> httpx.Response:
+    """GET `url`, following redirects by hand so that every hop passes `check_url` (a public feed must not
+    bounce Mamori into its own network). Transport errors propagate as httpx errors."""
+    target = url
+    for _ in range(max_redirects + 1):
+        check_url(target, allow_private=allow_private)
+        response = client.get(target, headers=headers, follow_redirects=False)
+        if response.status_code in REDIRECTS and "location" in response.headers:
+            target = str(response.url.join(response.headers["location"]))
+            continue
+        return response
+    raise DeliveryError(f"{url}: more than {max_redirects} redirects", permanent=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mamori.core.errors import InvalidInput
 from mamori.core.models import Service
 from mamori.core.runtime import Runtime
+from mamori.integrations import DeliveryError, webhooks
 from mamori.vulns import enrichment, lockfiles, osv, sources
 from mamori.vulns.components import Component
 from mamori.vulns.kinds import RepositoryMapping
@@ -142,8 +143,10 @@ class SyncResult:
 
 def _fetch(runtime: Runtime, url: str, *, timeout: float = 60.0) -> bytes:
     try:
-        with runtime.http_client(timeout=timeout, follow_redirects=True) as client:
-            response = client.get(url)
+        with runtime.http_client(timeout=timeout) as client:
+            response = webhooks.get_checked(client, url, allow_private=runtime.settings.allow_private_webhooks)
+    except DeliveryError as exc:
+        raise InvalidInput(f"{url}: {exc}") from None
     except httpx.TimeoutException:
         raise InvalidInput(f"{url}: timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:

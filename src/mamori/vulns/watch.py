@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core.runtime import Runtime
+from mamori.integrations import DeliveryError, webhooks
 from mamori.vulns import feeds, kinds
 from mamori.vulns.findings import note_on_timeline
 from mamori.vulns.kinds import Feed, VendorSpec
@@ -60,10 +61,15 @@ def all_feeds(policy: kinds.VulnerabilityPolicySpec, vendors: dict[str, VendorSp
 
 def _fetch(runtime: Runtime, url: str) -> bytes:
     try:
-        with runtime.http_client(timeout=FEED_TIMEOUT_SECONDS, follow_redirects=True) as client:
-            response = client.get(
-                url, headers={"Accept": "application/rss+xml, application/atom+xml, application/json"}
+        with runtime.http_client(timeout=FEED_TIMEOUT_SECONDS) as client:
+            response = webhooks.get_checked(
+                client,
+                url,
+                allow_private=runtime.settings.allow_private_webhooks,
+                headers={"Accept": "application/rss+xml, application/atom+xml, application/json"},
             )
+    except DeliveryError as exc:
+        raise feeds.InvalidFeed(str(exc)) from None
     except httpx.TimeoutException:
         raise feeds.InvalidFeed(f"timed out after {FEED_TIMEOUT_SECONDS:g}s") from None
     except httpx.HTTPError as exc:
