@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from mamori.core import jobs, manifest
-from mamori.core.errors import InvalidInput
 from mamori.core.audit import Actor
+from mamori.core.errors import InvalidInput
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
 from mamori.vulns import digest, feeds, kinds, store, watch
