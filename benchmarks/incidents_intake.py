@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.incidents_http import CONFIG
 from mamori.core import manifest, migrate
 from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
@@ -20,28 +21,6 @@ from mamori.core.jobs import Worker
 from mamori.incidents import paging, service
 from mamori.incidents.notifiers import Page
 from mamori.wiring import build_runtime, start
-
-CONFIG = """\
-apiVersion: mamori.dev/v1
-kind: User
-metadata: {name: oncall}
-spec: {email: oncall@example.com, name: On Call, contacts: [{type: email, address: oncall@example.com}]}
----
-apiVersion: mamori.dev/v1
-kind: EscalationPolicy
-metadata: {name: p}
-spec: {steps: [{notify: {users: [oncall@example.com]}, escalateAfter: 1h}]}
----
-apiVersion: mamori.dev/v1
-kind: AlertRoute
-metadata: {name: r}
-spec: {groupBy: [alertname, service], default: {severity: SEV2, escalationPolicy: p}}
----
-apiVersion: mamori.dev/v1
-kind: Integration
-metadata: {name: am}
-spec: {type: alertmanager, route: r}
-"""
 
 
 class Stopwatch:
