@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from mamori.core import manifest
@@ -52,9 +53,5 @@ def test_an_slo_burn_becomes_an_alert_in_incident_handling(runtime: Runtime, tmp
 
 
 def test_subscribing_twice_is_refused(runtime: Runtime) -> None:
-    try:
+    with pytest.raises(ValueError, match="made twice"):
         subscribe(runtime)
-    except ValueError as exc:
-        assert "made twice" in str(exc)
-    else:
-        raise AssertionError("a second subscribe() should be refused")
