@@ -7,6 +7,7 @@ A batch is checked completely before anything is counted: one bad line refuses t
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 import zlib
 from bisect import bisect_left
@@ -14,8 +15,10 @@ from collections import _count_elements  # type: ignore[attr-defined]
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
 from mamori.core.errors import InvalidInput, PayloadTooLarge, Problem
@@ -37,6 +40,7 @@ class Tally:
     counts: dict[Key, list[int]] = field(default_factory=dict)
     events: int = 0
     counted: int = 0
+    path: str = ""  # how the lines were counted: "columns", "lines" or "careful" (see count_lines)
 
     def add(self, key: Key, good: bool) -> None:
         acc = self.counts.get(key)
@@ -222,17 +226,33 @@ _INLINE_CONSTS = 3
 
 def _remember_ts(text: str) -> bool:
     """Check a `YYYY-MM-DDTHH:MM:SS[.f]Z` timestamp and cache its two halves; False when it has another form."""
-    head, tail = text[:16], text[16:]
-    if _TAIL.fullmatch(tail) is None or _PREFIX.fullmatch(head) is None:
+    return _remember_tail(text[16:]) and _remember_head(text[:16])
+
+
+def _remember_tail(tail: str) -> bool:
+    """`:SS[.f]Z` (or `+00:00`) after the minute: checked once, then found in the cache."""
+    if tail in _TAILS:
+        return True
+    if _TAIL.fullmatch(tail) is None:
+        return False
+    if len(_TAILS) > _CACHE_LIMIT:
+        _TAILS.clear()
+    _TAILS.add(tail)
+    return True
+
+
+def _remember_head(head: str) -> bool:
+    """`YYYY-MM-DDTHH:MM`, a real UTC minute: checked once, then its epoch minute is in the cache."""
+    if head in _PREFIXES:
+        return True
+    if _PREFIX.fullmatch(head) is None:
         return False
     try:
         parsed = datetime.fromisoformat(head.replace("t", "T") + ":00+00:00")
     except ValueError:
         return False
-    if len(_TAILS) > _CACHE_LIMIT or len(_PREFIXES) > _CACHE_LIMIT:
-        _TAILS.clear()
+    if len(_PREFIXES) > _CACHE_LIMIT:
         _PREFIXES.clear()
-    _TAILS.add(tail)
     _PREFIXES[head] = int(parsed.timestamp() // 60)
     return True
 
@@ -309,6 +329,7 @@ class CountPlan:
     paths: list[tuple[Path, Use]]
     keyof: Callable[[dict[str, Any], str, Any], tuple[Any, ...]]
     scan: Callable[[Iterable[bytes], Callable[[int, bytes], Any]], Iterator[tuple[Any, ...]]]
+    columns: Columns | None = None
 
 
 def plan_for(objectives: list[CompiledObjective]) -> CountPlan:
@@ -336,7 +357,155 @@ def plan_for(objectives: list[CompiledObjective]) -> CountPlan:
             scope[f"C{i}"], scope[f"S{i}"] = list(use), frozenset(use)
             scope.update({f"C{i}_{j}": c for j, c in enumerate(use)})
     exec(compile(_scanner_source(paths), "<slo-scan>", "exec"), scope)  # noqa: S102 - from parsed paths only
-    return CountPlan(services, paths, scope["keyof"], scope["scan"])
+    return CountPlan(services, paths, scope["keyof"], scope["scan"], Columns.build(paths))
+
+
+# -- the columnar path: decode only the fields the SLIs read, then work on whole columns ---------------------------
+#
+# msgspec decodes each line into a small struct holding just `ts`, `service` and the fields the filters read,
+# skipping (but still checking) the rest of the object. The key parts are then built column by column with
+# C-level map/zip, the numeric reductions are computed once per distinct value, and the keys are counted as
+# on the line path. Anything unusual -- a line msgspec refuses for any reason, another timestamp form, an
+# integer beyond 64 bits, a value that cannot be hashed -- sends the whole batch down the line path, which has
+# the reference behaviour and names bad lines. msgspec does not check UTF-8 in the parts it skips, so lines
+# are checked for it first. It also accepts, in a skipped field, a number beyond the double range, which orjson
+# refuses; the line path accepts such a line too (see _Careful.wide), so both paths agree.
+
+_NUMBER_OR_TEXT = int | float | str | None  # no bool, object or array: those go the line path
+_SERVICE = Annotated[str, msgspec.Meta(min_length=1)]
+_ROOT = ("ts", "service")
+_INT_RANGE = (-(2**63), 2**64)
+_head, _tail = itemgetter(slice(0, 16)), itemgetter(slice(16, None))
+
+
+@dataclass
+class Columns:
+    """A typed decoder for one configuration, and how to read each field's column from its structs."""
+
+    decode: Callable[[bytes], Any]
+    getters: list[Callable[[Any], Any]]
+    uses: list[Use]
+
+    @classmethod
+    def build(cls, paths: list[tuple[Path, Use]]) -> Columns | None:
+        """None when the fields cannot be laid out as structs (a field read both as a value and as an object)."""
+        tree: dict[str, Any] = {}
+        getters: list[Callable[[Any], Any]] = []
+        for i, (path, _use) in enumerate(paths):
+            if path[0] in _ROOT:
+                if len(path) > 1:
+                    return None
+                getters.append(attrgetter(path[0]))
+                continue
+            node = tree
+            for name in path[:-1]:
+                node = node.setdefault(name, {})
+                if not isinstance(node, dict):
+                    return None
+            if path[-1] in node:
+                return None
+            node[path[-1]] = i
+            getters.append(attrgetter(""))  # replaced below, once the struct attribute names are known
+        numbering = itertools.count()
+        uses = [use for _path, use in paths]
+
+        def struct(node: dict[str, Any], prefix: str, root: bool) -> type:
+            fields: list[Any] = [("ts", str), ("service", _SERVICE)] if root else []
+            for name, child in node.items():
+                attr = f"f{next(numbering)}"
+                if isinstance(child, dict):
+                    inner = struct(child, f"{prefix}{attr}.", False)
+                    fields.append((attr, inner, msgspec.field(name=name, default_factory=inner)))
+                else:
+                    kind = _NUMBER_OR_TEXT if isinstance(uses[child], tuple) else Any
+                    fields.append((attr, kind, msgspec.field(name=name, default=_MISSING_FIELD)))
+                    getters[child] = attrgetter(prefix + attr)
+            return msgspec.defstruct(f"_Event{next(numbering)}", fields, gc=False)
+
+        return cls(msgspec.json.Decoder(struct(tree, "", True)).decode, getters, uses)
+
+    def count(self, lines: list[bytes]) -> dict[tuple[Any, ...], int] | None:
+        """Key counts for the batch, or None when some line needs the line path.
+
+        One pass over the decoded structs builds every key (lazy maps zipped together keep each struct in the
+        cache while its key is made); values are checked and reduced once per distinct value, in the tables'
+        `__missing__`, or afterwards on the distinct keys."""
+        lines = list(filter(None, lines))
+        if not all(map(bytes.isascii, lines)):
+            try:
+                for line in itertools.filterfalse(bytes.isascii, lines):
+                    line.decode()
+            except UnicodeDecodeError:
+                return None
+        try:
+            structs = list(map(self.decode, lines))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None
+        stamps = attrgetter("ts")
+        parts: list[Iterable[Any]] = [
+            map(attrgetter("service"), structs),
+            map(_head, map(stamps, structs)),
+            map(_TAIL_TABLE.__getitem__, map(_tail, map(stamps, structs))),
+        ]
+        raw: list[int] = []  # key positions holding raw values, checked afterwards
+        for getter, use in zip(self.getters, self.uses, strict=True):
+            if isinstance(use, tuple):
+                parts.append(map(_Reduction(use).__getitem__, map(getter, structs)))
+            elif use == event_filter.TEXT:
+                parts.append(map(getter, structs))
+            else:
+                raw.append(len(parts))
+                parts += [map(getter, structs), map(type, map(getter, structs))]
+        counts: dict[tuple[Any, ...], int] = {}
+        try:
+            _count_elements(counts, zip(*parts, strict=True))
+        except (TypeError, _Unusual):  # an unhashable value where a value is read, or an unusual one
+            return None
+        heads = {key[1] for key in counts}
+        if not all(map(_remember_head, heads)):
+            return None
+        if any(type(key[i]) is int and not _INT_RANGE[0] <= key[i] < _INT_RANGE[1] for key in counts for i in raw):
+            return None  # orjson reads such an integer as a float
+        return {(key[0], key[1], *key[3:]): n for key, n in counts.items()}
+
+
+class _Unusual(Exception):
+    """A value the columnar path leaves to the line path."""
+
+
+class _TailTable(dict[str, None]):
+    """Seconds-and-offset tails of `ts` seen before; a new one is checked once (`_remember_tail`)."""
+
+    def __missing__(self, tail: str) -> None:
+        if not _remember_tail(tail):
+            raise _Unusual(tail)
+        if len(self) > _CACHE_LIMIT:
+            self.clear()
+        self[tail] = None
+
+
+_TAIL_TABLE = _TailTable()
+
+
+class _Reduction(dict[Any, Any]):
+    """Key part of each distinct value of a field only ordered against numeric constants, made on first sight."""
+
+    def __init__(self, consts: tuple[int | float, ...]) -> None:
+        super().__init__()
+        self.consts = consts
+
+    def __missing__(self, value: Any) -> Any:
+        if type(value) is int and not _INT_RANGE[0] <= value < _INT_RANGE[1]:
+            raise _Unusual(value)  # orjson reads such an integer as a float
+        part = self[value] = _reduced(self.consts, value)
+        return part
+
+
+def _reduced(consts: tuple[int | float, ...], value: Any) -> Any:
+    """The key part of a value of a field only ordered against numeric constants (as in the generated code)."""
+    if type(value) is int or type(value) is float:
+        return 2 * bisect_left(consts, value) + (value in consts)
+    return (value, type(value))
 
 
 def _representative(consts: tuple[int | float, ...], position: int) -> int | float:
@@ -403,7 +572,10 @@ class _Careful:
         except orjson.JSONDecodeError as exc:
             if not line.strip():
                 return None
-            return self._bad(number, f"invalid JSON: {exc}")
+            wide = self.wide(line)
+            if wide is None:
+                return self._bad(number, f"invalid JSON: {exc}")
+            event = wide
         if type(event) is not dict:
             return self._bad(number, "expected a JSON object")
         service, ts = event.get("service"), event.get("ts")
@@ -421,6 +593,17 @@ class _Careful:
             return None
         return key
 
+    def wide(self, line: bytes) -> dict[str, Any] | None:
+        """The fields read from a line orjson refuses but the typed decoder reads: valid JSON with a number
+        beyond the double range in a field no SLI reads. The columnar path counts such lines, and so does this."""
+        if self.plan.columns is None:
+            return None
+        try:
+            line.decode()
+            return _as_event(self.plan.columns.decode(line))
+        except (UnicodeDecodeError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None
+
     def _bad(self, number: int, reason: str) -> tuple[Any, ...] | None:
         """Record a bad line; nothing to count (None)."""
         self.bad += 1
@@ -429,29 +612,50 @@ class _Careful:
         return None
 
 
+def _as_event(struct: Any) -> dict[str, Any]:
+    """The fields of a decoded struct as an event (missing fields left out)."""
+    out: dict[str, Any] = {}
+    for info in msgspec.structs.fields(struct):
+        value = getattr(struct, info.name)
+        if isinstance(value, msgspec.Struct):
+            value = _as_event(value)
+        if value is not _MISSING_FIELD:
+            out[info.encode_name] = value
+    return out
+
+
 def count_lines(lines: list[bytes], plan: CountPlan, *, source: str = "body") -> Tally:
-    """Parse, check and count NDJSON lines in one pass; raises InvalidInput listing bad lines (nothing counted)."""
+    """Parse, check and count NDJSON lines; raises InvalidInput listing bad lines (nothing counted).
+
+    Three ways, each taken only when the one before cannot count the batch: whole columns (typical batches),
+    line by line with a generated key function, and carefully line by line (names every bad line)."""
+    counts = plan.columns.count(lines) if plan.columns is not None else None
+    if counts is not None:
+        return _tally_keys(plan, counts, [], path="columns")
     careful = _Careful(plan, source)
-    counts: dict[tuple[Any, ...], int] = {}
+    counts = {}
+    path = "lines"
     try:
         _count_elements(counts, plan.scan(lines, careful))
         fast_ok = all(type(key[0]) is str and key[0] for key in counts)
     except TypeError:  # an unhashable value on the fast path
         fast_ok = False
     if not fast_ok:  # count this batch the careful way (it also names the lines with a bad service)
-        careful, counts = _Careful(plan, source), {}
+        careful, counts, path = _Careful(plan, source), {}, "careful"
         for number, line in enumerate(lines, 1):
             key = careful(number, line)
             if key is not None:
                 counts[key] = counts.get(key, 0) + 1
     if careful.problems:
         raise InvalidInput(f"{careful.bad} bad event line(s); nothing was counted", problems=careful.problems)
-    return _tally_keys(plan, counts, careful.odd)
+    return _tally_keys(plan, counts, careful.odd, path=path)
 
 
-def _tally_keys(plan: CountPlan, counts: dict[tuple[Any, ...], int], odd: list[tuple[int, dict[str, Any]]]) -> Tally:
+def _tally_keys(
+    plan: CountPlan, counts: dict[tuple[Any, ...], int], odd: list[tuple[int, dict[str, Any]]], *, path: str
+) -> Tally:
     """Judge one rebuilt event per distinct key and add each key's count to the objectives it belongs to."""
-    tally = Tally(events=sum(counts.values()) + len(odd))
+    tally = Tally(events=sum(counts.values()) + len(odd), path=path)
     judged: dict[tuple[Any, ...], list[tuple[CompiledObjective, str, bool]]] = {}
     for key, n in counts.items():
         members = plan.services.get(key[0])
