@@ -12,7 +12,7 @@ WORKERS ?= 2
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml setup.py src/mamori/slo/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
@@ -51,4 +51,5 @@ bench: $(STAMP) ## run the benchmarks (see benchmarks/README.md)
 	$(BIN)/python -m benchmarks
 
 clean: ## remove the virtualenv and demo data
-	rm -rf $(VENV) $(DATA)
+	rm -rf $(VENV) $(DATA) build
+	find src -name "*.so" -delete

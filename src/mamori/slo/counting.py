@@ -25,6 +25,11 @@ from mamori.core.errors import InvalidInput, PayloadTooLarge, Problem
 from mamori.slo import filter as event_filter
 from mamori.slo.definitions import CompiledObjective
 
+try:
+    from mamori.slo import _scan
+except ImportError:  # not compiled where Mamori was installed: the msgspec columns count instead
+    _scan = None  # type: ignore[assignment]
+
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_PROBLEMS = 20
 NO_SLICE = ""
@@ -40,7 +45,7 @@ class Tally:
     counts: dict[Key, list[int]] = field(default_factory=dict)
     events: int = 0
     counted: int = 0
-    path: str = ""  # how the lines were counted: "columns", "lines" or "careful" (see count_lines)
+    path: str = ""  # how the lines were counted: "native", "columns", "lines" or "careful" (see count_lines)
 
     def add(self, key: Key, good: bool) -> None:
         acc = self.counts.get(key)
@@ -380,11 +385,13 @@ _head, _tail = itemgetter(slice(0, 16)), itemgetter(slice(16, None))
 
 @dataclass
 class Columns:
-    """A typed decoder for one configuration, and how to read each field's column from its structs."""
+    """A typed decoder for one configuration, how to read each field's column from its structs, and the
+    compiled scanner (`_scan.c`) that counts the same keys without making Python objects per event."""
 
     decode: Callable[[bytes], Any]
     getters: list[Callable[[Any], Any]]
     uses: list[Use]
+    native: Any = None
 
     @classmethod
     def build(cls, paths: list[tuple[Path, Use]]) -> Columns | None:
@@ -422,10 +429,24 @@ class Columns:
                     getters[child] = attrgetter(prefix + attr)
             return msgspec.defstruct(f"_Event{next(numbering)}", fields, gc=False)
 
-        return cls(msgspec.json.Decoder(struct(tree, "", True)).decode, getters, uses)
+        return cls(msgspec.json.Decoder(struct(tree, "", True)).decode, getters, uses, _native(paths))
 
-    def count(self, lines: list[bytes]) -> dict[tuple[Any, ...], int] | None:
-        """Key counts for the batch, or None when some line needs the line path.
+    def count(self, lines: list[bytes]) -> tuple[dict[tuple[Any, ...], int], str] | None:
+        """Key counts for the batch and the way they were made, or None when some line needs the line path."""
+        if self.native is not None:
+            pairs = self.native.count(lines)
+            if pairs is not None:
+                counts: dict[tuple[Any, ...], int] = {}
+                for key, n in pairs:  # keys that differ in C (1 and 1.0 where only text matters) may be equal
+                    counts[key] = counts.get(key, 0) + n
+                if not all(map(_remember_head, {key[1] for key in counts})):
+                    return None
+                return counts, "native"
+        counts_ = self.columns(lines)
+        return None if counts_ is None else (counts_, "columns")
+
+    def columns(self, lines: list[bytes]) -> dict[tuple[Any, ...], int] | None:
+        """Key counts made with msgspec and whole columns, or None when some line needs the line path.
 
         One pass over the decoded structs builds every key (lazy maps zipped together keep each struct in the
         cache while its key is made); values are checked and reduced once per distinct value, in the tables'
@@ -467,6 +488,22 @@ class Columns:
         if any(type(key[i]) is int and not _INT_RANGE[0] <= key[i] < _INT_RANGE[1] for key in counts for i in raw):
             return None  # orjson reads such an integer as a float
         return {(key[0], key[1], *key[3:]): n for key, n in counts.items()}
+
+
+def _native(paths: list[tuple[Path, Use]]) -> Any:
+    """The compiled scanner for these fields, or None when it is not built or cannot read them."""
+    if _scan is None:
+        return None
+    fields = []
+    for path, use in paths:
+        if isinstance(use, tuple):
+            fields.append((path, _scan.KIND_NUMBER, use))
+        else:
+            fields.append((path, _scan.KIND_TEXT if use == event_filter.TEXT else _scan.KIND_RAW, ()))
+    try:
+        return _scan.Scanner(fields, _MISSING_FIELD)
+    except ValueError:  # e.g. an integer constant beyond 2**53, which a double cannot hold exactly
+        return None
 
 
 class _Unusual(Exception):
@@ -627,13 +664,14 @@ def _as_event(struct: Any) -> dict[str, Any]:
 def count_lines(lines: list[bytes], plan: CountPlan, *, source: str = "body") -> Tally:
     """Parse, check and count NDJSON lines; raises InvalidInput listing bad lines (nothing counted).
 
-    Three ways, each taken only when the one before cannot count the batch: whole columns (typical batches),
-    line by line with a generated key function, and carefully line by line (names every bad line)."""
-    counts = plan.columns.count(lines) if plan.columns is not None else None
-    if counts is not None:
-        return _tally_keys(plan, counts, [], path="columns")
+    Four ways, each taken only when the one before cannot count the batch: the compiled scanner (typical
+    batches), msgspec and whole columns, line by line with a generated key function, and carefully line by
+    line (names every bad line)."""
+    counted = plan.columns.count(lines) if plan.columns is not None else None
+    if counted is not None:
+        return _tally_keys(plan, counted[0], [], path=counted[1])
     careful = _Careful(plan, source)
-    counts = {}
+    counts: dict[tuple[Any, ...], int] = {}
     path = "lines"
     try:
         _count_elements(counts, plan.scan(lines, careful))
