@@ -15,7 +15,7 @@ from mamori.integrations import DeliveryError
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
 from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
-from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, get_checked, post_json, signature
+from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, get_checked, pinned, post_json, signature
 from tests.support import free_port
 
 
@@ -189,3 +189,58 @@ def test_fetches_follow_redirects_only_to_public_addresses() -> None:
     assert allowed.status_code == 200
     with pytest.raises(DeliveryError, match="more than 5 redirects"):
         get_checked(client_for(handler), "http://93.184.215.14/loop", allow_private=False)
+
+
+def test_requests_go_to_the_address_that_was_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DNS rebinding: the first answer is public, any later one private. The request must use the first.
+    answers = iter(["93.184.215.14", "127.0.0.1", "127.0.0.1"])
+    lookups: list[str] = []
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        lookups.append(host)
+        return [(2, 1, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    post_json(client_for(handler), "https://hooks.example:8443/in?x=1", {"a": 1}, allow_private=False, key=b"k")
+    assert lookups == ["hooks.example"], "resolved once, by the check"
+    request = seen[0]
+    assert str(request.url) == "https://93.184.215.14:8443/in?x=1"
+    assert request.headers["Host"] == "hooks.example:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example"  # the certificate is checked for the name
+    assert request.headers[SIGNATURE_HEADER] == signature(b"k", request.content)
+    assert pinned("https://u:p@hooks.example/x", "2606:2800::1") == (
+        "https://u:p@[2606:2800::1]/x",
+        {"Host": "hooks.example"},
+        {"sni_hostname": "hooks.example"},
+    )
+
+
+def test_fetches_pin_each_hop_and_resolve_relative_redirects_against_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    addresses = {"feeds.example": "93.184.215.14"}
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(2, 1, 6, "", (addresses.get(host, "10.0.0.7"), port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers["Host"]))
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "/new"})
+        if request.url.path == "/new":
+            return httpx.Response(302, headers={"Location": "http://internal.example/secret"})
+        return httpx.Response(200)
+
+    with pytest.raises(DeliveryError, match="non-public address"):
+        get_checked(client_for(handler), "http://feeds.example/old", allow_private=False, headers={"Accept": "x"})
+    assert seen == [
+        ("http://93.184.215.14/old", "feeds.example"),
+        ("http://93.184.215.14/new", "feeds.example"),
+    ], "the relative hop keeps the name; the hop to a private address is never requested"

@@ -8,7 +8,7 @@ import ipaddress
 import json
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -23,17 +23,22 @@ def signature(key: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses."""
+def check_url(url: str, *, allow_private: bool) -> str | None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses.
+
+    Returns the checked address to connect to (None when private addresses are allowed): connecting by the
+    host name instead would resolve it again, and a short-lived DNS answer could then point somewhere else."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(f"not an http(s) URL: {url!r}", permanent=True)
     if allow_private:
-        return
+        return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, None)
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except OSError as exc:
         raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}") from None
+    if not infos:
+        raise DeliveryError(f"cannot resolve {parts.hostname}: no addresses")
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if (
@@ -49,19 +54,34 @@ def check_url(url: str, *, allow_private: bool) -> None:
                 "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it",
                 permanent=True,
             )
+    return str(infos[0][4][0]).split("%", 1)[0]
+
+
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL with its host replaced by the checked address, plus the Host header and, for https, the TLS
+    server name (certificates are still verified for the host name), so the connection goes where it was
+    checked to go. Unchanged when there is no address to pin."""
+    parts = urlsplit(url)
+    if address is None or parts.hostname is None:
+        return url, {}, {}
+    host = f"[{address}]" if ":" in address else address
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    netloc = (userinfo + "@" if userinfo else "") + (host if parts.port is None else f"{host}:{parts.port}")
+    extensions: dict[str, Any] = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": hostport}, extensions
 
 
 def post_json(
     client: httpx.Client, url: str, payload: dict[str, Any], *, allow_private: bool, key: bytes | None = None
 ) -> int:
     """POST `payload`; signs it when a key is given. Redirects are not followed (each hop would need checking)."""
-    check_url(url, allow_private=allow_private)
+    target, headers, extensions = pinned(url, check_url(url, allow_private=allow_private))
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    headers = {"Content-Type": "application/json"}
+    headers["Content-Type"] = "application/json"
     if key is not None:
         headers[SIGNATURE_HEADER] = signature(key, body)
     try:
-        response = client.post(url, content=body, headers=headers, follow_redirects=False)
+        response = client.post(target, content=body, headers=headers, follow_redirects=False, extensions=extensions)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"webhook {url}: {exc}") from None
     if response.is_redirect:
@@ -89,10 +109,12 @@ def get_checked(
     bounce Mamori into its own network). Transport errors propagate as httpx errors."""
     target = url
     for _ in range(max_redirects + 1):
-        check_url(target, allow_private=allow_private)
-        response = client.get(target, headers=headers, follow_redirects=False)
+        pinned_url, pinned_headers, extensions = pinned(target, check_url(target, allow_private=allow_private))
+        response = client.get(
+            pinned_url, headers={**(headers or {}), **pinned_headers}, follow_redirects=False, extensions=extensions
+        )
         if response.status_code in REDIRECTS and "location" in response.headers:
-            target = str(response.url.join(response.headers["location"]))
+            target = str(httpx.URL(target).join(response.headers["location"]))  # relative to the name, not the pin
             continue
         return response
     raise DeliveryError(f"{url}: more than {max_redirects} redirects", permanent=True)
