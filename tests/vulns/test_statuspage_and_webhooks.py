@@ -196,3 +196,21 @@ def test_feed_and_advisory_downloads_refuse_redirects_into_private_networks(make
     with pytest.raises(InvalidInput, match="non-public address"):
         store._fetch(runtime, PUBLIC)
     assert {str(r.url) for r in sent} == {PUBLIC}, "the metadata address is never requested"
+
+
+def test_the_digest_webhook_goes_to_the_address_that_was_checked(make_runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    answers = iter(["93.184.215.14", "10.0.0.1"])  # a rebinding DNS name: public when checked, private after
+    monkeypatch.setattr("socket.getaddrinfo", lambda host, port, *a, **k: [(2, 1, 6, "", (next(answers), 0))])
+    sent: list[httpx.Request] = []
+    runtime = make_runtime(http_transport=_redirecting(sent, "/done"), allow_private_webhooks=False)
+    with runtime.sessions() as session:
+        composed = digest.compose(session, now=runtime.now())
+    receipts, errors = digest.send(runtime, composed, targets=kinds.Digest(webhook="https://hooks.example/hook"))
+    assert receipts == []
+    assert errors == [
+        "webhook: https://hooks.example/done: hooks.example resolves to a private address (10.0.0.1); "
+        "set allow_private_webhooks"
+    ]
+    assert [(str(r.url), r.headers["Host"], r.extensions["sni_hostname"]) for r in sent] == [
+        ("https://93.184.215.14/hook", "hooks.example", "hooks.example")
+    ]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core.runtime import Runtime
-from mamori.integrations import DeliveryError
+from mamori.integrations import DeliveryError, webhooks
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
 from mamori.vulns import kinds
@@ -135,17 +135,21 @@ def _email(runtime: Runtime, address: str, text: str) -> str:
     return f"smtp:{address}"
 
 
-def _refuse_private(url: str) -> None:
-    """A digest webhook must not reach into our own network unless allow_private_webhooks says so."""
+def _refuse_private(url: str) -> str:
+    """A digest webhook must not reach into our own network unless allow_private_webhooks says so. Returns the
+    checked address, which the request then goes to (resolving again could give another answer)."""
     host = urlsplit(url).hostname or ""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = [str(info[4][0]).split("%", 1)[0] for info in socket.getaddrinfo(host, None)]
     except OSError as exc:
         raise RuntimeError(f"{url}: cannot resolve {host!r} ({exc})") from None
+    if not addresses:
+        raise RuntimeError(f"{url}: cannot resolve {host!r} (no addresses)")
     for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+        ip = ipaddress.ip_address(address)
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
             raise RuntimeError(f"{url}: {host} resolves to a private address ({ip}); set allow_private_webhooks")
+    return addresses[0]
 
 
 # redirects a webhook follows, re-posting the payload: 307/308 keep the method by definition; 301/302 are
@@ -163,14 +167,16 @@ def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
         for _ in range(MAX_WEBHOOK_REDIRECTS + 1):
             if urlsplit(target).scheme not in ("http", "https"):
                 raise RuntimeError(f"{url}: redirected to {target}, which is not an http(s) URL")
-            if not allow_private:
-                _refuse_private(target)
+            address = None if allow_private else _refuse_private(target)
+            pinned_url, headers, extensions = webhooks.pinned(target, address)
             try:
-                response = client.post(target, json=payload, follow_redirects=False)
+                response = client.post(
+                    pinned_url, json=payload, headers=headers, extensions=extensions, follow_redirects=False
+                )
             except httpx.HTTPError as exc:
                 raise RuntimeError(f"{target}: {exc}") from None
             if response.status_code in _REDIRECTS and "location" in response.headers:
-                target = str(response.url.join(response.headers["location"]))
+                target = str(httpx.URL(target).join(response.headers["location"]))  # against the name, not the pin
                 continue
             if response.status_code >= 300:
                 raise RuntimeError(f"{target}: HTTP {response.status_code}")
