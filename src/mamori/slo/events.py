@@ -8,36 +8,31 @@ from typing import ClassVar, Literal
 from mamori.core.events import Event
 
 
-class BurnAlertFired(Event):
+class _BurnAlert(Event):
+    """What a burn alert is about; fired and resolved carry the same fields."""
+
+    slo: str
+    objective: int
+    service: str
+    severity: Literal["page", "ticket"]
+    long_window: str
+    short_window: str
+    burn_rate: float
+    threshold: float
+    at: datetime
+    user_story: str
+
+
+class BurnAlertFired(_BurnAlert):
     """An SLO objective burns its error budget fast enough to page or to file a ticket."""
 
     type: ClassVar[str] = "slo.burn_alert_fired"
-    slo: str
-    objective: int
-    service: str
-    severity: Literal["page", "ticket"]
-    long_window: str
-    short_window: str
-    burn_rate: float
-    threshold: float
-    at: datetime
-    user_story: str
 
 
-class BurnAlertResolved(Event):
+class BurnAlertResolved(_BurnAlert):
     """A burn alert stopped firing (both windows no longer burn over the threshold)."""
 
     type: ClassVar[str] = "slo.burn_alert_resolved"
-    slo: str
-    objective: int
-    service: str
-    severity: Literal["page", "ticket"]
-    long_window: str
-    short_window: str
-    burn_rate: float
-    threshold: float
-    at: datetime
-    user_story: str
 
 
 class ReleaseFreezeStarted(Event):
