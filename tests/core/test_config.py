@@ -44,6 +44,9 @@ def test_bad_settings_name_the_field(tmp_path: Path) -> None:
     file.write_text("max_body_bytes: [1\n")
     with pytest.raises(InvalidInput, match="cannot read settings"):
         load_settings(env={}, config_file=file)
+    file.write_bytes(b"max_body_bytes: \xff\xfe\n")  # not UTF-8
+    with pytest.raises(InvalidInput, match="cannot read settings"):
+        load_settings(env={}, config_file=file)
     file.write_text("favourite_colour: blue\n")
     with pytest.raises(ValidationFailed) as exc:
         load_settings(env={}, config_file=file)

@@ -34,7 +34,14 @@ def test_webhooks_are_signed_and_private_hosts_refused_unless_allowed() -> None:
     body = seen[0].content
     assert json.loads(body) == {"a": 1}
     assert seen[0].headers[SIGNATURE_HEADER] == signature(b"k", body) and signature(b"k", body).startswith("sha256=")
-    for url in ("http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"):
+    for url in (
+        "http://127.0.0.1/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://100.64.0.1/x",  # shared address space (carrier-grade NAT)
+        "http://[::ffff:127.0.0.1]/x",
+    ):
         with pytest.raises(DeliveryError, match="non-public address") as exc:
             check_url(url, allow_private=False)
         assert exc.value.permanent
@@ -165,6 +172,19 @@ def test_github_issue_errors_are_classified() -> None:
 
     ticket = create_github_issue(client_for(ok), target, title="t", body="b", labels=["x"], marker="m")
     assert ticket.key == "acme/jobs-api#12" and not ticket.existing
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(200, text="<html>proxy login</html>"), httpx.Response(200, json={})])
+def test_a_success_answer_that_is_not_the_trackers_json_is_a_delivery_error(answer: httpx.Response) -> None:
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
+
+    jira = JiraTarget(base_url="https://acme.atlassian.net", email="bot@acme", token="t", project="OPS")
+    with pytest.raises(DeliveryError, match="Jira https://acme.atlassian.net: unexpected answer"):
+        create_jira_issue(client_for(proxy), jira, summary="s", description="d", labels=[], marker="m")
+    github = GitHubTarget(api_url="https://api.github.test", token="t", repository="acme/jobs-api")
+    with pytest.raises(DeliveryError, match="GitHub .*: unexpected answer"):
+        create_github_issue(client_for(proxy), github, title="t", body="b", labels=[], marker="m")
 
 
 def test_fetches_follow_redirects_only_to_public_addresses() -> None:

@@ -127,3 +127,14 @@ def test_chunked_body_over_the_limit_is_413(make_runtime: RuntimeFactory) -> Non
         assert_problem(response, 413)
         # nothing was stored from the refused request
         assert client.get("/api/v1/timeline", headers=headers).json() == []
+
+
+def test_an_unknown_time_zone_is_422_naming_the_field(client: TestClient, auth_headers: dict[str, str]) -> None:
+    response = client.post(
+        "/api/v1/users",
+        headers=auth_headers,
+        json={"email": "zo@example.com", "name": "Zo", "time_zone": "Mars/Olympus"},
+    )
+    body = assert_problem(response, 422)
+    assert [e["loc"] for e in body["errors"]] == ["body.time_zone"]
+    assert "unknown IANA time zone" in body["errors"][0]["msg"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.core import jobs
@@ -91,3 +92,13 @@ def test_openapi_documents_the_core_api(client: TestClient) -> None:
     for path in ("/api/v1/timeline", "/api/v1/audit", "/api/v1/tokens", "/api/v1/services", "/healthz"):
         assert path in schema["paths"], path
     assert "/login" not in schema["paths"]  # dashboard pages are not API
+
+
+def test_readyz_is_503_when_the_migration_check_fails(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(engine: object) -> set[str]:
+        raise RuntimeError("alembic table unreadable")
+
+    monkeypatch.setattr("mamori.core.migrate.pending", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "migrations": "unknown: RuntimeError"}

@@ -101,7 +101,7 @@ def load_settings(
 def _read_settings_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(f"{path}: cannot read settings: {exc}") from exc
     if data is None:
         return {}

@@ -90,6 +90,8 @@ def create_jira_issue(
         key = str(created.json()["key"])
     except httpx.HTTPError as exc:
         raise DeliveryError(f"Jira {root}: {exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a 2xx that is not Jira's JSON (a proxy page)
+        raise DeliveryError(f"Jira {root}: unexpected answer ({type(exc).__name__}: {exc})") from None
     return Ticket(key=key, url=f"{root}/browse/{key}")
 
 
@@ -121,6 +123,8 @@ def create_github_issue(
         )
         _raise_for(created, "GitHub create issue")
         data = created.json()
+        return Ticket(key=f"{target.repository}#{data['number']}", url=str(data["html_url"]))
     except httpx.HTTPError as exc:
         raise DeliveryError(f"GitHub {root}: {exc}") from None
-    return Ticket(key=f"{target.repository}#{data['number']}", url=str(data["html_url"]))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:  # a 2xx that is not GitHub's JSON
+        raise DeliveryError(f"GitHub {root}: unexpected answer ({type(exc).__name__}: {exc})") from None

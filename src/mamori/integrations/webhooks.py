@@ -23,6 +23,11 @@ def signature(key: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast: not private, loopback, link-local, shared (100.64/10), reserved or multicast."""
+    return address.is_global and not address.is_multicast
+
+
 def check_url(url: str, *, allow_private: bool) -> str | None:
     """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses.
 
@@ -41,14 +46,7 @@ def check_url(url: str, *, allow_private: bool) -> str | None:
         raise DeliveryError(f"cannot resolve {parts.hostname}: no addresses")
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
+        if not is_public(address):
             raise DeliveryError(
                 f"webhook host {parts.hostname} resolves to a non-public address ({address}); "
                 "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it",

@@ -147,7 +147,7 @@ def _refuse_private(url: str) -> str:
         raise RuntimeError(f"{url}: cannot resolve {host!r} (no addresses)")
     for address in addresses:
         ip = ipaddress.ip_address(address)
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+        if not webhooks.is_public(ip):
             raise RuntimeError(f"{url}: {host} resolves to a private address ({ip}); set allow_private_webhooks")
     return addresses[0]
 

@@ -84,14 +84,18 @@ def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
     @app.get("/readyz", tags=["health"])
     def readyz() -> Response:
         checks: dict[str, str] = {}
-        try:
+        try:  # readiness reports any failure rather than raising
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            missing = migrate.pending(runtime.engine)
-            checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
-        except Exception as exc:  # readiness reports any failure rather than raising
-            checks.setdefault("database", f"unreachable: {type(exc).__name__}")
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        else:
+            try:
+                missing = migrate.pending(runtime.engine)
+                checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
+            except Exception as exc:
+                checks["migrations"] = f"unknown: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mamori.core import catalog
 
 
 class Out(BaseModel):
@@ -30,6 +32,11 @@ class UserIn(BaseModel):
     role: str = Field(default="viewer", pattern="^(viewer|responder|editor|admin)$")
     password: str | None = Field(default=None, min_length=8)
     time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return catalog.check_time_zone(value)
 
 
 class TeamOut(Out):
