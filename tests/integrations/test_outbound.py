@@ -180,10 +180,10 @@ def test_a_success_answer_that_is_not_the_trackers_json_is_a_delivery_error(answ
         return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
 
     jira = JiraTarget(base_url="https://acme.atlassian.net", email="bot@acme", token="t", project="OPS")
-    with pytest.raises(DeliveryError, match="Jira https://acme.atlassian.net: unexpected answer"):
+    with pytest.raises(DeliveryError, match=r"Jira https://acme\.atlassian\.net: unexpected answer"):
         create_jira_issue(client_for(proxy), jira, summary="s", description="d", labels=[], marker="m")
     github = GitHubTarget(api_url="https://api.github.test", token="t", repository="acme/jobs-api")
-    with pytest.raises(DeliveryError, match="GitHub .*: unexpected answer"):
+    with pytest.raises(DeliveryError, match=r"GitHub .*: unexpected answer"):
         create_github_issue(client_for(proxy), github, title="t", body="b", labels=[], marker="m")
 
 
