@@ -217,3 +217,16 @@ def test_silence_and_maintenance_window_suppress_paging(runtime: Runtime, clock:
     clock.advance(minutes=1)
     fire(runtime)
     assert emailed(fakes) == ["bob@example.com"]
+
+
+def test_a_user_whose_email_has_capitals_is_still_paged(runtime: Runtime, tmp_path: Path) -> None:
+    from mamori.core.models import User
+
+    apply_config(runtime, tmp_path / "c")
+    with runtime.sessions.begin() as s:  # as a User document may spell it; schedules hold it lowercased
+        s.execute(update(User).where(User.email == "bob@example.com").values(email="Bob@Example.com"))
+    fakes = install_fakes(runtime)
+    fire(runtime)
+    assert [e.lower() for e in emailed(fakes)] == ["bob@example.com"]
+    with runtime.sessions() as s:
+        assert not s.scalars(select(Notification).where(Notification.status == "failed")).all()

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
+from mamori.core import auth
 from mamori.core.clock import utc
 from mamori.core.errors import Forbidden, NotFound
-from mamori.core.models import User
 from mamori.incidents import actions, config, feeds, metrics, response, service
 from mamori.incidents.models import ActionItem, Postmortem
 from mamori.incidents.schemas import (
@@ -151,7 +151,7 @@ def user_ical_url(email: str, session: SessionDep, runtime: RuntimeDep, who: Rea
     email = email.lower()
     if not who.allows("admin") and (who.user is None or who.user.email.lower() != email):
         raise Forbidden("you can get only your own calendar link")
-    if session.scalar(select(User.id).where(User.email == email)) is None:
+    if auth.find_user(session, email) is None:
         raise NotFound(f"no user with email {email!r}")
     return {"user": email, "url": feeds.feed_url(runtime.settings, kind="user", name=email)}
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core.models import User
@@ -106,7 +106,10 @@ def oncall_load(session: Session, *, since: datetime, until: datetime) -> list[P
         first[key] = min(first.get(key, at), at)
     emails = {k[0] for k in first}
     zones = (
-        {u.email: u.time_zone or "UTC" for u in session.scalars(select(User).where(User.email.in_(emails)))}
+        {
+            u.email.lower(): u.time_zone or "UTC"
+            for u in session.scalars(select(User).where(func.lower(User.email).in_(emails)))
+        }
         if emails
         else {}
     )

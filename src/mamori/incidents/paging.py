@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import jobs
+from mamori.core import auth, jobs
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job, Team, User
 from mamori.core.runtime import Runtime
@@ -109,7 +109,7 @@ def page_targets(session: Session, runtime: Runtime, group: AlertGroup, notify: 
     """Create notifications (and their send jobs) for everyone a step names; returns how many."""
     created = 0
     for email in _users_for(session, notify, now=now):
-        user = session.scalar(select(User).where(User.email == email))
+        user = auth.find_user(session, email)  # case-insensitive: User documents keep the case they were given
         if user is None:
             created += _notification(
                 session, group, email, "none", "", now=now, status="failed", error=f"no user with email {email}"
