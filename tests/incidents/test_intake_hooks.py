@@ -208,3 +208,32 @@ def test_processing_twice_is_idempotent(runtime: Runtime, client: TestClient, tm
         # a replay counts as one more delivery of the same alert, never a second alert or group
         assert s.scalars(select(Alert)).one().occurrences == 2
     assert _count(runtime, AlertGroup) == 1 and _count(runtime, Alert) == 1
+
+
+def test_oversized_odd_and_non_utf8_payloads_get_clear_errors_and_nothing_is_lost(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    headers = _setup(runtime, tmp_path)
+    huge = am_payload({"labels": {**LATENCY, "note": "x" * 1_100_000}})
+    too_big = client.post("/hooks/alertmanager/prod-am", json=huge, headers=headers)
+    assert too_big.status_code == 413 and "at most 1048576 bytes" in too_big.json()["detail"]
+    assert _count(runtime, Intake) == 0, "a payload that cannot be kept whole is not half-kept"
+    cases = [
+        ("alertmanager/prod-am", "[]".encode("utf-16"), "not UTF-8"),
+        ("datadog/dd", b'{"id": "e1", "title": "CPU", "tags": 5}', "tags must be a list"),
+        ("pagerduty/pd/enqueue", b'{"routing_key": "R0123456789", "event_action": {}}', "event_action must be"),
+    ]
+    for path, body, reason in cases:
+        response = client.post(f"/hooks/{path}", content=body, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert reason in response.json()["detail"]
+    future = am_payload({"labels": LATENCY, "startsAt": "99999999999999999999"})
+    assert client.post("/hooks/alertmanager/prod-am", json=future, headers=headers).status_code == 202
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as s:
+        assert [r.status for r in s.scalars(select(Intake).order_by(Intake.id))] == [
+            "rejected",
+            "rejected",
+            "rejected",
+            "processed",
+        ]

@@ -49,7 +49,7 @@ def _instant(value: Any) -> datetime | None:
         return None
     try:
         return parse_instant(value)
-    except MamoriError:
+    except (MamoriError, ValueError, OverflowError, OSError):  # also an epoch beyond what datetime holds
         return None
 
 
@@ -89,7 +89,7 @@ def parse_pagerduty(body: bytes) -> list[IncomingAlert]:
     if not isinstance(data, dict):
         raise InvalidInput("expected a PagerDuty Events API v2 object")
     action = data.get("event_action")
-    if action not in PD_ACTIONS:
+    if not isinstance(action, str) or action not in PD_ACTIONS:
         raise InvalidInput("event_action must be one of trigger, acknowledge, resolve")
     if not isinstance(data.get("routing_key"), str) or not data["routing_key"]:
         raise InvalidInput("routing_key is required")
@@ -145,6 +145,8 @@ def parse_datadog(body: bytes) -> list[IncomingAlert]:
     tags = data.get("tags") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list):
+        raise InvalidInput("tags must be a list of 'name:value' strings or a comma-separated string")
     labels = {"alertname": title[:200]}
     for tag in tags:
         name, _, value = str(tag).partition(":")

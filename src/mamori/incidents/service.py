@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import audit, jobs, timeline
 from mamori.core.audit import Actor
-from mamori.core.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from mamori.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ValidationFailed
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job
 from mamori.incidents import config, intake, paging, routing
@@ -38,17 +38,28 @@ def accept(
     spec = config.integration(session, integration)
     if spec.type != source and not (source == "alertmanager" and spec.type == "grafana"):
         raise NotFound(f"integration {integration!r} is of type {spec.type}, not {source}")
+    if len(body) > MAX_KEPT_BODY:  # it could not be kept whole, so it could not be processed later
+        raise PayloadTooLarge(f"an alert payload may be at most {MAX_KEPT_BODY} bytes; this one is {len(body)}")
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
     row = Intake(
         integration=integration,
         source=source,
         received_at=now,
         content_type=content_type[:200],
-        body=body[:MAX_KEPT_BODY].decode("utf-8", errors="replace"),
+        body=text if text is not None else body.decode("utf-8", errors="replace"),
         status="accepted",
     )
     session.add(row)
     try:
-        alerts = intake.parse(source, body, mapping=spec.fields)
+        if text is None:
+            raise InvalidInput("the body is not UTF-8 JSON")
+        try:
+            alerts = intake.parse(source, body, mapping=spec.fields)
+        except (TypeError, ValueError, OverflowError, OSError) as exc:  # a shape the parser did not foresee
+            raise InvalidInput(f"malformed {source} payload: {exc}") from None
         if source == "pagerduty" and spec.routing_key and _pd_key(body) != spec.routing_key:
             raise InvalidInput("routing_key does not match this integration")
     except InvalidInput as exc:
@@ -119,7 +130,12 @@ def process(
         route_spec = config.alert_route(session, spec.route)
         if cache is not None:
             cache[row.integration] = (spec, route_spec)
-    for incoming in intake.parse(row.source, row.body.encode(), mapping=spec.fields):
+    try:
+        incomings = intake.parse(row.source, row.body.encode(), mapping=spec.fields)
+    except InvalidInput as exc:  # e.g. the integration's field mapping changed since the payload was accepted
+        row.status, row.error = "rejected", exc.detail
+        return
+    for incoming in incomings:
         receive(
             session,
             integration=row.integration,
