@@ -7,9 +7,11 @@ import pytest
 from mamori.core import manifest
 from mamori.core.errors import ValidationFailed
 from mamori.core.manifest import KindRegistry
-from mamori.incidents import kinds
+from mamori.core.runtime import Runtime
+from mamori.incidents import config, kinds
 from mamori.incidents.specs import AlertRouteSpec, EscalationPolicySpec, ScheduleSpec
 from tests.incidents.examples import write_config
+from tests.incidents.fakes import apply_config
 
 
 def registry() -> KindRegistry:
@@ -127,3 +129,19 @@ spec: {default: {severity: SEV6, escalationPolicy: backend}}
 """
     bundle = manifest.load(write_config(tmp_path, doc, route), registry())
     assert bundle.get("SeverityLevel", "SEV6") is not None
+
+
+def test_an_applied_severity_level_replaces_the_shipped_default(runtime: Runtime, tmp_path: Path) -> None:
+    quiet_sev2 = """\
+apiVersion: mamori.dev/v1
+kind: SeverityLevel
+metadata: {name: SEV2}
+spec: {description: Degraded, rank: 2, page: false, major: true}
+"""
+    with runtime.sessions() as s:
+        assert config.severities(s)["SEV2"].page is True  # the shipped default pages
+    apply_config(runtime, tmp_path / "c", quiet_sev2)
+    with runtime.sessions() as s:
+        levels = config.severities(s)
+    assert (levels["SEV2"].page, levels["SEV2"].description, levels["SEV2"].major) == (False, "Degraded", True)
+    assert levels["SEV1"].page is True, "the other defaults stay"

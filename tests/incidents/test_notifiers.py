@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
@@ -22,7 +24,7 @@ from mamori.core.runtime import Runtime
 from mamori.incidents import paging
 from mamori.incidents.models import AlertGroup
 from mamori.incidents.notifiers import EmailNotifier, NotifyError, Page, SlackNotifier, WebhookNotifier, refuse_private
-from mamori.incidents.signing import slack_signature, webhook_signature
+from mamori.incidents.signing import slack_signature
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import apply_config
@@ -163,6 +165,31 @@ def test_slack_interactivity_callback_acknowledges_after_signature_check(
         assert s.scalar(select(AlertGroup.status)) == "acknowledged"
 
 
+def test_slack_link_buttons_are_answered_quietly_and_buttons_without_a_group_are_400(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"))
+    ts = str(int(runtime.now().timestamp()))
+
+    def post(client: TestClient, action: dict[str, object]) -> httpx.Response:
+        payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [action]}
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        headers = {
+            "X-Slack-Request-Timestamp": ts,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Signature": slack_signature(b"shh", ts, body),
+        }
+        return client.post("/hooks/slack/interactivity", content=body, headers=headers)
+
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        opened = post(client, {"action_id": "open", "url": "https://mamori.example/alerts/1"})  # Slack sends no value
+        assert (opened.status_code, opened.json()) == (200, {})
+        for value in (None, 5, ""):
+            ack = {"action_id": "ack"} if value is None else {"action_id": "ack", "value": value}
+            response = post(client, ack)
+            assert response.status_code == 400 and "carries no alert group id" in response.json()["detail"]
+
+
 def test_webhook_is_hmac_signed() -> None:
     seen: list[httpx.Request] = []
 
@@ -174,7 +201,7 @@ def test_webhook_is_hmac_signed() -> None:
         client=lambda: httpx.Client(transport=httpx.MockTransport(handler)), key=b"k", allow_private=True
     )
     hook.send(PAGE, "https://hooks.example.com/x")
-    assert seen[0].headers["x-mamori-signature"] == webhook_signature(b"k", seen[0].content)
+    assert seen[0].headers["x-mamori-signature"] == "sha256=" + hmac.new(b"k", seen[0].content, hashlib.sha256).hexdigest()
     assert json.loads(seen[0].content)["group_id"] == "g1"
 
 

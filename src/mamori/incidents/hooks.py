@@ -127,16 +127,19 @@ async def slack_interactivity(request: Request, session: SessionDep, runtime: Ru
     try:
         payload = json.loads(parse_qs(body.decode())["payload"][0])
         act = payload["actions"][0]
-        action_id, group_id, slack_user = act["action_id"], act["value"], payload["user"]["id"]
+        action_id, slack_user = act["action_id"], payload["user"]["id"]
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise InvalidInput(f"not a Slack block_actions payload: {exc}") from None
+    if action_id not in ("ack", "resolve"):  # e.g. the "Open" link button, which carries no value
+        return JSONResponse({})
+    group_id = act.get("value")
+    if not isinstance(group_id, str) or not group_id:
+        raise InvalidInput(f"the {action_id} button carries no alert group id")
     actor = Actor(name=_slack_user(session, slack_user), source="ui")
     if action_id == "ack":
         group = service.acknowledge(session, group_id=group_id, actor=actor, now=now)
-    elif action_id == "resolve":
-        group = service.resolve(session, group_id=group_id, actor=actor, now=now)
     else:
-        return JSONResponse({})
+        group = service.resolve(session, group_id=group_id, actor=actor, now=now)
     session.commit()
     return JSONResponse(
         {

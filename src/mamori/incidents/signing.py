@@ -58,10 +58,6 @@ def verify_slack(secret: bytes, *, timestamp: str | None, signature: str | None,
         raise Forbidden("Slack signature does not match")
 
 
-def webhook_signature(key: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 def feed_token(key: bytes, *, kind: str, name: str) -> str:
     """The secret part of a calendar feed URL: names the schedule or user and is signed, never expires.
 
