@@ -201,7 +201,9 @@ def test_webhook_is_hmac_signed() -> None:
         client=lambda: httpx.Client(transport=httpx.MockTransport(handler)), key=b"k", allow_private=True
     )
     hook.send(PAGE, "https://hooks.example.com/x")
-    assert seen[0].headers["x-mamori-signature"] == "sha256=" + hmac.new(b"k", seen[0].content, hashlib.sha256).hexdigest()
+    assert (
+        seen[0].headers["x-mamori-signature"] == "sha256=" + hmac.new(b"k", seen[0].content, hashlib.sha256).hexdigest()
+    )
     assert json.loads(seen[0].content)["group_id"] == "g1"
 
 
