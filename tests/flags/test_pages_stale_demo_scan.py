@@ -183,3 +183,19 @@ def test_daily_job_marks_stale_flags_once_on_the_timeline_and_on_the_page(
     assert stale_events() == first
     with flags_runtime.sessions() as session:
         assert "checkout-theme" not in stale.marks(session)
+
+
+def test_a_falsy_targeting_is_refused_not_taken_as_removing_it(
+    flags_runtime: Runtime, client: TestClient, auth_headers: dict[str, str]
+) -> None:
+    for text in ("false", "[]", "0"):
+        refused = client.post("/flags/staging/new-search/targeting", data={"targeting": text}, headers=auth_headers)
+        assert refused.status_code == 422, text
+    with flags_runtime.sessions() as session:
+        assert "targeting" in service.get_flag(session, environment="staging", key="new-search")
+    cleared = client.post(
+        "/flags/staging/new-search/targeting", data={"targeting": " "}, headers=auth_headers, follow_redirects=False
+    )
+    assert cleared.status_code == 303, cleared.text[-600:]
+    with flags_runtime.sessions() as session:
+        assert "targeting" not in service.get_flag(session, environment="staging", key="new-search")

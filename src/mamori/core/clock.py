@@ -49,7 +49,10 @@ def parse_instant(text: str) -> datetime:
     """Parse RFC 3339 (a trailing Z allowed) or epoch milliseconds into aware UTC."""
     raw = text.strip()
     if raw.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise InvalidInput(f"epoch milliseconds out of range: {text!r}") from None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:

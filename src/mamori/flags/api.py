@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mamori.core import auth
-from mamori.core.errors import Forbidden, ValidationFailed
+from mamori.core.errors import Forbidden
 from mamori.core.models import ApiToken
 from mamori.flags import counts, ramps, service, stale
 from mamori.flags.diff import diff_lines
@@ -27,22 +27,28 @@ def _check_sdk_key(token: ApiToken, environment: str) -> None:
         raise Forbidden(f"this SDK key is for {token.environment!r}, not {environment!r}")
 
 
-def _reader_or_sdk_key(request: Request, session: SessionDep, runtime: RuntimeDep, environment: str) -> str:
-    """A reader, or an SDK key of this very environment (what a flagd daemon syncing over HTTP sends)."""
-    api_key = request.headers.get("x-api-key")
-    if api_key and bearer_token(request) is None:
-        _check_sdk_key(auth.authenticate_token(session, api_key, now=runtime.now()), environment)
-        session.commit()
+def _sdk_key_or(need: str) -> Any:
+    """A dependency: an SDK key of this very environment (what a flagd daemon or an SDK sends), or a user or
+    token with the `need` permission."""
+
+    def check(request: Request, session: SessionDep, runtime: RuntimeDep, environment: str) -> str:
+        api_key = request.headers.get("x-api-key")
+        if api_key and bearer_token(request) is None:
+            _check_sdk_key(auth.authenticate_token(session, api_key, now=runtime.now()), environment)
+            session.commit()
+            return environment
+        principal = authenticate(request, session, runtime)
+        if principal.token is not None and principal.token.scopes == ["flags:evaluate"]:
+            _check_sdk_key(principal.token, environment)
+        elif not principal.allows(need):
+            raise Forbidden(f"{principal.name} lacks the {need!r} permission")
         return environment
-    principal = authenticate(request, session, runtime)
-    if principal.token is not None and principal.token.scopes == ["flags:evaluate"]:
-        _check_sdk_key(principal.token, environment)
-    elif not principal.allows("read"):
-        raise Forbidden(f"{principal.name} lacks the 'read' permission")
-    return environment
+
+    return check
 
 
-FlagdReader = Annotated[str, Depends(_reader_or_sdk_key)]
+FlagdReader = Annotated[str, Depends(_sdk_key_or("read"))]
+CountReporter = Annotated[str, Depends(_sdk_key_or("write"))]
 
 
 def change_out(change: FlagChange) -> ChangeOut:
@@ -70,7 +76,9 @@ def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) 
 
 
 @router.get("/stale")
-def stale_flags(_: Reader, session: SessionDep, runtime: RuntimeDep, days: int = 30) -> list[dict[str, Any]]:
+def stale_flags(
+    _: Reader, session: SessionDep, runtime: RuntimeDep, days: Annotated[int, Query(ge=1, le=3650)] = 30
+) -> list[dict[str, Any]]:
     return stale.find_stale(session, days=days, now=runtime.now())
 
 
@@ -97,11 +105,13 @@ def list_flags(environment: str, _: Reader, session: SessionDep) -> list[dict[st
 
 
 class FlagPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     flag: FlagIn
     reason: str | None = None
 
 
 class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reason: str | None = None
 
 
@@ -306,19 +316,27 @@ def schedule(
     return {"job": job_id}
 
 
+class CountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flag: str = Field(min_length=1, max_length=253)
+    variant: str | None = Field(default=None, max_length=253)
+    count: StrictInt = Field(ge=0, le=2**53)
+
+
 class CountsIn(BaseModel):
-    counts: list[dict[str, Any]] = Field(max_length=10_000)
+    model_config = ConfigDict(extra="forbid")
+    counts: list[CountIn] = Field(max_length=10_000)
 
 
 @router.post("/{environment}/evaluations", status_code=202)
-def report_counts(environment: FlagdReader, body: CountsIn, session: SessionDep, runtime: RuntimeDep) -> dict[str, int]:
-    """SDKs report evaluations: [{"flag": key, "variant": v, "count": n}, ...]."""
+def report_counts(
+    environment: CountReporter, body: CountsIn, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, int]:
+    """SDKs report evaluations: [{"flag": key, "variant": v, "count": n}, ...] (an SDK key or write access)."""
+    service.get_environment(session, environment=environment)  # 404 for an environment that does not exist
     tally: Counter[tuple[str, str, str]] = Counter()
     for item in body.counts:
-        flag, variant, n = item.get("flag"), item.get("variant") or "", item.get("count")
-        if not isinstance(flag, str) or not isinstance(variant, str) or not isinstance(n, int) or n < 0:
-            raise ValidationFailed("each count needs flag (string), variant (string or null) and count (integer >= 0)")
-        tally[(environment, flag, variant)] += n
+        tally[(environment, item.flag, item.variant or "")] += item.count
     stored = counts.record(session, tally, now=runtime.now())
     session.commit()
     return {"stored": stored}

@@ -28,7 +28,7 @@ from mamori.core.runtime import Runtime
 from mamori.flags import counts, service
 from mamori.flags.evaluator import Resolution
 from mamori.flags.models import FlagEnvironment
-from mamori.web.deps import RuntimeDep
+from mamori.web.deps import RuntimeDep, bearer_token
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["flags: OFREP"])
@@ -38,10 +38,8 @@ CHANNEL_TTL_SECONDS = 24 * 3600
 
 
 def presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("x-api-key") or None
+    """The SDK key, sent as a Bearer token or in X-API-Key (OFREP allows both)."""
+    return bearer_token(request) or request.headers.get("x-api-key") or None
 
 
 def serving(runtime: Runtime) -> service.ServingCache:
@@ -157,7 +155,7 @@ def channel_for(runtime: Runtime, environment: str) -> str:
 def environment_of_channel(runtime: Runtime, channel: str) -> str:
     payload, _, signature = channel.rpartition(".")
     environment, _, expires = payload.rpartition(".")
-    if not environment or not hmac.compare_digest(signature, _sign(runtime, payload)):
+    if not environment or not hmac.compare_digest(signature.encode(), _sign(runtime, payload).encode()):
         raise Unauthenticated("invalid event-stream channel")
     if not expires.isdigit() or int(expires) < time.time():
         raise Unauthenticated("expired event-stream channel; evaluate again to get a new one")
@@ -178,8 +176,8 @@ async def _context(request: Request) -> dict[str, Any] | str:
     """The request's evaluation context, or an error message (OFREP INVALID_CONTEXT)."""
     try:
         body = await request.json() if await request.body() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return "the request body is not valid JSON"
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return "the request body is not valid JSON (or nested too deeply)"
     if not isinstance(body, dict):
         return "the request body must be an object with a 'context' object"
     context = body.get("context", {})

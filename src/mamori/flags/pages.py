@@ -5,22 +5,21 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.core.errors import MamoriError, NotFound, ValidationFailed
 from mamori.flags import ramps, service, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange
-from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
+from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
 from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Viewer = Annotated[Principal, Depends(require("read"))]
 
 
 @router.get("/flags", response_class=HTMLResponse)
-def flags_index(request: Request, _: Viewer, session: SessionDep) -> Response:
+def flags_index(request: Request, _: Reader, session: SessionDep) -> Response:
     environments = service.list_environments(session)
     if environments:
         return RedirectResponse(f"/flags/{environments[0].environment}", status_code=303)
@@ -51,7 +50,7 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
 
 
 @router.get("/flags/{environment}", response_class=HTMLResponse)
-def environment_page(request: Request, environment: str, _: Viewer, session: SessionDep) -> Response:
+def environment_page(request: Request, environment: str, _: Reader, session: SessionDep) -> Response:
     return _page(request, session, environment)
 
 
@@ -141,8 +140,10 @@ def targeting_form(
             rule = json.loads(targeting) if targeting.strip() else None
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"targeting is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        except RecursionError:
+            raise ValidationFailed("targeting is nested too deeply") from None
         flag = service.get_flag(session, environment=environment, key=key)
-        if rule:
+        if rule is not None and rule != {}:  # anything else (false, [], 0) is checked, and refused, as targeting
             flag["targeting"] = rule
         else:
             flag.pop("targeting", None)

@@ -79,7 +79,10 @@ def start_ramp(
         raise ValidationFailed(f"ramp steps must rise strictly within 1..100, e.g. 5 25 50 100; got {steps}")
     if guard not in GUARDS:
         raise ValidationFailed(f"guard must be one of {', '.join(GUARDS)}, not {guard!r}")
-    seconds = int(parse_duration(interval).total_seconds())
+    try:
+        seconds = int(parse_duration(interval).total_seconds())
+    except ValueError as exc:
+        raise ValidationFailed(f"interval: {exc}") from None
     if seconds < 60:
         raise ValidationFailed("a ramp interval is at least 1m")
     flag = service.get_flag(session, environment=environment, key=key)
@@ -316,10 +319,7 @@ def schedule_change(
         raise ValidationFailed(f"action must be one of {', '.join(SCHEDULE_ACTIONS)}, not {action!r}")
     if action == "rollout" and percent is None:
         raise ValidationFailed("a scheduled rollout needs a percent")
-    try:
-        when = parse_instant(at)
-    except ValueError as exc:
-        raise ValidationFailed(f"at: {exc}") from exc
+    when = parse_instant(at)  # InvalidInput (400) names what is wrong with `at`
     if when <= now:
         raise ValidationFailed(f"at {when.isoformat()} is not in the future")
     env = service.get_environment(session, environment=environment)
