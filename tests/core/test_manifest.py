@@ -154,6 +154,25 @@ def test_a_failing_apply_leaves_what_was_stored(runtime: Runtime, tmp_path: Path
         assert len(session.scalars(select(AuditEntry)).all()) == 3
 
 
+def test_a_failure_late_in_apply_undoes_what_was_applied_before_it(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE})
+    manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    write(tmp_path, **{"users.yaml": USER_EXAMPLE.replace("name: Alice", "name: Alice Changed")})
+    write(tmp_path, **{"org.yaml": TEAM_AND_SERVICE.replace("tier: 1", "tier: 2")})
+    bundle = manifest.load(root, runtime.kinds)
+    service_doc = bundle.get("Service", "jobs-api")
+    assert service_doc is not None
+    service_doc.model = None  # the Service, applied after the User, now fails in its apply hook
+    with pytest.raises(AttributeError):
+        manifest.apply(runtime, bundle, actor=CONFIG)
+    with runtime.sessions() as session:
+        user = auth.find_user(session, "alice@example.com")
+        assert user is not None and user.name == "Alice", "the User change applied before the failure is undone"
+        service = session.scalar(select(Service).where(Service.name == "jobs-api"))
+        assert service is not None and service.tier == 1
+        assert len(session.scalars(select(AuditEntry)).all()) == 3
+
+
 def test_prune_removes_only_what_config_created(runtime: Runtime, tmp_path: Path) -> None:
     root = write(tmp_path, **{"users.yaml": USER_EXAMPLE, "org.yaml": TEAM_AND_SERVICE})
     manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)

@@ -60,6 +60,13 @@ def test_findings_list_filters_and_triage_through_the_api(
     )
     bad_state = client.get("/api/v1/vulns/findings", params={"state": "closed"}, headers=auth_headers)
     assert bad_state.status_code == 400 and "unknown state 'closed'" in bad_state.json()["detail"]
+    for field, value in (("accepted_until", "2027-01-01T00:00:00"), ("due_at", "2027-01-01T00:00:00")):
+        naive = client.post(
+            f"/api/v1/vulns/findings/{f['id']}/triage",
+            json={"state": "risk_accepted", "accepted_until": "2027-01-01T00:00:00Z", field: value},
+            headers=auth_headers,
+        )
+        assert naive.status_code == 422 and naive.json()["errors"][0]["loc"] == f"body.{field}", naive.text
 
 
 def test_readers_cannot_triage(

@@ -74,7 +74,9 @@ def test_sarif_output_is_2_1_0_with_a_rule_per_advisory(project: Path) -> None:
 
 
 def test_missing_path_is_bad_input(project: Path) -> None:
-    assert run(str(project / "nope"))[0] == 2
+    result = CliRunner().invoke(vulns_app, ["scan", str(project / "nope")])
+    assert result.exit_code == 2
+    assert f"{project / 'nope'}: no such file or directory" in result.stderr
 
 
 def test_broken_lockfile_is_named_and_the_rest_still_scans(project: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mamori.vulns.models import VulnFinding
 
@@ -18,9 +18,9 @@ class TriageIn(BaseModel):
     )
     justification: str | None = Field(default=None, description="OpenVEX justification; required for not_affected")
     impact_statement: str | None = None
-    accepted_until: datetime | None = Field(default=None, description="required for risk_accepted")
+    accepted_until: AwareDatetime | None = Field(default=None, description="required for risk_accepted")
     assignee: str | None = None
-    due_at: datetime | None = None
+    due_at: AwareDatetime | None = None
     comment: str | None = None
 
 
