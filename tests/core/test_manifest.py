@@ -96,6 +96,42 @@ def test_broken_yaml_reports_the_line(runtime: Runtime, tmp_path: Path) -> None:
     assert "broken.yaml" in problem and "line 3" in problem and "invalid YAML" in problem
 
 
+def test_odd_metadata_is_a_problem_not_a_traceback(runtime: Runtime, tmp_path: Path) -> None:
+    cases = {
+        "labels: {1: a}": "metadata.labels: expected a mapping of names to strings",
+        "labels: [x]": "metadata.labels: expected a mapping of names to strings",
+        "displayName: [1, 2]": "metadata.displayName: expected a string",
+    }
+    for line, message in cases.items():
+        bad = USER_EXAMPLE.replace("metadata: {name: alice}", f"metadata:\n  name: alice\n  {line}")
+        with pytest.raises(ValidationFailed) as exc:
+            manifest.load(write(tmp_path / str(len(line)), **{"users.yaml": bad}), runtime.kinds)
+        assert any(message in r for r in problems_of(exc)), (line, problems_of(exc))
+    looped = (  # a YAML anchor that refers to itself, where free-form values are allowed
+        "apiVersion: mamori.dev/v1\nkind: FlagSet\nmetadata: {name: web}\n"
+        "spec: {environment: development, flagd: {flags: {t: {state: ENABLED, defaultVariant: a,"
+        " variants: {a: &x {k: [*x]}}}}}}\n"
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(write(tmp_path / "loop", **{"f.yaml": looped}), runtime.kinds)
+    assert any("spec: cannot be stored: Circular reference" in r for r in problems_of(exc)), problems_of(exc)
+    openslo = USER_EXAMPLE.replace("metadata: {name: alice}", "metadata: {name: alice, labels: {team: [a, b]}}")
+    assert manifest.load(write(tmp_path / "ok", **{"users.yaml": openslo}), runtime.kinds).documents
+
+
+def test_one_person_twice_is_refused_as_two_users_or_two_team_members(runtime: Runtime, tmp_path: Path) -> None:
+    twin = USER_EXAMPLE.replace("name: alice}", "name: alice2}").replace("email: alice@", "email: Alice@")
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(write(tmp_path / "u", **{"users.yaml": USER_EXAMPLE + "---\n" + twin}), runtime.kinds)
+    assert any("spec.email: 'Alice@example.com' is already the email of User 'alice'" in r for r in problems_of(exc))
+    team = TEAM_AND_SERVICE.replace(
+        "members: [{user: alice@example.com, role: admin}]", "members: [{user: alice@example.com}, {user: alice}]"
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(write(tmp_path / "t", **{"users.yaml": USER_EXAMPLE, "org.yaml": team}), runtime.kinds)
+    assert any("spec.members[1].user: 'alice' is already member 0 of the team" in r for r in problems_of(exc))
+
+
 def test_unknown_kind_and_dangling_reference_are_refused(runtime: Runtime, tmp_path: Path) -> None:
     root = write(
         tmp_path,

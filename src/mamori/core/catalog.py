@@ -109,13 +109,32 @@ class ServiceSpec(SpecModel):
     links: list[Link] = Field(default_factory=list)
 
 
+def _check_user(doc: Document, bundle: Bundle) -> list[Problem]:
+    """Two User documents with one email would be merged into one person: refuse it."""
+    email = doc.model.email.lower()
+    first = next(d for d in bundle.of_kind("User", MAMORI_API) if d.model.email.lower() == email)
+    if first is doc:
+        return []
+    return [doc.problem("spec.email", f"{doc.model.email!r} is already the email of User {first.name!r}")]
+
+
 def _check_team(doc: Document, bundle: Bundle) -> list[Problem]:
     problems = []
     spec: TeamSpec = doc.model
-    users = {d.model.email.lower() for d in bundle.of_kind("User", MAMORI_API)} | bundle.names("User")
+    by_ref = {}  # email or handle -> the User document's email
+    for user in bundle.of_kind("User", MAMORI_API):
+        by_ref[user.model.email.lower()] = by_ref[user.name] = user.model.email.lower()
+    seen: dict[str, int] = {}
     for i, member in enumerate(spec.members):
-        if member.user.lower() not in users and member.user not in users:
+        person = by_ref.get(member.user.lower()) or by_ref.get(member.user)
+        if person is None:
             problems.append(doc.problem(f"spec.members[{i}].user", f"no User {member.user!r} is declared"))
+        elif person in seen:
+            problems.append(
+                doc.problem(f"spec.members[{i}].user", f"{member.user!r} is already member {seen[person]} of the team")
+            )
+        else:
+            seen[person] = i
     return problems
 
 
@@ -201,7 +220,7 @@ def _delete_service(ctx: ApplyContext, name: str) -> None:
 
 
 KINDS = [
-    KindDef(MAMORI_API, "User", UserSpec, order=10, apply=_apply_user, delete=_delete_user),
+    KindDef(MAMORI_API, "User", UserSpec, order=10, check=_check_user, apply=_apply_user, delete=_delete_user),
     KindDef(MAMORI_API, "Team", TeamSpec, order=20, check=_check_team, apply=_apply_team, delete=_delete_team),
     KindDef(
         MAMORI_API, "Service", ServiceSpec, order=30, check=_check_service, apply=_apply_service, delete=_delete_service

@@ -303,6 +303,20 @@ def _parse_one(raw: Any, path: Path, index: int, registry: KindRegistry, problem
         problems.append(Problem(loc=f"metadata.{key}", msg="unknown field", file=str(path), document=ref))
     for key in sorted(unknown_top):
         problems.append(Problem(loc=key, msg="unknown field", file=str(path), document=ref))
+    for key in ("displayName", "namespace"):
+        if key in metadata and not isinstance(metadata[key], str):
+            problems.append(Problem(loc=f"metadata.{key}", msg="expected a string", file=str(path), document=ref))
+    for key in ("labels", "annotations"):
+        value = metadata.get(key)
+        if value is not None and not (isinstance(value, dict) and all(map(_label, value.items()))):
+            problems.append(
+                Problem(
+                    loc=f"metadata.{key}",
+                    msg="expected a mapping of names to strings (or, as OpenSLO allows, lists of strings)",
+                    file=str(path),
+                    document=ref,
+                )
+            )
     spec = raw.get("spec", {})
     if not isinstance(spec, dict):
         problems.append(Problem(loc="spec", msg="expected a mapping", file=str(path), document=ref))
@@ -316,6 +330,13 @@ def _parse_one(raw: Any, path: Path, index: int, registry: KindRegistry, problem
         metadata=metadata,
         spec=spec,
         base_dir=path.parent,
+    )
+
+
+def _label(item: tuple[Any, Any]) -> bool:
+    name, value = item
+    return isinstance(name, str) and (
+        isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
     )
 
 
@@ -336,6 +357,10 @@ def validate(docs: list[Document], registry: KindRegistry) -> Bundle:
             problems.extend(exc.problems or [doc.problem("spec", exc.detail)])
         except ValueError as exc:
             problems.append(doc.problem("spec", str(exc)))
+        try:
+            digest(doc)  # what apply will store must be writable as JSON (e.g. no self-referring YAML anchors)
+        except (TypeError, ValueError) as exc:
+            problems.append(doc.problem("spec", f"cannot be stored: {exc}"))
     bundle = Bundle(documents=docs)
     if not problems:
         for doc in docs:
