@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, Forbidden, ValidationFailed
 from mamori.core.models import AuditEntry, TimelineEvent
 from mamori.core.runtime import Runtime
 from mamori.flags import service
 from tests.conftest import issue_token
-from tests.flags.conftest import apply_config, sdk_key, write_config
+from tests.flags.conftest import WEB_FLAGS, apply_config, sdk_key, write_config
 
 ALICE = Actor(name="alice@jobs.example", source="api")
 BOB = Actor(name="bob@jobs.example", source="api")
@@ -83,6 +86,54 @@ def test_a_bad_config_apply_leaves_the_previous_flag_set_serving(flags_runtime: 
     with pytest.raises(ValidationFailed):
         apply_config(flags_runtime, write_config(tmp_path / "broken", flags=broken))
     assert _evaluate(flags_runtime, "staging", "page-size") == 10
+
+
+def test_a_failure_during_apply_leaves_every_environment_as_it_was(
+    flags_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = copy.deepcopy(WEB_FLAGS)
+    changed["flags"]["page-size"]["variants"]["small"] = 20  # valid, so the failure comes from apply itself
+    bundle = manifest.load(write_config(tmp_path / "changed", flags=changed), flags_runtime.kinds)
+    stored = service.store_flag_set
+    calls: list[str] = []
+
+    def second_fails(session: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["name"])
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return stored(session, **kwargs)
+
+    monkeypatch.setattr(service, "store_flag_set", second_fails)
+    with pytest.raises(RuntimeError, match="disk full"):
+        manifest.apply(flags_runtime, bundle, actor=Actor(name="ci", source="config"))
+    assert len(calls) == 2, "the first FlagSet was stored before the second failed"
+    assert _evaluate(flags_runtime, "production", "page-size") == 10
+    assert _evaluate(flags_runtime, "staging", "page-size") == 10
+
+
+def test_approving_a_change_made_stale_by_another_rejects_it_and_the_rejection_stays(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    apply_config(runtime, write_config(tmp_path / "c", production_approval=True))
+    now = runtime.now()
+    with runtime.sessions.begin() as session:
+        first = service.set_rollout(
+            session, environment="production", key="new-search", percent=20, actor=ALICE, reason="a", now=now
+        ).id
+        second = service.set_rollout(
+            session, environment="production", key="new-search", percent=40, actor=ALICE, reason="b", now=now
+        ).id
+    with runtime.sessions.begin() as session:
+        assert service.decide_change(session, change_id=first, approve=True, actor=BOB, now=now).status == "applied"
+    with runtime.sessions.begin() as session:
+        assert service.decide_change(session, change_id=second, approve=True, actor=BOB, now=now).status == "rejected"
+    with runtime.sessions() as session:
+        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 20
+        assert [c.status for c in service.list_changes(session, environment="production") if c.id == second] == [
+            "rejected"
+        ]
+    with runtime.sessions.begin() as session, pytest.raises(Conflict, match="not pending"):
+        service.decide_change(session, change_id=second, approve=True, actor=BOB, now=now)
 
 
 def test_production_approval_needs_a_second_person(runtime: Runtime, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from openfeature.evaluation_context import EvaluationContext
@@ -148,3 +149,15 @@ def test_the_python_ofrep_provider_backs_off_for_the_retry_after_mamori_sends(
         assert paused.value == 1 and "paused" in (paused.error_message or "")
     finally:
         openfeature_api.clear_providers()
+
+
+def test_a_malformed_change_event_is_skipped_and_the_stream_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamori.flags.sdk import MamoriProvider
+
+    events = b'data: {not json\n\ndata: [1]\n\ndata: {"type": "refetchEvaluation"}\n\n'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=events))
+    provider = MamoriProvider("http://mamori.test", sdk_key="k", environment="production", transport=transport)
+    refreshed: list[int] = []
+    monkeypatch.setattr(provider, "refresh", lambda: refreshed.append(1) or True)
+    provider._listen()  # before, the first line raised and ended the follower thread for good
+    assert refreshed == [1]

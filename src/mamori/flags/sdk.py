@@ -172,12 +172,13 @@ class MamoriProvider(AbstractProvider):
             self._stop.wait(self.poll_interval)
 
     def _listen(self) -> None:
+        """Refresh on each change event; a line that is not a JSON event is skipped (the stream goes on)."""
         with self._client(timeout=None) as client, client.stream("GET", "/ofrep/v1/events") as stream:
             stream.raise_for_status()
             for line in stream.iter_lines():
                 if self._stop.is_set():
                     return
-                if line.startswith("data:") and json.loads(line[5:]).get("type") == "refetchEvaluation":
+                if line.startswith("data:") and _event_type(line[5:]) == "refetchEvaluation":
                     try:
                         self.refresh()
                     except (httpx.HTTPError, OpenFeatureError, ValueError) as exc:
@@ -263,3 +264,12 @@ class MamoriProvider(AbstractProvider):
 
 
 __all__ = ["MamoriProvider"]
+
+
+def _event_type(data: str) -> str | None:
+    """The `type` of a server-sent event's JSON data, or None when it is not a JSON object."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return None
+    return event.get("type") if isinstance(event, dict) else None
