@@ -88,6 +88,25 @@ def test_flagd_file_may_be_yaml_and_the_legacy_scheme_is_said_in_the_flag_set(tm
     assert doc.model.flagd["flags"]["beta"]["variants"] == {"a": 1, "b": 2}
 
 
+def test_dates_in_a_yaml_flagd_file_stay_the_text_written(tmp_path: Path) -> None:
+    (tmp_path / "set.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: FlagSet\nmetadata: {name: web-dev}\n"
+        "spec: {environment: development, file: dev.flagd.yaml}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "dev.flagd.yaml").write_text(
+        "flags:\n  cutover:\n    state: ENABLED\n    defaultVariant: old\n"
+        "    variants: {old: 2024-01-01, new: 2025-01-01T09:00:00}\n",
+        encoding="utf-8",
+    )
+    doc = manifest.load(tmp_path, registry()).get("FlagSet", "web-dev")
+    assert doc is not None
+    assert doc.model.flagd["flags"]["cutover"]["variants"] == {
+        "old": "2024-01-01",
+        "new": "2025-01-01T09:00:00",
+    }
+
+
 def _problems(root: Path) -> list[str]:
     with pytest.raises(ValidationFailed) as caught:
         manifest.load(root, registry())

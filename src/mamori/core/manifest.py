@@ -182,12 +182,12 @@ def problems_from_validation(exc: ValidationError, *, doc: Document, prefix: str
     return problems
 
 
-class _PlainLoader(yaml.SafeLoader):
+class PlainLoader(yaml.SafeLoader):
     """Safe YAML that keeps timestamps as the text written: specs are stored as JSON, and
     times without an offset mean local time to the kind that reads them (a schedule's zone)."""
 
 
-_PlainLoader.yaml_implicit_resolvers = {
+PlainLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -219,7 +219,7 @@ def _raw_documents(path: Path, problems: list[Problem]) -> list[Any]:
     try:
         if path.suffix == ".json":
             return [json.loads(text)]
-        return [d for d in yaml.load_all(text, Loader=_PlainLoader) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=PlainLoader) if d is not None]
     except json.JSONDecodeError as exc:
         problems.append(
             Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path))

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from mamori.core.errors import Problem, ValidationFailed
-from mamori.core.manifest import MAMORI_API, MAX_CONFIG_FILE_BYTES, ApplyContext, Bundle, Document, KindDef
+from mamori.core.manifest import MAMORI_API, MAX_CONFIG_FILE_BYTES, ApplyContext, Bundle, Document, KindDef, PlainLoader
 from mamori.flags import flagd_format, service
 from mamori.flags.schemas import FlagSetSpec
 
@@ -27,7 +27,8 @@ def read_flagd_file(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read file: {exc}") from exc
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        # YAML as config files are read: timestamps stay the text written (a date is a string variant)
+        return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=PlainLoader)  # noqa: S506 - a SafeLoader
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except yaml.YAMLError as exc:
