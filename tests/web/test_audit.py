@@ -80,3 +80,18 @@ def test_audit_api_filters_and_shows_the_diff(
     bad = client.get("/api/v1/audit?source=email", headers=auth_headers)
     assert bad.status_code == 422
     assert "unknown source" in bad.json()["detail"]
+
+
+def test_retrying_a_failed_job_over_the_api_is_audited_once(
+    client: TestClient, runtime: Runtime, clock: FixedClock, auth_headers: dict[str, str]
+) -> None:
+    from mamori.core import jobs
+    from mamori.core.jobs import Worker
+
+    with runtime.sessions.begin() as session:
+        failing = jobs.enqueue(session, kind="test.no_such_handler", now=clock.now()).id
+    Worker(runtime).run_until_idle()
+    assert client.post(f"/api/v1/jobs/{failing}/retry", headers=auth_headers).json() == {"requeued": True}
+    assert client.post(f"/api/v1/jobs/{failing}/retry", headers=auth_headers).status_code == 404  # queued now
+    entries = client.get("/api/v1/audit?object_type=Job", headers=auth_headers).json()
+    assert [(e["action"], e["source"], e["object_id"]) for e in entries] == [("retry", "api", str(failing))]

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mamori.core import audit
+from mamori.core.audit import Actor
 from mamori.core.clock import Clock
 from mamori.core.models import Job, PeriodicJob
 
@@ -212,14 +214,19 @@ def list_jobs(session: Session, *, status: str | None = None, kind: str | None =
     return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
 
 
-def retry(session: Session, *, job_id: int, now: datetime) -> bool:
-    """Put a failed job back in the queue with a fresh attempt budget."""
+def retry(session: Session, *, job_id: int, now: datetime, actor: Actor | None = None) -> bool:
+    """Put a failed job back in the queue with a fresh attempt budget; audited when a person asked for it.
+    False when there is no failed job with that id."""
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "failed")
         .values(status="queued", run_at=now, attempts=0, finished_at=None)
     )
-    return bool(getattr(result, "rowcount", 0))
+    if not getattr(result, "rowcount", 0):
+        return False
+    if actor is not None:
+        audit.record(session, actor=actor, action="retry", object_type="Job", object_id=str(job_id), at=now)
+    return True
 
 
 @dataclass

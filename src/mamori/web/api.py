@@ -214,10 +214,7 @@ def list_jobs(_: Admin, session: SessionDep, status: str | None = None, kind: st
 
 @router.post("/jobs/{job_id}/retry", response_model=dict[str, bool])
 def retry_job(job_id: int, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> dict[str, bool]:
-    if not jobs.retry(session, job_id=job_id, now=runtime.now()):
+    if not jobs.retry(session, job_id=job_id, now=runtime.now(), actor=principal.actor()):
         raise NotFound(f"no failed job {job_id}")
-    audit.record(
-        session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id), at=runtime.now()
-    )
     session.commit()
     return {"requeued": True}

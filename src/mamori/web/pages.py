@@ -398,10 +398,7 @@ def admin_retry_job(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> Response:
-    if not jobs.retry(session, job_id=job_id, now=runtime.now()):
+    if not jobs.retry(session, job_id=job_id, now=runtime.now(), actor=principal.actor()):
         return render(request, "error.html", {"status": 404, "message": f"no failed job {job_id}"}, status_code=404)
-    audit.record(
-        session, actor=principal.actor(), action="retry", object_type="Job", object_id=str(job_id), at=runtime.now()
-    )
     session.commit()
     return RedirectResponse("/admin/jobs?done=job-requeued", status_code=303)
