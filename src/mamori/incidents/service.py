@@ -49,7 +49,8 @@ def accept(
         source=source,
         received_at=now,
         content_type=content_type[:200],
-        body=text if text is not None else body.decode("utf-8", errors="replace"),
+        # PostgreSQL text cannot hold NUL; valid JSON never has a raw one, so only rejected bodies change
+        body=(text if text is not None else body.decode("utf-8", errors="replace")).replace("\x00", "\ufffd"),
         status="accepted",
     )
     session.add(row)
