@@ -319,35 +319,30 @@ def decide_change(
         raise Forbidden("a second person must approve this change")
     change.decided_by, change.decided_at = actor.name, now
     if not approve:
-        change.status = "rejected"
-        audit.record(
-            session,
-            actor=actor,
-            action="reject_change",
-            object_type="Flag",
-            object_id=f"{change.environment}/{change.flag_key}",
-            at=now,
-            reason=reason,
-        )
-        return change
+        return _reject(session, change, actor=actor, now=now, reason=reason)
     row = get_environment(session, environment=change.environment)
     if row.document.get("flags", {}).get(change.flag_key) != change.before:
         # Stale: approving it would overwrite a later change. It is rejected, and that is kept (the caller
         # commits), rather than raised, which would roll the rejection back and leave it pending forever.
-        change.status = "rejected"
-        audit.record(
-            session,
-            actor=actor,
-            action="reject_change",
-            object_type="Flag",
-            object_id=f"{change.environment}/{change.flag_key}",
-            at=now,
-            reason="the flag changed since this change was requested; request it again",
-        )
-        return change
+        reason = "the flag changed since this change was requested; request it again"
+        return _reject(session, change, actor=actor, now=now, reason=reason)
     validate_document(_with_flag(row.document, change.flag_key, change.after))
     change.status = "applied"
     _apply(session, row, change, actor=actor, now=now)
+    return change
+
+
+def _reject(session: Session, change: FlagChange, *, actor: Actor, now: datetime, reason: str | None) -> FlagChange:
+    change.status = "rejected"
+    audit.record(
+        session,
+        actor=actor,
+        action="reject_change",
+        object_type="Flag",
+        object_id=f"{change.environment}/{change.flag_key}",
+        at=now,
+        reason=reason,
+    )
     return change
 
 
