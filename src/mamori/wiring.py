@@ -14,10 +14,14 @@ from mamori.core.clock import Clock, SystemClock
 from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.runtime import Plugin, Runtime
+from mamori.delivery import plugin as delivery_plugin
+from mamori.findings import plugin as findings_plugin
 from mamori.flags import plugin as flags_plugin
+from mamori.gamedays import plugin as gamedays_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import burns as incident_burns
 from mamori.incidents import plugin as incidents_plugin
+from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
@@ -27,6 +31,10 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
+    sast_plugin.plugin,
+    delivery_plugin.plugin,
+    findings_plugin.plugin,
+    gamedays_plugin.plugin,
 ]
 
 
@@ -51,7 +59,10 @@ def build_runtime(
     *,
     clock: Clock | None = None,
     http_transport: httpx.BaseTransport | None = None,
+    states: list[object] | None = None,
 ) -> Runtime:
+    """The runtime for these settings. `states` replaces the per-runtime objects of the same type that the
+    plugins would build (a test passes a rate limiter on a fixed clock)."""
     engine = make_engine(settings.resolved_database_url)
     runtime = Runtime(
         settings=settings,
@@ -63,6 +74,13 @@ def build_runtime(
     runtime.install(core_plugin.plugin(runtime))
     for make in DOMAIN_PLUGINS:
         runtime.install(make())
+    given = {type(item): item for item in states or ()}
+    for plugin in runtime.plugins:
+        for factory in plugin.states:
+            built = factory(runtime)
+            runtime.states.put(given.pop(type(built), built))
+    for item in given.values():
+        runtime.states.put(item)
     subscribe(runtime)
     return runtime
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 from sqlalchemy import Engine
@@ -22,6 +22,32 @@ from mamori.core.config import Settings
 from mamori.core.events import EventBus
 from mamori.core.jobs import JobHandler, JobRegistry
 from mamori.core.manifest import KindDef, KindRegistry
+
+
+T = TypeVar("T")
+
+
+class States:
+    """Per-runtime objects a domain keeps between requests (caches, rate limiters, buffers), looked up
+    by their type, never by a string. Each domain declares its factories in `Plugin.states`; the
+    composition root builds them all once, and tests pass their own instances to `build_runtime`."""
+
+    def __init__(self) -> None:
+        self._items: dict[type, object] = {}
+
+    def put(self, item: object) -> None:
+        self._items[type(item)] = item
+
+    def get(self, kind: type[T]) -> T:
+        if kind in self._items:
+            return cast(T, self._items[kind])
+        for cls, item in self._items.items():
+            if issubclass(cls, kind):
+                return cast(T, item)
+        raise LookupError(f"no {kind.__name__} in this runtime: its domain's plugin declares none in Plugin.states")
+
+    def values(self) -> list[object]:
+        return list(self._items.values())
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,8 @@ class Plugin:
     on_shutdown: Callable[[Runtime], None] | None = None
     """Called when the server stops, before its connections close (flush buffers here)."""
     seed_demo: Callable[[Runtime], None] | None = None
+    states: list[Callable[[Runtime], object]] = field(default_factory=list)
+    """Factories of the per-runtime objects the domain keeps (see `States`), built once per runtime."""
 
 
 @dataclass
@@ -84,6 +112,7 @@ class Runtime:
     plugins: list[Plugin] = field(default_factory=list)
     http_transport: httpx.BaseTransport | None = None
     adapters: dict[str, Any] = field(default_factory=dict)
+    states: States = field(default_factory=States)
 
     def http_client(self, *, timeout: float = 10.0, **kwargs: Any) -> httpx.Client:
         """An outbound HTTP client; tests give the runtime an `httpx.MockTransport`."""
@@ -95,6 +124,10 @@ class Runtime:
         for kind, handler in plugin.job_handlers.items():
             self.jobs.register(kind, handler)
         self.plugins.append(plugin)
+
+    def state(self, kind: type[T]) -> T:
+        """The runtime's one object of `kind` (a cache, a rate limiter), as its plugin declared it."""
+        return self.states.get(kind)
 
     def now(self) -> datetime:
         return self.clock.now()

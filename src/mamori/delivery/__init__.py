@@ -1,0 +1,1 @@
+"""The delivery domain (being built: see its issue)."""

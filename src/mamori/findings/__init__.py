@@ -1,0 +1,1 @@
+"""The findings domain (being built: see its issue)."""

@@ -1,0 +1,1 @@
+"""The gamedays domain (being built: see its issue)."""

@@ -1,0 +1,1 @@
+"""The sast domain (being built: see its issue)."""
