@@ -23,6 +23,19 @@ LEGACY_NAMES = ("views", "slot", "specs", "config", "flagset")
 MAX_LINES = 450
 DOMAINS = sorted(make.__module__.split(".")[1] for make in DOMAIN_PLUGINS)
 
+# Issue #10 is under way: these domains are not yet in the shape. Each mark is strict, so it fails the
+# moment its domain is fixed and must then be removed; a new domain gets no mark.
+NOT_YET = {
+    "roles": {"flags", "incidents", "slo", "vulns"},
+    "names": {"flags", "incidents", "slo"},
+    "parts": {"flags", "incidents", "slo"},
+}
+
+
+def _params(check: str) -> list[object]:
+    mark = pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue #10: domain not yet reshaped")
+    return [pytest.param(d, marks=mark) if d in NOT_YET[check] else d for d in DOMAINS]
+
 
 def _has(folder: Path, role: str) -> bool:
     return (folder / f"{role}.py").is_file() or (folder / role / "__init__.py").is_file()
@@ -41,7 +54,7 @@ def test_the_domains_are_the_registered_plugins() -> None:
     assert {"slo", "incidents", "flags", "vulns"} <= set(DOMAINS)
 
 
-@pytest.mark.parametrize("name", DOMAINS)
+@pytest.mark.parametrize("name", _params("roles"))
 def test_each_domain_has_every_role(name: str) -> None:
     domain = SRC / name
     places = [domain, *_sub_areas(domain)]
@@ -50,7 +63,7 @@ def test_each_domain_has_every_role(name: str) -> None:
     assert (domain / "plugin.py").is_file(), f"mamori.{name}: plugin.py stays at the domain's top"
 
 
-@pytest.mark.parametrize("name", DOMAINS)
+@pytest.mark.parametrize("name", _params("names"))
 def test_no_domain_files_a_role_under_an_old_name(name: str) -> None:
     misfiled = [
         str(p.relative_to(SRC)) for p in _modules(SRC / name) if p.stem in LEGACY_NAMES and p.parent.name != "templates"
@@ -58,7 +71,7 @@ def test_no_domain_files_a_role_under_an_old_name(name: str) -> None:
     assert not misfiled, f"rename these to their role (kinds, slots, service, ...): {misfiled}"
 
 
-@pytest.mark.parametrize("name", DOMAINS)
+@pytest.mark.parametrize("name", _params("parts"))
 def test_plugin_parts_come_from_their_role_modules(name: str) -> None:
     made = importlib.import_module(f"mamori.{name}.plugin").plugin()
     wrong: list[str] = []
@@ -85,10 +98,7 @@ def test_every_package_and_sub_area_says_what_it_owns(name: str) -> None:
     assert not undocumented, f"each module opens with a line saying what it is for: {undocumented}"
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue #10: seven modules still pass 450 lines")
 def test_modules_are_split_by_idea_before_they_grow_long() -> None:
-    long = {
-        str(p.relative_to(SRC)): n
-        for p in _modules(SRC)
-        if (n := len(p.read_text().splitlines())) > MAX_LINES
-    }
+    long = {str(p.relative_to(SRC)): n for p in _modules(SRC) if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these modules by idea (over {MAX_LINES} lines): {long}"

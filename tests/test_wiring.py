@@ -55,3 +55,30 @@ def test_an_slo_burn_becomes_an_alert_in_incident_handling(runtime: Runtime, tmp
 def test_subscribing_twice_is_refused(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="made twice"):
         subscribe(runtime)
+
+
+class _Cache:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
+def test_per_runtime_states_are_found_by_type_and_tests_can_replace_them() -> None:
+    from mamori.core.config import load_settings
+    from mamori.core.runtime import Plugin
+    from mamori.wiring import DOMAIN_PLUGINS, build_runtime
+
+    def with_cache() -> Plugin:
+        return Plugin(name="cache-test", states=[lambda _rt: _Cache("built")])
+
+    DOMAIN_PLUGINS.append(with_cache)
+    try:
+        built = build_runtime(load_settings(env={}, database_url="sqlite://"))
+        replaced = build_runtime(load_settings(env={}, database_url="sqlite://"), states=[_Cache("given")])
+    finally:
+        DOMAIN_PLUGINS.remove(with_cache)
+    assert built.state(_Cache).label == "built"
+    assert replaced.state(_Cache).label == "given"
+    with pytest.raises(LookupError, match="no int in this runtime"):
+        built.state(int)
+    built.engine.dispose()
+    replaced.engine.dispose()

@@ -23,7 +23,6 @@ from mamori.core.events import EventBus
 from mamori.core.jobs import JobHandler, JobRegistry
 from mamori.core.manifest import KindDef, KindRegistry
 
-
 T = TypeVar("T")
 
 

@@ -1,1 +1,0 @@
-"""The delivery domain (being built: see its issue)."""

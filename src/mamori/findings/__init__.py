@@ -1,1 +1,0 @@
-"""The findings domain (being built: see its issue)."""

@@ -1,1 +1,0 @@
-"""The gamedays domain (being built: see its issue)."""

@@ -1,1 +1,0 @@
-"""The sast domain (being built: see its issue)."""
