@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from mamori.core import manifest
 from mamori.core.audit import Actor
+from mamori.core.config import load_settings
 from mamori.core.jobs import Worker
-from mamori.core.runtime import Runtime
+from mamori.core.runtime import Plugin, Runtime
 from mamori.incidents.models import Alert, AlertGroup
 from mamori.slo import service as slo_service
-from mamori.wiring import subscribe
+from mamori.wiring import DOMAIN_PLUGINS, build_runtime, subscribe
 from tests.slo.helpers import CHECKOUT_SLO, write
 
 
@@ -63,12 +64,8 @@ class _Cache:
 
 
 def test_per_runtime_states_are_found_by_type_and_tests_can_replace_them() -> None:
-    from mamori.core.config import load_settings
-    from mamori.core.runtime import Plugin
-    from mamori.wiring import DOMAIN_PLUGINS, build_runtime
-
     def with_cache() -> Plugin:
-        return Plugin(name="cache-test", states=[lambda _rt: _Cache("built")])
+        return Plugin(name="cache-test", states={_Cache: lambda _rt: _Cache("built")})
 
     DOMAIN_PLUGINS.append(with_cache)
     try:

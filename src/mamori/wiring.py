@@ -66,13 +66,13 @@ def build_runtime(
     runtime.install(core_plugin.plugin(runtime))
     for make in DOMAIN_PLUGINS:
         runtime.install(make())
-    given = {type(item): item for item in states or ()}
-    for plugin in runtime.plugins:
-        for factory in plugin.states:
-            built = factory(runtime)
-            runtime.states.put(given.pop(type(built), built))
-    for item in given.values():
+    for item in states or ():
         runtime.states.put(item)
+    given = {type(item) for item in states or ()}
+    for plugin in runtime.plugins:
+        for kind, factory in plugin.states.items():
+            if kind not in given:
+                runtime.states.put(factory(runtime))
     subscribe(runtime)
     return runtime
 

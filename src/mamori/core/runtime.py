@@ -38,15 +38,9 @@ class States:
         self._items[type(item)] = item
 
     def get(self, kind: type[T]) -> T:
-        if kind in self._items:
-            return cast(T, self._items[kind])
-        for cls, item in self._items.items():
-            if issubclass(cls, kind):
-                return cast(T, item)
-        raise LookupError(f"no {kind.__name__} in this runtime: its domain's plugin declares none in Plugin.states")
-
-    def values(self) -> list[object]:
-        return list(self._items.values())
+        if kind not in self._items:
+            raise LookupError(f"no {kind.__name__} in this runtime: no plugin declares one in Plugin.states")
+        return cast(T, self._items[kind])
 
 
 @dataclass(frozen=True)
@@ -95,8 +89,8 @@ class Plugin:
     on_shutdown: Callable[[Runtime], None] | None = None
     """Called when the server stops, before its connections close (flush buffers here)."""
     seed_demo: Callable[[Runtime], None] | None = None
-    states: list[Callable[[Runtime], object]] = field(default_factory=list)
-    """Factories of the per-runtime objects the domain keeps (see `States`), built once per runtime."""
+    states: dict[type, Callable[[Runtime], object]] = field(default_factory=dict)
+    """The per-runtime objects the domain keeps (see `States`): type -> factory, built once per runtime."""
 
 
 @dataclass
