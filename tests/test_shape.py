@@ -72,8 +72,9 @@ def test_no_domain_files_a_role_under_an_old_name(name: str) -> None:
 @pytest.mark.parametrize("name", _params("parts"))
 def test_plugin_parts_come_from_their_role_modules(name: str) -> None:
     made = importlib.import_module(f"mamori.{name}.plugin").plugin()
-    wrong: list[str] = []
-    for kind, handler in made.job_handlers.items():
+    wrong: list[str] = [f"job {kind}: untyped (list a JobKind in jobs.JOBS)" for kind in made.job_handlers]
+    handlers: dict[str, object] = {**made.job_handlers, **{job.kind: job.handler for job in made.jobs}}
+    for kind, handler in handlers.items():
         if ".jobs" not in f"{handler.__module__}.":
             wrong.append(f"job {kind}: {handler.__module__}")
     for slot in made.slots:

@@ -152,3 +152,46 @@ def test_published_events_reach_subscribers_only_when_the_publisher_commits(
         raise RuntimeError("publisher failed")
     Worker(runtime).run_until_idle()
     assert seen == ["jobs-api"]
+
+
+class TitlePayload(jobs.Payload):
+    title: str
+    times: int = 1
+
+
+def titled(ctx: JobContext, payload: TitlePayload) -> None:
+    for _ in range(payload.times):
+        timeline.record(ctx.session, at=ctx.now, kind="note", source="test", title=payload.title)
+
+
+TITLED = jobs.JobKind("test.titled", TitlePayload, titled)
+
+
+def test_a_typed_job_gets_its_payload_model_and_a_bad_payload_is_refused_when_enqueued(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    runtime.jobs.add(TITLED)
+    with runtime.sessions.begin() as session:
+        jobs.enqueue(session, kind=TITLED.kind, now=clock.now(), payload=TitlePayload(title="typed", times=2))
+        jobs.enqueue(session, kind=TITLED.kind, now=clock.now(), payload={"title": "from a dict"})
+        with pytest.raises(ValueError, match=r"job 'test.titled': payload does not fit TitlePayload"):
+            jobs.enqueue(session, kind=TITLED.kind, now=clock.now(), payload={"titel": "typo"})
+        with pytest.raises(ValueError, match=r"takes a TitlePayload payload, not NoPayload"):
+            jobs.enqueue(session, kind=TITLED.kind, now=clock.now(), payload=jobs.NoPayload())
+    Worker(runtime).run_until_idle()
+    assert titles(runtime) == ["typed", "typed", "from a dict"]
+
+
+def test_a_stored_payload_that_no_longer_fits_fails_the_job_at_once_with_the_reason(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    runtime.jobs.add(TITLED)
+    with runtime.sessions.begin() as session:
+        job_id = jobs.enqueue(session, kind=TITLED.kind, now=clock.now(), payload={"title": "ok"}).id
+        session.execute(update(Job).where(Job.id == job_id).values(payload={"title": 3, "old_field": True}))
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "failed" and job.attempts == 1
+        assert "stored payload does not fit TitlePayload" in (job.last_error or "")
+    assert titles(runtime) == []

@@ -24,8 +24,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +60,62 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext, dict[str, Any]], None]
+P = TypeVar("P", bound=BaseModel)
+
+
+class Payload(BaseModel):
+    """Base of every job payload model: unknown fields are an error, so a renamed field cannot pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoPayload(Payload):
+    """The payload of a job that takes nothing (most periodic jobs)."""
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
+"""Payload model of every defined job kind, so `enqueue` can check a payload without a runtime."""
+
+
+@dataclass(frozen=True)
+class JobKind(Generic[P]):
+    """One kind of job: its name, the pydantic model of its payload and its handler.
+
+    A domain defines its kinds in its `jobs` module and lists them in `JOBS`; the payload is validated
+    when the job is enqueued and again when it is claimed (a row written by an older version may not fit).
+    """
+
+    kind: str
+    payload: type[P]
+    handler: Callable[[JobContext, P], None]
+
+    def __post_init__(self) -> None:
+        _MODELS[self.kind] = self.payload
+
+    def __call__(self, ctx: JobContext, raw: dict[str, Any]) -> None:
+        try:
+            payload = self.payload.model_validate(raw)
+        except ValidationError as exc:
+            raise PermanentJobError(
+                f"job {self.kind!r}: stored payload does not fit {self.payload.__name__}: {exc}"
+            ) from exc
+        self.handler(ctx, payload)
+
+
+def payload_for(kind: str, payload: BaseModel | dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON to store for a job of `kind`; raises ValueError naming the kind when it does not fit its model."""
+    model = _MODELS.get(kind)
+    if isinstance(payload, BaseModel):
+        if model is not None and not isinstance(payload, model):
+            raise ValueError(f"job {kind!r} takes a {model.__name__} payload, not {type(payload).__name__}")
+        return payload.model_dump(mode="json")
+    raw = dict(payload or {})
+    if model is None:
+        return raw
+    try:
+        return model.model_validate(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ValueError(f"job {kind!r}: payload does not fit {model.__name__}: {exc}") from exc
 
 
 @dataclass
@@ -72,6 +129,10 @@ class JobRegistry:
             raise ValueError(f"job kind {kind!r} registered twice")
         self.handlers[kind] = handler
 
+    def add(self, job: JobKind[Any]) -> None:
+        """Register a typed job kind; its handler gets the validated payload model."""
+        self.register(job.kind, job)
+
 
 def backoff(attempt: int) -> timedelta:
     """Delay before retry number `attempt` (1-based): 5s, 10s, 20s, ... capped at an hour."""
@@ -83,13 +144,16 @@ def enqueue(
     *,
     kind: str,
     now: datetime,
-    payload: dict[str, Any] | None = None,
+    payload: BaseModel | dict[str, Any] | None = None,
     run_at: datetime | None = None,
     delay: timedelta | None = None,
     max_attempts: int = 5,
     dedupe_key: str | None = None,
 ) -> Job:
-    """Store a job. With a `dedupe_key` already used, the existing job is returned and nothing is added."""
+    """Store a job. With a `dedupe_key` already used, the existing job is returned and nothing is added.
+
+    A typed kind's payload is checked against its model here (ValueError when it does not fit)."""
+    stored = payload_for(kind, payload)
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
@@ -97,7 +161,7 @@ def enqueue(
     when = run_at or (now + delay if delay is not None else now)
     job = Job(
         kind=kind,
-        payload=payload or {},
+        payload=stored,
         status="queued",
         run_at=when,
         attempts=0,
@@ -125,10 +189,11 @@ def schedule_periodic(
     kind: str,
     interval: timedelta,
     now: datetime,
-    payload: dict[str, Any] | None = None,
+    payload: BaseModel | dict[str, Any] | None = None,
     first_run_at: datetime | None = None,
 ) -> PeriodicJob:
     """Create or update a periodic schedule; changing it keeps the next run unless the interval changed."""
+    payload = payload_for(kind, payload)
     seconds = int(interval.total_seconds())
     if seconds <= 0:
         raise ValueError("a periodic job needs a positive interval")

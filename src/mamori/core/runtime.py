@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core.clock import Clock
 from mamori.core.config import Settings
 from mamori.core.events import EventBus
-from mamori.core.jobs import JobHandler, JobRegistry
+from mamori.core.jobs import JobHandler, JobKind, JobRegistry
 from mamori.core.manifest import KindDef, KindRegistry
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ class PeriodicSpec:
     name: str
     kind: str
     interval: timedelta
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: BaseModel | dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +77,9 @@ class Plugin:
     name: str
     kinds: list[KindDef] = field(default_factory=list)
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    """Untyped handlers (dict payloads); a domain lists typed `JobKind`s in `jobs` instead."""
+    jobs: list[JobKind[Any]] = field(default_factory=list)
+    """The domain's typed job kinds (its `jobs.JOBS`)."""
     periodic: list[PeriodicSpec] = field(default_factory=list)
     api_routers: list[Any] = field(default_factory=list)
     page_routers: list[Any] = field(default_factory=list)
@@ -116,6 +120,8 @@ class Runtime:
             self.kinds.register(kind_def)
         for kind, handler in plugin.job_handlers.items():
             self.jobs.register(kind, handler)
+        for job in plugin.jobs:
+            self.jobs.add(job)
         self.plugins.append(plugin)
 
     def state(self, kind: type[T]) -> T:

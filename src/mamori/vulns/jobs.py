@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
-
-from mamori.core.jobs import JobContext
+from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.vulns import digest, findings, kinds, store, watch
 from mamori.vulns.models import VulnSyncState
@@ -18,10 +16,15 @@ POLL_JOB = "vulns.poll_feeds"
 DIGEST_JOB = "vulns.digest"
 
 
-def sync_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+class SyncPayload(Payload):
+    sources: list[str] = []
+    """Advisory sources to sync; empty means every source the policy names."""
+
+
+def sync_job(ctx: JobContext, payload: SyncPayload) -> None:
     """Every advisory source, then EPSS and KEV, then a rescan; a failing source is recorded, the rest go on."""
     policy = kinds.policy(ctx.session)
-    for source in payload.get("sources") or policy.advisory_sources:
+    for source in payload.sources or policy.advisory_sources:
         store.sync_advisories(ctx.session, runtime=ctx.runtime, now=ctx.now, source=source)
     store.sync_enrichment(
         ctx.session, runtime=ctx.runtime, now=ctx.now, epss_url=policy.epss_url, kev_url=policy.kev_url
@@ -30,11 +33,11 @@ def sync_job(ctx: JobContext, payload: dict[str, Any]) -> None:
     watch.match_kev(ctx.session, now=ctx.now)
 
 
-def poll_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+def poll_job(ctx: JobContext, payload: NoPayload) -> None:
     watch.poll_feeds(ctx.session, runtime=ctx.runtime, now=ctx.now)
 
 
-def digest_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+def digest_job(ctx: JobContext, payload: NoPayload) -> None:
     """Send the digest; if every target fails the job retries, partial failures are recorded."""
     targets = kinds.policy(ctx.session).digest
     composed = digest.compose(ctx.session, now=ctx.now)
@@ -54,7 +57,11 @@ def digest_job(ctx: JobContext, payload: dict[str, Any]) -> None:
         state.last_success_at = ctx.now
 
 
-HANDLERS = {SYNC_JOB: sync_job, POLL_JOB: poll_job, DIGEST_JOB: digest_job}
+JOBS = [
+    JobKind(SYNC_JOB, SyncPayload, sync_job),
+    JobKind(POLL_JOB, NoPayload, poll_job),
+    JobKind(DIGEST_JOB, NoPayload, digest_job),
+]
 PERIODIC = [
     PeriodicSpec(name="vulns.sync", kind=SYNC_JOB, interval=timedelta(days=1)),
     PeriodicSpec(name="vulns.poll_feeds", kind=POLL_JOB, interval=timedelta(hours=1)),

@@ -21,7 +21,7 @@ def plugin() -> Plugin:
     return Plugin(
         name="vulns",
         kinds=list(KINDS),
-        job_handlers=dict(jobs.HANDLERS),
+        jobs=list(jobs.JOBS),
         periodic=list(jobs.PERIODIC),
         api_routers=[api.router],
         page_routers=[pages.router],
