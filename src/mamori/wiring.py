@@ -17,8 +17,8 @@ from mamori.core.runtime import Plugin, Runtime
 from mamori.delivery import plugin as delivery_plugin
 from mamori.findings import plugin as findings_plugin
 from mamori.flags import plugin as flags_plugin
-from mamori.gamedays import plugin as gamedays_plugin
 from mamori.flags import ramps as flag_ramps
+from mamori.gamedays import plugin as gamedays_plugin
 from mamori.incidents import burns as incident_burns
 from mamori.incidents import plugin as incidents_plugin
 from mamori.sast import plugin as sast_plugin

@@ -1,1 +1,1 @@
-"""SAST: static-analysis results (SARIF) in the pull-request flow, triage, and measured false-positive rates per tool."""
+"""SAST: static-analysis results (SARIF) in the pull-request flow, triage, false-positive rates per tool."""
