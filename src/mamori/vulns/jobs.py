@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
@@ -58,7 +59,7 @@ def digest_job(ctx: JobContext, payload: NoPayload) -> None:
         state.last_success_at = ctx.now
 
 
-JOBS = [
+JOBS: list[JobKind[Any]] = [
     JobKind(SYNC_JOB, SyncPayload, sync_job),
     JobKind(POLL_JOB, NoPayload, poll_job),
     JobKind(DIGEST_JOB, NoPayload, digest_job),
