@@ -1,0 +1,44 @@
+"""Events the vulns domain publishes; the security-findings queue subscribes to them in `mamori.wiring`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from mamori.core.events import Event
+
+
+class _FindingEvent(Event):
+    finding_id: str
+    """The vulns domain's own id of the dependency finding."""
+    service: str | None
+    ecosystem: str
+    package: str
+    version: str
+    advisory: str
+    """The advisory id (OSV/GHSA/CVE) the finding is about; aliases are in `aliases`."""
+    aliases: list[str] = []
+    location: str
+    """Where the package was found (the manifest or lockfile path)."""
+    severity: str
+    priority: str
+    at: datetime
+
+
+class FindingOpened(_FindingEvent):
+    """A scan found a vulnerable package version (new, or back after it was fixed)."""
+
+    type: ClassVar[str] = "vulns.finding_opened"
+
+
+class FindingChanged(_FindingEvent):
+    """A finding's severity, priority or triage state changed."""
+
+    type: ClassVar[str] = "vulns.finding_changed"
+    state: str
+
+
+class FindingResolved(_FindingEvent):
+    """A rescan no longer finds the package version (upgraded or removed)."""
+
+    type: ClassVar[str] = "vulns.finding_resolved"
