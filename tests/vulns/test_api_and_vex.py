@@ -9,7 +9,8 @@ import jsonschema
 from fastapi.testclient import TestClient
 
 from mamori.core.runtime import Runtime
-from mamori.vulns import findings, store
+from mamori.vulns import store
+from mamori.vulns.service import findings
 from tests.conftest import issue_token
 from tests.support import peers
 from tests.vulns.helpers import advisory, seed_services, write_advisories, write_repos

@@ -17,10 +17,11 @@ from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput, ValidationFailed
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.vulns import findings, store
+from mamori.vulns import store
 from mamori.vulns.jobs import SYNC_JOB
 from mamori.vulns.kinds import RepositoryMapping
 from mamori.vulns.models import VulnAdvisory, VulnComponent, VulnFinding, VulnSyncState
+from mamori.vulns.service import findings, queries
 from tests.vulns.helpers import advisory, seed_services, write_advisories, write_repos
 
 ALICE = Actor(name="alice@jobs.example", source="api")
@@ -40,7 +41,7 @@ def _setup(runtime: Runtime, tmp_path: Path, *records: dict[str, object]) -> Pat
 
 def _one(runtime: Runtime, service: str = "jobs-api") -> VulnFinding:
     with runtime.sessions() as session:
-        rows = findings.list_findings(session, service=service)
+        rows = queries.list_findings(session, service=service)
         assert len(rows) == 1
         session.expunge_all()
         return rows[0]
@@ -251,7 +252,7 @@ def test_assignee_and_comments_are_kept_and_audited(runtime: Runtime, tmp_path: 
         findings.triage(session, finding_id=fid, actor=ALICE, now=runtime.now(), assignee="bob@jobs.example")
         findings.add_comment(session, finding_id=fid, actor=ALICE, now=runtime.now(), body="looking")
     with runtime.sessions() as session:
-        f = findings.get_finding(session, fid)
+        f = queries.get_finding(session, fid)
         assert f.assignee == "bob@jobs.example" and [c.body for c in f.comments] == ["looking"]
         assert audit.list_entries(session, object_id=fid)[0].after["assignee"] == "bob@jobs.example"
 
@@ -300,16 +301,16 @@ def test_exposure_summary_counts_open_findings_by_priority_age_and_service(runti
     _setup(runtime, tmp_path)
     runtime.clock.advance(minutes=40 * 24 * 60)  # type: ignore[attr-defined]
     with runtime.sessions() as session:
-        summary = findings.exposure(session, now=runtime.now())
-        breaches = findings.sla_breaches(session, now=runtime.now())
+        summary = queries.exposure(session, now=runtime.now())
+        breaches = queries.sla_breaches(session, now=runtime.now())
     assert summary["open"] == 2 and summary["by_age"]["31-90d"] == 2
     assert summary["by_service"]["jobs-api"] == {"open": 1, "breached": 1}
     assert sorted(str(b.service) for b in breaches) == ["jobs-api", "matching-worker"]
     with runtime.sessions.begin() as session:
         findings.triage(session, finding_id=breaches[0].id, actor=ALICE, now=runtime.now(), state="fixed")
     with runtime.sessions() as session:
-        assert len(findings.sla_breaches(session, now=runtime.now())) == 1
-        assert findings.exposure(session, now=runtime.now())["open"] == 1
+        assert len(queries.sla_breaches(session, now=runtime.now())) == 1
+        assert queries.exposure(session, now=runtime.now())["open"] == 1
 
 
 def test_a_due_date_set_by_hand_survives_rescans(runtime: Runtime, tmp_path: Path) -> None:

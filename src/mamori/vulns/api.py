@@ -9,18 +9,31 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from mamori.core.errors import InvalidInput, NotFound
-from mamori.vulns import findings, store, vex_service
+from mamori.vulns import store
 from mamori.vulns.components import Component
 from mamori.vulns.lockfiles.sbom import to_cyclonedx
 from mamori.vulns.models import VulnAdvisory, VulnFinding
-from mamori.vulns.schemas import CommentIn, TriageIn, finding_out
+from mamori.vulns.schemas import (
+    AdvisoryOut,
+    CommentIn,
+    CommentOut,
+    ComponentOut,
+    ExposureOut,
+    FindingOut,
+    RescanOut,
+    TriageIn,
+    VexImportOut,
+    finding_out,
+)
+from mamori.vulns.service import findings, queries
+from mamori.vulns.service import vex as vex_service
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
 
 router = APIRouter(prefix="/vulns", tags=["vulns"])
 MAX_VEX_BYTES = 20 * 1024 * 1024
 
 
-@router.get("/findings")
+@router.get("/findings", response_model=list[FindingOut], response_model_exclude_unset=True)
 def list_findings(  # noqa: PLR0917 - FastAPI passes query parameters by name
     _: Reader,
     session: SessionDep,
@@ -33,7 +46,7 @@ def list_findings(  # noqa: PLR0917 - FastAPI passes query parameters by name
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
-    rows = findings.list_findings(
+    rows = queries.list_findings(
         session,
         state=state,
         service=service,
@@ -46,12 +59,12 @@ def list_findings(  # noqa: PLR0917 - FastAPI passes query parameters by name
     return [finding_out(f) for f in rows]
 
 
-@router.get("/findings/{finding_id}")
+@router.get("/findings/{finding_id}", response_model=FindingOut, response_model_exclude_unset=True)
 def get_finding(finding_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
-    return finding_out(findings.get_finding(session, finding_id), with_comments=True)
+    return finding_out(queries.get_finding(session, finding_id), with_comments=True)
 
 
-@router.post("/findings/{finding_id}/triage")
+@router.post("/findings/{finding_id}/triage", response_model=FindingOut, response_model_exclude_unset=True)
 def triage(
     finding_id: str, body: TriageIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -68,13 +81,14 @@ def triage(
         assignee=body.assignee,
         due=body.due_at,
         comment=body.comment,
+        bus=runtime.bus,
     )
     out = finding_out(f, with_comments=True)
     session.commit()
     return out
 
 
-@router.post("/findings/{finding_id}/comments", status_code=201)
+@router.post("/findings/{finding_id}/comments", status_code=201, response_model=CommentOut)
 def comment(
     finding_id: str, body: CommentIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -84,18 +98,22 @@ def comment(
     return out
 
 
-@router.get("/exposure")
+@router.get("/exposure", response_model=ExposureOut)
 def exposure(_: Reader, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Open findings by priority, age and service; SLA breaches; accepted risks."""
-    return findings.exposure(session, now=runtime.now())
+    return queries.exposure(session, now=runtime.now())
 
 
-@router.get("/sla-breaches")
+@router.get("/sla-breaches", response_model=list[FindingOut], response_model_exclude_unset=True)
 def sla_breaches(_: Reader, session: SessionDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    return [finding_out(f) for f in findings.sla_breaches(session, now=runtime.now())]
+    return [finding_out(f) for f in queries.sla_breaches(session, now=runtime.now())]
 
 
-@router.get("/vex")
+@router.get(
+    "/vex",
+    response_model=dict[str, Any],
+    responses={200: {"description": "an OpenVEX 0.2.0 or CycloneDX 1.5 VEX document"}},
+)
 def export_vex(
     principal: Reader,
     session: SessionDep,
@@ -106,7 +124,7 @@ def export_vex(
     return vex_service.export(session, fmt=format, now=runtime.now(), author=principal.name, service=service)
 
 
-@router.post("/vex")
+@router.post("/vex", response_model=VexImportOut)
 async def import_vex(
     request: Request, principal: Writer, session: SessionDep, runtime: RuntimeDep, service: str | None = None
 ) -> dict[str, Any]:
@@ -119,13 +137,13 @@ async def import_vex(
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"VEX document is not valid JSON ({exc})") from None
     report = vex_service.import_document(
-        session, document=document, actor=principal.actor(), now=runtime.now(), service=service
+        session, document=document, actor=principal.actor(), now=runtime.now(), service=service, bus=runtime.bus
     )
     session.commit()
     return report
 
 
-@router.get("/advisories/{advisory_id}")
+@router.get("/advisories/{advisory_id}", response_model=AdvisoryOut, response_model_exclude_unset=True)
 def get_advisory(advisory_id: str, _: Reader, session: SessionDep) -> dict[str, Any]:
     adv = session.get(VulnAdvisory, advisory_id)
     if adv is None:
@@ -149,7 +167,7 @@ def get_advisory(advisory_id: str, _: Reader, session: SessionDep) -> dict[str, 
     }
 
 
-@router.get("/components")
+@router.get("/components", response_model=list[ComponentOut])
 def list_components(_: Reader, session: SessionDep, service: str | None = None) -> list[dict[str, Any]]:
     return [
         {
@@ -166,7 +184,7 @@ def list_components(_: Reader, session: SessionDep, service: str | None = None) 
     ]
 
 
-@router.get("/sbom")
+@router.get("/sbom", response_model=dict[str, Any], responses={200: {"description": "a CycloneDX 1.5 SBOM"}})
 def sbom(_: Reader, session: SessionDep, service: str | None = None) -> dict[str, Any]:
     """The inventory (optionally of one service) as a CycloneDX 1.5 SBOM."""
     components = [
@@ -176,8 +194,8 @@ def sbom(_: Reader, session: SessionDep, service: str | None = None) -> dict[str
     return to_cyclonedx(components)
 
 
-@router.post("/rescan")
+@router.post("/rescan", response_model=RescanOut)
 def rescan(_: Writer, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    result = findings.rescan(session, now=runtime.now())
+    result = findings.rescan(session, now=runtime.now(), bus=runtime.bus)
     session.commit()
     return result.as_dict()

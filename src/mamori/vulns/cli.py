@@ -17,9 +17,11 @@ from mamori.cli_support import err_console, handle_errors, print_json
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
 from mamori.core.runtime import Runtime
-from mamori.vulns import findings, kinds, lockfiles, scanning, store, vex_service, watch
+from mamori.vulns import kinds, lockfiles, scanning, store, watch
 from mamori.vulns.lockfiles.sbom import to_cyclonedx
 from mamori.vulns.schemas import finding_out
+from mamori.vulns.service import findings, queries
+from mamori.vulns.service import vex as vex_service
 
 vulns_app = typer.Typer(help="Dependency vulnerabilities: offline scans against OSV records.", no_args_is_help=True)
 
@@ -122,7 +124,7 @@ def sync_command(
             store.import_epss(session, payload=epss.read_bytes(), now=rt.now(), source=str(epss))
         if kev is not None:
             store.import_kev(session, payload=kev.read_bytes(), now=rt.now(), source=str(kev))
-        result = findings.rescan(session, now=rt.now())
+        result = findings.rescan(session, now=rt.now(), bus=rt.bus)
         watch.match_kev(session, now=rt.now())
     print_json({"sources": {s.source: s.error or s.as_dict() for s in synced}, "rescan": result.as_dict()})
     if any(s.error for s in synced):
@@ -137,7 +139,7 @@ def findings_command(
 ) -> None:
     """List findings of the server database as JSON."""
     with _server() as rt, rt.sessions() as session:
-        print_json([finding_out(f) for f in findings.list_findings(session, state=state, service=service)])
+        print_json([finding_out(f) for f in queries.list_findings(session, state=state, service=service)])
 
 
 @vulns_app.command("vex")
@@ -157,7 +159,11 @@ def vex_command(
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"{import_file}: cannot read a JSON document ({exc})") from None
         actor = Actor(name="cli", source="cli")
-        print_json(vex_service.import_document(session, document=document, actor=actor, now=rt.now(), service=service))
+        print_json(
+            vex_service.import_document(
+                session, document=document, actor=actor, now=rt.now(), service=service, bus=rt.bus
+            )
+        )
 
 
 @vulns_app.command("sbom")

@@ -19,8 +19,8 @@ from mamori.integrations import DeliveryError, webhooks
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
 from mamori.vulns import kinds
-from mamori.vulns.findings import OPEN_STATES
 from mamori.vulns.models import VulnFinding
+from mamori.vulns.states import OPEN_STATES
 
 log = logging.getLogger(__name__)
 WEEK = timedelta(days=7)

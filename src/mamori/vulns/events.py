@@ -18,8 +18,8 @@ class _FindingEvent(Event):
     advisory: str
     """The advisory id (OSV/GHSA/CVE) the finding is about; aliases are in `aliases`."""
     aliases: list[str] = []
-    location: str
-    """Where the package was found (the manifest or lockfile path)."""
+    locations: list[str] = []
+    """Where the package was found (manifest or lockfile paths in the service's repository)."""
     severity: str
     priority: str
     at: datetime

@@ -8,8 +8,9 @@ from typing import Any
 
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
-from mamori.vulns import digest, findings, kinds, store, watch
+from mamori.vulns import digest, kinds, store, watch
 from mamori.vulns.models import VulnSyncState
+from mamori.vulns.service import findings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def sync_job(ctx: JobContext, payload: SyncPayload) -> None:
     store.sync_enrichment(
         ctx.session, runtime=ctx.runtime, now=ctx.now, epss_url=policy.epss_url, kev_url=policy.kev_url
     )
-    findings.rescan(ctx.session, now=ctx.now)
+    findings.rescan(ctx.session, now=ctx.now, bus=ctx.runtime.bus)
     watch.match_kev(ctx.session, now=ctx.now)
 
 

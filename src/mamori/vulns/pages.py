@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from mamori.core.errors import MamoriError, NotFound
-from mamori.vulns import findings, kinds, store
+from mamori.vulns import kinds, store
 from mamori.vulns.models import VulnAdvisory, VulnFeedItem, VulnFinding, VulnSyncState
+from mamori.vulns.service import findings, queries
+from mamori.vulns.states import JUSTIFICATIONS, STATES
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
 from mamori.web.templating import render
 
@@ -26,8 +28,8 @@ def overview(request: Request, session: SessionDep, runtime: RuntimeDep, _: View
         request,
         "vulns/overview.html",
         {
-            "summary": findings.exposure(session, now=now),
-            "breaches": findings.sla_breaches(session, now=now),
+            "summary": queries.exposure(session, now=now),
+            "breaches": queries.sla_breaches(session, now=now),
             "sources": session.scalars(select(VulnSyncState).order_by(VulnSyncState.kind, VulnSyncState.name)).all(),
             "now": now,
         },
@@ -44,7 +46,7 @@ def queue(  # noqa: PLR0917 - FastAPI passes query parameters by name
     kind: str | None = None,
     priority: str | None = None,
 ) -> HTMLResponse:
-    rows = findings.list_findings(
+    rows = queries.list_findings(
         session, state=[state] if state else None, service=service or None, kind=kind or None, priority=priority or None
     )
     return render(
@@ -55,20 +57,20 @@ def queue(  # noqa: PLR0917 - FastAPI passes query parameters by name
             "state": state,
             "service": service or "",
             "kind": kind or "",
-            "states": ("open", *findings.STATES),
+            "states": ("open", *STATES),
         },
     )
 
 
 def _detail(request: Request, session: SessionDep, finding_id: str, error: str | None = None) -> HTMLResponse:
-    f = findings.get_finding(session, finding_id)
+    f = queries.get_finding(session, finding_id)
     return render(
         request,
         "vulns/finding.html",
         {
             "f": f,
-            "states": [s for s in findings.STATES if s != "new"],
-            "justifications": findings.JUSTIFICATIONS,
+            "states": [s for s in STATES if s != "new"],
+            "justifications": JUSTIFICATIONS,
             "error": error,
         },
         status_code=422 if error else 200,
@@ -108,6 +110,7 @@ def triage(  # noqa: PLR0917 - FastAPI passes form fields by name
             accepted_until=until,
             assignee=assignee if assignee else None,
             comment=comment or None,
+            bus=runtime.bus,
         )
     except NotFound:
         raise

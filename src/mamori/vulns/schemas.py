@@ -74,3 +74,103 @@ def finding_out(f: VulnFinding, *, with_comments: bool = False) -> dict[str, Any
     if with_comments:
         out["comments"] = [{"at": _iso(c.at), "author": c.author, "body": c.body} for c in f.comments]
     return out
+
+
+class _Out(BaseModel):
+    """Base of the API's answers: documented in /openapi.json, extra keys never leak."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommentOut(_Out):
+    at: str | None
+    author: str
+    body: str
+
+
+class FindingOut(_Out):
+    """A finding as the API answers it (timestamps in ISO 8601 with offset)."""
+
+    id: str
+    kind: str
+    title: str
+    service: str | None
+    team: str | None
+    state: str
+    priority: str
+    priority_reasons: list[str]
+    severity: str | None
+    cvss_score: float | None
+    epss: float | None
+    kev: bool | None
+    advisory_id: str | None
+    aliases: list[str]
+    ecosystem: str | None
+    package: str | None
+    version: str | None
+    purl: str | None
+    fixed_versions: list[str]
+    source_files: list[str]
+    direct: bool | None
+    dev: bool | None
+    vendor: str | None
+    evidence: str | None
+    link: str | None
+    justification: str | None
+    impact_statement: str | None
+    accepted_until: str | None
+    assignee: str | None
+    due_at: str | None
+    reopen_reason: str | None
+    first_seen_at: str | None
+    last_seen_at: str | None
+    state_changed_at: str | None
+    comments: list[CommentOut] | None = Field(default=None, description="only on a single finding")
+
+
+class ExposureOut(_Out):
+    open: int
+    by_priority: dict[str, int]
+    by_age: dict[str, int]
+    by_service: dict[str, dict[str, int]]
+    sla_breaches: int
+    risk_accepted: int
+
+
+class VexImportOut(_Out):
+    statements: int
+    applied: int
+    unchanged: int
+    unmatched: list[str]
+
+
+class AdvisoryOut(_Out):
+    id: str
+    aliases: list[str]
+    summary: str
+    modified: str
+    severity: str
+    cvss_score: float | None
+    cvss_vector: str | None
+    epss: dict[str, float]
+    kev: list[str]
+    record: dict[str, Any] = Field(description="the OSV record as imported")
+    findings: list[FindingOut]
+
+
+class ComponentOut(_Out):
+    service: str
+    ecosystem: str
+    name: str
+    version: str
+    purl: str
+    source_file: str
+    direct: bool | None
+    dev: bool | None
+
+
+class RescanOut(_Out):
+    created: int
+    reopened: int
+    fixed: int
+    updated: int

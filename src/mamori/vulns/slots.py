@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.vulns.findings import OPEN_STATES
 from mamori.vulns.models import VulnFinding
+from mamori.vulns.states import OPEN_STATES
 
 
 def open_findings(session: Session, service_names: list[str], now: datetime) -> dict[str, str]:

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from mamori.core.runtime import Runtime
 from mamori.integrations import DeliveryError, webhooks
 from mamori.vulns import feeds, kinds
-from mamori.vulns.findings import note_on_timeline
 from mamori.vulns.kinds import Feed, VendorSpec
 from mamori.vulns.models import VulnFeedItem, VulnFinding, VulnKev, VulnSyncState
 from mamori.vulns.priority import due_at
+from mamori.vulns.service.findings import note_on_timeline
 from mamori.vulns.vendor_match import Match, VendorMatcher, VendorTerms, is_security_news
 
 log = logging.getLogger(__name__)

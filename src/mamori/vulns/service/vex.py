@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput, Problem, ValidationFailed
-from mamori.vulns import findings, vex
+from mamori.core.events import EventBus
+from mamori.vulns import vex
 from mamori.vulns.models import VulnFinding
+from mamori.vulns.service import findings
 
 FORMATS = ("openvex", "cyclonedx")
 _STATUS = {
@@ -76,7 +78,13 @@ def export(session: Session, *, fmt: str, now: datetime, author: str, service: s
 
 
 def import_document(
-    session: Session, *, document: Any, actor: Actor, now: datetime, service: str | None = None
+    session: Session,
+    *,
+    document: Any,
+    actor: Actor,
+    now: datetime,
+    service: str | None = None,
+    bus: EventBus | None = None,
 ) -> dict[str, Any]:
     """Apply a VEX document's decisions to matching findings; all statements are checked before any applies."""
     try:
@@ -109,6 +117,7 @@ def import_document(
                 justification=s.justification,
                 impact_statement=s.impact_statement or s.action_statement,
                 comment="imported from a VEX document",
+                bus=bus,
             )
             applied += 1
     return {"statements": len(statements), "applied": applied, "unchanged": unchanged, "unmatched": unmatched}

@@ -1,10 +1,12 @@
-"""Findings: the rescan that creates, refreshes, reopens and auto-fixes them, and human triage decisions."""
+"""Finding lifecycle: the rescan that creates, refreshes, reopens and auto-fixes findings, and human triage.
+
+Every change of a dependency finding is published (`mamori.vulns.events`) when a bus is given, so the
+security-findings queue sees OSV findings next to other tools' ones."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,26 +16,17 @@ from sqlalchemy.orm import Session
 
 from mamori.core import audit, timeline
 from mamori.core.audit import Actor
-from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
+from mamori.core.errors import InvalidInput, ValidationFailed
+from mamori.core.events import Event, EventBus
 from mamori.core.models import Service
 from mamori.vulns import kinds, osv, store
 from mamori.vulns.components import Component
+from mamori.vulns.events import FindingChanged, FindingOpened, FindingResolved
 from mamori.vulns.matcher import Finding
 from mamori.vulns.models import VulnComment, VulnComponent, VulnFinding
 from mamori.vulns.priority import Exposure, due_at, rank
-
-STATES = ("new", "under_investigation", "affected", "not_affected", "fixed", "risk_accepted")
-OPEN_STATES = ("new", "under_investigation", "affected")
-# OpenVEX status justifications (spec 0.2.0)
-JUSTIFICATIONS = (
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_not_in_execute_path",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "inline_mitigations_already_exist",
-)
-# a decision that the next rescan must not undo unless something relevant changes
-DECIDED_STATES = ("not_affected", "fixed", "risk_accepted")
+from mamori.vulns.service.queries import get_finding
+from mamori.vulns.states import DECIDED_STATES, JUSTIFICATIONS, STATES
 
 
 def snapshot(f: VulnFinding) -> dict[str, Any]:
@@ -171,8 +164,40 @@ def _existing(session: Session) -> tuple[dict[str, VulnFinding], dict[tuple[str,
     return by_key, by_id
 
 
-def rescan(session: Session, *, now: datetime) -> RescanResult:
-    """Match the inventory against the advisory store and reconcile the findings; decisions are kept."""
+def _event(cls: type[FindingOpened | FindingChanged | FindingResolved], f: VulnFinding, now: datetime) -> Event | None:
+    """The event for a dependency finding (vendor incidents have no package and are not published)."""
+    if f.kind != "advisory" or not f.package:
+        return None
+    fields: dict[str, Any] = {"state": f.state} if cls is FindingChanged else {}
+    return cls(
+        finding_id=f.id,
+        service=f.service,
+        ecosystem=f.ecosystem or "",
+        package=f.package,
+        version=f.version or "",
+        advisory=f.advisory_id or "",
+        aliases=list(f.aliases or []),
+        locations=list(f.source_files or []),
+        severity=f.severity or "UNKNOWN",
+        priority=f.priority,
+        at=now,
+        **fields,
+    )
+
+
+def _publish(bus: EventBus | None, session: Session, events: list[Event | None], *, now: datetime) -> None:
+    if bus is None:
+        return
+    for event in events:
+        if event is not None:
+            bus.publish(session, event, now=now)
+
+
+def rescan(session: Session, *, now: datetime, bus: EventBus | None = None) -> RescanResult:
+    """Match the inventory against the advisory store and reconcile the findings; decisions are kept.
+
+    With a `bus`, each finding created or reopened is published as `FindingOpened`, each closed as
+    `FindingResolved`, in this transaction."""
     policy = kinds.policy(session)
     system = Actor.system("vulns")
     result = RescanResult()
@@ -181,6 +206,7 @@ def rescan(session: Session, *, now: datetime) -> RescanResult:
     cves = {a for m in matches.values() for a in (m.finding.advisory_id, *m.finding.aliases)}
     epss, kev = store.epss_for(session, cves), store.kev_for(session, cves)
     by_key, by_id = _existing(session)
+    touched: dict[str, VulnFinding] = dict(by_key)
     seen: set[str] = set()
     for key, m in matches.items():
         f = m.finding
@@ -213,6 +239,7 @@ def rescan(session: Session, *, now: datetime) -> RescanResult:
                 affected_fingerprint=fingerprint,
             )
             session.add(existing)
+            touched[key] = existing
             result.created.append(key)
         seen.add(existing.key)
         _refresh(existing, m, ranking_epss=epss, kev=kev, ranking=ranking, policy_sla=policy.sla_days, now=now)
@@ -230,6 +257,8 @@ def rescan(session: Session, *, now: datetime) -> RescanResult:
             result.fixed.append(gone.key)
     expire_acceptances(session, now=now, result=result)
     session.flush()
+    opened = [_event(FindingOpened, touched[k], now) for k in (*result.created, *result.reopened) if k in touched]
+    _publish(bus, session, [*opened, *(_event(FindingResolved, touched[k], now) for k in result.fixed)], now=now)
     return result
 
 
@@ -288,13 +317,6 @@ def expire_acceptances(session: Session, *, now: datetime, result: RescanResult 
     return expired
 
 
-def get_finding(session: Session, finding_id: str) -> VulnFinding:
-    f = session.get(VulnFinding, finding_id)
-    if f is None:
-        raise NotFound(f"no finding {finding_id!r}")
-    return f
-
-
 def triage(
     session: Session,
     *,
@@ -308,8 +330,11 @@ def triage(
     assignee: str | None = None,
     due: datetime | None = None,
     comment: str | None = None,
+    bus: EventBus | None = None,
 ) -> VulnFinding:
-    """A human decision: a new state (with what that state needs), an assignee, a due date, a comment."""
+    """A human decision: a new state (with what that state needs), an assignee, a due date, a comment.
+
+    With a `bus`, a change of state or priority is published as `FindingChanged`."""
     f = get_finding(session, finding_id)
     if state is not None:
         _check_transition(state, justification=justification, accepted_until=accepted_until, now=now)
@@ -338,6 +363,8 @@ def triage(
     if comment:
         f.comments.append(VulnComment(at=now, author=actor.name, body=comment))
     session.flush()
+    if state is not None and state != before["state"]:
+        _publish(bus, session, [_event(FindingChanged, f, now)], now=now)
     return f
 
 
@@ -362,70 +389,3 @@ def add_comment(session: Session, *, finding_id: str, actor: Actor, now: datetim
     f.comments.append(comment)
     session.flush()
     return comment
-
-
-def list_findings(
-    session: Session,
-    *,
-    state: list[str] | None = None,
-    service: str | None = None,
-    priority: str | None = None,
-    kind: str | None = None,
-    package: str | None = None,
-    overdue_at: datetime | None = None,
-    limit: int = 500,
-) -> list[VulnFinding]:
-    query = select(VulnFinding)
-    if state:
-        unknown = sorted(set(state) - set(STATES) - {"open"})
-        if unknown:
-            raise InvalidInput(f"unknown state {unknown[0]!r}; expected one of open, {', '.join(STATES)}")
-        wanted = {s for s in state if s != "open"} | (set(OPEN_STATES) if "open" in state else set())
-        query = query.where(VulnFinding.state.in_(sorted(wanted)))
-    if service:
-        query = query.where(VulnFinding.service == service)
-    if priority:
-        query = query.where(VulnFinding.priority == priority)
-    if kind:
-        query = query.where(VulnFinding.kind == kind)
-    if package:
-        query = query.where(VulnFinding.package == package)
-    if overdue_at is not None:
-        query = query.where(VulnFinding.state.in_(OPEN_STATES), VulnFinding.due_at < overdue_at)
-    query = query.order_by(VulnFinding.priority, VulnFinding.due_at, VulnFinding.id).limit(limit)
-    return list(session.scalars(query))
-
-
-AGE_BUCKETS = ((7, "0-7d"), (30, "8-30d"), (90, "31-90d"))
-
-
-def exposure(session: Session, *, now: datetime) -> dict[str, Any]:
-    """Open findings by priority, age and service, plus SLA breaches and accepted risks."""
-    by_priority: dict[str, int] = {p: 0 for p in ("P1", "P2", "P3", "P4")}
-    by_age: dict[str, int] = {label: 0 for _, label in AGE_BUCKETS} | {">90d": 0}
-    by_service: dict[str, dict[str, int]] = defaultdict(lambda: {"open": 0, "breached": 0})
-    breached = accepted = 0
-    for f in session.scalars(select(VulnFinding).where(VulnFinding.state.in_([*OPEN_STATES, "risk_accepted"]))):
-        if f.state == "risk_accepted":
-            accepted += 1
-            continue
-        by_priority[f.priority] = by_priority.get(f.priority, 0) + 1
-        age = (now - f.first_seen_at).days
-        by_age[next((label for limit, label in AGE_BUCKETS if age <= limit), ">90d")] += 1
-        svc = by_service[f.service or "(vendor)"]
-        svc["open"] += 1
-        if f.due_at is not None and f.due_at < now:
-            svc["breached"] += 1
-            breached += 1
-    return {
-        "open": sum(by_priority.values()),
-        "by_priority": by_priority,
-        "by_age": by_age,
-        "by_service": dict(sorted(by_service.items())),
-        "sla_breaches": breached,
-        "risk_accepted": accepted,
-    }
-
-
-def sla_breaches(session: Session, *, now: datetime) -> list[VulnFinding]:
-    return list_findings(session, overdue_at=now)
