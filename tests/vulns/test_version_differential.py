@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
@@ -14,6 +15,8 @@ from packaging.version import Version
 
 from mamori.vulns import versions
 from tests.support import IN_CI, require_binary
+from tests.vulns import maven_reference
+from tests.vulns.test_version_conformance import php_version_compare
 
 PAIRS = 3000
 
@@ -137,3 +140,45 @@ def test_npm_order_agrees_with_node_semver(npm_semver: Path) -> None:
     assert len(out) == len(pairs)
     wrong = [(a, b, w) for (a, b), w in zip(pairs, out, strict=True) if versions.compare("npm", a, b) != w]
     assert not wrong, wrong[:20]
+
+
+_MAVEN_TOKENS = ["0", "1", "2", "10", "01", "alpha", "a", "beta", "b", "m", "milestone", "rc", "cr", "snapshot"]
+_MAVEN_TOKENS += ["ga", "final", "release", "sp", "foo", "x", "", "00", "SNAPSHOT", "RC", "Final", "abc"]
+
+
+def _maven_version(rng: random.Random) -> str:
+    text = str(rng.randint(0, 3))
+    for _ in range(rng.randint(0, 4)):
+        text += rng.choice([".", "-", "", "."]) + rng.choice(_MAVEN_TOKENS)
+    return text
+
+
+def test_maven_order_agrees_with_maven_comparable_version() -> None:
+    rng = random.Random(8)
+    chain = [_maven_version(rng) for _ in range(PAIRS)]
+    want = maven_reference.compare_chain(chain)
+    assert len(want) == len(chain) - 1
+    wrong = [
+        (a, b, w, versions.compare("Maven", a, b))
+        for (a, b), w in zip(itertools.pairwise(chain), want, strict=True)
+        if versions.compare("Maven", a, b) != w
+    ]
+    assert not wrong, f"{len(wrong)} disagreements, first: {wrong[:15]}"
+
+
+def _php_version(rng: random.Random) -> str:
+    text = ".".join(str(rng.choice([0, 1, 2, 10, rng.randint(0, 20)])) for _ in range(rng.randint(1, 4)))
+    if rng.random() < 0.5:
+        sep = rng.choice(["-", ".", "", "_", "+"])
+        text += sep + rng.choice(["alpha", "beta", "RC", "rc", "dev", "pl", "p", "a", "b", "patch", "foo", "#"])
+        if rng.random() < 0.6:
+            text += rng.choice(["", "."]) + str(rng.randint(0, 12))
+    return text
+
+
+def test_packagist_order_agrees_with_php_version_compare() -> None:
+    pairs = _pairs(_php_version, 9)
+    out = php_version_compare(pairs)
+    wrong = [(a, b, w, versions.compare("Packagist", a, b)) for (a, b), w in zip(pairs, out, strict=True)]
+    wrong = [row for row in wrong if row[2] != row[3]]
+    assert not wrong, f"{len(wrong)} disagreements, first: {wrong[:15]}"

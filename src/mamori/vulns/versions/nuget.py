@@ -6,7 +6,7 @@ import re
 
 from mamori.vulns.versions.semver import _Ident
 
-_CORE = re.compile(r"^[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(.*)$", re.DOTALL)
+_CORE = re.compile(r"^[vV]?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:\.([0-9]+))?(.*)$", re.DOTALL)
 
 NugetKey = tuple[tuple[int, ...], int, tuple[_Ident, ...]]
 

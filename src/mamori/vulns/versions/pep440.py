@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mamori.vulns.versions.text import is_digits
+
 # The version pattern published in PEP 440, appendix B.
 _PEP440 = re.compile(
     r"""^\s*v?
@@ -15,12 +17,12 @@ _PEP440 = re.compile(
     (?P<dev>[-_\.]?(?P<dev_l>dev)[-_\.]?(?P<dev_n>[0-9]+)?)?
     (?:\+(?P<local>[a-z0-9]+(?:[-_\.][a-z0-9]+)*))?
     \s*$""",
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE | re.IGNORECASE | re.ASCII,
 )
 _PRE = {"alpha": "a", "a": "a", "beta": "b", "b": "b", "c": "rc", "pre": "rc", "preview": "rc", "rc": "rc"}
 _INF = (2,)  # sentinels for tuple comparisons: (0,) < any (1, x) < (2,)
 _NEG = (0,)
-_LEGACY_PART = re.compile(r"(\d+|[a-z]+|\.|-)")
+_LEGACY_PART = re.compile(r"([0-9]+|[a-z]+|\.|-)")
 _LEGACY_REPLACE = {"pre": "c", "preview": "c", "-": "final-", "rc": "c", "dev": "@"}
 
 
@@ -47,7 +49,7 @@ def _pep440_key(m: re.Match[str]) -> tuple[Any, ...]:
     if m.group("local"):
         local = (
             1,
-            tuple((1, int(p), "") if p.isdigit() else (0, 0, p.lower()) for p in re.split(r"[-_.]", m.group("local"))),
+            tuple((1, int(p), "") if is_digits(p) else (0, 0, p.lower()) for p in re.split(r"[-_.]", m.group("local"))),
         )
     return (int(m.group("epoch") or 0), tuple(release), pre_key, post, dev, local)
 
@@ -58,7 +60,7 @@ def _legacy_key(version: str) -> tuple[Any, ...]:
         part = _LEGACY_REPLACE.get(raw, raw)
         if not part or part == ".":
             continue
-        part = part.zfill(8) if part[:1].isdigit() else "*" + part
+        part = part.zfill(8) if is_digits(part[:1]) else "*" + part
         if part.startswith("*"):
             if part < "*final":
                 while parts and parts[-1] == "*final-":

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
+from mamori.vulns.versions.text import is_digits
+
+_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE | re.ASCII)
 
 Segment = int | str
 
@@ -20,7 +22,7 @@ def _strip_zeros(segments: list[Segment]) -> list[Segment]:
 def segments(version: str) -> tuple[Segment, ...]:
     """Canonical segments: the release part and the pre-release part, each without trailing zeros."""
     text = version.strip().replace("-", ".pre.")
-    raw: list[Segment] = [int(s) if s.isdigit() else s for s in _SEGMENT.findall(text)]
+    raw: list[Segment] = [int(s) if is_digits(s) else s for s in _SEGMENT.findall(text)]
     first_string = next((i for i, s in enumerate(raw) if isinstance(s, str)), len(raw))
     return tuple(_strip_zeros(raw[:first_string]) + _strip_zeros(raw[first_string:]))
 

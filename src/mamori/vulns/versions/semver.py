@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from functools import total_ordering
 
-_CORE = re.compile(r"^[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?(.*)$", re.DOTALL)
+from mamori.vulns.versions.text import is_digits
+
+_CORE = re.compile(r"^[vV]?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(.*)$", re.DOTALL)
 
 
 @total_ordering
@@ -15,7 +17,7 @@ class _Ident:
     __slots__ = ("num", "text")
 
     def __init__(self, raw: str) -> None:
-        self.num: int | None = int(raw) if raw.isdigit() else None
+        self.num: int | None = int(raw) if is_digits(raw) else None
         self.text = raw
 
     def __eq__(self, other: object) -> bool:
