@@ -106,3 +106,46 @@ def test_advisory_severity_uses_v4_vectors_too() -> None:
         }
     )
     assert advisory_severity(adv).score == 9.3 and advisory_severity(adv).label == "CRITICAL"
+
+
+def _malformed_v3(rng: random.Random, version: str) -> str:
+    parts = [f"{k}:{rng.choice(v)}" for k, v in V3.items()]
+    broken = rng.choice(["unknown", "empty", "bad_optional", "bad_base", "trailing", "lower", "ok_optional"])
+    if broken == "unknown":
+        parts.insert(rng.randrange(len(parts) + 1), rng.choice(["XX:Y", "Z:1", "AVX:N"]))
+    elif broken == "empty":
+        i = rng.randrange(len(parts))
+        parts[i] = parts[i].split(":")[0] + ":"
+    elif broken == "bad_optional":
+        parts.append(rng.choice(["E:Q", "RL:Z", "CR:N", "MAV:Q", "MS:X1", "RC:"]))
+    elif broken == "bad_base":
+        i = rng.randrange(len(parts))
+        parts[i] = parts[i].split(":")[0] + ":" + rng.choice(["Q", "HH", "x"])
+    elif broken == "trailing":
+        parts.append("")
+    elif broken == "lower":
+        parts[0] = parts[0].lower()
+    else:
+        parts.append(rng.choice(["E:P", "RL:O", "RC:C", "CR:H", "MAV:N", "MS:C", "MPR:X"]))
+    return f"CVSS:{version}/" + "/".join(parts)
+
+
+@pytest.mark.parametrize("version", ["3.0", "3.1"])
+def test_v3_refuses_what_the_reference_refuses_and_scores_the_rest_alike(version: str) -> None:
+    rng = random.Random(30 + int(version[-1]))
+    disagreements = []
+    refused = 0
+    for vector in (_malformed_v3(rng, version) for _ in range(2000)):
+        try:
+            want: float | None = float(CVSS3(vector).base_score)
+        except Exception:  # the reference's CVSS3MalformedError and friends
+            want = None
+        try:
+            got: float | None = cvss.score_v3(vector)
+        except cvss.InvalidVector:
+            got = None
+        refused += want is None
+        if got != want:
+            disagreements.append((vector, want, got))
+    assert refused > 500, "the generator must produce malformed vectors"
+    assert not disagreements, f"{len(disagreements)}: {disagreements[:10]}"

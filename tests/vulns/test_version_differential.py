@@ -182,3 +182,108 @@ def test_packagist_order_agrees_with_php_version_compare() -> None:
     wrong = [(a, b, w, versions.compare("Packagist", a, b)) for (a, b), w in zip(pairs, out, strict=True)]
     wrong = [row for row in wrong if row[2] != row[3]]
     assert not wrong, f"{len(wrong)} disagreements, first: {wrong[:15]}"
+
+
+def _debian_version(rng: random.Random) -> str:
+    def run() -> str:
+        pieces = [rng.choice(["0", "1", "2", "10", "01", str(rng.randint(0, 99))])]
+        for _ in range(rng.randint(0, 3)):
+            pieces.append(
+                rng.choice([".", "+", "~", "", "."]) + rng.choice(["0", "1", "a", "b", "rc1", "dfsg", "9", "Z"])
+            )
+        return "".join(pieces)
+
+    text = run()
+    if rng.random() < 0.3:
+        text = f"{rng.randint(0, 2)}:{text}"
+    if rng.random() < 0.6:
+        text += "-" + rng.choice(["1", "0ubuntu1", "2~bpo1", "1+deb12u1", "10", "1.1", "a"])
+    return text
+
+
+def test_debian_order_agrees_with_dpkg() -> None:
+    dpkg = require_binary("dpkg")
+    pairs = _pairs(_debian_version, 10)[:1500]
+    script = (
+        'while read -r a b; do if "$0" --compare-versions "$a" lt "$b"; then echo -1; '
+        'elif "$0" --compare-versions "$a" eq "$b"; then echo 0; else echo 1; fi; done'
+    )
+    out = subprocess.run(
+        ["sh", "-c", script, dpkg],
+        input="\n".join(f"{a} {b}" for a, b in pairs) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.split()
+    assert len(out) == len(pairs)
+    wrong = [(a, b, int(w), versions.compare("Debian:12", a, b)) for (a, b), w in zip(pairs, out, strict=True)]
+    wrong = [row for row in wrong if row[2] != row[3]]
+    assert not wrong, f"{len(wrong)} disagreements, first: {wrong[:15]}"
+
+
+_GO_PROGRAM = """package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"golang.org/x/mod/semver"
+)
+
+func main() {
+	var pairs [][2]string
+	if err := json.NewDecoder(os.Stdin).Decode(&pairs); err != nil {
+		panic(err)
+	}
+	out := make([]int, len(pairs))
+	for i, p := range pairs {
+		out[i] = semver.Compare(p[0], p[1])
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+}
+"""
+GOPATH = Path("/usr/share/gocode")
+
+
+def test_go_order_agrees_with_x_mod_semver(tmp_path: Path) -> None:
+    go = require_binary("go")
+    if not (GOPATH / "src/golang.org/x/mod/semver").is_dir():
+        if IN_CI:
+            pytest.fail("golang.org/x/mod missing; .ci/run installs golang-golang-x-mod-dev")
+        pytest.skip("golang.org/x/mod is not installed (Debian golang-golang-x-mod-dev)")
+    (tmp_path / "main.go").write_text(_GO_PROGRAM)
+    pairs = _pairs(_semver, 11)
+    env = {"GO111MODULE": "off", "GOPATH": str(GOPATH), "GOCACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [go, "run", "main.go"],
+        input=json.dumps([[f"v{a}", f"v{b}"] for a, b in pairs]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    out = json.loads(done.stdout)
+    assert len(out) == len(pairs)
+    wrong = [(a, b, w) for (a, b), w in zip(pairs, out, strict=True) if versions.compare("Go", a, b) != w]
+    assert not wrong, f"{len(wrong)} disagreements, first: {wrong[:15]}"
+
+
+_ANY_VERSION = st.text(
+    alphabet=st.sampled_from([*"0123456789.-+_~:abcrvV#", "\u00b2", "\u0661", "\uff11", "\u2167", "\u0130", "K"]),
+    max_size=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(versions.SUPPORTED)), _ANY_VERSION, _ANY_VERSION)
+def test_any_text_orders_without_crashing_in_every_ecosystem(ecosystem: str, a: str, b: str) -> None:
+    """Superscripts, other scripts' digits and odd case folds are not numbers; no input raises."""
+    got = versions.compare(ecosystem, a, b)
+    assert got in (-1, 0, 1)
+    assert versions.compare(ecosystem, a, a) == 0 or ecosystem == "Packagist"  # PHP: "1.#" < "1.#"

@@ -14,6 +14,31 @@ _V3_WEIGHTS: dict[str, dict[str, float]] = {
 }
 _PR = {"U": {"N": 0.85, "L": 0.62, "H": 0.27}, "C": {"N": 0.85, "L": 0.68, "H": 0.5}}
 _V3_REQUIRED = ("AV", "AC", "PR", "UI", "S", "C", "I", "A")
+_V3_VALUES: dict[str, str] = {
+    "AV": "NALP",
+    "AC": "LH",
+    "PR": "NLH",
+    "UI": "NR",
+    "S": "UC",
+    "C": "HLN",
+    "I": "HLN",
+    "A": "HLN",
+    # temporal and environmental metrics: not part of the base score, but a vector naming them must be valid
+    "E": "XUPFH",
+    "RL": "XOTWU",
+    "RC": "XURC",
+    "CR": "XLMH",
+    "IR": "XLMH",
+    "AR": "XLMH",
+    "MAV": "XNALP",
+    "MAC": "XLH",
+    "MPR": "XNLH",
+    "MUI": "XNR",
+    "MS": "XUC",
+    "MC": "XHLN",
+    "MI": "XHLN",
+    "MA": "XHLN",
+}
 
 
 class InvalidVector(ValueError):
@@ -46,6 +71,12 @@ def score_v3(vector: str) -> float:
     if not vector.startswith(("CVSS:3.1/", "CVSS:3.0/")):
         raise InvalidVector(f"{vector}: not a CVSS v3 vector")
     m = _metrics(vector, 1)
+    for name, value in m.items():
+        allowed = _V3_VALUES.get(name)
+        if allowed is None:
+            raise InvalidVector(f"{vector}: unknown metric {name!r}")
+        if len(value) != 1 or value not in allowed:
+            raise InvalidVector(f"{vector}: {name} must be one of {', '.join(allowed)}, not {value!r}")
     missing = [k for k in _V3_REQUIRED if k not in m]
     if missing:
         raise InvalidVector(f"{vector}: missing base metrics {', '.join(missing)}")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import cmp_to_key, lru_cache
 from typing import Any
 
-from mamori.vulns.versions import maven, nuget, packagist, pep440, rubygems, semver
+from mamori.vulns.versions import debian, maven, nuget, packagist, pep440, rubygems, semver
 
 Compare = Callable[[str, str], int]
 
@@ -45,6 +45,8 @@ COMPARATORS: dict[str, Compare] = {
     "Maven": maven.compare,
     "Packagist": _by_key(packagist.key),
     "NuGet": _by_key(nuget.key),
+    "Debian": debian.compare,
+    "Ubuntu": debian.compare,
 }
 SUPPORTED = frozenset(COMPARATORS)
 
