@@ -335,7 +335,7 @@ def triage(
     """A human decision: a new state (with what that state needs), an assignee, a due date, a comment.
 
     With a `bus`, a change of state or priority is published as `FindingChanged`."""
-    f = get_finding(session, finding_id)
+    f = get_finding(session, finding_id, for_update=True)
     if state is not None:
         _check_transition(state, justification=justification, accepted_until=accepted_until, now=now)
     before = snapshot(f)
@@ -384,7 +384,7 @@ def _check_transition(state: str, *, justification: str | None, accepted_until: 
 def add_comment(session: Session, *, finding_id: str, actor: Actor, now: datetime, body: str) -> VulnComment:
     if not body.strip():
         raise InvalidInput("a comment needs some text")
-    f = get_finding(session, finding_id)
+    f = get_finding(session, finding_id, for_update=True)
     comment = VulnComment(at=now, author=actor.name, body=body)
     f.comments.append(comment)
     session.flush()

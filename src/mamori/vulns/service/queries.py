@@ -14,8 +14,9 @@ from mamori.vulns.models import VulnFinding
 from mamori.vulns.states import OPEN_STATES, STATES
 
 
-def get_finding(session: Session, finding_id: str) -> VulnFinding:
-    f = session.get(VulnFinding, finding_id)
+def get_finding(session: Session, finding_id: str, *, for_update: bool = False) -> VulnFinding:
+    """One finding; `for_update` locks its row (PostgreSQL) so a decision is never made on a stale read."""
+    f = session.get(VulnFinding, finding_id, with_for_update=for_update or None)
     if f is None:
         raise NotFound(f"no finding {finding_id!r}")
     return f
