@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from mamori.core.errors import InvalidInput
 from mamori.slo import counting, definitions
+from mamori.slo.counting import batches, columns, keys
 from mamori.slo.openslo import plain
 from tests.slo.test_fast_counting import OBJECTIVES, PLAN
 
@@ -61,7 +62,7 @@ def _reference(lines: list[bytes]) -> counting.Tally:
 
 
 def _native_plan() -> counting.CountPlan:
-    if counting._scan is None:
+    if columns._scan is None:
         if os.environ.get("CI") == "true":
             pytest.fail("mamori.slo._scan is not compiled; `make install` builds it")
         pytest.skip("mamori.slo._scan is not compiled")
@@ -181,7 +182,7 @@ def test_the_scanner_never_accepts_what_the_line_path_refuses(lines: list[bytes]
         assert pairs is None
         return
     if pairs is not None:
-        mine = counting._tally_keys(PLAN, dict(_merged(pairs)), [], path="native")
+        mine = batches.tally_keys(PLAN, dict(_merged(pairs)), [], path="native")
         assert mine.counts == expected.counts
 
 
@@ -247,14 +248,15 @@ def test_escaped_and_repeated_keys_read_like_orjson(tier: str) -> None:
 @pytest.mark.parametrize("tier", TIERS)
 def test_unseen_timestamp_forms_are_checked_once_and_then_known(tier: str) -> None:
     ts = "2026-11-28T10:07:03.000123Z"
-    counting._TAIL_TABLE.pop(ts[16:], None)
-    counting._PREFIXES.pop(ts[:16], None)
-    tally = counting.count_lines([_line(ts=ts)], TIERS[tier]())
+    plan = TIERS[tier]()
+    plan.stamps.tail_table.pop(ts[16:], None)
+    plan.stamps.prefixes.pop(ts[:16], None)
+    tally = counting.count_lines([_line(ts=ts)], plan)
     assert tally.path == tier
     if tier == "native":
-        assert counting._PREFIXES[ts[:16]] == 29_931_007
+        assert plan.stamps.prefixes[ts[:16]] == 29_931_007
         return
-    assert ts[16:] in counting._TAIL_TABLE and counting._PREFIXES[ts[:16]] == 29_931_007
+    assert ts[16:] in plan.stamps.tail_table and plan.stamps.prefixes[ts[:16]] == 29_931_007
 
 
 SHAPES = """
@@ -309,8 +311,8 @@ CONSTANT = st.one_of(
 def test_the_scanner_orders_numbers_among_constants_exactly_as_python(values: list[int | float], data: Any) -> None:
     _native_plan()
     consts = tuple(sorted(set(data.draw(st.lists(CONSTANT, min_size=1, max_size=6)))))
-    assert counting._scan is not None
-    scanner = counting._scan.Scanner([(("n",), counting._scan.KIND_NUMBER, consts)], counting._MISSING_FIELD)
+    assert columns._scan is not None
+    scanner = columns._scan.Scanner([(("n",), columns._scan.KIND_NUMBER, consts)], keys.MISSING_FIELD)
     lines = [json.dumps({"ts": "2026-11-28T10:00:01Z", "service": "s", "n": v}).encode() for v in values]
     pairs = scanner.count(lines)
     if pairs is None:  # only a float with a three-digit exponent is left to the slower paths
@@ -318,15 +320,15 @@ def test_the_scanner_orders_numbers_among_constants_exactly_as_python(values: li
         return
     expected: dict[Any, int] = {}
     for v in values:
-        key = ("s", "2026-11-28T10:00", counting._reduced(consts, v))
+        key = ("s", "2026-11-28T10:00", columns.reduced(consts, v))
         expected[key] = expected.get(key, 0) + 1
     assert _merged(pairs) == expected
 
 
 def test_a_scanner_refuses_bad_set_ups_and_cannot_count_without_one() -> None:
     _native_plan()
-    assert counting._scan is not None
-    scan = counting._scan
+    assert columns._scan is not None
+    scan = columns._scan
     with pytest.raises(ValueError, match="both as a value and as an object"):
         scan.Scanner([(("a",), scan.KIND_TEXT, ()), (("a", "b"), scan.KIND_TEXT, ())], None)
     with pytest.raises(ValueError, match="beyond 2\\*\\*53"):

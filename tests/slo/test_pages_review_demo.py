@@ -17,9 +17,10 @@ from mamori.core.audit import Actor
 from mamori.core.jobs import Worker
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
-from mamori.slo import charts, review, service, views
+from mamori.slo import charts, service, slots
 from mamori.slo import demo as demo_data
 from mamori.slo.models import SloAlert, SloBucket, SloStatus
+from mamori.slo.service import review
 from tests.slo.helpers import CHECKOUT_SLO, write
 
 
@@ -63,7 +64,7 @@ def test_slo_pages_show_budget_bars_charts_and_deploy_markers(
 def test_catalog_slot_summarises_slos_of_a_service(runtime: Runtime, tmp_path: Path) -> None:
     _seed(runtime, tmp_path)
     with runtime.sessions() as session:
-        slot = views.catalog_slot(session, ["jobs-api", "jobs-web"], runtime.now())
+        slot = slots.catalog_slot(session, ["jobs-api", "jobs-web"], runtime.now())
     assert slot == {"jobs-api": "1 SLO · lowest budget -400% (apply-for-job) · burning: ticket"}
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from mamori.slo.policy import ErrorBudgetPolicySpec, When, rule_holds
+from mamori.slo.kinds.policy import ErrorBudgetPolicySpec, When, rule_holds
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

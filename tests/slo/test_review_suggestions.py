@@ -8,8 +8,9 @@ from pathlib import Path
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.slo import counting, review, service
+from mamori.slo import counting, service
 from mamori.slo.evaluate import to_minute
+from mamori.slo.service import review
 from tests.slo.helpers import CHECKOUT_SLO, write
 
 DAY = 1440

@@ -24,6 +24,7 @@ import importlib.machinery, importlib.util, random, sys
 from hypothesis import HealthCheck, given, settings, strategies as st
 from mamori.core.errors import InvalidInput
 from mamori.slo import counting
+from mamori.slo.counting import batches, keys
 from tests.slo import test_columnar_counting as t
 
 loader = importlib.machinery.ExtensionFileLoader("sanitised._scan", sys.argv[1])
@@ -35,7 +36,7 @@ fields = [
      use if isinstance(use, tuple) else ())
     for path, use in t.PLAN.paths
 ]
-scanner = scan.Scanner(fields, counting._MISSING_FIELD)
+scanner = scan.Scanner(fields, keys.MISSING_FIELD)
 seen = {"counted": 0, "refused": 0, "deferred": 0}
 
 def check(lines):
@@ -49,7 +50,7 @@ def check(lines):
     if pairs is None:
         seen["deferred"] += 1
         return
-    assert counting._tally_keys(t.PLAN, t._merged(pairs), [], path="x").counts == expected.counts, lines
+    assert batches.tally_keys(t.PLAN, t._merged(pairs), [], path="x").counts == expected.counts, lines
     seen["counted"] += 1
 
 @settings(max_examples=int(sys.argv[2]), deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -2,88 +2,115 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput
-from mamori.slo import enforcement, service
-from mamori.web.deps import Ingester, Reader, SessionDep
+from mamori.slo import service
+from mamori.slo.schemas import (
+    DeployFrozen,
+    DeployGate,
+    IngestSummary,
+    OtlpExportResponse,
+    PolicyActionOut,
+    SloAlertOut,
+    SloResult,
+)
+from mamori.slo.service import enforcement
+from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep
 from mamori.web.problem import PROBLEM_TYPE
 
 router = APIRouter(tags=["slo"])
 
 
-@router.post("/ingest/events")
-async def ingest_events(request: Request, principal: Ingester, session: SessionDep) -> dict[str, int]:
+@router.post("/ingest/events", response_model=IngestSummary)
+async def ingest_events(
+    request: Request, principal: Ingester, session: SessionDep, runtime: RuntimeDep
+) -> IngestSummary:
     """Count a batch of NDJSON request events (gzip accepted) into the SLO buckets; all or nothing."""
     data = await request.body()
-    summary = service.ingest(session, data=data, source="body")
+    summary = service.ingest(session, data=data, source="body", plans=runtime.state(service.Plans))
     session.commit()
-    return summary
+    return IngestSummary(**summary)
 
 
-@router.post("/ingest/otlp/v1/logs")
-async def ingest_otlp_logs(request: Request, principal: Ingester, session: SessionDep) -> JSONResponse:
+@router.post("/ingest/otlp/v1/logs", response_model=OtlpExportResponse)
+async def ingest_otlp_logs(
+    request: Request, principal: Ingester, session: SessionDep, runtime: RuntimeDep
+) -> JSONResponse:
     """OTLP/HTTP JSON logs (an ExportLogsServiceRequest); each log record is one request event."""
-    return await _otlp(request, session, "logs")
+    return await _otlp(request, session, runtime.state(service.Plans), "logs")
 
 
-@router.post("/ingest/otlp/v1/traces")
-async def ingest_otlp_traces(request: Request, principal: Ingester, session: SessionDep) -> JSONResponse:
+@router.post("/ingest/otlp/v1/traces", response_model=OtlpExportResponse)
+async def ingest_otlp_traces(
+    request: Request, principal: Ingester, session: SessionDep, runtime: RuntimeDep
+) -> JSONResponse:
     """OTLP/HTTP JSON traces (an ExportTraceServiceRequest); each span is one request event."""
-    return await _otlp(request, session, "traces")
+    return await _otlp(request, session, runtime.state(service.Plans), "traces")
 
 
-async def _otlp(request: Request, session: Session, signal: str) -> JSONResponse:
+async def _otlp(request: Request, session: Session, plans: service.Plans, signal: str) -> JSONResponse:
     if "protobuf" in request.headers.get("content-type", ""):
         raise InvalidInput("OTLP protobuf is not accepted; send OTLP/HTTP JSON (Content-Type: application/json)")
-    summary = service.ingest_otlp(session, data=await request.body(), signal=signal)
+    summary = service.ingest_otlp(session, data=await request.body(), signal=signal, plans=plans)
     session.commit()
     # The body is an (empty) Export*ServiceResponse, as OTLP exporters expect; the counts go in a header.
     return JSONResponse({}, headers={"X-Mamori-Counted": f"{summary['counted']}/{summary['events']}"})
 
 
-@router.get("/slos")
-def list_slos(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
+# Stored evaluations are answered as they were stored: keys they do not have are left out, not set to null.
+@router.get("/slos", response_model=list[SloResult], response_model_exclude_unset=True)
+def list_slos(_: Reader, session: SessionDep) -> list[SloResult]:
     """The latest evaluation of every SLO objective."""
-    return [row.result for row in service.list_status(session)]
+    return [SloResult.model_validate(row.result) for row in service.list_status(session)]
 
 
-@router.get("/slos/{name}")
-def get_slo(name: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
-    return [row.result for row in service.get_status(session, slo=name)]
+@router.get("/slos/{name}", response_model=list[SloResult], response_model_exclude_unset=True)
+def get_slo(name: str, _: Reader, session: SessionDep) -> list[SloResult]:
+    """The latest evaluation of each objective of one SLO (404 before its first evaluation)."""
+    return [SloResult.model_validate(row.result) for row in service.get_status(session, slo=name)]
 
 
-@router.get("/slo-alerts")
-def list_alerts(_: Reader, session: SessionDep, status: str | None = None) -> list[dict[str, Any]]:
+@router.get("/slo-alerts", response_model=list[SloAlertOut])
+def list_alerts(_: Reader, session: SessionDep, status: str | None = None) -> list[SloAlertOut]:
+    """Burn alerts, newest first; `status=firing` or `status=resolved` to filter."""
     return [
-        {
-            "id": a.id,
-            "slo": a.slo,
-            "objective": a.objective,
-            "service": a.service,
-            "severity": a.severity,
-            "long_window": a.long_window,
-            "short_window": a.short_window,
-            "threshold": a.threshold,
-            "burn_rate": a.burn_rate,
-            "status": a.status,
-            "started_at": a.started_at.isoformat(),
-            "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-        }
+        SloAlertOut(
+            id=a.id,
+            slo=a.slo,
+            objective=a.objective,
+            service=a.service,
+            severity=a.severity,
+            long_window=a.long_window,
+            short_window=a.short_window,
+            threshold=a.threshold,
+            burn_rate=a.burn_rate,
+            status=a.status,
+            started_at=a.started_at.isoformat(),
+            resolved_at=a.resolved_at.isoformat() if a.resolved_at else None,
+        )
         for a in service.list_alerts(session, status=status)
     ]
 
 
-@router.get("/gates/deploy", responses={423: {"description": "Releases of the service are frozen (problem JSON)."}})
-def deploy_gate(service: str, _: Reader, session: SessionDep) -> JSONResponse:
+@router.get(
+    "/gates/deploy",
+    response_model=DeployGate,
+    responses={
+        423: {
+            "model": DeployFrozen,
+            "content": {PROBLEM_TYPE: {}},
+            "description": "Releases of the service are frozen (problem JSON).",
+        }
+    },
+)
+def deploy_gate(service: str, _: Reader, session: SessionDep) -> DeployGate | JSONResponse:
     """200 when `service` may deploy; 423 with the reasons and since when while an error-budget policy froze it."""
     gate = enforcement.deploy_gate(session, service=service)
     if gate["allowed"]:
-        return JSONResponse(gate)
+        return DeployGate.model_validate(gate)
     body = {
         "type": "about:blank",
         "title": "Locked",
@@ -94,21 +121,22 @@ def deploy_gate(service: str, _: Reader, session: SessionDep) -> JSONResponse:
     return JSONResponse(body, status_code=423, media_type=PROBLEM_TYPE)
 
 
-@router.get("/slo-policy-actions")
-def list_policy_actions(_: Reader, session: SessionDep, slo: str | None = None) -> list[dict[str, Any]]:
+@router.get("/slo-policy-actions", response_model=list[PolicyActionOut])
+def list_policy_actions(_: Reader, session: SessionDep, slo: str | None = None) -> list[PolicyActionOut]:
+    """Error-budget policy actions, newest first (of one SLO with `slo=`), with their outcome or error."""
     return [
-        {
-            "id": a.id,
-            "policy": e.policy,
-            "rule": e.rule,
-            "slo": e.slo,
-            "service": e.service,
-            "episode": e.id,
-            "episode_status": e.status,
-            "type": a.type,
-            "status": a.status,
-            "outcome": a.outcome,
-            "error": a.error,
-        }
+        PolicyActionOut(
+            id=a.id,
+            policy=e.policy,
+            rule=e.rule,
+            slo=e.slo,
+            service=e.service,
+            episode=e.id,
+            episode_status=e.status,
+            type=a.type,
+            status=a.status,
+            outcome=a.outcome,
+            error=a.error,
+        )
         for e, a in enforcement.list_actions(session, slo=slo)
     ]

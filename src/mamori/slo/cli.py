@@ -12,7 +12,8 @@ from mamori import cli_support as cs
 from mamori.core import migrate
 from mamori.core.clock import parse_instant
 from mamori.core.errors import InvalidInput
-from mamori.slo import review, service
+from mamori.slo import service
+from mamori.slo.service import review
 
 slo_app = typer.Typer(no_args_is_help=True, help="Service level objectives: evaluate, export, review.")
 
@@ -45,7 +46,7 @@ def ingest(
     try:
         migrate.upgrade(rt.engine)
         with rt.sessions.begin() as session:
-            summary = service.ingest(session, data=data, source=str(file))
+            summary = service.ingest(session, data=data, source=str(file), plans=rt.state(service.Plans))
     finally:
         rt.engine.dispose()
     cs.print_json(summary)
@@ -78,7 +79,7 @@ def review_period(
     try:
         migrate.upgrade(rt.engine)
         with rt.sessions() as session:
-            items = review.review(session, since=start, until=end)
+            items = review.review(session, since=start, until=end, plans=rt.state(service.Plans))
     finally:
         rt.engine.dispose()
     if output == "json":

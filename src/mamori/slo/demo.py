@@ -11,9 +11,10 @@ from sqlalchemy import select
 from mamori.core import manifest, timeline
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.slo import counting, enforcement, service
+from mamori.slo import counting, service
 from mamori.slo.evaluate import to_minute
 from mamori.slo.models import SloBucket
+from mamori.slo.service import enforcement
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DAYS = 30

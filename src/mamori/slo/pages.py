@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from mamori.core.clock import parse_instant
-from mamori.slo import review, views
+from mamori.slo.service import Plans, queries, review
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 from mamori.web.templating import render
 
@@ -19,7 +19,7 @@ Viewer = Annotated[Principal, Depends(require("read"))]
 
 @router.get("/slos", response_class=HTMLResponse)
 def slo_list(request: Request, _: Viewer, session: SessionDep) -> Response:
-    return render(request, "slo/list.html", {"groups": views.overview(session)})
+    return render(request, "slo/list.html", {"groups": queries.overview(session)})
 
 
 @router.get("/slos/review", response_class=HTMLResponse)
@@ -35,7 +35,7 @@ def slo_review(
 ) -> Response:
     end = parse_instant(until) if until else runtime.now()
     start = parse_instant(since) if since else end - timedelta(days=28)
-    items = review.review(session, since=start, until=end)
+    items = review.review(session, since=start, until=end, plans=runtime.state(Plans))
     if format == "md":
         return PlainTextResponse(
             review.as_markdown(items, since=start, until=end),
@@ -47,6 +47,6 @@ def slo_review(
 
 @router.get("/slos/{name}", response_class=HTMLResponse)
 def slo_detail(name: str, request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep) -> Response:
-    objectives = views.detail(session, slo=name, now=runtime.now())
+    objectives = queries.detail(session, slo=name, now=runtime.now(), plans=runtime.state(Plans))
     actions = objectives[0]["actions"] if objectives else []
     return render(request, "slo/detail.html", {"name": name, "objectives": objectives, "actions": actions})

@@ -24,12 +24,11 @@ from mamori.core.runtime import Runtime
 from mamori.integrations import DeliveryError, webhooks
 from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
 from mamori.slo.events import ReleaseFreezeEnded, ReleaseFreezeStarted
+from mamori.slo.kinds import POLICY_KIND
+from mamori.slo.kinds.policy import Action, ErrorBudgetPolicySpec, Rule, rule_holds
 from mamori.slo.models import SloAlert, SloDocument, SloFreeze, SloPolicyAction, SloPolicyEpisode, SloStatus
-from mamori.slo.policy import Action, ErrorBudgetPolicySpec, Rule, rule_holds
 
 log = logging.getLogger(__name__)
-ACTION_JOB = "slo.policy_action"
-POLICY_KIND = "ErrorBudgetPolicy"
 
 
 def _policies(session: Session) -> list[tuple[str, ErrorBudgetPolicySpec]]:
@@ -79,6 +78,8 @@ def _step(
 
 
 def _open(session: Session, *, policy: str, rule: Rule, status: SloStatus, now: datetime) -> None:
+    from mamori.slo import jobs as slo_jobs  # the jobs module runs this one's use cases: imported when used
+
     reason = f"{status.slo}: {rule.when.describe()} (policy {policy}, rule {rule.name})"
     episode = SloPolicyEpisode(
         policy=policy,
@@ -100,9 +101,9 @@ def _open(session: Session, *, policy: str, rule: Rule, status: SloStatus, now: 
         session.flush()
         jobs.enqueue(
             session,
-            kind=ACTION_JOB,
+            kind=slo_jobs.ACTION_JOB,
             now=now,
-            payload={"action_id": row.id},
+            payload=slo_jobs.ActionPayload(action_id=row.id),
             dedupe_key=f"slo-action:{row.id}",
             max_attempts=8,
         )
@@ -184,10 +185,10 @@ def marker(action_id: int) -> str:
     return f"mamori-action-{action_id}"
 
 
-def run_action(ctx: JobContext, payload: dict[str, Any]) -> None:
+def run_action(ctx: JobContext, *, action_id: int) -> None:
     """Carry out one action; record its outcome, or its error (in its own transaction) before retrying."""
     session, runtime = ctx.session, ctx.runtime
-    action = session.get(SloPolicyAction, int(payload["action_id"]))
+    action = session.get(SloPolicyAction, action_id)
     if action is None or action.status == "done":
         return
     episode = session.get(SloPolicyEpisode, action.episode_id)

@@ -1,4 +1,4 @@
-"""What the SLO pages show: SLOs by service and user story, and one SLO's history with its timeline."""
+"""Read use cases: SLO statuses and alerts, SLOs by service and user story, one SLO's history and charts."""
 
 from __future__ import annotations
 
@@ -10,14 +10,39 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from mamori.core.errors import NotFound
 from mamori.core.models import TimelineEvent
-from mamori.slo import charts, definitions, enforcement, service
+from mamori.slo import charts, definitions
 from mamori.slo.definitions import CompiledObjective
 from mamori.slo.evaluate import to_minute
 from mamori.slo.models import SloAlert, SloBucket, SloStatus
+from mamori.slo.service import enforcement
+from mamori.slo.service.objectives import Plans, list_objectives
 
 MARKER_KINDS = ("deploy", "flag_change", "incident", "slo_burn", "slo_policy")
 POINTS = 120
+
+
+def get_status(session: Session, *, slo: str) -> list[SloStatus]:
+    rows = list(session.scalars(select(SloStatus).where(SloStatus.slo == slo).order_by(SloStatus.objective)))
+    if not rows:
+        raise NotFound(f"no SLO named {slo!r} has been evaluated")
+    return rows
+
+
+def list_status(session: Session) -> list[SloStatus]:
+    return list(
+        session.scalars(
+            select(SloStatus).order_by(SloStatus.service, SloStatus.user_story, SloStatus.slo, SloStatus.objective)
+        )
+    )
+
+
+def list_alerts(session: Session, *, status: str | None = None) -> list[SloAlert]:
+    query = select(SloAlert).order_by(SloAlert.started_at.desc())
+    if status:
+        query = query.where(SloAlert.status == status)
+    return list(session.scalars(query))
 
 
 @dataclass
@@ -35,10 +60,10 @@ class ServiceGroup:
 
 def overview(session: Session) -> list[ServiceGroup]:
     firing: dict[str, list[str]] = {}
-    for alert in service.list_alerts(session, status="firing"):
+    for alert in list_alerts(session, status="firing"):
         firing.setdefault(alert.series, []).append(f"{alert.severity} {alert.long_window}/{alert.short_window}")
     groups: dict[str, ServiceGroup] = {}
-    for status in service.list_status(session):
+    for status in list_status(session):
         group = groups.setdefault(status.service, ServiceGroup(status.service))
         group.stories.setdefault(status.user_story, []).append(
             StoryRow(status, charts.budget_bar(status.remaining), firing.get(status.series, []))
@@ -155,10 +180,10 @@ def _item(
     }
 
 
-def detail(session: Session, *, slo: str, now: datetime) -> list[dict[str, Any]]:
+def detail(session: Session, *, slo: str, now: datetime, plans: Plans | None = None) -> list[dict[str, Any]]:
     """Each objective of an SLO with its charts; a composite SLO also shows its combined objective."""
-    statuses = {s.objective: s for s in service.get_status(session, slo=slo)}
-    members = [o for o in service.list_objectives(session) if o.slo == slo]
+    statuses = {s.objective: s for s in get_status(session, slo=slo)}
+    members = [o for o in list_objectives(session, plans) if o.slo == slo]
     out = []
     sli_parts, budget_parts = [], []
     for objective in members:
@@ -189,26 +214,3 @@ def detail(session: Session, *, slo: str, now: datetime) -> list[dict[str, Any]]
         )
     actions = enforcement.list_actions(session, slo=slo)
     return [dict(item, actions=actions) for item in out]
-
-
-def catalog_slot(session: Session, service_names: list[str], now: datetime) -> dict[str, str]:
-    """The catalog's "SLO status" column: how many SLOs, the lowest budget left, what is burning or frozen."""
-    out: dict[str, str] = {}
-    statuses: dict[str, list[SloStatus]] = {}
-    for status in service.list_status(session):
-        statuses.setdefault(status.service, []).append(status)
-    burning: dict[str, set[str]] = {}
-    for alert in service.list_alerts(session, status="firing"):
-        burning.setdefault(alert.service, set()).add(alert.severity)
-    for name in service_names:
-        rows = statuses.get(name)
-        if not rows:
-            continue
-        worst = min(rows, key=lambda r: r.remaining)
-        text = f"{len(rows)} SLO{'s' if len(rows) != 1 else ''} · lowest budget {worst.remaining:.0%} ({worst.slo})"
-        if burning.get(name):
-            text += " · burning: " + "/".join(sorted(burning[name]))
-        if enforcement.active_freezes(session, service=name):
-            text += " · releases frozen"
-        out[name] = text
-    return out

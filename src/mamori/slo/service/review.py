@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput
 from mamori.core.models import TimelineEvent
-from mamori.slo import service
 from mamori.slo.budget import budget
 from mamori.slo.definitions import CompiledObjective
 from mamori.slo.evaluate import to_minute
 from mamori.slo.models import SloAlert, SloPolicyEpisode, SloTotal
+from mamori.slo.service.objectives import Plans, list_objectives
+from mamori.slo.service.store import DbStore
 
 HEADROOM = 0.25
 """At most this share of the budget used in every SLO window of the period, with no alert: "never at risk"."""
@@ -130,11 +131,11 @@ def risk_profile(
     return worst_used, exhaustions, (max(tighter) if tighter else None)
 
 
-def review(session: Session, *, since: datetime, until: datetime) -> list[ObjectiveReview]:
+def review(session: Session, *, since: datetime, until: datetime, plans: Plans | None = None) -> list[ObjectiveReview]:
     if until <= since:
         raise InvalidInput("--until must be after --since")
-    store = service.DbStore(session)
-    objectives = service.list_objectives(session)
+    store = DbStore(session)
+    objectives = list_objectives(session, plans)
     store.prefetch([o.series for o in objectives], {to_minute(since)}, to_minute(until))
     ends = _day_ends(since, until)
     widest = max((_window_days(o) for o in objectives), default=1)

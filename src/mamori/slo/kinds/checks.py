@@ -1,44 +1,14 @@
-"""The kinds this domain adds to configuration as code: OpenSLO v1 and ErrorBudgetPolicy."""
+"""The checks of the slo kinds against the whole configuration: references resolve, SLOs compile. No I/O."""
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import ValidationError
 
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select
-
-from mamori.core.errors import Problem, ValidationFailed
-from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, KindDef
-from mamori.slo import definitions, v1alpha
-from mamori.slo.models import SloDocument
-from mamori.slo.openslo import (
-    OPENSLO_API,
-    OPENSLO_APIS,
-    OPENSLO_V1ALPHA,
-    AlertConditionSpec,
-    AlertNotificationTargetSpec,
-    AlertPolicySpec,
-    DataSourceSpec,
-    ServiceSpec,
-    SLISpec,
-    SLOSpec,
-    plain,
-)
-from mamori.slo.policy import ErrorBudgetPolicySpec
-
-
-def _prepare(doc: Document) -> dict[str, Any]:
-    doc.metadata = plain(doc.metadata)
-    spec: dict[str, Any] = plain(doc.spec)
-    return spec
-
-
-def _prepare_v1alpha(doc: Document) -> dict[str, Any]:
-    spec = _prepare(doc)
-    try:
-        return v1alpha.to_v1(doc.name, spec)
-    except ValidationFailed as exc:
-        raise ValidationFailed(exc.detail, problems=[doc.problem(p.loc, p.msg) for p in exc.problems]) from None
+from mamori.core.errors import Problem
+from mamori.core.manifest import Bundle, Document
+from mamori.slo import definitions
+from mamori.slo.kinds.policy import ErrorBudgetPolicySpec
+from mamori.slo.openslo import OPENSLO_APIS, AlertPolicySpec, SLISpec, SLOSpec
 
 
 def _declared(bundle: Bundle, kind: str, name: str) -> bool:
@@ -78,7 +48,7 @@ def _source_refs(prefix: str, sli: SLISpec) -> list[tuple[str, str, str | None]]
     return out
 
 
-def _check_slo(doc: Document, bundle: Bundle) -> list[Problem]:
+def slo(doc: Document, bundle: Bundle) -> list[Problem]:
     spec: SLOSpec = doc.model
     refs: list[tuple[str, str, str | None]] = [("spec.indicatorRef", "SLI", spec.indicator_ref)]
     if spec.indicator is not None:
@@ -142,7 +112,7 @@ def _check_compiles(doc: Document, bundle: Bundle) -> list[Problem]:
     return problems
 
 
-def _check_sli(doc: Document, bundle: Bundle) -> list[Problem]:
+def sli(doc: Document, bundle: Bundle) -> list[Problem]:
     return _ref_problems(doc, bundle, _source_refs("spec", doc.model))
 
 
@@ -155,64 +125,14 @@ def _policy_refs(prefix: str, spec: AlertPolicySpec) -> list[tuple[str, str, str
     return refs
 
 
-def _check_policy(doc: Document, bundle: Bundle) -> list[Problem]:
+def policy(doc: Document, bundle: Bundle) -> list[Problem]:
     return _ref_problems(doc, bundle, _policy_refs("spec", doc.model))
 
 
-def _check_budget_policy(doc: Document, bundle: Bundle) -> list[Problem]:
+def budget_policy(doc: Document, bundle: Bundle) -> list[Problem]:
     spec: ErrorBudgetPolicySpec = doc.model
     problems = []
     for i, name in enumerate(spec.slos):
         if not _declared(bundle, "SLO", name):
             problems.append(doc.problem(f"spec.slos[{i}]", f"SLO {name!r} is not defined in this configuration"))
     return problems
-
-
-def _apply(kind: str) -> Any:
-    def apply(ctx: ApplyContext, doc: Document) -> None:
-        row = ctx.session.scalar(select(SloDocument).where(SloDocument.kind == kind, SloDocument.name == doc.name))
-        if row is None:
-            row = SloDocument(kind=kind, name=doc.name)
-            ctx.session.add(row)
-        row.doc_metadata, row.spec, row.updated_at = dict(doc.metadata), dict(doc.spec), ctx.now
-        ctx.session.flush()
-
-    return apply
-
-
-def _delete(kind: str) -> Any:
-    def remove(ctx: ApplyContext, name: str) -> None:
-        ctx.session.execute(delete(SloDocument).where(SloDocument.kind == kind, SloDocument.name == name))
-
-    return remove
-
-
-def _kind(api: str, kind: str, model: type[BaseModel], order: int, check: Any = None) -> KindDef:
-    return KindDef(
-        api, kind, model, order=order, prepare=_prepare, check=check, apply=_apply(kind), delete=_delete(kind)
-    )
-
-
-KINDS: list[KindDef] = [
-    _kind(OPENSLO_API, "Service", ServiceSpec, 200),
-    _kind(OPENSLO_API, "DataSource", DataSourceSpec, 201),
-    _kind(OPENSLO_API, "AlertNotificationTarget", AlertNotificationTargetSpec, 202),
-    _kind(OPENSLO_API, "AlertCondition", AlertConditionSpec, 203),
-    _kind(OPENSLO_API, "AlertPolicy", AlertPolicySpec, 204, _check_policy),
-    _kind(OPENSLO_API, "SLI", SLISpec, 205, _check_sli),
-    _kind(OPENSLO_API, "SLO", SLOSpec, 206, _check_slo),
-    # Sloth reads v1alpha SLOs: converted to v1 on load, stored and evaluated as SLOs.
-    KindDef(
-        OPENSLO_V1ALPHA,
-        "SLO",
-        SLOSpec,
-        order=206,
-        prepare=_prepare_v1alpha,
-        check=_check_slo,
-        apply=_apply("SLO"),
-        delete=_delete("SLO"),
-    ),
-    _kind(MAMORI_API, "ErrorBudgetPolicy", ErrorBudgetPolicySpec, 210, _check_budget_policy),
-]
-
-KIND_NAMES = [k.kind for k in KINDS]
