@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -68,6 +69,18 @@ def _toggles() -> dict[str, object]:
             toggle("legacy-matching", False),
         ],
     }
+
+
+def _spec(
+    target: dict[str, Any], body: str, connections: int, seconds: float, rate: int | None = None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"method": "POST", "body": body, "vary": "VARY", "connections": connections}
+    spec["seconds"] = seconds
+    spec["headers"] = {"content-type": "application/json", **target.get("headers", {})}
+    spec.update({k: v for k, v in target.items() if k != "headers"})
+    if rate:
+        spec["rate"] = rate
+    return spec
 
 
 def main() -> None:
@@ -128,7 +141,7 @@ def main() -> None:
                 lambda: _peers.answers(unleash_url, headers={"Authorization": UNLEASH_KEY}), what="Unleash proxy"
             )
             body = json.dumps({"context": context})
-            targets = {
+            targets: dict[str, dict[str, Any]] = {
                 "Mamori OFREP single": {"url": f"{bulk_url}/salary-filter", "headers": {"X-API-Key": key}},
                 "Mamori OFREP bulk": {"url": bulk_url, "headers": {"X-API-Key": key}},
                 "Unleash proxy (all toggles)": {
@@ -151,15 +164,7 @@ def main() -> None:
             for connections in [int(c) for c in args.connections.split(",")]:
                 results = {}
                 for label, target in targets.items():
-                    spec = {
-                        "method": "POST",
-                        "body": body,
-                        "vary": "VARY",
-                        "connections": connections,
-                        "seconds": args.seconds,
-                    }
-                    spec["headers"] = {"content-type": "application/json", **target.get("headers", {})}  # type: ignore[dict-item]
-                    spec.update({k: v for k, v in target.items() if k != "headers"})
+                    spec = _spec(target, body, connections, args.seconds)
                     _peers.load({**spec, "seconds": 1})  # warm-up
                     results[label] = _peers.load(spec)
                 unleash_rate = results["Unleash proxy (all toggles)"]["per_second"]
@@ -185,16 +190,7 @@ def main() -> None:
             fixed = []
             for label in ("Mamori OFREP single", "Mamori OFREP bulk", "Unleash proxy (all toggles)"):
                 target = targets[label]
-                spec = {
-                    "method": "POST",
-                    "body": body,
-                    "vary": "VARY",
-                    "connections": 16,
-                    "seconds": args.seconds,
-                    "rate": 1000,
-                }
-                spec["headers"] = {"content-type": "application/json", **target.get("headers", {})}  # type: ignore[dict-item]
-                spec.update({k: v for k, v in target.items() if k != "headers"})
+                spec = _spec(target, body, 16, args.seconds, rate=1000)
                 r = _peers.load(spec)
                 fixed.append([label, f"{r['per_second']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"])
             print()
