@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput
@@ -22,6 +25,14 @@ from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep
 from mamori.web.problem import PROBLEM_TYPE
 
 router = APIRouter(tags=["slo"])
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of an answer given as `responses=` content; the models it refers to are components
+    already (they are in a route's response model)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
 
 
 @router.post("/ingest/events", response_model=IngestSummary)
@@ -100,8 +111,7 @@ def list_alerts(_: Reader, session: SessionDep, status: str | None = None) -> li
     response_model=DeployGate,
     responses={
         423: {
-            "model": DeployFrozen,
-            "content": {PROBLEM_TYPE: {}},
+            "content": {PROBLEM_TYPE: {"schema": _inline_schema(DeployFrozen)}},
             "description": "Releases of the service are frozen (problem JSON).",
         }
     },

@@ -31,6 +31,10 @@ class Plans:
         self.stamps = counting.Stamps()
         self._compiled: dict[tuple[Any, ...], Compiled] = {}
 
+    def __len__(self) -> int:
+        """How many configurations are compiled and kept."""
+        return len(self._compiled)
+
     def get(self, session: Session) -> Compiled:
         rows = session.scalars(select(SloDocument).order_by(SloDocument.kind, SloDocument.name)).all()
         fingerprint = tuple(
@@ -48,7 +52,7 @@ class Plans:
 
 def compiled(session: Session, plans: Plans | None = None) -> Compiled:
     """The stored configuration's objectives and ingest plan; without the runtime's `plans`, compiled afresh."""
-    return (plans or Plans()).get(session)
+    return (Plans() if plans is None else plans).get(session)
 
 
 def list_objectives(session: Session, plans: Plans | None = None) -> list[definitions.CompiledObjective]:
