@@ -7,7 +7,7 @@ from typing import Any
 
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
-from mamori.slo.service import enforcement, evaluation
+from mamori.slo.service import actions, enforcement, evaluation
 
 EVALUATE_JOB = "slo.evaluate"
 ACTION_JOB = "slo.policy_action"
@@ -27,7 +27,7 @@ def evaluate_job(ctx: JobContext, payload: NoPayload) -> None:
 
 def action_job(ctx: JobContext, payload: ActionPayload) -> None:
     """Carry out one policy action (a ticket, a webhook, a freeze, an annotation)."""
-    enforcement.run_action(ctx, action_id=payload.action_id)
+    actions.run_action(ctx, action_id=payload.action_id)
 
 
 JOBS: list[JobKind[Any]] = [

@@ -1,7 +1,8 @@
 """SLO use cases, the only code of the domain with a session.
 
 `ingest` counts events into buckets, `evaluation` evaluates objectives and keeps burn alerts, `enforcement`
-runs error-budget policies (episodes, actions, release freezes), `queries` and `review` read what is stored,
+runs error-budget policies (episodes, their action jobs, release freezes, the deploy gate), `actions` carries out
+one action (tickets, webhooks, freezes, notes), `queries` and `review` read what is stored,
 `objectives` compiles the stored configuration (cached per runtime in `Plans`), `store` reads counts back.
 """
 
