@@ -2,6 +2,7 @@
 // Usage: node load.js '<json spec>'  ->  prints one JSON line of results.
 // spec: {url, method, headers, body, vary, connections, seconds, rate}
 //   vary: a string in `body` replaced by a counter on every request (a new user or a new alert each time)
+//   now: a string in `body` replaced by the send time in epoch milliseconds (to time what follows)
 //   rate: requests per second over all connections (omit for as fast as possible)
 'use strict';
 const autocannon = require('autocannon');
@@ -12,7 +13,8 @@ const request = { method: spec.method || 'GET', headers: spec.headers || {} };
 if (spec.body !== undefined) {
   request.setupRequest = (req) => {
     counter += 1;
-    const body = spec.vary ? spec.body.split(spec.vary).join(String(counter)) : spec.body;
+    let body = spec.vary ? spec.body.split(spec.vary).join(String(counter)) : spec.body;
+    if (spec.now) body = body.split(spec.now).join(String(Date.now()));
     return { ...req, body };
   };
 }
