@@ -183,12 +183,18 @@ def test_feed_poll_turns_precise_matches_into_vendor_incidents_and_records_failu
         summary = [(f.vendor, f.priority, f.title) for f in incidents]
         evidence = {f.title: f.evidence for f in incidents}
         slack_reasons = next(f.priority_reasons for f in incidents if f.vendor == "slack")
+        leak = next(f for f in incidents if "OAuth tokens leaked" in f.title)
+        outage = next(f for f in incidents if "Degraded" in f.title)
+        # a credential leak is due in hours, not on the vendor's 30-day P2 clock
+        assert leak.due_at is not None and leak.due_at - leak.first_seen_at == timedelta(hours=4)
+        assert leak.priority_reasons[0] == "credentials or tokens leaked: rotate within 4 h"
+        assert outage.due_at is not None and outage.due_at - outage.first_seen_at >= timedelta(days=7)
         assert slow is not None and slow.last_error == "https://slow.test/rss: timed out after 10s"
         assert junk is not None and "not well-formed XML" in (junk.last_error or "")
         assert len(items) == 5  # every item is kept, matched or not
     assert summary == [
         ("okta", "P1", "okta: Okta support system breach exposes customer HAR files"),
-        ("slack", "P2", "slack: Slack OAuth tokens leaked in supply-chain attack"),
+        ("slack", "P1", "slack: Slack OAuth tokens leaked in supply-chain attack"),
         ("slack", "P2", "slack: Degraded message delivery"),
     ]
     assert (

@@ -59,6 +59,12 @@ class Digest(SpecModel):
 
 class VulnerabilityPolicySpec(SpecModel):
     sla_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    credential_leak_hours: int = Field(
+        default=4,
+        ge=1,
+        le=168,
+        description="a vendor incident that leaks credentials or tokens is due within this many hours (P1)",
+    )
     advisory_sources: list[str] = Field(default_factory=list, description="OSV zip/JSON URLs or local paths")
     epss_url: str | None = None
     kev_url: str | None = None

@@ -47,7 +47,19 @@ SECURITY_WORDS = re.compile(
     r"unauthori[sz]ed|attack\w*|intrusion|hack\w*|token\w*|oauth|credential\w*|exposed|exposure|CVE-\d{4}-\d+|"
     r"security incident|zero-day|0-day|backdoor)"
 )
+CREDENTIAL_LEAK = re.compile(
+    r"(?i)\b(oauth|access|api|auth|session|refresh|github|npm|personal access)[ -]?(tokens?|keys?)\b.{0,80}?"
+    r"\b(leak\w*|stole\w*|theft|compromis\w*|exposed|exfiltrat\w*|abuse\w*|revok\w*|rotat\w*)"
+    r"|\b(leak\w*|stole\w*|theft|compromis\w*|exposed|exfiltrat\w*)\b.{0,80}?"
+    r"\b(credentials?|secrets?|passwords?|(oauth|access|api|auth|session|refresh)[ -]?(tokens?|keys?))\b"
+)
+"""Wording of an incident in which credentials or tokens got out: those must be rotated within hours."""
 SNIPPET_RADIUS = 90
+
+
+def leaks_credentials(text: str) -> bool:
+    """True when a vendor's incident text says credentials, keys or tokens were leaked or stolen."""
+    return CREDENTIAL_LEAK.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from mamori.vulns.kinds import Feed, VendorSpec
 from mamori.vulns.models import VulnFeedItem, VulnFinding, VulnKev, VulnSyncState
 from mamori.vulns.priority import due_at
 from mamori.vulns.service.findings import note_on_timeline
-from mamori.vulns.vendor_match import Match, VendorMatcher, VendorTerms, is_security_news
+from mamori.vulns.vendor_match import Match, VendorMatcher, VendorTerms, is_security_news, leaks_credentials
 
 log = logging.getLogger(__name__)
 FEED_TIMEOUT_SECONDS = 10.0
@@ -207,6 +207,10 @@ def open_incident(
     reasons = [f"vendor criticality {spec.criticality if spec else 'unknown'}"]
     if spec and (spec.oauth_apps or spec.tokens):
         reasons.append("holds OAuth apps or tokens of ours: rotate if affected")
+    due = due_at(now, priority, policy.sla_days)
+    if leaks_credentials(f"{title}\n{evidence}"):
+        priority, due = "P1", now + timedelta(hours=policy.credential_leak_hours)
+        reasons.insert(0, f"credentials or tokens leaked: rotate within {policy.credential_leak_hours} h")
     f = VulnFinding(
         key=key,
         kind="vendor",
@@ -221,7 +225,7 @@ def open_incident(
         first_seen_at=now,
         last_seen_at=now,
         state_changed_at=now,
-        due_at=due_at(now, priority, policy.sla_days),
+        due_at=due,
     )
     session.add(f)
     session.flush()
