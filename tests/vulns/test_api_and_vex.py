@@ -61,6 +61,8 @@ def test_findings_list_filters_and_triage_through_the_api(
     )
     bad_state = client.get("/api/v1/vulns/findings", params={"state": "closed"}, headers=auth_headers)
     assert bad_state.status_code == 400 and "unknown state 'closed'" in bad_state.json()["detail"]
+    every = client.get("/api/v1/vulns/findings", params={"state": "all"}, headers=auth_headers)
+    assert every.status_code == 200 and f["id"] in {row["id"] for row in every.json()}
     for field, value in (("accepted_until", "2027-01-01T00:00:00"), ("due_at", "2027-01-01T00:00:00")):
         naive = client.post(
             f"/api/v1/vulns/findings/{f['id']}/triage",

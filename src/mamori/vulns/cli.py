@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +16,10 @@ import typer
 from mamori import cli_support
 from mamori.cli_support import err_console, handle_errors, print_json
 from mamori.core.audit import Actor
-from mamori.core.errors import InvalidInput
+from mamori.core.errors import InvalidInput, MamoriError
 from mamori.core.runtime import Runtime
 from mamori.vulns import kinds, lockfiles, scanning, store, watch
+from mamori.vulns.lockfiles.base import LockfileError
 from mamori.vulns.lockfiles.sbom import to_cyclonedx
 from mamori.vulns.schemas import finding_out
 from mamori.vulns.service import findings, queries
@@ -35,6 +37,10 @@ class Format(StrEnum):
     json = "json"
     sarif = "sarif"
     table = "table"
+
+
+INTERNAL_ERROR = 70
+"""Exit code of a scan that failed on something unexpected (sysexits' EX_SOFTWARE)."""
 
 
 class FailOn(StrEnum):
@@ -56,8 +62,30 @@ def scan_command(
         FailOn | None, typer.Option("--fail-on", help="Exit 1 when a finding reaches this severity.")
     ] = None,
 ) -> None:
-    """Scan lockfiles under PATH without a server. Exit 1 when a finding reaches --fail-on, 2 on bad input."""
-    report = scanning.scan(path, advisories=advisories)
+    """Scan lockfiles under PATH without a server.
+
+    Exit codes: 0 scanned, nothing reached --fail-on; 1 a finding reached --fail-on; 2 bad input (a file that
+    cannot be read is named, the rest still scan); 3 no advisories to scan against; 70 an unexpected error.
+    """
+    if advisories is None and os.environ.get("MAMORI_VULNS_ADVISORIES"):
+        advisories = Path(os.environ["MAMORI_VULNS_ADVISORIES"])
+    try:
+        report = scanning.scan(path, advisories=advisories)
+    except MamoriError:
+        raise
+    except LockfileError as exc:
+        raise InvalidInput(str(exc)) from None
+    except Exception as exc:  # a bug must never read as "findings reached --fail-on" (exit 1)
+        err_console.print(f"internal error while scanning: {exc.__class__.__name__}: {exc}", markup=False)
+        raise typer.Exit(INTERNAL_ERROR) from None
+    for where, why in report.skipped:
+        err_console.print(f"skipped {where}: {why}", highlight=False, markup=False)
+    err_console.print(
+        f"scanned {len(report.files)} file(s) against {report.advisories} advisories; "
+        f"{len(report.skipped)} skipped, {len(report.errors)} unreadable",
+        highlight=False,
+        markup=False,
+    )
     for message in report.advisory_errors:
         err_console.print(f"warning: skipped invalid advisory: {message}", highlight=False, markup=False)
     for message in report.errors:

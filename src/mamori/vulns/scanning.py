@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mamori.core.errors import InvalidInput
+from mamori.core.errors import InvalidInput, MamoriError
 from mamori.vulns import lockfiles, sources
 from mamori.vulns.matcher import AdvisoryIndex, Finding, severity_rank
 
@@ -20,21 +20,49 @@ class ScanReport:
     files: list[str]
     errors: list[str] = field(default_factory=list)
     advisory_errors: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    advisories: int = 0
+    """How many advisory records were loaded; a scan against none is refused (NoAdvisories)."""
 
     def reaches(self, severity: str) -> bool:
         threshold = severity_rank(severity)
         return any(severity_rank(f.severity.label) >= threshold for f in self.findings)
 
 
+class NoAdvisories(MamoriError):
+    """Nothing to match against: a scan would say "no findings" without having looked."""
+
+    status = 400
+    exit_code = 3
+
+
+ADVISORIES_HINT = (
+    "give --advisories PATH (OSV JSON records or OSV's per-ecosystem zip dumps, e.g. "
+    "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip, downloaded) or set MAMORI_VULNS_ADVISORIES"
+)
+
+
 def scan(path: Path, *, advisories: Path | None) -> ScanReport:
+    """Scan lockfiles under `path` against the OSV records at `advisories` (none loaded is an error)."""
     if not path.exists():
         raise InvalidInput(f"{path}: no such file or directory")
-    if advisories is not None and not advisories.exists():
+    if advisories is None:
+        raise NoAdvisories(f"no advisories to scan against: {ADVISORIES_HINT}")
+    if not advisories.exists():
         raise InvalidInput(f"{advisories}: no such advisories file or directory")
-    loaded = sources.load(advisories) if advisories is not None else sources.LoadResult()
+    loaded = sources.load(advisories)
+    if not loaded.advisories:
+        raise NoAdvisories(f"{advisories}: no valid OSV advisory records loaded ({len(loaded.errors)} invalid)")
     index = AdvisoryIndex(loaded.advisories)
     inventory = lockfiles.discover(path)
-    return ScanReport(index.scan(inventory.components), inventory.files, inventory.errors, loaded.errors)
+    return ScanReport(
+        index.scan(inventory.components),
+        inventory.files,
+        inventory.errors,
+        loaded.errors,
+        inventory.skipped,
+        len(loaded.advisories),
+    )
 
 
 def finding_json(f: Finding) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Lockfile, manifest and SBOM parsers, chosen by file name, and the recursive discovery of them under a path."""
+"""Lockfile, manifest and SBOM parsers, chosen by file name (or, for pip's files, by content), and the
+recursive discovery of them under a path, which names every dependency-looking file it did not read and why."""
 
 from __future__ import annotations
 
@@ -32,12 +33,39 @@ PARSERS: dict[str, Parser] = {
     "*.spdx.json": sbom.parse_spdx,
 }
 SKIP_DIRS = {"node_modules", ".git", ".venv", "venv", "vendor", "__pycache__", ".tox"}
+MANIFESTS_WITHOUT_VERSIONS = {
+    "package.json": "package-lock.json, npm-shrinkwrap.json, yarn.lock or pnpm-lock.yaml",
+    "Gemfile": "Gemfile.lock",
+    "Pipfile": "Pipfile.lock",
+    "pyproject.toml": "poetry.lock, uv.lock or a pinned requirements file",
+    "setup.py": "a pinned requirements file",
+    "setup.cfg": "a pinned requirements file",
+    "go.sum": "go.mod",
+    "Cargo.toml": "Cargo.lock",
+    "composer.json": "composer.lock",
+}
+"""Dependency files that name ranges, not the versions installed: the scan says which lockfile it needs."""
+UNREAD = ("*.lock", "*.lockfile", "pom.xml", "build.gradle*", "*.csproj", "packages.config", "requirements*.in")
+"""Names that look like dependency files in formats Mamori does not read yet: named, never silently passed."""
+SNIFF_SUFFIXES = (".txt", ".lock", ".in", ".pip")
+SNIFF_MAX_BYTES = 1024 * 1024
 
 
 def parser_for(path: Path) -> Parser | None:
     for pattern, parser in PARSERS.items():
         if fnmatch.fnmatchcase(path.name, pattern):
             return parser
+    if path.suffix in SNIFF_SUFFIXES and python.looks_like_requirements(path, max_bytes=SNIFF_MAX_BYTES):
+        return python.parse_requirements
+    return None
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why a file that looks like a dependency file is not read; None for files that do not look like one."""
+    if path.name in MANIFESTS_WITHOUT_VERSIONS:
+        return f"a manifest without exact versions: scan its lockfile ({MANIFESTS_WITHOUT_VERSIONS[path.name]})"
+    if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in UNREAD):
+        return "not a format Mamori reads"
     return None
 
 
@@ -47,6 +75,8 @@ class Inventory:
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the files behind `errors`
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why) for each dependency-looking file that was not read."""
 
 
 def parse_file(path: Path) -> list[Component]:
@@ -75,10 +105,16 @@ def discover(root: Path) -> Inventory:
     )
     for path in paths:
         if parser_for(path) is None:
+            reason = skip_reason(path) or ("not a lockfile, manifest or SBOM Mamori reads" if path == root else None)
+            if reason is not None:
+                inv.skipped.append((str(path), reason))
             continue
         inv.files.append(str(path))
         try:
-            inv.components.extend(parse_file(path))
+            found = parse_file(path)
+            inv.components.extend(found)
+            if not found:
+                inv.skipped.append((str(path), "read, but it pins no exact versions (name==version): nothing to match"))
         except LockfileError as exc:
             inv.errors.append(str(exc))
             inv.failed.append(str(path))

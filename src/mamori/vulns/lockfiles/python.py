@@ -45,6 +45,33 @@ def parse_requirements(path: Path, _seen: frozenset[Path] = frozenset()) -> list
     return out
 
 
+_OPTION = re.compile(r"^(-r|-c|-e|-i|-f|--\w[\w-]*)(\s|=|$)")
+
+
+def looks_like_requirements(path: Path, *, max_bytes: int) -> bool:
+    """A file pip would read as requirements: at least one pinned line, and nothing but requirement lines,
+    pip options and comments (so a README.txt or a licence text is never taken for one)."""
+    try:
+        if path.stat().st_size > max_bytes:
+            return False
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    pinned = 0
+    for raw in _logical_lines(text):
+        line = re.split(r"(^|\s)#", raw, maxsplit=1)[0].strip()
+        if not line or _OPTION.match(line):
+            continue
+        if _REQ.match(line):
+            pinned += 1
+        elif not _NAME_ONLY.match(line):
+            return False
+    return pinned > 0
+
+
+_NAME_ONLY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*([<>!~=]=?[^\s;,]+\s*,?\s*)*(;.*)?$")
+
+
 def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 

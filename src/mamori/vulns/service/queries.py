@@ -34,10 +34,10 @@ def list_findings(
     limit: int = 500,
 ) -> list[VulnFinding]:
     query = select(VulnFinding)
-    if state:
+    if state and "all" not in state:
         unknown = sorted(set(state) - set(STATES) - {"open"})
         if unknown:
-            raise InvalidInput(f"unknown state {unknown[0]!r}; expected one of open, {', '.join(STATES)}")
+            raise InvalidInput(f"unknown state {unknown[0]!r}; expected one of all, open, {', '.join(STATES)}")
         wanted = {s for s in state if s != "open"} | (set(OPEN_STATES) if "open" in state else set())
         query = query.where(VulnFinding.state.in_(sorted(wanted)))
     if service:
