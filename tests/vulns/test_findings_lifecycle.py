@@ -344,3 +344,31 @@ def test_the_daily_sync_job_reads_the_policy_sources_relative_to_its_file(runtim
         state = session.get(VulnSyncState, str((config / "osv").resolve()))
         assert state is not None and state.last_error is None  # the periodic run found it unchanged
         assert state.stats["imported"] + state.stats["unchanged"] == 1
+
+
+def test_without_configured_sources_the_sync_reads_osv_dumps_for_the_inventory_ecosystems(
+    make_runtime,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    requested: list[str] = []
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("GHSA-aaaa.json", json.dumps(advisory("GHSA-aaaa", "mistune")))
+
+    def osv(request: httpx.Request) -> httpx.Response:
+        requested.append(str(request.url))
+        if request.url.host == "osv-vulnerabilities.storage.googleapis.com" and request.url.path == "/PyPI/all.zip":
+            return httpx.Response(200, content=archive.getvalue())
+        return httpx.Response(404)
+
+    runtime = make_runtime(http_transport=httpx.MockTransport(osv))
+    seed_services(runtime)
+    repos = write_repos(tmp_path / "repos")
+    with runtime.sessions.begin() as session:
+        store.record_inventory(session, root=repos, now=runtime.now())
+        assert store.default_sources(session) == ["https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"]
+        jobs.enqueue(session, kind=SYNC_JOB, now=runtime.now(), payload={})
+    Worker(runtime).run_until_idle()
+    # the job enqueued here and the periodic one each fetch OSV's PyPI dump, and nothing else
+    assert requested and set(requested) == {"https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"}
+    assert _one(runtime).advisory_id == "GHSA-aaaa"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import func, select
 
 from mamori import cli_support
 from mamori.cli_support import err_console, handle_errors, print_json
@@ -21,6 +22,7 @@ from mamori.core.runtime import Runtime
 from mamori.vulns import kinds, lockfiles, scanning, store, watch
 from mamori.vulns.lockfiles.base import LockfileError
 from mamori.vulns.lockfiles.sbom import to_cyclonedx
+from mamori.vulns.models import VulnAdvisory
 from mamori.vulns.schemas import finding_out
 from mamori.vulns.service import findings, queries
 from mamori.vulns.service import vex as vex_service
@@ -144,17 +146,27 @@ def sync_command(
     """Import advisories (incrementally), EPSS and KEV, then rescan the inventory."""
     with _server() as rt, rt.sessions.begin() as session:
         policy = kinds.policy(session)
-        synced = [
-            store.sync_advisories(session, runtime=rt, now=rt.now(), source=s)
-            for s in source or policy.advisory_sources
-        ]
+        chosen = source or store.sources_for(session, policy.advisory_sources)
+        if not chosen:
+            raise InvalidInput(
+                "nothing to sync: the VulnerabilityPolicy names no advisorySources and the inventory is empty "
+                "(record one with `mamori vulns inventory PATH`, or pass --source)"
+            )
+        synced = [store.sync_advisories(session, runtime=rt, now=rt.now(), source=s) for s in chosen]
         if epss is not None:
             store.import_epss(session, payload=epss.read_bytes(), now=rt.now(), source=str(epss))
         if kev is not None:
             store.import_kev(session, payload=kev.read_bytes(), now=rt.now(), source=str(kev))
         result = findings.rescan(session, now=rt.now(), bus=rt.bus)
         watch.match_kev(session, now=rt.now())
-    print_json({"sources": {s.source: s.error or s.as_dict() for s in synced}, "rescan": result.as_dict()})
+        stored = session.scalar(select(func.count()).select_from(VulnAdvisory)) or 0
+    print_json(
+        {
+            "sources": {s.source: s.error or s.as_dict() for s in synced},
+            "advisories_stored": stored,
+            "rescan": result.as_dict(),
+        }
+    )
     if any(s.error for s in synced):
         raise typer.Exit(2)
 

@@ -27,7 +27,7 @@ class SyncPayload(Payload):
 def sync_job(ctx: JobContext, payload: SyncPayload) -> None:
     """Every advisory source, then EPSS and KEV, then a rescan; a failing source is recorded, the rest go on."""
     policy = kinds.policy(ctx.session)
-    for source in payload.sources or policy.advisory_sources:
+    for source in payload.sources or store.sources_for(ctx.session, policy.advisory_sources):
         store.sync_advisories(ctx.session, runtime=ctx.runtime, now=ctx.now, source=source)
     store.sync_enrichment(
         ctx.session, runtime=ctx.runtime, now=ctx.now, epss_url=policy.epss_url, kev_url=policy.kev_url

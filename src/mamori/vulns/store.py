@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import delete, insert, select, tuple_
@@ -198,6 +199,21 @@ def _load_source(runtime: Runtime, source: str, known: dict[str, datetime]) -> s
         path = Path(tmp) / f"download{suffix}"
         path.write_bytes(payload)
         return sources.load(path, known=known)
+
+
+OSV_DUMP = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
+"""OSV's per-ecosystem dump of every record: where advisories come from when the policy names no source."""
+
+
+def default_sources(session: Session) -> list[str]:
+    """OSV's dump of each ecosystem the inventory holds (the sources used when the policy names none)."""
+    ecosystems = session.scalars(select(VulnComponent.ecosystem).distinct().order_by(VulnComponent.ecosystem))
+    return [OSV_DUMP.format(ecosystem=quote(e.split(":", 1)[0], safe="")) for e in ecosystems]
+
+
+def sources_for(session: Session, policy_sources: list[str]) -> list[str]:
+    """The policy's advisory sources, or OSV's dumps for the inventory's ecosystems when it names none."""
+    return list(policy_sources) or default_sources(session)
 
 
 def sync_advisories(session: Session, *, runtime: Runtime, now: datetime, source: str) -> SyncResult:
