@@ -102,17 +102,47 @@ def get_checked(
     allow_private: bool,
     headers: dict[str, str] | None = None,
     max_redirects: int = 5,
+    max_bytes: int | None = None,
 ) -> httpx.Response:
     """GET `url`, following redirects by hand so that every hop passes `check_url` (a public feed must not
-    bounce Mamori into its own network). Transport errors propagate as httpx errors."""
+    bounce Mamori into its own network). Transport errors propagate as httpx errors.
+
+    With `max_bytes`, the body is read as it streams and the download stops (TooLarge) the moment it
+    passes the limit, whatever Content-Length claims, so a huge feed is never held in memory whole."""
     target = url
     for _ in range(max_redirects + 1):
         pinned_url, pinned_headers, extensions = pinned(target, check_url(target, allow_private=allow_private))
-        response = client.get(
-            pinned_url, headers={**(headers or {}), **pinned_headers}, follow_redirects=False, extensions=extensions
+        request = client.build_request(
+            "GET", pinned_url, headers={**(headers or {}), **pinned_headers}, extensions=extensions
         )
-        if response.status_code in REDIRECTS and "location" in response.headers:
-            target = str(httpx.URL(target).join(response.headers["location"]))  # relative to the name, not the pin
-            continue
-        return response
+        response = client.send(request, follow_redirects=False, stream=True)
+        try:
+            if response.status_code in REDIRECTS and "location" in response.headers:
+                target = str(httpx.URL(target).join(response.headers["location"]))  # relative to the name, not the pin
+                continue
+            _read_limited(response, url, max_bytes)
+            return response
+        finally:
+            response.close()
     raise DeliveryError(f"{url}: more than {max_redirects} redirects", permanent=True)
+
+
+class TooLarge(DeliveryError):
+    """A download that passed its size limit; it was stopped, not read to the end."""
+
+
+def _read_limited(response: httpx.Response, url: str, max_bytes: int | None) -> None:
+    """Read the body into `response` (so `.content` works after the stream closes), stopping past `max_bytes`."""
+    if max_bytes is None:
+        response.read()
+        return
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge(f"{url}: larger than {max_bytes} bytes (Content-Length {declared})", permanent=True)
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"{url}: larger than {max_bytes} bytes (stopped reading)", permanent=True)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)

@@ -145,7 +145,9 @@ class SyncResult:
 def _fetch(runtime: Runtime, url: str, *, timeout: float = 60.0) -> bytes:
     try:
         with runtime.http_client(timeout=timeout) as client:
-            response = webhooks.get_checked(client, url, allow_private=runtime.settings.allow_private_webhooks)
+            response = webhooks.get_checked(
+                client, url, allow_private=runtime.settings.allow_private_webhooks, max_bytes=MAX_DOWNLOAD_BYTES
+            )
     except DeliveryError as exc:
         raise InvalidInput(f"{url}: {exc}") from None
     except httpx.TimeoutException:
@@ -154,8 +156,6 @@ def _fetch(runtime: Runtime, url: str, *, timeout: float = 60.0) -> bytes:
         raise InvalidInput(f"{url}: request failed ({exc.__class__.__name__}: {exc})") from None
     if response.status_code != 200:
         raise InvalidInput(f"{url}: HTTP {response.status_code}")
-    if len(response.content) > MAX_DOWNLOAD_BYTES:
-        raise InvalidInput(f"{url}: larger than {MAX_DOWNLOAD_BYTES} bytes")
     return response.content
 
 

@@ -67,6 +67,7 @@ def _fetch(runtime: Runtime, url: str) -> bytes:
                 url,
                 allow_private=runtime.settings.allow_private_webhooks,
                 headers={"Accept": "application/rss+xml, application/atom+xml, application/json"},
+                max_bytes=MAX_FEED_BYTES,
             )
     except DeliveryError as exc:
         raise feeds.InvalidFeed(str(exc)) from None
@@ -76,8 +77,6 @@ def _fetch(runtime: Runtime, url: str) -> bytes:
         raise feeds.InvalidFeed(f"request failed ({exc.__class__.__name__}: {exc})") from None
     if response.status_code != 200:
         raise feeds.InvalidFeed(f"HTTP {response.status_code}")
-    if len(response.content) > MAX_FEED_BYTES:
-        raise feeds.InvalidFeed(f"larger than {MAX_FEED_BYTES} bytes")
     return response.content
 
 
