@@ -23,7 +23,7 @@ from mamori.core.db import Base, make_engine
 from mamori.core.runtime import Runtime
 from mamori.web.app import create_app
 from mamori.wiring import build_runtime, start
-from tests.support import IN_CI
+from tests.support import IN_CI, MISSING_PEERS
 
 PG_ENV = "MAMORI_TEST_DATABASE_URL"
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -165,3 +165,18 @@ def admin_token(runtime: Runtime) -> str:
 @pytest.fixture
 def auth_headers(admin_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_token}"}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say in one place how many tests skipped for want of peer data, and which folders they need."""
+    folders: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        if MISSING_PEERS in str(reason):
+            folder = str(reason).split(f"{MISSING_PEERS}: ", 1)[1]
+            folders[folder] = folders.get(folder, 0) + 1
+    if folders:
+        total = sum(folders.values())
+        terminalreporter.write_sep("-", f"{total} tests skipped: {MISSING_PEERS} (CI=true makes this a failure)")
+        for folder, count in sorted(folders.items()):
+            terminalreporter.write_line(f"  {count:5d} need {folder}")

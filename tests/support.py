@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PEERS = (REPO / ".." / "shared" / "peers").resolve()
+PEERS = Path(os.environ.get("MAMORI_PEERS_DIR") or REPO / ".." / "shared" / "peers").resolve()
+"""Peers' public conformance data (a fresh clone elsewhere has none; MAMORI_PEERS_DIR points elsewhere)."""
+MISSING_PEERS = "peer conformance data missing"
+"""The one skip reason of every test that needs peer data it cannot find; the summary counts them."""
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -24,14 +27,31 @@ def require_binary(name: str) -> str:
     return path
 
 
+def missing_peer_folder(*parts: str) -> Path | None:
+    """The first folder (or file) on the way to `parts` under PEERS that does not exist; None when all do."""
+    path = PEERS
+    for part in ("", *parts):
+        path = path / part if part else path
+        if not path.exists():
+            return path
+    return None
+
+
+def has_peers(*parts: str) -> bool:
+    """Whether the peer data is there, for choosing parameters at collection time (never skips)."""
+    return missing_peer_folder(*parts) is None
+
+
 def peers(*parts: str) -> Path:
-    """A path under ../shared/peers; skips locally when the peers' data is absent, fails in CI."""
-    path = PEERS.joinpath(*parts)
-    if not path.exists():
+    """A path under ../shared/peers; skips locally when the peers' data is absent, fails in CI.
+
+    Call it inside a test or fixture, never at import or collection time (use `has_peers` there)."""
+    missing = missing_peer_folder(*parts)
+    if missing is not None:
         if IN_CI:
-            pytest.fail(f"conformance data missing: {path}")
-        pytest.skip(f"conformance data missing: {path}")
-    return path
+            pytest.fail(f"{MISSING_PEERS}: {missing} (CI runs with ../shared/peers in place)")
+        pytest.skip(f"{MISSING_PEERS}: {missing}")
+    return PEERS.joinpath(*parts)
 
 
 def free_port() -> int:

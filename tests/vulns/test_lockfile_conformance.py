@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mamori.vulns.lockfiles import LockfileError, js, others, python
-from tests.support import peers
+from tests.support import has_peers, peers
 
 PARSERS = {
     "ParseGemfileLock": others.parse_gemfile_lock,
@@ -72,15 +72,20 @@ def test_expectations_cover_every_supported_parser() -> None:
     assert {c["parser"] for c in cases} == set(PARSERS)
 
 
-@pytest.mark.parametrize("case", _cases() if peers("vulns").exists() else [], ids=lambda c: str(c["test"]))
+@pytest.mark.parametrize(
+    "case",
+    _cases() if has_peers("vulns", "osv-scanner") else [pytest.param({}, id="peer-data-missing")],
+    ids=lambda c: str(c["test"]),
+)
 def test_parser_finds_exactly_the_expected_packages(case: dict, request: pytest.FixtureRequest) -> None:
+    root = peers("vulns", "osv-scanner")
     if case["test"] in KNOWN_GAPS:
         request.applymarker(
             pytest.mark.xfail(
                 reason="known parser gap, see KNOWN_GAPS", strict=True, raises=(AssertionError, LockfileError)
             )
         )
-    fixture = peers("vulns", "osv-scanner") / Path(case["fixture"])
+    fixture = root / Path(case["fixture"])
     parser = PARSERS[case["parser"]]
     if case["test"] in READ_INSTEAD_OF_ERROR:
         assert READ_INSTEAD_OF_ERROR[case["test"]] <= {(c.name, c.version) for c in parser(fixture)}
