@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import mamori.cli  # noqa: F401  (the root CLI tells cli_support how commands build the runtime)
 from mamori.core import auth, migrate
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock

@@ -79,3 +79,27 @@ def test_per_runtime_states_are_found_by_type_and_tests_can_replace_them() -> No
         built.state(int)
     built.engine.dispose()
     replaced.engine.dispose()
+
+
+def test_offline_commands_build_no_runtime_and_the_cli_support_never_imports_the_wiring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ast
+
+    from typer.testing import CliRunner
+
+    from mamori import cli, cli_support
+
+    def no_runtime(settings: object) -> None:
+        raise AssertionError("validate must not build a runtime (and its database engine)")
+
+    monkeypatch.setattr(cli_support._Factories, "build_runtime", no_runtime)
+    (tmp_path / "team.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: Team\nmetadata: {name: web}\nspec: {}\n"
+    )
+    result = CliRunner().invoke(cli.app, ["validate", "--config", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert '"Team/web"' in result.stdout
+    source = Path(cli_support.__file__).read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom) and node.module}
+    assert "mamori.wiring" not in imported

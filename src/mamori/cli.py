@@ -20,7 +20,9 @@ from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
 from mamori.core.jobs import Worker
 from mamori.web.app import create_app
-from mamori.wiring import DOMAIN_PLUGINS, start
+from mamori.wiring import DOMAIN_PLUGINS, build_runtime, kind_registry, start
+
+cs.configure(build_runtime=build_runtime, kinds=kind_registry)
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Mamori: reliability and security for product teams."
@@ -47,9 +49,8 @@ def db_upgrade() -> None:
 @app.command()
 @cs.handle_errors
 def validate(config: ConfigDir) -> None:
-    """Check configuration documents; print every problem with file, document and field."""
-    rt = cs.runtime()
-    bundle = manifest.load(config, rt.kinds)
+    """Check configuration documents; print every problem with file, document and field (no database)."""
+    bundle = manifest.load(config, cs.kinds())
     cs.print_json({"valid": True, "documents": [f"{d.kind}/{d.name}" for d in bundle.documents]})
 
 

@@ -1,4 +1,8 @@
-"""What every CLI command shares: building the runtime, printing JSON, and turning errors into exit codes."""
+"""What every CLI command shares: building the runtime, printing JSON, and turning errors into exit codes.
+
+The root CLI (`mamori.cli`) hands this module the composition root's factories with `configure`, so the
+domains' commands never import `mamori.wiring` themselves (that would be a cycle: wiring imports the
+plugins, which import their CLI modules, which import this one)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from rich.console import Console
 
 from mamori.core.config import Settings, load_settings
 from mamori.core.errors import MamoriError
+from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Runtime
 
 P = ParamSpec("P")
@@ -26,14 +31,30 @@ def settings() -> Settings:
     return load_settings()
 
 
-def runtime() -> Runtime:
-    # The composition root imports every domain (and so their CLI modules, which import
-    # this one); importing it when a command runs, not at import time, breaks that cycle.
-    from mamori.wiring import build_runtime
+class _Factories:
+    build_runtime: Callable[[Settings], Runtime] | None = None
+    kinds: Callable[[], KindRegistry] | None = None
 
-    built = build_runtime(settings())
+
+def configure(*, build_runtime: Callable[[Settings], Runtime], kinds: Callable[[], KindRegistry]) -> None:
+    """Called once by the root CLI: how commands build the runtime, and the kinds for offline commands."""
+    _Factories.build_runtime, _Factories.kinds = build_runtime, kinds
+
+
+def runtime() -> Runtime:
+    """The runtime for this command (database and all); closed when the command ends."""
+    if _Factories.build_runtime is None:
+        raise RuntimeError("no runtime factory: the root CLI (mamori.cli) calls cli_support.configure() at import")
+    built = _Factories.build_runtime(settings())
     _opened.append(built)
     return built
+
+
+def kinds() -> KindRegistry:
+    """Every configuration kind, for commands that only read files (no database engine is built)."""
+    if _Factories.kinds is None:
+        raise RuntimeError("no kinds factory: the root CLI (mamori.cli) calls cli_support.configure() at import")
+    return _Factories.kinds()
 
 
 def _close_opened() -> None:

@@ -8,11 +8,12 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy import MetaData
 
-from mamori.core import jobs
+from mamori.core import catalog, jobs
 from mamori.core import plugin as core_plugin
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
+from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.delivery import plugin as delivery_plugin
 from mamori.findings import plugin as findings_plugin
@@ -52,6 +53,17 @@ def subscribe(runtime: Runtime) -> None:
     # Guarded rollouts: a burn or a release freeze on a service halts its flag ramps.
     bus.subscribe(slo_events.BurnAlertFired, "flags.halt_ramps_on_burn", flag_ramps.on_burn_alert)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "flags.halt_ramps_on_freeze", flag_ramps.on_release_freeze)
+
+
+def kind_registry() -> KindRegistry:
+    """Every configuration kind of the kernel and the domains, without a database (offline commands)."""
+    registry = KindRegistry()
+    for kind_def in catalog.KINDS:
+        registry.register(kind_def)
+    for make in DOMAIN_PLUGINS:
+        for kind_def in make().kinds:
+            registry.register(kind_def)
+    return registry
 
 
 def build_runtime(
