@@ -12,7 +12,7 @@ from mamori.cli import app
 from mamori.core import manifest
 from mamori.core.errors import ValidationFailed
 from mamori.core.manifest import KindRegistry
-from mamori.flags.flagset import FLAG_SET_KIND
+from mamori.flags.kinds import FLAG_SET_KIND
 
 # The two documents of the issue, verbatim.
 ISSUE_EXAMPLE = """\

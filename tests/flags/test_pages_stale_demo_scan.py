@@ -14,7 +14,7 @@ from mamori.cli import app
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.flags import counts, scan, service, slot, stale
+from mamori.flags import counts, scan, service, slots, stale
 from mamori.flags.demo import seed_demo
 from mamori.flags.models import FlagRamp
 
@@ -137,7 +137,7 @@ def test_scan_code_finds_flag_keys_in_ruby_typescript_and_python(tmp_path: Path)
 def test_catalog_slot_shows_flag_sets_and_ramps_per_service(runtime: Runtime) -> None:
     seed_demo(runtime)
     with runtime.sessions() as session:
-        shown = slot.render(session, ["jobs-web", "jobs-api"], runtime.now())
+        shown = slots.render(session, ["jobs-web", "jobs-api"], runtime.now())
     assert shown == {"jobs-web": "production: 6 flags · staging: 6 flags · new-search 25% (running)"}
 
 

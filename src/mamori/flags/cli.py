@@ -17,7 +17,7 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.runtime import Runtime
 from mamori.flags import flagd_format, ramps, scan, service, stale
-from mamori.flags.flagset import read_flagd_file
+from mamori.flags.kinds import read_flagd_file
 
 flags_app = typer.Typer(help="Feature flags: evaluate offline, scan code, change flags.", no_args_is_help=True)
 

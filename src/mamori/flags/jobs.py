@@ -1,16 +1,68 @@
-"""Job handlers of the flags domain that are not ramps: flushing evaluation counts."""
+"""Durable jobs of the flags domain, each with its payload model: ramp steps, scheduled changes, count
+flushes, the daily stale-flag mark, and telling a flag's owner that its ramp halted."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
-from mamori.core.jobs import JobContext
-from mamori.flags import counts
+from pydantic import Field
+
+from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
+from mamori.core.runtime import PeriodicSpec
+from mamori.flags import counts, notify, ramps, stale
 
 FLUSH_COUNTS_JOB = "flags.flush_counts"
 
 
-def flush_counts(ctx: JobContext, _payload: dict[str, Any]) -> None:
+class RampStep(Payload):
+    ramp: str
+    step: int = Field(ge=0)
+
+
+class ScheduledChange(Payload):
+    environment: str
+    flag: str
+    action: Literal["enable", "disable", "rollout"]
+    percent: int | None = Field(default=None, ge=0, le=100)
+    by: str
+    reason: str | None = None
+
+
+class MarkStale(Payload):
+    days: int = Field(default=stale.STALE_DAYS, ge=1)
+    """A flag unchanged and unevaluated this many days is stale."""
+
+
+class RampHalted(Payload):
+    ramp: str
+    environment: str
+    flag: str
+    service: str | None = None
+    team: str | None = None
+    action: str
+    why: str
+
+
+def ramp_step(ctx: JobContext, payload: RampStep) -> None:
+    """Move a running ramp to its next step (a paused or finished ramp ignores the job)."""
+    ramps.advance_if_due(ctx.session, ramp_id=payload.ramp, step=payload.step, now=ctx.now)
+
+
+def scheduled_change(ctx: JobContext, payload: ScheduledChange) -> None:
+    ramps.apply_scheduled(
+        ctx.session,
+        environment=payload.environment,
+        key=payload.flag,
+        action=payload.action,
+        percent=payload.percent,
+        by=payload.by,
+        reason=payload.reason,
+        now=ctx.now,
+    )
+
+
+def flush_counts(ctx: JobContext, payload: NoPayload) -> None:
     """Store this process's OFREP tallies (those the interval flush has not written yet); on failure they are
     put back for the next run."""
     counter = counts.buffer_for(ctx.runtime).counter
@@ -21,3 +73,26 @@ def flush_counts(ctx: JobContext, _payload: dict[str, Any]) -> None:
         for (environment, key, variant), n in tally.items():
             counter.add(environment, key, variant, n)
         raise
+
+
+def mark_stale(ctx: JobContext, payload: MarkStale) -> None:
+    """The daily periodic job."""
+    stale.mark_stale(ctx.session, days=payload.days, now=ctx.now)
+
+
+def ramp_halted(ctx: JobContext, payload: RampHalted) -> None:
+    """Slack message to the owning team's channel, else a timeline note."""
+    notify.notify_ramp_halted(ctx, payload.model_dump())
+
+
+JOBS: list[JobKind[Any]] = [
+    JobKind(ramps.RAMP_STEP_JOB, RampStep, ramp_step),
+    JobKind(ramps.SCHEDULED_CHANGE_JOB, ScheduledChange, scheduled_change),
+    JobKind(FLUSH_COUNTS_JOB, NoPayload, flush_counts),
+    JobKind(stale.MARK_STALE_JOB, MarkStale, mark_stale),
+    JobKind(notify.NOTIFY_RAMP_HALTED_JOB, RampHalted, ramp_halted),
+]
+PERIODIC = [
+    PeriodicSpec(name="flags-flush-counts", kind=FLUSH_COUNTS_JOB, interval=timedelta(minutes=1)),
+    PeriodicSpec(name="flags-mark-stale", kind=stale.MARK_STALE_JOB, interval=timedelta(days=1)),
+]

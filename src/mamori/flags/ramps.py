@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -166,15 +166,14 @@ def _enqueue_next(session: Session, ramp: FlagRamp, *, now: datetime) -> None:
         ramp.status = "done"
 
 
-def advance_ramp(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Job handler: move a running ramp to its next step (a paused or finished ramp ignores the job)."""
-    ramp = ctx.session.get(FlagRamp, payload.get("ramp"))
+def advance_if_due(session: Session, *, ramp_id: str, step: int, now: datetime) -> None:
+    """Move a running ramp to step `step` if that is its next one (a paused or finished ramp is left alone)."""
+    ramp = session.get(FlagRamp, ramp_id)
     if ramp is None:
-        raise PermanentJobError(f"no ramp {payload.get('ramp')!r}")
-    step = int(payload.get("step", -1))
+        raise PermanentJobError(f"no ramp {ramp_id!r}")
     if ramp.status != "running" or step != ramp.step_index + 1:
         return
-    advance(ctx.session, ramp, step=step, now=ctx.now)
+    advance(session, ramp, step=step, now=now)
 
 
 def advance(session: Session, ramp: FlagRamp, *, step: int, now: datetime) -> None:
@@ -363,22 +362,33 @@ def schedule_change(
     return job.id
 
 
-def run_scheduled_change(ctx: JobContext, payload: dict[str, Any]) -> None:
-    actor = Actor(name=f"schedule by {payload.get('by')}", source="system")
-    environment, key = str(payload["environment"]), str(payload["flag"])
-    flag = service.get_flag(ctx.session, environment=environment, key=key)
-    action = payload["action"]
+def apply_scheduled(
+    session: Session,
+    *,
+    environment: str,
+    key: str,
+    action: str,
+    percent: int | None,
+    by: str,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Carry out a change scheduled earlier, in the name of whoever scheduled it."""
+    actor = Actor(name=f"schedule by {by}", source="system")
+    flag = service.get_flag(session, environment=environment, key=key)
     if action == "rollout":
-        flag = service.rollout_flag(flag, int(payload["percent"]))
+        if percent is None:
+            raise PermanentJobError("a scheduled rollout without a percent")
+        flag = service.rollout_flag(flag, percent)
     else:
         flag["state"] = "ENABLED" if action == "enable" else "DISABLED"
     service.change_flag(
-        ctx.session,
+        session,
         environment=environment,
         key=key,
         flag=flag,
         action=f"scheduled {action}",
         actor=actor,
-        reason=payload.get("reason"),
-        now=ctx.now,
+        reason=reason,
+        now=now,
     )

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core import catalog, timeline
-from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.flags import service
 from mamori.flags.models import FlagChange, FlagEvaluationCount, FlagStaleMark
 
@@ -115,11 +114,3 @@ def mark_stale(session: Session, *, days: int, now: datetime) -> list[str]:
             session.delete(mark)
     session.flush()
     return newly
-
-
-def mark_stale_job(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The daily periodic job (`payload.days` overrides STALE_DAYS)."""
-    days = payload.get("days", STALE_DAYS)
-    if not isinstance(days, int) or days < 1:
-        raise PermanentJobError(f"days must be a positive integer, not {days!r}")
-    mark_stale(ctx.session, days=days, now=ctx.now)

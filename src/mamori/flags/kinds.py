@@ -98,3 +98,5 @@ FLAG_SET_KIND = KindDef(
     apply=apply,
     delete=delete,
 )
+
+KINDS = [FLAG_SET_KIND]
