@@ -120,8 +120,9 @@ def make_runtime(settings: Settings, clock: FixedClock) -> Iterator[RuntimeFacto
 
     def factory(**overrides: Any) -> Runtime:
         transport: httpx.BaseTransport | None = overrides.pop("http_transport", None)
+        states: list[object] | None = overrides.pop("states", None)
         merged = Settings.model_validate({**settings.model_dump(), **overrides})
-        rt = build_runtime(merged, clock=clock, http_transport=transport)
+        rt = build_runtime(merged, clock=clock, http_transport=transport, states=states)
         start(rt)
         made.append(rt)
         return rt

@@ -16,6 +16,7 @@ import uvicorn
 from mamori.core import auth, manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
+from mamori.flags import counts
 from mamori.web.app import create_app
 
 WEB_FLAGS: dict[str, Any] = {
@@ -112,6 +113,4 @@ def _forget_unwritten_counts(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     for value in getattr(request.node, "funcargs", {}).values():
         if isinstance(value, Runtime):
-            buffer = value.adapters.get("flags.counts")
-            if buffer is not None:
-                buffer.counter.drain()
+            counts.buffer_for(value).counter.drain()

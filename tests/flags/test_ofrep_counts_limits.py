@@ -18,6 +18,7 @@ from mamori.core.errors import ValidationFailed
 from mamori.core.runtime import Runtime
 from mamori.flags import ofrep
 from mamori.flags.sdk import MamoriProvider
+from mamori.web.app import create_app
 from tests.flags.conftest import apply_config, sdk_key
 from tests.flags.test_ofrep import BULK, SINGLE, stored_counts
 
@@ -93,25 +94,25 @@ class FakeMonotonic:
         return self.now
 
 
-def test_a_key_over_its_rate_limit_gets_429_with_retry_after(
-    runtime: Runtime, client: TestClient, tmp_path: Path
-) -> None:
-    apply_config(runtime, _limited_config(tmp_path / "c", "  ofrepRateLimit: {requests: 2, per: 1m}\n"))
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after(make_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = FakeMonotonic()
-    runtime.adapters["flags.ratelimit"] = ofrep.RateLimiter(clock)
-    first, second = ({"X-API-Key": sdk_key(runtime, "production")} for _ in range(2))
-    body: dict[str, object] = {"context": {}}
-    assert client.post(SINGLE + "page-size", json=body, headers=first).status_code == 200
-    assert client.post(BULK, json=body, headers=first).status_code == 200
-    refused = client.post(SINGLE + "page-size", json=body, headers=first)
-    assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
-    assert client.post(BULK, json=body, headers=first).status_code == 429
-    # Another key has its own budget; the first one may go again once a request's worth has refilled.
-    assert client.post(SINGLE + "page-size", json=body, headers=second).status_code == 200
-    clock.now += 29
-    assert client.post(SINGLE + "page-size", json=body, headers=first).headers["Retry-After"] == "1"
-    clock.now += 1
-    assert client.post(SINGLE + "page-size", json=body, headers=first).status_code == 200
+    runtime: Runtime = make_runtime(states=[ofrep.RateLimiter(clock)])
+    assert ofrep.limiter(runtime).clock is clock, "the test's limiter replaces the one the plugin would build"
+    apply_config(runtime, _limited_config(tmp_path / "c", "  ofrepRateLimit: {requests: 2, per: 1m}\n"))
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        first, second = ({"X-API-Key": sdk_key(runtime, "production")} for _ in range(2))
+        body: dict[str, object] = {"context": {}}
+        assert client.post(SINGLE + "page-size", json=body, headers=first).status_code == 200
+        assert client.post(BULK, json=body, headers=first).status_code == 200
+        refused = client.post(SINGLE + "page-size", json=body, headers=first)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
+        assert client.post(BULK, json=body, headers=first).status_code == 429
+        # Another key has its own budget; the first one may go again once a request's worth has refilled.
+        assert client.post(SINGLE + "page-size", json=body, headers=second).status_code == 200
+        clock.now += 29
+        assert client.post(SINGLE + "page-size", json=body, headers=first).headers["Retry-After"] == "1"
+        clock.now += 1
+        assert client.post(SINGLE + "page-size", json=body, headers=first).status_code == 200
 
 
 def test_rate_limit_is_off_by_default_and_a_bad_one_is_refused(

@@ -125,10 +125,12 @@ class CountBuffer:
 
 def buffer_for(runtime: Runtime) -> CountBuffer:
     """The runtime's count buffer (one per runtime, so that tests on separate databases never share one)."""
-    found = runtime.adapters.get("flags.counts")
-    if not isinstance(found, CountBuffer):
-        found = runtime.adapters["flags.counts"] = CountBuffer(runtime.sessions, runtime.now, FLUSH_SECONDS)
-    return found
+    return runtime.state(CountBuffer)
+
+
+def new_buffer(runtime: Runtime) -> CountBuffer:
+    """The factory behind the runtime's count buffer (`Plugin.states`)."""
+    return CountBuffer(runtime.sessions, runtime.now, FLUSH_SECONDS)
 
 
 def _flush_at_exit(ref: weakref.ref[CountBuffer]) -> None:

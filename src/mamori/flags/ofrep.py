@@ -44,15 +44,34 @@ def presented_key(request: Request) -> str | None:
 
 def serving(runtime: Runtime) -> service.ServingCache:
     """The runtime's OFREP serving cache (one per runtime, so tests on separate databases never share it)."""
-    cache = runtime.adapters.get("flags.serving")
-    if not isinstance(cache, service.ServingCache):
-        cache = runtime.adapters["flags.serving"] = service.ServingCache(runtime.sessions)
-    return cache
+    return runtime.state(service.ServingCache)
 
 
 KEY_TTL_SECONDS = 30.0
-# sha256(key) -> (environment, when checked): a revoked or expired key stops working within KEY_TTL_SECONDS.
-_KEYS: dict[str, tuple[str, float]] = {}
+
+
+class SdkKeyCache:
+    """sha256(key) -> (environment, when checked), per runtime: a revoked or expired key stops working
+    within KEY_TTL_SECONDS, and no token check hits the database more often than that per key."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, tuple[str, float]] = {}
+
+    def get(self, digest: str) -> str | None:
+        found = self._keys.get(digest)
+        if found is not None and self.clock() - found[1] < KEY_TTL_SECONDS:
+            return found[0]
+        return None
+
+    def put(self, digest: str, environment: str) -> None:
+        with self._lock:
+            if len(self._keys) >= self.MAX_KEYS:
+                self._keys.clear()
+            self._keys[digest] = (environment, self.clock())
 
 
 def sdk_environment(request: Request, runtime: RuntimeDep) -> str:
@@ -62,18 +81,17 @@ def sdk_environment(request: Request, runtime: RuntimeDep) -> str:
         raise Unauthenticated("send an SDK key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
     digest = hashlib.sha256(raw.encode()).hexdigest()
     request.state.sdk_key_digest = digest
-    cached = _KEYS.get(digest)
-    if cached is not None and time.monotonic() - cached[1] < KEY_TTL_SECONDS:
-        return cached[0]
+    keys = runtime.state(SdkKeyCache)
+    cached = keys.get(digest)
+    if cached is not None:
+        return cached
     with runtime.sessions() as session:
         token = auth.authenticate_token(session, raw, now=runtime.now())
         session.commit()
         environment = token.environment
         if "flags:evaluate" not in token.scopes or not environment:
             raise Forbidden("this token is not an SDK key; create one with --scope flags:evaluate --environment ENV")
-    if len(_KEYS) > 10_000:
-        _KEYS.clear()
-    _KEYS[digest] = (environment, time.monotonic())
+    keys.put(digest, environment)
     return environment
 
 
@@ -110,10 +128,8 @@ class RateLimiter:
 
 
 def limiter(runtime: Runtime) -> RateLimiter:
-    found = runtime.adapters.get("flags.ratelimit")
-    if not isinstance(found, RateLimiter):
-        found = runtime.adapters["flags.ratelimit"] = RateLimiter()
-    return found
+    """The runtime's rate limiter (a test passes its own, on a fake clock, through `build_runtime`)."""
+    return runtime.state(RateLimiter)
 
 
 def _rate_limited(request: Request, runtime: Runtime, snapshot: service.Snapshot) -> Response | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin, Runtime
-from mamori.flags import api, jobs, ofrep, pages, slots
+from mamori.flags import api, jobs, ofrep, pages, service, slots
 from mamori.flags import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.flags.cli import flags_app
-from mamori.flags.counts import buffer_for
+from mamori.flags.counts import CountBuffer, buffer_for, new_buffer
 from mamori.flags.demo import seed_demo
 from mamori.flags.kinds import KINDS
 
@@ -28,6 +28,12 @@ def plugin() -> Plugin:
         commands={"flags": flags_app},
         seed_demo=seed_demo,
         on_shutdown=_flush_counts_at_shutdown,
+        states={
+            service.ServingCache: lambda runtime: service.ServingCache(runtime.sessions),
+            ofrep.SdkKeyCache: lambda runtime: ofrep.SdkKeyCache(),
+            ofrep.RateLimiter: lambda runtime: ofrep.RateLimiter(),
+            CountBuffer: new_buffer,
+        },
     )
 
 
