@@ -15,7 +15,7 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, Forbidden, ValidationFailed
 from mamori.core.models import AuditEntry, TimelineEvent
 from mamori.core.runtime import Runtime
-from mamori.flags import service
+from mamori.flags import service, serving
 from tests.conftest import issue_token
 from tests.flags.conftest import WEB_FLAGS, apply_config, sdk_key, write_config
 
@@ -25,7 +25,7 @@ BOB = Actor(name="bob@jobs.example", source="api")
 
 def _evaluate(runtime: Runtime, environment: str, key: str, context: dict[str, object] | None = None) -> object:
     with runtime.sessions() as session:
-        return service.evaluate(session, environment=environment, key=key, context=context or {})[1].value
+        return serving.evaluate(session, environment=environment, key=key, context=context or {})[1].value
 
 
 def test_production_changes_need_a_reason_and_are_audited_with_a_diff(flags_runtime: Runtime) -> None:
@@ -175,10 +175,10 @@ def test_rollout_percentage_serves_roughly_that_share_and_sticks(flags_runtime: 
             now=flags_runtime.now(),
         )
     with flags_runtime.sessions() as session:
-        row = service.get_environment(session, environment="staging")
-        evaluator = service.EVALUATORS.get(row)
+        row = serving.get_environment(session, environment="staging")
+        evaluator = serving.EVALUATORS.get(row)
     served = [
-        evaluator.evaluate("new-search", service.to_context({"targetingKey": f"user-{i}"})).value for i in range(1000)
+        evaluator.evaluate("new-search", serving.to_context({"targetingKey": f"user-{i}"})).value for i in range(1000)
     ]
     assert 240 < sum(1 for v in served if v is True) < 360
 

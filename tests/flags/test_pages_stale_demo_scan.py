@@ -14,7 +14,7 @@ from mamori.cli import app
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.flags import counts, scan, service, slots, stale
+from mamori.flags import counts, scan, service, serving, slots, stale
 from mamori.flags.demo import seed_demo
 from mamori.flags.models import FlagRamp
 
@@ -76,7 +76,7 @@ def test_demo_data_is_idempotent_and_has_a_guarded_ramp_mid_way(runtime: Runtime
             "revert",
         )
         assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 25
-        assert {r.environment for r in service.list_environments(session)} == {"staging", "production"}
+        assert {r.environment for r in serving.list_environments(session)} == {"staging", "production"}
     clock.advance(minutes=24 * 60 + 1)
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from mamori.core import auth
 from mamori.core.errors import Forbidden
 from mamori.core.models import ApiToken
-from mamori.flags import counts, ramps, service, stale
+from mamori.flags import counts, ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange, FlagRamp
 from mamori.flags.schemas import ChangeOut, FlagIn
@@ -68,7 +68,7 @@ def change_out(change: FlagChange) -> ChangeOut:
 
 @router.get("/{environment}/flagd.json")
 def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) -> Response:
-    row = service.get_environment(session, environment=environment)
+    row = serving.get_environment(session, environment=environment)
     headers = {"ETag": row.etag, "Cache-Control": "no-cache", "X-Mamori-Fractional": row.fractional}
     if row.etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
@@ -95,7 +95,7 @@ def list_environments(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
             "require_approval": r.require_approval,
             "flags": len(r.document.get("flags", {})),
         }
-        for r in service.list_environments(session)
+        for r in serving.list_environments(session)
     ]
 
 
@@ -333,7 +333,7 @@ def report_counts(
     environment: CountReporter, body: CountsIn, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, int]:
     """SDKs report evaluations: [{"flag": key, "variant": v, "count": n}, ...] (an SDK key or write access)."""
-    service.get_environment(session, environment=environment)  # 404 for an environment that does not exist
+    serving.get_environment(session, environment=environment)  # 404 for an environment that does not exist
     tally: Counter[tuple[str, str, str]] = Counter()
     for item in body.counts:
         tally[(environment, item.flag, item.variant or "")] += item.count

@@ -16,7 +16,7 @@ from mamori import cli_support
 from mamori.core.audit import Actor
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.runtime import Runtime
-from mamori.flags import flagd_format, ramps, scan, service, stale
+from mamori.flags import flagd_format, ramps, scan, service, serving, stale
 from mamori.flags.kinds import read_flagd_file
 
 flags_app = typer.Typer(help="Feature flags: evaluate offline, scan code, change flags.", no_args_is_help=True)
@@ -94,7 +94,7 @@ def scan_code_command(
         known = set(_load_flags(flags, None)[0].get("flags", {}))
     elif environment is not None:
         with _runtime() as runtime, runtime.sessions() as session:
-            known = set(service.get_environment(session, environment=environment).document.get("flags", {}))
+            known = set(serving.get_environment(session, environment=environment).document.get("flags", {}))
     cli_support.print_json(scan.report(scan.scan_tree(path), known))
 
 

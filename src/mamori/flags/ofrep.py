@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from mamori.core import auth
 from mamori.core.errors import Forbidden, NotFound, Unauthenticated
 from mamori.core.runtime import Runtime
-from mamori.flags import counts, service
+from mamori.flags import counts, serving
 from mamori.flags.evaluator import Resolution
 from mamori.flags.models import FlagEnvironment
 from mamori.web.deps import RuntimeDep, bearer_token
@@ -42,9 +42,9 @@ def presented_key(request: Request) -> str | None:
     return bearer_token(request) or request.headers.get("x-api-key") or None
 
 
-def serving(runtime: Runtime) -> service.ServingCache:
+def serving_cache(runtime: Runtime) -> serving.ServingCache:
     """The runtime's OFREP serving cache (one per runtime, so tests on separate databases never share it)."""
-    return runtime.state(service.ServingCache)
+    return runtime.state(serving.ServingCache)
 
 
 KEY_TTL_SECONDS = 30.0
@@ -132,7 +132,7 @@ def limiter(runtime: Runtime) -> RateLimiter:
     return runtime.state(RateLimiter)
 
 
-def _rate_limited(request: Request, runtime: Runtime, snapshot: service.Snapshot) -> Response | None:
+def _rate_limited(request: Request, runtime: Runtime, snapshot: serving.Snapshot) -> Response | None:
     """OFREP's 429 with Retry-After (whole seconds) when this SDK key is over its environment's limit."""
     if snapshot.rate_limit is None:
         return None
@@ -225,13 +225,13 @@ async def evaluate_flag(key: str, request: Request, environment: SdkEnvironment,
     if isinstance(context, str):
         return _failure(400, key, "INVALID_CONTEXT", context)
     try:
-        snapshot = serving(runtime).get(environment)
+        snapshot = serving_cache(runtime).get(environment)
     except NotFound as exc:
         return _failure(404, key, "FLAG_NOT_FOUND", exc.detail)
     limited = _rate_limited(request, runtime, snapshot)
     if limited is not None:
         return limited
-    result = snapshot.evaluator.evaluate(key, service.to_context(context))
+    result = snapshot.evaluator.evaluate(key, serving.to_context(context))
     await _count(runtime, [result], environment)
     if result.error_code == "FLAG_NOT_FOUND":
         return _failure(404, key, "FLAG_NOT_FOUND", f"flag {key!r} was not found in {environment}")
@@ -256,7 +256,7 @@ async def evaluate_flags(request: Request, environment: SdkEnvironment, runtime:
     if isinstance(context, str):
         return _failure(400, None, "INVALID_CONTEXT", context)
     try:
-        row = serving(runtime).get(environment)
+        row = serving_cache(runtime).get(environment)
     except NotFound as exc:
         return _failure(400, None, "GENERAL", exc.detail)
     limited = _rate_limited(request, runtime, row)
@@ -267,7 +267,7 @@ async def evaluate_flags(request: Request, environment: SdkEnvironment, runtime:
     if etag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
     evaluator = row.evaluator
-    ctx = service.to_context(context)
+    ctx = serving.to_context(context)
     results = [evaluator.evaluate(key, ctx) for key in evaluator.flag_keys()]
     await _count(runtime, results, environment)
     body = {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.core.errors import MamoriError, NotFound, ValidationFailed
-from mamori.flags import ramps, service, stale
+from mamori.flags import ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
@@ -20,14 +20,14 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/flags", response_class=HTMLResponse)
 def flags_index(request: Request, _: Reader, session: SessionDep) -> Response:
-    environments = service.list_environments(session)
+    environments = serving.list_environments(session)
     if environments:
         return RedirectResponse(f"/flags/{environments[0].environment}", status_code=303)
     return render(request, "flags/environment.html", {"environments": [], "current": None, "flags": []})
 
 
 def _page(request: Request, session: Any, environment: str, error: str | None = None, status: int = 200) -> Response:
-    row = service.get_environment(session, environment=environment)
+    row = serving.get_environment(session, environment=environment)
     flags = service.flag_summaries(session, environment=environment)
     for flag in flags:
         flag["targeting_json"] = json.dumps(flag["targeting"], indent=2) if flag["targeting"] else ""
@@ -36,7 +36,7 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
         for change in service.list_changes(session, environment=environment, status="pending")
     ]
     context = {
-        "environments": service.list_environments(session),
+        "environments": serving.list_environments(session),
         "current": row,
         "flags": flags,
         "error": error,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin, Runtime
-from mamori.flags import api, jobs, ofrep, pages, service, slots
+from mamori.flags import api, jobs, ofrep, pages, serving, slots
 from mamori.flags import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.flags.cli import flags_app
 from mamori.flags.counts import CountBuffer, buffer_for, new_buffer
@@ -29,7 +29,7 @@ def plugin() -> Plugin:
         seed_demo=seed_demo,
         on_shutdown=_flush_counts_at_shutdown,
         states={
-            service.ServingCache: lambda runtime: service.ServingCache(runtime.sessions),
+            serving.ServingCache: lambda runtime: serving.ServingCache(runtime.sessions),
             ofrep.SdkKeyCache: lambda runtime: ofrep.SdkKeyCache(),
             ofrep.RateLimiter: lambda runtime: ofrep.RateLimiter(),
             CountBuffer: new_buffer,

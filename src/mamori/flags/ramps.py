@@ -20,7 +20,7 @@ from mamori.core.clock import parse_instant
 from mamori.core.duration import parse_duration
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext, PermanentJobError
-from mamori.flags import notify, service
+from mamori.flags import notify, service, serving
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagChange, FlagRamp
 
@@ -95,7 +95,7 @@ def start_ramp(
     )
     if running is not None:
         raise Conflict(f"flag {key!r} already has a {running.status} ramp ({running.id}); cancel it first")
-    env = service.get_environment(session, environment=environment)
+    env = serving.get_environment(session, environment=environment)
     ramp = FlagRamp(
         environment=environment,
         flag_key=key,
@@ -321,7 +321,7 @@ def schedule_change(
     when = parse_instant(at)  # InvalidInput (400) names what is wrong with `at`
     if when <= now:
         raise ValidationFailed(f"at {when.isoformat()} is not in the future")
-    env = service.get_environment(session, environment=environment)
+    env = serving.get_environment(session, environment=environment)
     service.get_flag(session, environment=environment, key=key)
     if env.require_reason and not (reason or "").strip():
         raise ValidationFailed(f"a reason is required for changes in {environment}")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core import catalog, timeline
-from mamori.flags import service
+from mamori.flags import service, serving
 from mamori.flags.models import FlagChange, FlagEvaluationCount, FlagStaleMark
 
 
@@ -39,7 +39,7 @@ def find_stale(session: Session, *, days: int, now: datetime) -> list[dict[str, 
             .group_by(FlagChange.flag_key)
         ).all()
     )
-    environments = service.list_environments(session)
+    environments = serving.list_environments(session)
     keys = sorted({k for row in environments for k in row.document.get("flags", {})})
     out = []
     for key in keys:
@@ -92,7 +92,7 @@ def mark_stale(session: Session, *, days: int, now: datetime) -> list[str]:
             service_name = next(
                 (
                     row.service
-                    for row in service.list_environments(session)
+                    for row in serving.list_environments(session)
                     if row.service and key in row.document.get("flags", {})
                 ),
                 None,
