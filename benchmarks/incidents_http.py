@@ -69,8 +69,8 @@ def serve(database_url: str, data_dir: str, port: int, sends: str) -> None:
     import uvicorn
 
     from mamori.core.config import Settings
-    from mamori.incidents.notifiers import Page
-    from mamori.incidents.paging import NOTIFIERS_ADAPTER
+    from mamori.incidents.oncall.notifiers import Page
+    from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
     from mamori.web.app import create_app
     from mamori.wiring import build_runtime
 

@@ -18,8 +18,9 @@ from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
 from mamori.core.config import load_settings
 from mamori.core.jobs import Worker
-from mamori.incidents import paging, service
-from mamori.incidents.notifiers import Page
+from mamori.incidents.alerts import service
+from mamori.incidents.oncall import service as paging
+from mamori.incidents.oncall.notifiers import Page
 from mamori.wiring import build_runtime, start
 
 

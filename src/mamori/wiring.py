@@ -20,8 +20,8 @@ from mamori.findings import plugin as findings_plugin
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.gamedays import plugin as gamedays_plugin
-from mamori.incidents import burns as incident_burns
 from mamori.incidents import plugin as incidents_plugin
+from mamori.incidents.alerts import burns as incident_burns
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from mamori.core.config import load_settings
 from mamori.core.jobs import Worker
-from mamori.incidents.notifiers import Page
-from mamori.incidents.paging import NOTIFIERS_ADAPTER
+from mamori.incidents.oncall.notifiers import Page
+from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
 from mamori.wiring import build_runtime
 
 

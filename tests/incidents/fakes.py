@@ -8,8 +8,8 @@ from pathlib import Path
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.incidents.notifiers import NotifyError, Page
-from mamori.incidents.paging import NOTIFIERS_ADAPTER
+from mamori.incidents.oncall.notifiers import NotifyError, Page
+from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
 from tests.incidents.examples import write_config
 
 USERS = """\

@@ -17,8 +17,9 @@ from mamori.core.errors import ValidationFailed
 from mamori.core.jobs import Worker
 from mamori.core.models import AuditEntry
 from mamori.core.runtime import Runtime
-from mamori.incidents import actions, response
 from mamori.incidents.models import ActionItem
+from mamori.incidents.response import actions
+from mamori.incidents.response import service as response
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory, issue_token
 

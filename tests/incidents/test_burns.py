@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from mamori.core.jobs import JobContext
 from mamori.core.runtime import Runtime
-from mamori.incidents.burns import ingest_slo_burn, resolve_slo_burn
+from mamori.incidents.alerts.burns import ingest_slo_burn, resolve_slo_burn
 from mamori.incidents.models import Alert, AlertGroup
 from tests.incidents.fakes import apply_config, install_fakes
 

@@ -106,7 +106,7 @@ def test_oncall_shifts_lists_final_shifts(tmp_path: Path) -> None:
 def test_oncall_shifts_as_ical_reads_back_as_the_json_shifts(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from mamori.incidents import ical
+    from mamori.incidents.oncall import ical
 
     config = write_config(tmp_path / "config")
     base = ["oncall", "shifts", "--config", str(config), "--schedule", "backend-primary"]

@@ -9,8 +9,9 @@ from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.incidents import paging, service
+from mamori.incidents.alerts import service
 from mamori.incidents.models import AlertGroup, Intake, Notification, NotificationAttempt
+from mamori.incidents.oncall import service as paging
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import RecordingNotifier, am_payload, apply_config, install_fakes
 

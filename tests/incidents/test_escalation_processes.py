@@ -17,8 +17,9 @@ from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.incidents import paging, service
+from mamori.incidents.alerts import service
 from mamori.incidents.models import AlertGroup, Notification
+from mamori.incidents.oncall import service as paging
 from tests.incidents.fakes import am_payload
 from tests.support import REPO
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from mamori.core import manifest
 from mamori.core.errors import ValidationFailed
 from mamori.core.runtime import Runtime
-from mamori.incidents import ical
-from mamori.incidents.rotation import final_shifts, who
-from mamori.incidents.specs import ScheduleSpec
+from mamori.incidents.kinds.documents import ScheduleSpec
+from mamori.incidents.oncall import ical
+from mamori.incidents.oncall.rotation import final_shifts, who
 from tests.conftest import issue_token
 from tests.incidents.examples import SCHEDULE
 from tests.incidents.fakes import apply_config

@@ -195,7 +195,7 @@ def test_generic_field_mapping_and_datadog_transitions(runtime: Runtime, client:
 
 
 def test_processing_twice_is_idempotent(runtime: Runtime, client: TestClient, tmp_path: Path) -> None:
-    from mamori.incidents import service
+    from mamori.incidents.alerts import service
 
     headers = _setup(runtime, tmp_path)
     client.post("/hooks/alertmanager/prod-am", json=am_payload({"labels": LATENCY}), headers=headers)

@@ -8,8 +8,9 @@ from mamori.core import manifest
 from mamori.core.errors import ValidationFailed
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Runtime
-from mamori.incidents import config, kinds
-from mamori.incidents.specs import AlertRouteSpec, EscalationPolicySpec, ScheduleSpec
+from mamori.incidents import kinds
+from mamori.incidents.kinds import stored as config
+from mamori.incidents.kinds.documents import AlertRouteSpec, EscalationPolicySpec, ScheduleSpec
 from tests.incidents.examples import write_config
 from tests.incidents.fakes import apply_config
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mamori.incidents.matchers import parse_matcher
+from mamori.incidents.alerts.matchers import parse_matcher
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.runtime import Runtime
-from mamori.incidents import metrics, response
+from mamori.incidents.response import metrics
+from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire, step
 

@@ -21,10 +21,17 @@ from sqlalchemy import select
 
 from mamori.core.clock import FixedClock
 from mamori.core.runtime import Runtime
-from mamori.incidents import paging
+from mamori.incidents.alerts.signing import slack_signature
 from mamori.incidents.models import AlertGroup
-from mamori.incidents.notifiers import EmailNotifier, NotifyError, Page, SlackNotifier, WebhookNotifier, refuse_private
-from mamori.incidents.signing import slack_signature
+from mamori.incidents.oncall import service as paging
+from mamori.incidents.oncall.notifiers import (
+    EmailNotifier,
+    NotifyError,
+    Page,
+    SlackNotifier,
+    WebhookNotifier,
+    refuse_private,
+)
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import apply_config
@@ -225,7 +232,7 @@ def test_webhook_refuses_private_addresses_unless_allowed(url: str) -> None:
 
 def test_signed_action_links_expire() -> None:
     from mamori.core.errors import Forbidden
-    from mamori.incidents.signing import sign_action, verify_action
+    from mamori.incidents.alerts.signing import sign_action, verify_action
 
     now = datetime(2026, 11, 28, tzinfo=UTC)
     token = sign_action(b"k", group_id="g", action="ack", user="a@b.c", expires=now + timedelta(minutes=1))

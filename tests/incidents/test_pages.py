@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.incidents import response, views
+from mamori.incidents import slots as views
+from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
 

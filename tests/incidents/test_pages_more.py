@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mamori.core.audit import Actor
 from mamori.core.models import AuditEntry
 from mamori.core.runtime import Runtime
-from mamori.incidents import response
+from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config
 from tests.web.conftest import Login, csrf_of
 from tests.web.conftest import login as login  # noqa: PLC0414  (the fixture, re-exported for pytest)
@@ -58,7 +58,7 @@ def test_postmortem_editor_saves_with_csrf_and_exports_markdown(
 def test_oncall_page_offers_a_logged_in_user_their_personal_ical_feed(
     runtime: Runtime, client: TestClient, login: Login, tmp_path: Path
 ) -> None:
-    from mamori.incidents import ical
+    from mamori.incidents.oncall import ical
 
     apply_config(runtime, tmp_path / "c")
     login(email="viewer@example.com", role="viewer")

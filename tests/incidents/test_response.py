@@ -15,9 +15,10 @@ from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.incidents import response, service
+from mamori.incidents.alerts import service
+from mamori.incidents.alerts.severity import due_after
 from mamori.incidents.models import IncidentEntry, Postmortem
-from mamori.incidents.severity import due_after
+from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
 

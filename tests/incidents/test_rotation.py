@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
-from mamori.incidents.rotation import final_shifts, gaps, next_shift, who
-from mamori.incidents.specs import ScheduleSpec
+from mamori.incidents.kinds.documents import ScheduleSpec
+from mamori.incidents.oncall.rotation import final_shifts, gaps, next_shift, who
 from tests.incidents.examples import SCHEDULE
 
 EXAMPLE = ScheduleSpec.model_validate(yaml.safe_load(SCHEDULE)["spec"])

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import yaml
 
-from mamori.incidents.routing import fingerprint, group_key, route
-from mamori.incidents.specs import AlertRouteSpec
+from mamori.incidents.alerts.routing import fingerprint, group_key, route
+from mamori.incidents.kinds.documents import AlertRouteSpec
 from tests.incidents.examples import ALERT_ROUTE
 
 SPEC = AlertRouteSpec.model_validate(yaml.safe_load(ALERT_ROUTE)["spec"])

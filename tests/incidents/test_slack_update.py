@@ -14,7 +14,7 @@ from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
-from mamori.incidents import service
+from mamori.incidents.alerts import service
 from mamori.incidents.models import AlertGroup, Notification
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import am_payload

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from mamori.core import auth, catalog
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.incidents import service
+from mamori.incidents.alerts import service
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
 from tests.web.conftest import PASSWORD, create_user, csrf_of

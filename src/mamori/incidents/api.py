@@ -11,8 +11,12 @@ from sqlalchemy import select
 from mamori.core import auth
 from mamori.core.clock import utc
 from mamori.core.errors import Forbidden, NotFound
-from mamori.incidents import actions, config, feeds, metrics, response, service
+from mamori.incidents.alerts import service
+from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import ActionItem, Postmortem
+from mamori.incidents.oncall import feeds
+from mamori.incidents.response import actions, metrics
+from mamori.incidents.response import service as response
 from mamori.incidents.schemas import (
     ActionItemIn,
     ActionItemOut,

@@ -14,7 +14,8 @@ from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
 from mamori.core.errors import InvalidInput
-from mamori.incidents import offline, response
+from mamori.incidents import offline
+from mamori.incidents.response import service as response
 from mamori.incidents.schemas import IncidentOut
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alert routing.")

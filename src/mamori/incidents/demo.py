@@ -10,9 +10,11 @@ from sqlalchemy import select
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.incidents import config, response, service
-from mamori.incidents.intake import FIRING, IncomingAlert
+from mamori.incidents.alerts import service
+from mamori.incidents.alerts.intake import FIRING, IncomingAlert
+from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import Incident
+from mamori.incidents.response import service as response
 
 DEMO = Path(__file__).resolve().parent / "demo"
 ACTOR = Actor(name="demo", source="config")

@@ -8,9 +8,10 @@ from typing import Any
 from mamori.core.clock import parse_instant
 from mamori.core.errors import InvalidInput, NotFound
 from mamori.core.manifest import Bundle
-from mamori.incidents import ical, rotation, routing
+from mamori.incidents.alerts import routing
 from mamori.incidents.kinds import ALERT_ROUTE, SCHEDULE
-from mamori.incidents.specs import AlertRouteSpec, ScheduleSpec
+from mamori.incidents.kinds.documents import AlertRouteSpec, ScheduleSpec
+from mamori.incidents.oncall import ical, rotation
 
 
 def label_sets(payload: Any) -> list[dict[str, str]]:

@@ -10,8 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
-from mamori.incidents import config, feeds, metrics, response, service, views
+from mamori.incidents import slots as views
+from mamori.incidents.alerts import service
+from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import Incident
+from mamori.incidents.oncall import feeds
+from mamori.incidents.response import metrics
+from mamori.incidents.response import service as response
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, authorize_for_team, require
 from mamori.web.templating import render
 

@@ -6,15 +6,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, PeriodicSpec, Plugin
-from mamori.incidents import actions, demo, kinds, models, paging, response, service, views  # noqa: F401  (models: tables)
+from mamori.incidents import demo, kinds, models  # noqa: F401  (models: tables)
+from mamori.incidents import slots as views
+from mamori.incidents.alerts import service
+from mamori.incidents.oncall import service as paging
+from mamori.incidents.response import actions
+from mamori.incidents.response import service as response
 
 
 def plugin() -> Plugin:
     # The edges import mamori.cli_support / mamori.web, which import mamori.wiring, which imports
     # this module: so they are imported when the plugin is built, after wiring has loaded.
+    from mamori.incidents.alerts.hooks import router as hooks_router
     from mamori.incidents.api import router as api_router
     from mamori.incidents.cli import alerts_app, incidents_app, oncall_app
-    from mamori.incidents.hooks import router as hooks_router
     from mamori.incidents.pages import router as pages_router
 
     return Plugin(

@@ -13,8 +13,8 @@ from typing import Any
 
 from mamori.core.clock import parse_instant
 from mamori.core.errors import InvalidInput, MamoriError
-from mamori.incidents.routing import fingerprint
-from mamori.incidents.specs import FieldMapping
+from mamori.incidents.alerts.routing import fingerprint
+from mamori.incidents.kinds.documents import FieldMapping
 
 FIRING, RESOLVED, ACKNOWLEDGED = "firing", "resolved", "acknowledged"
 

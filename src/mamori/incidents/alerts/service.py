@@ -15,11 +15,13 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ValidationFailed
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job
-from mamori.incidents import config, intake, paging, routing
-from mamori.incidents.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
-from mamori.incidents.matchers import matches_all, parse_matchers
+from mamori.incidents.alerts import intake, routing
+from mamori.incidents.alerts.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
+from mamori.incidents.alerts.matchers import matches_all, parse_matchers
+from mamori.incidents.kinds import stored as config
+from mamori.incidents.kinds.documents import AlertRouteSpec, IntegrationSpec
 from mamori.incidents.models import Alert, AlertGroup, Intake, MaintenanceWindow, Silence
-from mamori.incidents.specs import AlertRouteSpec, IntegrationSpec
+from mamori.incidents.oncall import service as paging
 
 log = logging.getLogger(__name__)
 

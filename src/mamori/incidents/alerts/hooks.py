@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from mamori.core.audit import Actor
 from mamori.core.errors import Forbidden, InvalidInput, Unavailable
 from mamori.core.models import User
-from mamori.incidents import feeds, service
-from mamori.incidents.signing import verify_action, verify_slack
+from mamori.incidents.alerts import service
+from mamori.incidents.alerts.signing import verify_action, verify_slack
+from mamori.incidents.oncall import feeds
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["incidents hooks"])

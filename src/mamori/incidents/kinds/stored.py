@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from mamori.core import manifest
 from mamori.core.errors import NotFound
+from mamori.incidents.alerts.severity import DEFAULT_SEVERITIES, Severity
 from mamori.incidents.kinds import ALERT_ROUTE, INTEGRATION, POLICY, SCHEDULE, SEVERITY
-from mamori.incidents.severity import DEFAULT_SEVERITIES, Severity
-from mamori.incidents.specs import (
+from mamori.incidents.kinds.documents import (
     AlertRouteSpec,
     EscalationPolicySpec,
     IntegrationSpec,

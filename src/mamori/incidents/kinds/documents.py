@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from mamori.core.catalog import check_time_zone
 from mamori.core.duration import Duration
 from mamori.core.manifest import SpecModel
-from mamori.incidents.matchers import parse_matcher
+from mamori.incidents.alerts.matchers import parse_matcher
 
 EMAIL = r"^[^@\s]+@[^@\s]+$"
 Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mamori.incidents.matchers import matches_all, parse_matchers
-from mamori.incidents.specs import AlertRouteSpec, RouteSet
+from mamori.incidents.alerts.matchers import matches_all, parse_matchers
+from mamori.incidents.kinds.documents import AlertRouteSpec, RouteSet
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3

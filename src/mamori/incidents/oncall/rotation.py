@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mamori.incidents.specs import DAYS, Layer, Restriction, ScheduleSpec, parse_clock
+from mamori.incidents.kinds.documents import DAYS, Layer, Restriction, ScheduleSpec, parse_clock
 
 OVERRIDE = "override"
 

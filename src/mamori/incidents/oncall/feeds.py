@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from mamori.core.config import Settings
 from mamori.core.errors import NotFound
-from mamori.incidents import config, ical, rotation
-from mamori.incidents.signing import feed_token, verify_feed
+from mamori.incidents.alerts.signing import feed_token, verify_feed
+from mamori.incidents.kinds import stored as config
+from mamori.incidents.oncall import ical, rotation
 
 PAST, FUTURE = timedelta(days=14), timedelta(days=90)
 

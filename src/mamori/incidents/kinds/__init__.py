@@ -6,15 +6,15 @@ from typing import Any
 
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef
-from mamori.incidents import ical
-from mamori.incidents.severity import SEVERITY_NAMES
-from mamori.incidents.specs import (
+from mamori.incidents.alerts.severity import SEVERITY_NAMES
+from mamori.incidents.kinds.documents import (
     AlertRouteSpec,
     EscalationPolicySpec,
     IntegrationSpec,
     ScheduleSpec,
     SeverityLevelSpec,
 )
+from mamori.incidents.oncall import ical
 
 ALERT_ROUTE, INTEGRATION, SCHEDULE, POLICY, SEVERITY = (
     "AlertRoute",

@@ -13,9 +13,9 @@ from mamori.core import audit, catalog, jobs, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
-from mamori.incidents import config
+from mamori.incidents.alerts.severity import due_after
+from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import ActionItem, AlertGroup, Incident, IncidentEntry, Postmortem
-from mamori.incidents.severity import due_after
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 ROLES = ("commander", "deputy", "scribe", "communications", "sme")

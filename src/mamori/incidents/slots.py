@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from mamori.core import catalog, manifest
 from mamori.core.duration import format_duration
-from mamori.incidents import config, rotation
 from mamori.incidents.kinds import ALERT_ROUTE, POLICY
+from mamori.incidents.kinds import stored as config
+from mamori.incidents.kinds.documents import AlertRouteSpec, EscalationPolicySpec, Notify, ScheduleSpec
 from mamori.incidents.models import Incident
-from mamori.incidents.specs import AlertRouteSpec, EscalationPolicySpec, Notify, ScheduleSpec
+from mamori.incidents.oncall import rotation
 
 
 @dataclass(frozen=True)

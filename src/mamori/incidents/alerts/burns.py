@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from mamori.core import manifest
 from mamori.core.jobs import JobContext
-from mamori.incidents import service
-from mamori.incidents.intake import FIRING, RESOLVED, IncomingAlert
+from mamori.incidents.alerts import service
+from mamori.incidents.alerts.intake import FIRING, RESOLVED, IncomingAlert
 from mamori.incidents.kinds import ALERT_ROUTE
-from mamori.incidents.specs import AlertRouteSpec, RouteSet
+from mamori.incidents.kinds.documents import AlertRouteSpec, RouteSet
 
 INTEGRATION = "slo"
 ROUTE = "slo"

@@ -20,9 +20,12 @@ from mamori.core import auth, jobs
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job, Team, User
 from mamori.core.runtime import Runtime
-from mamori.incidents import config, rotation
+from mamori.incidents.alerts.signing import sign_action
+from mamori.incidents.kinds import stored as config
+from mamori.incidents.kinds.documents import EscalationPolicySpec, Notify
 from mamori.incidents.models import AlertGroup, Notification, NotificationAttempt
-from mamori.incidents.notifiers import (
+from mamori.incidents.oncall import rotation
+from mamori.incidents.oncall.notifiers import (
     EmailNotifier,
     Notifier,
     NotifyError,
@@ -31,8 +34,6 @@ from mamori.incidents.notifiers import (
     UpdatingNotifier,
     WebhookNotifier,
 )
-from mamori.incidents.signing import sign_action
-from mamori.incidents.specs import EscalationPolicySpec, Notify
 
 log = logging.getLogger(__name__)
 

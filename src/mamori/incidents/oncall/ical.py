@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mamori.incidents.rotation import Shift
+from mamori.incidents.oncall.rotation import Shift
 
 PRODID = "-//Mamori//On-call schedules//EN"
 FOLD_AT = 75

@@ -18,7 +18,15 @@ from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
 from mamori.core.runtime import Runtime
 from mamori.incidents.models import ActionItem, Incident
-from mamori.incidents.trackers import JIRA_PROJECT, REPO, GitHubIssues, JiraCloud, Ticket, Tracker, TrackerError
+from mamori.incidents.response.trackers import (
+    JIRA_PROJECT,
+    REPO,
+    GitHubIssues,
+    JiraCloud,
+    Ticket,
+    Tracker,
+    TrackerError,
+)
 
 FILE_JOB = "incidents.file_action_item"
 FILE_ATTEMPTS = 6

@@ -1,0 +1,1 @@
+"""On call: schedules and rotations, iCal in and out, escalation and paging through each channel."""

@@ -1,0 +1,1 @@
+"""Incident response: incidents, roles, status updates, postmortems and their action items, metrics."""
