@@ -23,20 +23,6 @@ LEGACY_NAMES = ("views", "slot", "specs", "config", "flagset")
 MAX_LINES = 450
 DOMAINS = sorted(make.__module__.split(".")[1] for make in DOMAIN_PLUGINS)
 
-# Issue #10 is under way: these domains are not yet in the shape. Each mark is strict, so it fails the
-# moment its domain is fixed and must then be removed; a new domain gets no mark.
-NOT_YET = {
-    "roles": {"incidents"},
-    "names": {"incidents"},
-    "parts": {"incidents"},
-}
-
-
-def _params(check: str) -> list[object]:
-    mark = pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue #10: domain not yet reshaped")
-    return [pytest.param(d, marks=mark) if d in NOT_YET[check] else d for d in DOMAINS]
-
-
 def _has(folder: Path, role: str) -> bool:
     return (folder / f"{role}.py").is_file() or (folder / role / "__init__.py").is_file()
 
@@ -54,7 +40,7 @@ def test_the_domains_are_the_registered_plugins() -> None:
     assert {"slo", "incidents", "flags", "vulns"} <= set(DOMAINS)
 
 
-@pytest.mark.parametrize("name", _params("roles"))
+@pytest.mark.parametrize("name", DOMAINS)
 def test_each_domain_has_every_role(name: str) -> None:
     domain = SRC / name
     places = [domain, *_sub_areas(domain)]
@@ -63,13 +49,13 @@ def test_each_domain_has_every_role(name: str) -> None:
     assert (domain / "plugin.py").is_file(), f"mamori.{name}: plugin.py stays at the domain's top"
 
 
-@pytest.mark.parametrize("name", _params("names"))
+@pytest.mark.parametrize("name", DOMAINS)
 def test_no_domain_files_a_role_under_an_old_name(name: str) -> None:
     misfiled = [str(p.relative_to(SRC)) for p in _modules(SRC / name) if p.stem in LEGACY_NAMES]
     assert not misfiled, f"rename these to their role (kinds, slots, service, ...): {misfiled}"
 
 
-@pytest.mark.parametrize("name", _params("parts"))
+@pytest.mark.parametrize("name", DOMAINS)
 def test_plugin_parts_come_from_their_role_modules(name: str) -> None:
     made = importlib.import_module(f"mamori.{name}.plugin").plugin()
     wrong: list[str] = [f"job {kind}: untyped (list a JobKind in jobs.JOBS)" for kind in made.job_handlers]
@@ -97,7 +83,6 @@ def test_every_module_opens_with_what_it_is_for(name: str) -> None:
     assert not undocumented, f"each module opens with a line saying what it is for: {undocumented}"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue #10: seven modules still pass 450 lines")
 def test_modules_are_split_by_idea_before_they_grow_long() -> None:
     long = {str(p.relative_to(SRC)): n for p in _modules(SRC) if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these modules by idea (over {MAX_LINES} lines): {long}"

@@ -9,7 +9,7 @@ from mamori.core.clock import FixedClock
 from mamori.core.jobs import Worker
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.incidents.alerts import service
+from mamori.incidents.alerts import service, silences
 from mamori.incidents.models import AlertGroup, Intake, Notification, NotificationAttempt
 from mamori.incidents.oncall import service as paging
 from tests.conftest import RuntimeFactory
@@ -182,7 +182,7 @@ def test_silence_and_maintenance_window_suppress_paging(runtime: Runtime, clock:
     from datetime import timedelta
 
     with runtime.sessions.begin() as s:
-        silence = service.create_silence(
+        silence = silences.create_silence(
             s,
             matchers=['alertname="HighLatency"'],
             starts_at=now,
@@ -191,7 +191,7 @@ def test_silence_and_maintenance_window_suppress_paging(runtime: Runtime, clock:
             actor=Actor("t", "api"),
             now=now,
         )
-        service.create_maintenance(
+        silences.create_maintenance(
             s,
             services=["jobs-web"],
             starts_at=now,
@@ -214,7 +214,7 @@ def test_silence_and_maintenance_window_suppress_paging(runtime: Runtime, clock:
     Worker(runtime).run_until_idle()
     assert fakes["email"].sent == []
     with runtime.sessions.begin() as s:
-        service.expire_silence(s, silence_id=silence_id, actor=Actor("t", "api"), now=runtime.now())
+        silences.expire_silence(s, silence_id=silence_id, actor=Actor("t", "api"), now=runtime.now())
     clock.advance(minutes=1)
     fire(runtime)
     assert emailed(fakes) == ["bob@example.com"]

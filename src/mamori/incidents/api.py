@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mamori.core import auth
 from mamori.core.clock import utc
 from mamori.core.errors import Forbidden, NotFound
-from mamori.incidents.alerts import service
+from mamori.incidents.alerts import service, silences
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import ActionItem, Postmortem
 from mamori.incidents.oncall import feeds
@@ -61,7 +61,7 @@ def resolve(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader
 @router.post("/silences", status_code=201)
 def create_silence(body: SilenceIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> dict[str, str]:
     now = runtime.now()
-    silence = service.create_silence(
+    silence = silences.create_silence(
         session,
         matchers=body.matchers,
         starts_at=utc(body.starts_at or now),
@@ -252,13 +252,13 @@ def save_postmortem(ref: str, body: PostmortemIn, session: SessionDep, runtime: 
 
 @router.get("/maintenance-windows", response_model=list[MaintenanceOut])
 def list_maintenance(session: SessionDep, runtime: RuntimeDep, _: Reader, include_past: bool = False) -> Any:
-    return service.list_maintenance(session, now=runtime.now(), include_past=include_past)
+    return silences.list_maintenance(session, now=runtime.now(), include_past=include_past)
 
 
 @router.post("/maintenance-windows", response_model=MaintenanceOut, status_code=201)
 def create_maintenance(body: MaintenanceIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     now = runtime.now()
-    window = service.create_maintenance(
+    window = silences.create_maintenance(
         session,
         services=body.services,
         starts_at=utc(body.starts_at or now),
@@ -273,6 +273,6 @@ def create_maintenance(body: MaintenanceIn, session: SessionDep, runtime: Runtim
 
 @router.delete("/maintenance-windows/{window_id}", status_code=204)
 def delete_maintenance(window_id: str, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Response:
-    service.delete_maintenance(session, window_id=window_id, actor=who.actor(), now=runtime.now())
+    silences.delete_maintenance(session, window_id=window_id, actor=who.actor(), now=runtime.now())
     session.commit()
     return Response(status_code=204)

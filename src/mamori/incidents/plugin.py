@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
-from mamori.core.runtime import CatalogSlot, NavEntry, PeriodicSpec, Plugin
-from mamori.incidents import demo, kinds, models  # noqa: F401  (models: tables)
-from mamori.incidents import slots as views
-from mamori.incidents.alerts import service
-from mamori.incidents.oncall import service as paging
-from mamori.incidents.response import actions
-from mamori.incidents.response import service as response
+from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
+from mamori.incidents import demo, jobs, kinds, models, slots  # noqa: F401  (models: tables)
 
 
 def plugin() -> Plugin:
@@ -25,18 +19,8 @@ def plugin() -> Plugin:
     return Plugin(
         name="incidents",
         kinds=list(kinds.KINDS),
-        job_handlers={
-            service.PROCESS_JOB: service.process_intake,
-            paging.ESCALATE_JOB: paging.escalate,
-            paging.NOTIFY_JOB: paging.notify,
-            paging.UPDATE_MESSAGES_JOB: paging.update_messages,
-            paging.AUDIT_JOB: paging.audit_escalations,
-            response.REMINDER_JOB: response.update_reminder,
-            actions.FILE_JOB: actions.file_job,
-        },
-        periodic=[
-            PeriodicSpec(name="incidents.audit_escalations", kind=paging.AUDIT_JOB, interval=timedelta(minutes=1))
-        ],
+        jobs=list(jobs.JOBS),
+        periodic=list(jobs.PERIODIC),
         api_routers=[api_router],
         hook_routers=[hooks_router],
         page_routers=[pages_router],
@@ -48,8 +32,8 @@ def plugin() -> Plugin:
             NavEntry("Escalation", "/escalation-policies", 24),
         ],
         slots=[
-            CatalogSlot("oncall_now", "On call now", views.on_call_by_service),
-            CatalogSlot("open_incidents", "Open incidents", views.open_incidents_by_service),
+            CatalogSlot("oncall_now", "On call now", slots.on_call_by_service),
+            CatalogSlot("open_incidents", "Open incidents", slots.open_incidents_by_service),
         ],
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,

@@ -1,0 +1,92 @@
+"""Durable jobs of the incidents domain, each with its payload model: processing accepted webhooks,
+escalation steps, notification sends and message updates, the escalation audit, status-update
+reminders and filing postmortem action items."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field
+
+from mamori.core.jobs import JobContext, JobKind, Payload
+from mamori.core.runtime import PeriodicSpec
+from mamori.incidents.alerts import service as alerts
+from mamori.incidents.oncall import service as paging
+from mamori.incidents.response import actions
+from mamori.incidents.response import service as response
+
+
+class ProcessIntake(Payload):
+    intake_id: int
+
+
+class Escalate(Payload):
+    group_id: str
+    round: int = Field(ge=0)
+    step: int = Field(ge=0)
+
+
+class Notify(Payload):
+    notification_id: str
+
+
+class UpdateMessages(Payload):
+    group_id: str
+
+
+class AuditEscalations(Payload):
+    grace_seconds: int = Field(default=120, ge=0)
+    """How late a due escalation step may be before the audit re-enqueues it."""
+
+
+class UpdateReminder(Payload):
+    incident_id: str
+    due: str
+    """The status update's due time (ISO 8601) when the reminder was set; a later update supersedes it."""
+
+
+class FileActionItem(Payload):
+    item_id: str
+    look_first: bool = False
+    """Search the tracker for an issue filed by an earlier attempt before creating one."""
+
+
+def process_intake(ctx: JobContext, payload: ProcessIntake) -> None:
+    alerts.process_intake(ctx, payload.model_dump())
+
+
+def escalate(ctx: JobContext, payload: Escalate) -> None:
+    paging.escalate(ctx, payload.model_dump())
+
+
+def notify(ctx: JobContext, payload: Notify) -> None:
+    paging.notify(ctx, payload.model_dump())
+
+
+def update_messages(ctx: JobContext, payload: UpdateMessages) -> None:
+    paging.update_messages(ctx, payload.model_dump())
+
+
+def audit_escalations(ctx: JobContext, payload: AuditEscalations) -> None:
+    paging.audit_escalations(ctx, payload.model_dump())
+
+
+def update_reminder(ctx: JobContext, payload: UpdateReminder) -> None:
+    response.update_reminder(ctx, payload.model_dump())
+
+
+def file_action_item(ctx: JobContext, payload: FileActionItem) -> None:
+    actions.file_job(ctx, payload.model_dump())
+
+
+JOBS: list[JobKind[Any]] = [
+    JobKind(alerts.PROCESS_JOB, ProcessIntake, process_intake),
+    JobKind(paging.ESCALATE_JOB, Escalate, escalate),
+    JobKind(paging.NOTIFY_JOB, Notify, notify),
+    JobKind(paging.UPDATE_MESSAGES_JOB, UpdateMessages, update_messages),
+    JobKind(paging.AUDIT_JOB, AuditEscalations, audit_escalations),
+    JobKind(response.REMINDER_JOB, UpdateReminder, update_reminder),
+    JobKind(actions.FILE_JOB, FileActionItem, file_action_item),
+]
+PERIODIC = [PeriodicSpec(name="incidents.audit_escalations", kind=paging.AUDIT_JOB, interval=timedelta(minutes=1))]
