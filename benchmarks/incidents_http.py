@@ -70,7 +70,7 @@ def serve(database_url: str, data_dir: str, port: int, sends: str) -> None:
 
     from mamori.core.config import Settings
     from mamori.incidents.oncall.notifiers import Page
-    from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
+    from mamori.incidents.oncall.service import Channels
     from mamori.web.app import create_app
     from mamori.wiring import build_runtime
 
@@ -85,7 +85,7 @@ def serve(database_url: str, data_dir: str, port: int, sends: str) -> None:
     settings = _settings(database_url, Path(data_dir))
     assert isinstance(settings, Settings)
     runtime = build_runtime(settings)
-    runtime.adapters[NOTIFIERS_ADAPTER] = {"email": FileNotifier()}
+    runtime.states.put(Channels({"email": FileNotifier()}))
     uvicorn.run(create_app(runtime, run_worker=True), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -42,7 +42,7 @@ def main(n: int) -> None:
     (tmp / "c.yaml").write_text(CONFIG)
     manifest.apply(runtime, manifest.load(tmp / "c.yaml", runtime.kinds), actor=Actor("bench", "config"))
     watch = Stopwatch()
-    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {"email": watch}
+    runtime.states.put(paging.Channels({"email": watch}))
     accepted: dict[str, float] = {}
     worker = Worker(runtime)
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The one composition root: which plugins make up Mamori, adapters chosen from settings, and every
+"""The one composition root: which plugins make up Mamori, per-runtime states built from settings, and every
 cross-domain event subscription (so that each coupling between domains is visible here)."""
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 from mamori.core.config import load_settings
 from mamori.core.jobs import Worker
 from mamori.incidents.oncall.notifiers import Page
-from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
+from mamori.incidents.oncall.service import Channels
 from mamori.wiring import build_runtime
 
 
@@ -51,7 +51,7 @@ def main() -> None:
         job_lease_seconds=30,
     )
     runtime = build_runtime(settings)
-    runtime.adapters[NOTIFIERS_ADAPTER] = {"email": FileNotifier(sends, worker_id)}
+    runtime.states.put(Channels({"email": FileNotifier(sends, worker_id)}))
     worker = Worker(runtime, worker_id=worker_id)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
 from mamori.incidents.oncall.notifiers import NotifyError, Page
-from mamori.incidents.oncall.service import NOTIFIERS_ADAPTER
+from mamori.incidents.oncall.service import Channels
 from tests.incidents.examples import write_config
 
 USERS = """\
@@ -41,7 +41,7 @@ class RecordingNotifier:
 
 def install_fakes(runtime: Runtime) -> dict[str, RecordingNotifier]:
     fakes = {c: RecordingNotifier(c) for c in ("email", "webhook", "slack")}
-    runtime.adapters[NOTIFIERS_ADAPTER] = fakes
+    runtime.states.put(Channels(fakes))
     return fakes
 
 

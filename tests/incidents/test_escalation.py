@@ -155,7 +155,7 @@ metadata: {name: ghosts}
 spec: {type: generic, route: ghosts}
 """
     apply_config(runtime, tmp_path / "c", policy, route, integration)
-    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {"email": RecordingNotifier("email")}
+    runtime.states.put(paging.Channels({"email": RecordingNotifier("email")}))
     with runtime.sessions.begin() as s:
         service.accept(
             s,

@@ -81,7 +81,7 @@ def test_email_page_reaches_a_real_smtp_server_with_a_working_ack_link(
         smtp_host="127.0.0.1", smtp_port=port, smtp_from="pager@mamori.test", base_url="https://mamori.test"
     )
     apply_config(runtime, tmp_path / "c")
-    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {"email": paging.notifiers(runtime)["email"]}
+    runtime.states.put(paging.Channels({"email": paging.notifiers(runtime)["email"]}))
     group_id = fire(runtime)
     deadline = time.monotonic() + 5
     while not inbox.messages and time.monotonic() < deadline:
@@ -142,7 +142,7 @@ def test_slack_interactivity_callback_acknowledges_after_signature_check(
 ) -> None:
     runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"))
     apply_config(runtime, tmp_path / "c")
-    runtime.adapters[paging.NOTIFIERS_ADAPTER] = {}
+    runtime.states.put(paging.Channels({}))
     group_id = fire(runtime)
     payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "ack", "value": group_id}]}
     body = urlencode({"payload": json.dumps(payload)}).encode()

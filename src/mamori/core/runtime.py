@@ -1,4 +1,4 @@
-"""The runtime every edge and job shares: settings, storage, clock, bus, registries and adapters.
+"""The runtime every edge and job shares: settings, storage, clock, bus, registries and per-runtime states.
 
 Domains contribute through a `Plugin` (one per domain, in its `plugin.py`); the
 one composition root, `mamori.wiring`, collects them and makes the cross-domain
@@ -108,7 +108,6 @@ class Runtime:
     kinds: KindRegistry = field(default_factory=KindRegistry)
     plugins: list[Plugin] = field(default_factory=list)
     http_transport: httpx.BaseTransport | None = None
-    adapters: dict[str, Any] = field(default_factory=dict)
     states: States = field(default_factory=States)
 
     def http_client(self, *, timeout: float = 10.0, **kwargs: Any) -> httpx.Client:

@@ -1,7 +1,7 @@
 """Notifiers: one small Protocol, with email (SMTP), Slack (chat.postMessage) and webhook (HMAC) behind it.
 
 An SMS or voice provider plugs in by implementing `Notifier` and being put in the registry
-(`runtime.adapters["incidents.notifiers"]`).
+(`oncall.service.Channels`, a per-runtime state).
 """
 
 from __future__ import annotations

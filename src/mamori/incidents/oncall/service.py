@@ -9,6 +9,7 @@ with backoff, so the attempt record commits with the job that made it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +42,6 @@ ESCALATE_JOB, NOTIFY_JOB, AUDIT_JOB = "incidents.escalate", "incidents.notify", 
 UPDATE_MESSAGES_JOB = "incidents.update_messages"
 MAX_SEND_ATTEMPTS = 5
 LINK_TTL = timedelta(days=7)
-NOTIFIERS_ADAPTER = "incidents.notifiers"
 
 
 def snapshot(name: str, spec: EscalationPolicySpec) -> dict[str, Any]:
@@ -182,11 +182,34 @@ def _notification(
     return 1
 
 
+class Channels:
+    """The notifiers pages go out through, by contact type: one per runtime (`Plugin.states`), built from
+    settings when first used; tests and SMS/voice providers put their own with
+    `build_runtime(states=[Channels({...})])` (or `runtime.states.put(Channels({...}))`)."""
+
+    def __init__(
+        self, by_type: dict[str, Notifier] | None = None, *, build: Callable[[], dict[str, Notifier]] | None = None
+    ) -> None:
+        self._by_type, self._build = by_type, build
+
+    @property
+    def by_type(self) -> dict[str, Notifier]:
+        if self._by_type is None:
+            self._by_type = self._build() if self._build is not None else {}
+        return self._by_type
+
+
 def notifiers(runtime: Runtime) -> dict[str, Notifier]:
-    """The configured notifiers; tests and SMS/voice providers replace or extend them via adapters."""
-    given = runtime.adapters.get(NOTIFIERS_ADAPTER)
-    if given is not None:
-        return dict(given)
+    """The runtime's notifiers by contact type."""
+    return dict(runtime.state(Channels).by_type)
+
+
+def channels_from_settings(runtime: Runtime) -> Channels:
+    """Webhook always; email and Slack when configured (built when the first page goes out)."""
+    return Channels(build=lambda: _configured_notifiers(runtime))
+
+
+def _configured_notifiers(runtime: Runtime) -> dict[str, Notifier]:
     s = runtime.settings
     out: dict[str, Notifier] = {
         "webhook": WebhookNotifier(

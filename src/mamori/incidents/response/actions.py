@@ -7,6 +7,7 @@ lost, it first looks for the issue by its marker, so no second issue is created.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,6 @@ from mamori.incidents.response.trackers import (
 FILE_JOB = "incidents.file_action_item"
 FILE_ATTEMPTS = 6
 TRACKERS = ("jira", "github")
-TRACKERS_ADAPTER = "incidents.trackers"
 
 
 def get_item(session: Session, item_id: str) -> ActionItem:
@@ -52,12 +52,19 @@ def _github_repo(value: str | None) -> str | None:
     return text if REPO.match(text) else None
 
 
+@dataclass
+class Trackers:
+    """Trackers put in place of the configured ones, by name (a per-runtime state; empty by default, tests
+    pass fakes with `build_runtime(states=[Trackers({...})])`)."""
+
+    given: dict[str, Tracker] = field(default_factory=dict)
+
+
 def tracker(runtime: Runtime, name: str) -> Tracker:
-    """The configured tracker; tests may put fakes in `runtime.adapters["incidents.trackers"]`."""
-    given = runtime.adapters.get(TRACKERS_ADAPTER)
-    if given is not None and name in given:
-        found: Tracker = given[name]
-        return found
+    """The tracker of that name: one put in the runtime's `Trackers`, else the one configured in settings."""
+    given = runtime.state(Trackers).given
+    if name in given:
+        return given[name]
     s = runtime.settings
     if name == "jira":
         if not (s.jira_url and s.jira_email and s.jira_token):
