@@ -66,7 +66,21 @@ def change_out(change: FlagChange) -> ChangeOut:
     )
 
 
-@router.get("/{environment}/flagd.json")
+FLAGD_DOCUMENT = {
+    "description": "the environment's flag set in the flagd format (flagd's flags.json schema), with an ETag",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["flags"],
+                "properties": {"flags": {"type": "object"}, "metadata": {"type": "object"}},
+            }
+        }
+    },
+}
+
+
+@router.get("/{environment}/flagd.json", responses={200: FLAGD_DOCUMENT, 304: {"description": "not modified"}})
 def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) -> Response:
     row = serving.get_environment(session, environment=environment)
     headers = {"ETag": row.etag, "Cache-Control": "no-cache", "X-Mamori-Fractional": row.fractional}
