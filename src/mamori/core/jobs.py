@@ -57,6 +57,12 @@ class JobContext:
     attempt: int
     now: datetime
     runtime: Runtime
+    failure_hooks: list[Callable[[Session], None]] = field(default_factory=list)
+    """Writes that must be kept even when the handler fails and its session rolls back (a failed delivery
+    is logged this way); they run in the transaction that records the job's failure."""
+
+    def on_failure(self, write: Callable[[Session], None]) -> None:
+        self.failure_hooks.append(write)
 
 
 JobHandler = Callable[[JobContext, dict[str, Any]], None]
@@ -377,12 +383,14 @@ class Worker:
         handler = self.runtime.jobs.handlers.get(claim.kind)
         heartbeat = _Heartbeat(self, claim)
         heartbeat.start()
+        ctx: JobContext | None = None
         try:
             if handler is None:
                 raise PermanentJobError(f"no handler registered for job kind {claim.kind!r}")
             with self.sessions() as session:
                 now = self.clock.now()
-                handler(JobContext(session, claim.job_id, claim.attempt, now, self.runtime), claim.payload)
+                ctx = JobContext(session, claim.job_id, claim.attempt, now, self.runtime)
+                handler(ctx, claim.payload)
                 done = session.execute(
                     update(Job)
                     .where(Job.id == claim.job_id, Job.locked_by == claim.token, Job.status == "running")
@@ -394,11 +402,11 @@ class Worker:
                     return
                 session.commit()
         except Exception as exc:
-            self._fail(claim, exc)
+            self._fail(claim, exc, hooks=ctx.failure_hooks if ctx is not None else [])
         finally:
             heartbeat.stop()
 
-    def _fail(self, claim: Claim, exc: Exception) -> None:
+    def _fail(self, claim: Claim, exc: Exception, *, hooks: list[Callable[[Session], None]] | None = None) -> None:
         now = self.clock.now()
         permanent = isinstance(exc, PermanentJobError) or claim.attempt >= claim.max_attempts
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -409,7 +417,12 @@ class Worker:
                 values.update(status="failed", finished_at=now)
             else:
                 values.update(status="queued", run_at=now + backoff(claim.attempt))
-            session.execute(update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values))
+            failed = session.execute(
+                update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values)
+            )
+            if getattr(failed, "rowcount", 0) == 1:  # this worker still holds the job: its failure counts
+                for write in hooks or []:
+                    write(session)
 
 
 class _Heartbeat:

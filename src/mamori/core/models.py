@@ -203,3 +203,27 @@ class PeriodicJob(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Delivery(Base):
+    """One outbound attempt (a page, a notification, a ticket, a webhook): what, to whom, when, and how it went.
+
+    Written in the same transaction as the change that made the attempt, so a delivery is logged exactly
+    when its effect on Mamori's state is kept; `ok` False rows are failures (never counted as sent)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_at", "at"),
+        Index("ix_deliveries_subject_at", "subject", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))  # page | notification | ticket | webhook | digest
+    channel: Mapped[str] = mapped_column(String(32))  # email | slack | webhook | jira | github | ...
+    target: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(300))  # e.g. incidents:alert_group:<id>, flags:flag:<env>/<key>
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(String(32))  # the domain that sent it

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import jobs, timeline
+from mamori.core import deliveries, jobs, timeline
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Team
 from mamori.integrations import DeliveryError
@@ -67,14 +67,21 @@ def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
     team = ctx.session.scalar(select(Team).where(Team.name == team_name)) if team_name else None
     channel = team.slack_channel if team is not None else None
     token = ctx.runtime.settings.slack_token
+    subject = f"flags:flag:{payload.get('environment')}/{payload.get('flag')}"
     if token is not None and token.get_secret_value() and channel:
-        _post_to_slack(ctx, token.get_secret_value(), channel, text)
+        try:
+            _post_to_slack(ctx, token.get_secret_value(), channel, text)
+        except Exception as exc:
+            _log(ctx, subject, channel, ok=False, detail=str(exc))
+            raise
+        _log(ctx, subject, channel, ok=True, detail="posted")
         return
     why_not = (
         "no Slack token is configured"
         if token is None or not token.get_secret_value()
         else (f"team {team_name} has no Slack channel" if team is not None else "the service has no owning team")
     )
+    _log(ctx, subject, team_name or "", ok=False, detail=f"owner not messaged: {why_not}")
     timeline.record(
         ctx.session,
         at=ctx.now,
@@ -85,6 +92,12 @@ def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
         title=f"owner not messaged ({why_not}): {text}",
         data={"ramp": payload.get("ramp"), "flag": payload.get("flag"), "environment": payload.get("environment")},
         dedupe_key=f"flags:ramp-halted-note:{ctx.job_id}",
+    )
+
+
+def _log(ctx: JobContext, subject: str, target: str, *, ok: bool, detail: str) -> None:
+    deliveries.attempt(
+        ctx, source="flags", kind="notification", channel="slack", target=target, subject=subject, ok=ok, detail=detail
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from mamori.core import deliveries
 from mamori.core.errors import MamoriError, NotFound, ValidationFailed
 from mamori.flags import ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
@@ -45,6 +46,7 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
         "stale": stale.marks(session),
         "next_environment": service.next_environment(session, environment=environment),
         "notice": request.query_params.get("notice"),
+        "deliveries": deliveries.search(session, subject=f"flags:flag:{environment}/", limit=50),
     }
     return render(request, "flags/environment.html", context, status_code=status)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from mamori.core import deliveries
 from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
 from mamori.incidents import slots as views
 from mamori.incidents.alerts import service
@@ -57,7 +58,11 @@ def incidents(request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
 def incident(ref: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
     found = response.get(session, ref)
     items = response.full_timeline(session, found, now=runtime.now())
-    return render(request, "incidents/incident.html", {"i": found, "items": items})
+    sent = deliveries.for_subject(session, f"incidents:incident:{found.id}")
+    if found.group_id:
+        sent += deliveries.for_subject(session, f"incidents:alert_group:{found.group_id}")
+    sent.sort(key=lambda d: (d.at, d.id), reverse=True)
+    return render(request, "incidents/incident.html", {"i": found, "items": items, "deliveries": sent})
 
 
 @router.get("/oncall", response_class=HTMLResponse)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from mamori.core import deliveries
 from mamori.core.clock import parse_instant
 from mamori.slo.service import Plans, queries, review
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
@@ -49,4 +50,6 @@ def slo_review(
 def slo_detail(name: str, request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep) -> Response:
     objectives = queries.detail(session, slo=name, now=runtime.now(), plans=runtime.state(Plans))
     actions = objectives[0]["actions"] if objectives else []
-    return render(request, "slo/detail.html", {"name": name, "objectives": objectives, "actions": actions})
+    sent = deliveries.for_subject(session, f"slo:slo:{name}")
+    context = {"name": name, "objectives": objectives, "actions": actions, "deliveries": sent}
+    return render(request, "slo/detail.html", context)

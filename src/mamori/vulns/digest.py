@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,27 +84,44 @@ def compose(session: Session, *, now: datetime) -> Digest:
     )
 
 
-def send(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> tuple[list[str], list[str]]:
-    """Deliver to every configured target; returns (receipts, errors) so one failing target spares the others."""
+@dataclass(frozen=True)
+class Attempt:
+    """One target's delivery: the receipt when it went out, the reason when it did not."""
+
+    channel: str
+    target: str
+    ok: bool
+    detail: str
+    label: str
+    """How the target is named in an error ("slack", "email a@b", "webhook")."""
+
+
+def deliver(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> list[Attempt]:
+    """Deliver to every configured target; one failing target spares the others."""
     s = runtime.settings
     text = digest.text(s.base_url)
-    receipts, errors = [], []
+    planned: list[tuple[str, str, str, Callable[[], str]]] = []
     if targets.slack_channel:
-        try:
-            receipts.append(_slack(runtime, targets.slack_channel, text))
-        except RuntimeError as exc:
-            errors.append(f"slack: {exc}")
+        slack_channel = targets.slack_channel
+        planned.append(("slack", slack_channel, "slack", lambda: _slack(runtime, slack_channel, text)))
     for address in targets.email:
-        try:
-            receipts.append(_email(runtime, address, text))
-        except RuntimeError as exc:
-            errors.append(f"email {address}: {exc}")
+        planned.append(("email", address, f"email {address}", partial(_email, runtime, address, text)))
     if targets.webhook:
+        url, body = targets.webhook, digest.as_dict() | {"text": text}
+        planned.append(("webhook", url, "webhook", partial(_webhook, runtime, url, body)))
+    attempts = []
+    for kind, target, label, send_one in planned:
         try:
-            receipts.append(_webhook(runtime, targets.webhook, digest.as_dict() | {"text": text}))
+            attempts.append(Attempt(kind, target, True, send_one(), label))
         except RuntimeError as exc:
-            errors.append(f"webhook: {exc}")
-    return receipts, errors
+            attempts.append(Attempt(kind, target, False, str(exc), label))
+    return attempts
+
+
+def send(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> tuple[list[str], list[str]]:
+    """Deliver to every configured target; returns (receipts, errors)."""
+    attempts = deliver(runtime, digest, targets=targets)
+    return [a.detail for a in attempts if a.ok], [f"{a.label}: {a.detail}" for a in attempts if not a.ok]
 
 
 def _slack(runtime: Runtime, channel: str, text: str) -> str:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from mamori.core import deliveries
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.vulns import digest, kinds, store, watch
@@ -44,7 +45,20 @@ def digest_job(ctx: JobContext, payload: NoPayload) -> None:
     """Send the digest; if every target fails the job retries, partial failures are recorded."""
     targets = kinds.policy(ctx.session).digest
     composed = digest.compose(ctx.session, now=ctx.now)
-    receipts, errors = digest.send(ctx.runtime, composed, targets=targets)
+    attempts = digest.deliver(ctx.runtime, composed, targets=targets)
+    for a in attempts:
+        deliveries.attempt(
+            ctx,
+            source="vulns",
+            kind="digest",
+            channel=a.channel,
+            target=a.target,
+            subject="vulns:digest",
+            ok=a.ok,
+            detail=a.detail,
+        )
+    receipts = [a.detail for a in attempts if a.ok]
+    errors = [f"{a.label}: {a.detail}" for a in attempts if not a.ok]
     state = ctx.session.get(VulnSyncState, "digest") or VulnSyncState(name="digest", kind="digest", stats={})
     ctx.session.add(state)
     state.last_run_at, state.last_error = ctx.now, "; ".join(errors) or None

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from mamori.core import auth, catalog, jobs
+from mamori.core import auth, catalog, deliveries, jobs
 from mamori.core.errors import MamoriError, ValidationFailed
 from mamori.core.models import ROLES, Job
 from mamori.web.deps import Admin, RuntimeDep, SessionDep
@@ -183,3 +183,22 @@ def admin_retry_job(
         return render(request, "error.html", {"status": 404, "message": f"no failed job {job_id}"}, status_code=404)
     session.commit()
     return RedirectResponse("/admin/jobs?done=job-requeued", status_code=303)
+
+
+@router.get("/admin/deliveries", response_class=HTMLResponse)
+def admin_deliveries_page(
+    request: Request, _: Admin, session: SessionDep, source: str = "", result: str = ""
+) -> Response:
+    """Every outbound attempt of every domain, newest first, filtered by domain and result."""
+    ok = {"failed": False, "delivered": True}.get(result)
+    return render(
+        request,
+        "deliveries.html",
+        {
+            "deliveries": deliveries.search(session, source=source or None, ok=ok),
+            "totals": deliveries.totals(session),
+            "sources": ("incidents", "slo", "flags", "vulns"),
+            "source": source,
+            "result": result,
+        },
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from mamori.core import audit, auth, catalog, jobs, timeline
+from mamori.core import audit, auth, catalog, deliveries, jobs, timeline
 from mamori.core.clock import utc
 from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.models import ApiToken, Service, Team
@@ -218,3 +220,32 @@ def retry_job(job_id: int, principal: Admin, session: SessionDep, runtime: Runti
         raise NotFound(f"no failed job {job_id}")
     session.commit()
     return {"requeued": True}
+
+
+class DeliveryOut(BaseModel):
+    """One outbound attempt: what, on which channel, to whom, when, and whether it was delivered."""
+
+    at: datetime
+    source: str
+    kind: str
+    channel: str
+    target: str
+    subject: str
+    ok: bool
+    detail: str
+    attempt: int
+
+
+@router.get("/deliveries", response_model=list[DeliveryOut])
+def list_deliveries(  # noqa: PLR0917 - FastAPI passes query parameters by name
+    _: Reader,
+    session: SessionDep,
+    source: str | None = None,
+    kind: str | None = None,
+    ok: bool | None = None,
+    subject: Annotated[str | None, Query(description="a subject or a prefix, e.g. incidents:alert_group:")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> object:
+    """The delivery log, newest first."""
+    rows = deliveries.search(session, source=source, kind=kind, ok=ok, subject=subject, limit=limit)
+    return [DeliveryOut.model_validate(row, from_attributes=True) for row in rows]

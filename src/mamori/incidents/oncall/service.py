@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import auth, jobs
+from mamori.core import auth, deliveries, jobs
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job, Team, User
 from mamori.core.runtime import Runtime
@@ -261,6 +261,7 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
         receipt = sender.send(page_for(ctx.runtime, group, note.user_email, now=now), note.target)
     except NotifyError as exc:
         session.add(NotificationAttempt(notification_id=note.id, at=now, ok=False, detail=str(exc)[:2000]))
+        _log_delivery(session, note, now=now, ok=False, detail=str(exc))
         note.last_error = str(exc)[:2000]
         if note.attempts >= MAX_SEND_ATTEMPTS:
             note.status = "failed"
@@ -276,11 +277,27 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
         return
     session.add(NotificationAttempt(notification_id=note.id, at=now, ok=True, detail=receipt[:2000]))
+    _log_delivery(session, note, now=now, ok=True, detail=receipt)
     note.status, note.sent_at, note.last_error = "sent", now, None
     if note.channel == "slack" and receipt.startswith("slack:"):
         note.message_ref = receipt.removeprefix("slack:")[:300]
     if group is not None and group.status != "triggered":
         refresh_messages(session, group, now=now)  # acknowledged while this send was being retried
+
+
+def _log_delivery(session: Session, note: Notification, *, now: datetime, ok: bool, detail: str) -> None:
+    deliveries.record(
+        session,
+        at=now,
+        source="incidents",
+        kind="page",
+        channel=note.channel,
+        target=note.target,
+        subject=f"incidents:alert_group:{note.group_id}",
+        ok=ok,
+        detail=detail,
+        attempt=note.attempts,
+    )
 
 
 def refresh_messages(session: Session, group: AlertGroup, *, now: datetime) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mamori.core import audit, catalog, jobs
+from mamori.core import audit, catalog, deliveries, jobs
 from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
@@ -158,6 +158,19 @@ def ticket_for(session: Session, runtime: Runtime, item: ActionItem) -> Ticket:
     )
 
 
+def _log_ticket(ctx: JobContext, item: ActionItem, *, ok: bool, detail: str) -> None:
+    deliveries.attempt(
+        ctx,
+        source="incidents",
+        kind="ticket",
+        channel=item.tracker or "tracker",
+        target=item.tracker_target or "",
+        subject=f"incidents:incident:{item.incident_id}",
+        ok=ok,
+        detail=detail,
+    )
+
+
 def file_job(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Job: create the issue once; a retry first looks for the issue an earlier attempt may have made."""
     item = ctx.session.get(ActionItem, str(payload["item_id"]), with_for_update=True)
@@ -173,10 +186,13 @@ def file_job(ctx: JobContext, payload: dict[str, Any]) -> None:
             filed = client.create(item.tracker_target, ticket)
     except ValidationFailed as exc:  # the tracker was unconfigured since: retrying cannot help
         item.filing_status, item.filing_error = "failed", exc.detail[:2000]
+        _log_ticket(ctx, item, ok=False, detail=exc.detail)
         return
     except TrackerError as exc:
+        _log_ticket(ctx, item, ok=False, detail=str(exc))
         if exc.permanent or ctx.attempt >= FILE_ATTEMPTS:
             item.filing_status, item.filing_error = "failed", str(exc)[:2000]
             return
         raise  # retried with backoff; the item stays pending
     item.external_ref, item.external_url, item.filing_status, item.filing_error = filed.ref, filed.url, "filed", None
+    _log_ticket(ctx, item, ok=True, detail=f"{filed.ref} {filed.url}")

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import timeline
+from mamori.core import deliveries, timeline
 from mamori.core.catalog import service_team
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Job
@@ -63,10 +63,13 @@ def run_action(ctx: JobContext, *, action_id: int) -> None:
     episode = session.get(SloPolicyEpisode, action.episode_id)
     if episode is None:
         raise PermanentJobError(f"episode {action.episode_id} is gone")
+    spec: Action | None = None
+    subject = f"slo:slo:{episode.slo}"
     try:
         spec = _action_spec(session, episode, action.position)
         outcome = _perform(session, runtime, spec, episode, action, now=ctx.now)
     except (DeliveryError, PermanentJobError, ValueError, httpx.HTTPError) as exc:
+        outbound = _outbound(spec)
         final = (
             isinstance(exc, PermanentJobError)
             or getattr(exc, "permanent", False)
@@ -75,11 +78,39 @@ def run_action(ctx: JobContext, *, action_id: int) -> None:
         action_id = action.id
         # Nothing of this attempt is kept; release the transaction (SQLite has one writer) and record the error.
         session.rollback()
-        _record_error(runtime, action_id, str(exc), final=final, now=ctx.now)
+        _record_error(runtime, action_id, str(exc), final=final, now=ctx.now, outbound=outbound, subject=subject)
         if final:
             raise PermanentJobError(str(exc)) from exc
         raise
     action.status, action.outcome, action.error, action.updated_at = "done", outcome, None, ctx.now
+    outbound = _outbound(spec)
+    if outbound is not None:
+        kind, channel, target = outbound
+        deliveries.record(
+            session,
+            at=ctx.now,
+            source="slo",
+            kind=kind,
+            channel=channel,
+            target=target,
+            subject=subject,
+            ok=True,
+            detail=str(outcome),
+            attempt=ctx.attempt,
+        )
+
+
+def _outbound(spec: Action | None) -> tuple[str, str, str] | None:
+    """(kind, channel, target) of an action that goes out of Mamori; None for freezes and notes."""
+    if spec is None:
+        return None
+    if spec.type == "jira":
+        return "ticket", "jira", spec.project or ""
+    if spec.type == "github":
+        return "ticket", "github", spec.repository or ""
+    if spec.type == "notify":
+        return "webhook", "webhook", spec.url or ""
+    return None
 
 
 def _max_attempts(session: Session, job_id: int) -> int:
@@ -87,13 +118,35 @@ def _max_attempts(session: Session, job_id: int) -> int:
     return job.max_attempts if job is not None else 1
 
 
-def _record_error(runtime: Runtime, action_id: int, error: str, *, final: bool, now: datetime) -> None:
+def _record_error(
+    runtime: Runtime,
+    action_id: int,
+    error: str,
+    *,
+    final: bool,
+    now: datetime,
+    outbound: tuple[str, str, str] | None = None,
+    subject: str = "",
+) -> None:
     with runtime.sessions.begin() as other:
         row = other.get(SloPolicyAction, action_id)
         if row is not None:
             row.error, row.updated_at = error[:2000], now
             if final:
                 row.status = "failed"
+        if outbound is not None:
+            kind, channel, target = outbound
+            deliveries.record(
+                other,
+                at=now,
+                source="slo",
+                kind=kind,
+                channel=channel,
+                target=target,
+                subject=subject,
+                ok=False,
+                detail=error,
+            )
 
 
 def _perform(
