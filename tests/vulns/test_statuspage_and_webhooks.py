@@ -152,8 +152,8 @@ def test_webhook_redirect_to_a_private_address_is_refused(make_runtime) -> None:
     receipts, errors = _send(runtime)
     assert receipts == [] and [str(r.url) for r in sent] == [PUBLIC]  # the private target was never contacted
     assert errors == [
-        "webhook: http://10.1.2.3/internal: 10.1.2.3 resolves to a private address (10.1.2.3); "
-        "set allow_private_webhooks"
+        "webhook: http://10.1.2.3/internal: webhook host 10.1.2.3 resolves to a non-public address (10.1.2.3); "
+        "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
     ]
 
 
@@ -176,7 +176,7 @@ def test_webhook_redirect_to_a_private_address_is_followed_when_allowed(make_run
     ("location", "message"),
     [
         ("/hook", "more than 5 redirects"),
-        ("file:///etc/passwd", "which is not an http(s) URL"),
+        ("file:///etc/passwd", "not an http(s) URL"),
     ],
 )
 def test_webhook_redirect_loops_and_other_schemes_give_clear_errors(make_runtime, location: str, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -208,8 +208,8 @@ def test_the_digest_webhook_goes_to_the_address_that_was_checked(make_runtime, m
     receipts, errors = digest.send(runtime, composed, targets=kinds.Digest(webhook="https://hooks.example/hook"))
     assert receipts == []
     assert errors == [
-        "webhook: https://hooks.example/done: hooks.example resolves to a private address (10.0.0.1); "
-        "set allow_private_webhooks"
+        "webhook: https://hooks.example/done: webhook host hooks.example resolves to a non-public address (10.0.0.1); "
+        "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
     ]
     assert [(str(r.url), r.headers["Host"], r.extensions["sni_hostname"]) for r in sent] == [
         ("https://93.184.215.14/hook", "hooks.example", "hooks.example")

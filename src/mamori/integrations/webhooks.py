@@ -72,24 +72,55 @@ def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str
 def post_json(
     client: httpx.Client, url: str, payload: dict[str, Any], *, allow_private: bool, key: bytes | None = None
 ) -> int:
-    """POST `payload`; signs it when a key is given. Redirects are not followed (each hop would need checking)."""
-    target, headers, extensions = pinned(url, check_url(url, allow_private=allow_private))
+    """POST `payload` (signed when a key is given) and return the final HTTP status; see `deliver_json`."""
+    return deliver_json(client, url, payload, allow_private=allow_private, key=key)[0]
+
+
+MAX_POST_REDIRECTS = 5
+RE_POST = frozenset({301, 302, 307, 308})
+"""Redirects a webhook follows by POSTing the same body again (a webhook re-sent as GET delivers nothing)."""
+
+
+def deliver_json(
+    client: httpx.Client, url: str, payload: dict[str, Any], *, allow_private: bool, key: bytes | None = None
+) -> tuple[int, str]:
+    """POST `payload` to `url`; returns (status, the URL that took it).
+
+    The one webhook policy of Mamori: every hop, the first and each redirect target, passes `check_url`
+    (http(s) only; no private, loopback or link-local address unless allowed) and the connection goes to the
+    address that was checked; 301/302/307/308 are followed by POSTing the same body, at most five times;
+    303 and other 3xx are errors. Errors name the hop that failed."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    headers["Content-Type"] = "application/json"
-    if key is not None:
-        headers[SIGNATURE_HEADER] = signature(key, body)
-    try:
-        response = client.post(target, content=body, headers=headers, follow_redirects=False, extensions=extensions)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook {url}: {exc}") from None
-    if response.is_redirect:
-        raise DeliveryError(f"webhook {url} answered a redirect; configure the final URL", permanent=True)
-    if not response.is_success:
-        raise DeliveryError(
-            f"webhook {url} answered HTTP {response.status_code}",
-            permanent=response.status_code in PERMANENT_STATUSES,
-        )
-    return response.status_code
+    target = url
+    for _ in range(MAX_POST_REDIRECTS + 1):
+        try:
+            address = check_url(target, allow_private=allow_private)
+        except DeliveryError as exc:
+            raise DeliveryError(f"{target}: {exc}", permanent=exc.permanent) from None
+        pinned_url, headers, extensions = pinned(target, address)
+        headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers[SIGNATURE_HEADER] = signature(key, body)
+        try:
+            response = client.post(
+                pinned_url, content=body, headers=headers, follow_redirects=False, extensions=extensions
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook {target}: {exc}") from None
+        if response.status_code in RE_POST and "location" in response.headers:
+            target = str(httpx.URL(target).join(response.headers["location"]))  # against the name, not the pin
+            continue
+        if response.is_redirect:
+            raise DeliveryError(
+                f"webhook {target} answered HTTP {response.status_code}; configure the final URL", permanent=True
+            )
+        if not response.is_success:
+            raise DeliveryError(
+                f"webhook {target} answered HTTP {response.status_code}",
+                permanent=response.status_code in PERMANENT_STATUSES,
+            )
+        return response.status_code, target
+    raise DeliveryError(f"{url}: more than {MAX_POST_REDIRECTS} redirects", permanent=True)
 
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

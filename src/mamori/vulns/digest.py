@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -154,50 +150,13 @@ def _email(runtime: Runtime, address: str, text: str) -> str:
     return f"smtp:{address}"
 
 
-def _refuse_private(url: str) -> str:
-    """A digest webhook must not reach into our own network unless allow_private_webhooks says so. Returns the
-    checked address, which the request then goes to (resolving again could give another answer)."""
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = [str(info[4][0]).split("%", 1)[0] for info in socket.getaddrinfo(host, None)]
-    except OSError as exc:
-        raise RuntimeError(f"{url}: cannot resolve {host!r} ({exc})") from None
-    if not addresses:
-        raise RuntimeError(f"{url}: cannot resolve {host!r} (no addresses)")
-    for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if not webhooks.is_public(ip):
-            raise RuntimeError(f"{url}: {host} resolves to a private address ({ip}); set allow_private_webhooks")
-    return addresses[0]
-
-
-# redirects a webhook follows, re-posting the payload: 307/308 keep the method by definition; 301/302 are
-# followed with POST too (a webhook re-sent as GET delivers nothing). 303 means "look elsewhere": an error.
-_REDIRECTS = frozenset({301, 302, 307, 308})
-MAX_WEBHOOK_REDIRECTS = 5
-
-
 def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
-    """POST the digest; every redirect target is checked like the first URL (scheme, private addresses), so a
-    public endpoint cannot bounce the digest into our own network."""
-    allow_private = runtime.settings.allow_private_webhooks
-    target = url
-    with runtime.http_client() as client:
-        for _ in range(MAX_WEBHOOK_REDIRECTS + 1):
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise RuntimeError(f"{url}: redirected to {target}, which is not an http(s) URL")
-            address = None if allow_private else _refuse_private(target)
-            pinned_url, headers, extensions = webhooks.pinned(target, address)
-            try:
-                response = client.post(
-                    pinned_url, json=payload, headers=headers, extensions=extensions, follow_redirects=False
-                )
-            except httpx.HTTPError as exc:
-                raise RuntimeError(f"{target}: {exc}") from None
-            if response.status_code in _REDIRECTS and "location" in response.headers:
-                target = str(httpx.URL(target).join(response.headers["location"]))  # against the name, not the pin
-                continue
-            if response.status_code >= 300:
-                raise RuntimeError(f"{target}: HTTP {response.status_code}")
-            return f"webhook:{target}"
-    raise RuntimeError(f"{url}: more than {MAX_WEBHOOK_REDIRECTS} redirects")
+    """POST the digest through Mamori's one webhook policy (`integrations.webhooks.deliver_json`)."""
+    try:
+        with runtime.http_client() as client:
+            _, final = webhooks.deliver_json(
+                client, url, payload, allow_private=runtime.settings.allow_private_webhooks
+            )
+    except DeliveryError as exc:
+        raise RuntimeError(str(exc)) from None
+    return f"webhook:{final}"
