@@ -314,7 +314,10 @@ def test_digest_webhook_to_a_private_address_is_refused_unless_allowed(make_runt
         composed = digest.compose(session, now=runtime.now())
     receipts, errors = digest.send(runtime, composed, targets=kinds.Digest(webhook="http://127.0.0.1:9/hook"))
     assert receipts == [] and sent == []
-    reason = "webhook host 127.0.0.1 resolves to a non-public address (127.0.0.1); set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
+    reason = (
+        "webhook host 127.0.0.1 resolves to a non-public address (127.0.0.1); "
+        "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
+    )
     assert errors == [f"webhook: http://127.0.0.1:9/hook: {reason}"]
 
 
