@@ -23,6 +23,7 @@ LEGACY_NAMES = ("views", "slot", "specs", "config", "flagset")
 MAX_LINES = 450
 DOMAINS = sorted(make.__module__.split(".")[1] for make in DOMAIN_PLUGINS)
 
+
 def _has(folder: Path, role: str) -> bool:
     return (folder / f"{role}.py").is_file() or (folder / role / "__init__.py").is_file()
 

@@ -94,9 +94,7 @@ def test_offline_commands_build_no_runtime_and_the_cli_support_never_imports_the
         raise AssertionError("validate must not build a runtime (and its database engine)")
 
     monkeypatch.setattr(cli_support._Factories, "build_runtime", no_runtime)
-    (tmp_path / "team.yaml").write_text(
-        "apiVersion: mamori.dev/v1\nkind: Team\nmetadata: {name: web}\nspec: {}\n"
-    )
+    (tmp_path / "team.yaml").write_text("apiVersion: mamori.dev/v1\nkind: Team\nmetadata: {name: web}\nspec: {}\n")
     result = CliRunner().invoke(cli.app, ["validate", "--config", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert '"Team/web"' in result.stdout
