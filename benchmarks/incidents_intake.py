@@ -17,7 +17,7 @@ from mamori.core import manifest, migrate
 from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
 from mamori.core.config import load_settings
-from mamori.core.jobs import Worker
+from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
 from mamori.incidents.oncall import service as paging
 from mamori.incidents.oncall.notifiers import Page

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from mamori.core import deliveries, jobs, manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import JobContext, JobKind, NoPayload, Worker
+from mamori.core.jobs import JobContext, JobKind, NoPayload
 from mamori.core.models import Delivery, Job
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.models import Notification
 from mamori.vulns.jobs import DIGEST_JOB
 from tests.conftest import RuntimeFactory, issue_token

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.config import load_settings
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Plugin, Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.models import Alert, AlertGroup
 from mamori.slo import service as slo_service
 from mamori.wiring import DOMAIN_PLUGINS, build_runtime, subscribe

@@ -18,7 +18,7 @@ from mamori import demo as demo_data
 from mamori.core import auth, manifest, migrate
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
-from mamori.core.jobs import Worker
+from mamori.core.worker import Worker
 from mamori.web.app import create_app
 from mamori.wiring import DOMAIN_PLUGINS, build_runtime, kind_registry, start
 

@@ -15,14 +15,10 @@ from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
-from mamori.delivery import plugin as delivery_plugin
-from mamori.findings import plugin as findings_plugin
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
-from mamori.gamedays import plugin as gamedays_plugin
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
-from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
@@ -32,10 +28,6 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
-    sast_plugin.plugin,
-    delivery_plugin.plugin,
-    findings_plugin.plugin,
-    gamedays_plugin.plugin,
 ]
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mamori.core import timeline
 from mamori.core.config import load_settings
-from mamori.core.jobs import JobContext, Worker
+from mamori.core.jobs import JobContext
+from mamori.core.worker import Worker
 from mamori.wiring import build_runtime
 
 

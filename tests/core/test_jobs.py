@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 from mamori.core import jobs, timeline
 from mamori.core.clock import FixedClock
 from mamori.core.events import Event
-from mamori.core.jobs import JobContext, PermanentJobError, Worker
+from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Job, TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 
 
 def note(ctx: JobContext, payload: dict[str, Any]) -> None:

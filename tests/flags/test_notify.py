@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.models import Job, Service, Team, TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.flags import notify, ramps
 from tests.conftest import RuntimeFactory
 from tests.flags.conftest import apply_config, write_config

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from mamori.cli import app
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.flags import counts, scan, service, serving, slots, stale
 from mamori.flags.demo import seed_demo
 from mamori.flags.models import FlagRamp

@@ -15,9 +15,10 @@ from mamori.cli import app
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.errors import Conflict, ValidationFailed
-from mamori.core.jobs import JobContext, Worker
+from mamori.core.jobs import JobContext
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.flags import ramps, service
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagRamp

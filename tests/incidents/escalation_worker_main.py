@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mamori.core.config import load_settings
-from mamori.core.jobs import Worker
+from mamori.core.worker import Worker
 from mamori.incidents.oncall.notifiers import Page
 from mamori.incidents.oncall.service import Channels
 from mamori.wiring import build_runtime

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.errors import ValidationFailed
-from mamori.core.jobs import Worker
 from mamori.core.models import AuditEntry
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.models import ActionItem
 from mamori.incidents.response import actions
 from mamori.incidents.response import service as response

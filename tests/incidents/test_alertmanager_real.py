@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.models import Alert, AlertGroup, Intake
 from mamori.web.app import create_app
 from tests.conftest import issue_token

@@ -56,7 +56,7 @@ spec:
 """
     apply_config(runtime, tmp_path / "c", route)
     fakes = install_fakes(runtime)
-    from mamori.core.jobs import Worker
+    from mamori.core.worker import Worker
 
     _run(runtime, ingest_slo_burn, Burn())
     _run(runtime, ingest_slo_burn, Burn(slo="other", severity="ticket"))

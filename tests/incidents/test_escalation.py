@@ -6,9 +6,9 @@ from sqlalchemy import select, update
 
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.alerts import service, silences
 from mamori.incidents.models import AlertGroup, Intake, Notification, NotificationAttempt
 from mamori.incidents.oncall import service as paging

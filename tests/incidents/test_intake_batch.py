@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from mamori.core import jobs
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
 from mamori.incidents.models import Alert, AlertGroup, Intake
 from tests.incidents.fakes import am_payload, apply_config, install_fakes

@@ -5,8 +5,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.models import Alert, AlertGroup, Intake
 from tests.conftest import issue_token
 from tests.incidents.fakes import am_payload, apply_config, install_fakes

@@ -13,8 +13,8 @@ from mamori.cli import app
 from mamori.core import timeline
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
 from mamori.incidents.alerts.severity import due_after
 from mamori.incidents.models import IncidentEntry, Postmortem

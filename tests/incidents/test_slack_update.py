@@ -12,8 +12,8 @@ from sqlalchemy import select
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
 from mamori.incidents.models import AlertGroup, Notification
 from tests.conftest import RuntimeFactory

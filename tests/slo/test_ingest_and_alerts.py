@@ -16,9 +16,10 @@ from mamori.cli import app
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import JobContext, Worker
+from mamori.core.jobs import JobContext
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.slo import counting, service
 from mamori.slo.evaluate import MemoryStore, to_minute
 from mamori.slo.events import BurnAlertFired, BurnAlertResolved

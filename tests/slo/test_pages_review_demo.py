@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from mamori.cli import app
 from mamori.core import manifest
 from mamori.core.audit import Actor
-from mamori.core.jobs import Worker
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.slo import charts, service, slots
 from mamori.slo import demo as demo_data
 from mamori.slo.models import SloAlert, SloBucket, SloStatus

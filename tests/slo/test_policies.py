@@ -16,9 +16,10 @@ from sqlalchemy import select
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import JobContext, Worker
+from mamori.core.jobs import JobContext
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.slo import service
 from mamori.slo.events import ReleaseFreezeEnded, ReleaseFreezeStarted
 from mamori.slo.models import SloPolicyAction, SloPolicyEpisode

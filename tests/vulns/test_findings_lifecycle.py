@@ -15,8 +15,8 @@ from sqlalchemy import select
 from mamori.core import audit, jobs, manifest, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput, ValidationFailed
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.vulns import store
 from mamori.vulns.jobs import SYNC_JOB
 from mamori.vulns.kinds import RepositoryMapping

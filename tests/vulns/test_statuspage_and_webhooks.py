@@ -12,8 +12,8 @@ from sqlalchemy import select
 from mamori.core import jobs, manifest
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
-from mamori.core.jobs import Worker
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.vulns import digest, feeds, kinds, store, watch
 from mamori.vulns.jobs import POLL_JOB
 from mamori.vulns.models import VulnFeedItem, VulnFinding

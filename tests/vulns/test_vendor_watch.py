@@ -16,9 +16,9 @@ from sqlalchemy import select
 from mamori.core import jobs, manifest, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import ValidationFailed
-from mamori.core.jobs import Worker
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.vulns import digest, feeds, kinds, store
 from mamori.vulns.jobs import DIGEST_JOB, POLL_JOB, SYNC_JOB
 from mamori.vulns.models import VulnFeedItem, VulnFinding, VulnSyncState

@@ -86,7 +86,7 @@ def test_retrying_a_failed_job_over_the_api_is_audited_once(
     client: TestClient, runtime: Runtime, clock: FixedClock, auth_headers: dict[str, str]
 ) -> None:
     from mamori.core import jobs
-    from mamori.core.jobs import Worker
+    from mamori.core.worker import Worker
 
     with runtime.sessions.begin() as session:
         failing = jobs.enqueue(session, kind="test.no_such_handler", now=clock.now()).id

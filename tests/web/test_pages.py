@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from mamori.core import auth, jobs, timeline
 from mamori.core.clock import FixedClock
-from mamori.core.jobs import Worker
 from mamori.core.models import Job, Service, Team, TeamMembership
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin, Runtime
+from mamori.core.worker import Worker
 from tests.web.conftest import Login, create_user
 
 

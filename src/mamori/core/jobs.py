@@ -18,21 +18,17 @@ How a job runs exactly once:
 from __future__ import annotations
 
 import logging
-import threading
-import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from mamori.core import audit
 from mamori.core.audit import Actor
-from mamori.core.clock import Clock
 from mamori.core.models import Job, PeriodicJob
 
 if TYPE_CHECKING:
@@ -298,162 +294,3 @@ def retry(session: Session, *, job_id: int, now: datetime, actor: Actor | None =
     if actor is not None:
         audit.record(session, actor=actor, action="retry", object_type="Job", object_id=str(job_id), at=now)
     return True
-
-
-@dataclass
-class Claim:
-    job_id: int
-    kind: str
-    payload: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    token: str
-
-
-class Worker:
-    """Claims and runs due jobs. `run_once` is what tests call; `run_forever` is the server loop."""
-
-    def __init__(self, runtime: Runtime, *, worker_id: str | None = None, lease_seconds: float | None = None) -> None:
-        self.runtime = runtime
-        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
-        self.lease = timedelta(seconds=lease_seconds or runtime.settings.job_lease_seconds)
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        return self.runtime.sessions
-
-    @property
-    def clock(self) -> Clock:
-        return self.runtime.clock
-
-    def run_once(self, *, limit: int = 100) -> int:
-        """Run up to `limit` due jobs, one after another; returns how many were run."""
-        with self.sessions.begin() as session:
-            enqueue_due_periodic(session, now=self.clock.now())
-        ran = 0
-        while ran < limit:
-            claim = self._claim()
-            if claim is None:
-                break
-            self._execute(claim)
-            ran += 1
-        return ran
-
-    def run_until_idle(self, *, max_rounds: int = 100) -> int:
-        """Run jobs until none is due (jobs may enqueue more); for tests and the CLI."""
-        total = 0
-        for _ in range(max_rounds):
-            ran = self.run_once()
-            total += ran
-            if ran == 0:
-                break
-        return total
-
-    def run_forever(self, stop: threading.Event) -> None:
-        log.info("worker %s started", self.worker_id)
-        while not stop.is_set():
-            try:
-                ran = self.run_once()
-            except Exception:
-                log.exception("worker loop error; retrying")
-                ran = 0
-            if ran == 0:
-                stop.wait(self.runtime.settings.job_poll_seconds)
-        log.info("worker %s stopped", self.worker_id)
-
-    def _claim(self) -> Claim | None:
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            claimable = or_(
-                (Job.status == "queued") & (Job.run_at <= now),
-                (Job.status == "running") & (Job.lease_until < now),
-            )
-            job = session.scalar(
-                select(Job).where(claimable).order_by(Job.run_at, Job.id).limit(1).with_for_update(skip_locked=True)
-            )
-            if job is None:
-                return None
-            job.attempts += 1
-            token = f"{self.worker_id}:{job.attempts}:{uuid.uuid4().hex[:8]}"
-            job.status, job.locked_by = "running", token
-            job.lease_until, job.started_at = now + self.lease, now
-            return Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, token)
-
-    def _execute(self, claim: Claim) -> None:
-        handler = self.runtime.jobs.handlers.get(claim.kind)
-        heartbeat = _Heartbeat(self, claim)
-        heartbeat.start()
-        ctx: JobContext | None = None
-        try:
-            if handler is None:
-                raise PermanentJobError(f"no handler registered for job kind {claim.kind!r}")
-            with self.sessions() as session:
-                now = self.clock.now()
-                ctx = JobContext(session, claim.job_id, claim.attempt, now, self.runtime)
-                handler(ctx, claim.payload)
-                done = session.execute(
-                    update(Job)
-                    .where(Job.id == claim.job_id, Job.locked_by == claim.token, Job.status == "running")
-                    .values(status="succeeded", finished_at=self.clock.now(), lease_until=None, last_error=None)
-                )
-                if getattr(done, "rowcount", 0) != 1:
-                    session.rollback()
-                    log.warning("job %s lost its lease; its work was rolled back", claim.job_id)
-                    return
-                session.commit()
-        except Exception as exc:
-            self._fail(claim, exc, hooks=ctx.failure_hooks if ctx is not None else [])
-        finally:
-            heartbeat.stop()
-
-    def _fail(self, claim: Claim, exc: Exception, *, hooks: list[Callable[[Session], None]] | None = None) -> None:
-        now = self.clock.now()
-        permanent = isinstance(exc, PermanentJobError) or claim.attempt >= claim.max_attempts
-        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        log.warning("job %s (%s) attempt %s failed: %s", claim.job_id, claim.kind, claim.attempt, text)
-        with self.sessions.begin() as session:
-            values: dict[str, Any] = {"last_error": text[:4000], "lease_until": None}
-            if permanent:
-                values.update(status="failed", finished_at=now)
-            else:
-                values.update(status="queued", run_at=now + backoff(claim.attempt))
-            failed = session.execute(
-                update(Job).where(Job.id == claim.job_id, Job.locked_by == claim.token).values(**values)
-            )
-            if getattr(failed, "rowcount", 0) == 1:  # this worker still holds the job: its failure counts
-                for write in hooks or []:
-                    write(session)
-
-
-class _Heartbeat:
-    """Extends a running job's lease so that a slow handler is not taken for a dead one."""
-
-    def __init__(self, worker: Worker, claim: Claim) -> None:
-        self.worker, self.claim = worker, claim
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{claim.job_id}")
-
-    def start(self) -> None:
-        # On SQLite the handler's transaction holds the database's write lock from its
-        # first statement, and claiming needs that lock, so no one can take the job over:
-        # there is nothing to extend (and the heartbeat would only queue behind the lock).
-        if self.worker.runtime.engine.dialect.name != "sqlite":
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _beat(self) -> None:
-        interval = self.worker.lease.total_seconds() / 3
-        while not self._stop.wait(interval):
-            try:
-                with self.worker.sessions.begin() as session:
-                    session.execute(
-                        update(Job)
-                        .where(Job.id == self.claim.job_id, Job.locked_by == self.claim.token)
-                        .values(lease_until=self.worker.clock.now() + self.worker.lease)
-                    )
-            except Exception:
-                log.exception("could not extend lease of job %s", self.claim.job_id)

@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mamori import __version__
 from mamori.core import migrate
 from mamori.core.errors import MamoriError
-from mamori.core.jobs import Worker
 from mamori.core.manifest import format_loc
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.web import admin_pages, api, pages
 from mamori.web.limits import BodyLimit
 from mamori.web.metrics import Metrics, MetricsMiddleware
