@@ -205,8 +205,9 @@ def test_fetches_follow_redirects_only_to_public_addresses() -> None:
     assert seen == ["http://93.184.215.14/feed"], "the private hop is never requested"
     final = get_checked(client_for(handler), "http://93.184.215.14/moved", allow_private=False)
     assert final.status_code == 200 and str(final.url) == "http://93.184.215.14/final"
-    allowed = get_checked(client_for(handler), "http://93.184.215.14/feed", allow_private=True)
-    assert allowed.status_code == 200
+    with pytest.raises(DeliveryError, match="cloud metadata address"):  # even with private addresses allowed
+        get_checked(client_for(handler), "http://93.184.215.14/feed", allow_private=True)
+    assert "http://169.254.169.254/latest/meta-data" not in seen
     with pytest.raises(DeliveryError, match="more than 5 redirects"):
         get_checked(client_for(handler), "http://93.184.215.14/loop", allow_private=False)
 
@@ -264,3 +265,45 @@ def test_fetches_pin_each_hop_and_resolve_relative_redirects_against_the_name(mo
         ("http://93.184.215.14/old", "feeds.example"),
         ("http://93.184.215.14/new", "feeds.example"),
     ], "the relative hop keeps the name; the hop to a private address is never requested"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    ],
+)
+def test_ipv6_forms_of_private_addresses_are_not_public(address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipaddress
+
+    from mamori.integrations.webhooks import is_public
+
+    assert not is_public(ipaddress.ip_address(address))
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(10, 1, 6, "", (address, 0, 0, 0))])
+    with pytest.raises(DeliveryError, match="non-public address") as exc:
+        check_url("https://hooks.example/x", allow_private=False)
+    assert exc.value.permanent
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fd00:ec2::254", "fe80::1", "64:ff9b::a9fe:a9fe"])
+def test_metadata_and_link_local_addresses_are_refused_even_when_private_ones_are_allowed(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    family = 10 if ":" in address else 2
+    sockaddr = (address, 0, 0, 0) if family == 10 else (address, 0)
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(family, 1, 6, "", sockaddr)])
+    with pytest.raises(DeliveryError, match="cloud metadata address") as exc:
+        check_url("http://metadata.internal/latest/meta-data/", allow_private=True)
+    assert exc.value.permanent
+
+
+def test_a_public_address_and_an_allowed_private_one_pass_and_are_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 0))])
+    assert check_url("https://hooks.example/x", allow_private=False) == "93.184.215.14"
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.0.0.7", 0))])
+    assert check_url("https://hooks.internal/x", allow_private=True) == "10.0.0.7"

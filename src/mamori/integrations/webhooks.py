@@ -23,33 +23,80 @@ def signature(key: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Globally routable unicast: not private, loopback, link-local, shared (100.64/10), reserved or multicast."""
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+METADATA = (
+    ipaddress.ip_network("169.254.0.0/16"),  # link-local, where cloud metadata services answer (169.254.169.254)
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("fd00:ec2::254/128"),  # AWS's IPv6 metadata endpoint
+)
+"""Never reachable, even when private webhooks are allowed: a webhook URL must not read instance credentials."""
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16), if any."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in SIX_TO_FOUR:
+        return address.sixtofour
+    return None
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally routable unicast: not private, loopback, link-local, shared (100.64/10), reserved or multicast,
+    and not an IPv6 form (NAT64, 6to4, IPv4-mapped, Teredo) of an address that is not."""
+    inner = embedded_ipv4(address)
+    if inner is not None and not is_public(inner):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.teredo is not None:
+        return False
     return address.is_global and not address.is_multicast
 
 
-def check_url(url: str, *, allow_private: bool) -> str | None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses.
+def is_metadata(address: IPAddress) -> bool:
+    inner = embedded_ipv4(address)
+    return any(address in net for net in METADATA if net.version == address.version) or (
+        inner is not None and is_metadata(inner)
+    )
 
-    Returns the checked address to connect to (None when private addresses are allowed): connecting by the
-    host name instead would resolve it again, and a short-lived DNS answer could then point somewhere else."""
+
+def check_url(url: str, *, allow_private: bool) -> str | None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to loopback, link-local or private addresses;
+    link-local and cloud metadata addresses are refused even when private addresses are allowed.
+
+    Returns the checked address to connect to: connecting by the host name instead would resolve it again,
+    and a short-lived DNS answer could then point somewhere else. With private addresses allowed, a name
+    that does not resolve here is left to the HTTP client (None)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(f"not an http(s) URL: {url!r}", permanent=True)
-    if allow_private:
-        return None
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except OSError as exc:
+        if allow_private:
+            return None
         raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}") from None
     if not infos:
+        if allow_private:
+            return None
         raise DeliveryError(f"cannot resolve {parts.hostname}: no addresses")
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not is_public(address):
+        if not allow_private and not is_public(address):
             raise DeliveryError(
                 f"webhook host {parts.hostname} resolves to a non-public address ({address}); "
                 "set MAMORI_ALLOW_PRIVATE_WEBHOOKS=1 to allow it",
+                permanent=True,
+            )
+        if is_metadata(address):
+            raise DeliveryError(
+                f"webhook host {parts.hostname} resolves to a link-local or cloud metadata address ({address}), "
+                "which Mamori never contacts",
                 permanent=True,
             )
     return str(infos[0][4][0]).split("%", 1)[0]
