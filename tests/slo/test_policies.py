@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from mamori.core import manifest
+from mamori.core import deliveries, manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import JobContext
@@ -227,3 +227,30 @@ def test_deploy_gate_follows_the_freeze_and_the_rule_fires_again_in_a_new_episod
         assert [e.status for e in episodes] == ["cleared", "active"]
     assert json.dumps(actions)  # the actions list is JSON
     assert {a["outcome"].get("ticket") for a in actions if a["type"] == "jira"} == {"OPS-1", "OPS-2"}
+
+
+def test_every_outbound_attempt_of_a_policy_is_in_the_delivery_log(
+    make_runtime: RuntimeFactory,
+    fake: FakeTrackers,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    runtime = _runtime(make_runtime, fake)
+    fake.jira_down = 2  # Jira answers 503 twice, then files the ticket
+    _setup(runtime, tmp_path)
+    _ingest(runtime, good=90, bad=10)
+    for _ in range(3):
+        _tick(runtime, clock, minutes=10)  # the Jira action again, after each backoff
+    with runtime.sessions() as session:
+        rows = deliveries.for_subject(session, "slo:slo:apply-for-job")
+        logged = sorted((r.channel, r.kind, r.target, r.ok, r.attempt) for r in rows)
+        failure = next(r.detail for r in rows if not r.ok)
+    # freezes and timeline notes stay inside Mamori: not deliveries
+    assert logged == [
+        ("github", "ticket", "acme/jobs", True, 1),
+        ("jira", "ticket", "OPS", False, 1),
+        ("jira", "ticket", "OPS", False, 2),
+        ("jira", "ticket", "OPS", True, 3),
+        ("webhook", "webhook", "https://hooks.example.com/slo", True, 1),
+    ]
+    assert "HTTP 503" in failure

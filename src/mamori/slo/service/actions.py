@@ -78,7 +78,16 @@ def run_action(ctx: JobContext, *, action_id: int) -> None:
         action_id = action.id
         # Nothing of this attempt is kept; release the transaction (SQLite has one writer) and record the error.
         session.rollback()
-        _record_error(runtime, action_id, str(exc), final=final, now=ctx.now, outbound=outbound, subject=subject)
+        _record_error(
+            runtime,
+            action_id,
+            str(exc),
+            final=final,
+            now=ctx.now,
+            outbound=outbound,
+            subject=subject,
+            attempt=ctx.attempt,
+        )
         if final:
             raise PermanentJobError(str(exc)) from exc
         raise
@@ -127,6 +136,7 @@ def _record_error(
     now: datetime,
     outbound: tuple[str, str, str] | None = None,
     subject: str = "",
+    attempt: int = 1,
 ) -> None:
     with runtime.sessions.begin() as other:
         row = other.get(SloPolicyAction, action_id)
@@ -146,6 +156,7 @@ def _record_error(
                 subject=subject,
                 ok=False,
                 detail=error,
+                attempt=attempt,
             )
 
 
