@@ -217,3 +217,45 @@ def test_jobs_page_shows_failed_and_stuck_jobs_and_retries(
     assert client.post(f"/admin/jobs/{failing}/retry", data={"csrf_token": csrf}).status_code == 404
     entries = client.get("/api/v1/audit?object_type=Job", headers={"X-CSRF-Token": csrf}).json()
     assert [(e["action"], e["source"], e["object_id"]) for e in entries] == [("retry", "ui", str(failing))]
+
+
+def test_a_stored_javascript_link_is_never_rendered_as_a_link(
+    client: TestClient, runtime: Runtime, login: Login
+) -> None:
+    with runtime.sessions.begin() as session:
+        session.add(
+            Service(
+                name="evil",
+                tier=3,
+                repository="https://github.com/jobly/evil",
+                links=[
+                    {"title": "Runbook", "url": "javascript:fetch('/api/v1/tokens',{method:'POST'})"},
+                    {"title": "Tab", "url": "java\tscript:alert(1)"},
+                    {"title": "Wiki", "url": "https://wiki.example/evil"},
+                ],
+                created_at=runtime.now(),
+            )
+        )
+    login()
+    for page in (client.get("/services").text, client.get("/services/evil").text):
+        assert "javascript:" not in page and "script:alert" not in page
+        assert 'href="#unsafe-link"' in page and 'href="https://wiki.example/evil"' in page
+
+
+def test_a_service_link_that_is_not_http_is_refused_at_validate(runtime: Runtime, tmp_path: object) -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from mamori.core import manifest
+    from mamori.core.errors import ValidationFailed
+
+    root = Path(str(tmp_path))
+    (root / "svc.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: Service\nmetadata: {name: evil}\n"
+        "spec: {links: [{title: Runbook, url: 'javascript:alert(1)'}]}\n"
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(root, runtime.kinds)
+    rendered = [p.render() for p in exc.value.problems]
+    assert any("spec.links[0].url" in r and "http(s) URL" in r for r in rendered), rendered

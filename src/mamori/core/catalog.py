@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import audit, auth
+from mamori.core import audit, auth, urls
 from mamori.core.errors import NotFound, Problem
 from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, KindDef, SpecModel
 from mamori.core.models import ROLES, Service, Team, TeamMembership, User
@@ -98,6 +98,11 @@ class TeamSpec(SpecModel):
 class Link(SpecModel):
     title: str
     url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        return urls.check_http_url(value)
 
 
 class ServiceSpec(SpecModel):

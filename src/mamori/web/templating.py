@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from mamori.core import urls
 from mamori.core.runtime import NavEntry, Runtime
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -29,6 +30,7 @@ def make_environment(runtime: Runtime) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["href"] = lambda v: urls.safe_href(v) or "#unsafe-link"
     env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v else ""
     return env
 
