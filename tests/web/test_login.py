@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 
 from mamori.core import auth
@@ -116,3 +118,26 @@ def test_logged_in_pages_carry_the_csrf_token_for_htmx(client: TestClient, login
     page = client.get("/timeline").text
     assert f'hx-headers=\'{{"X-CSRF-Token": "{csrf}"}}\'' in page
     assert csrf_of(page) == csrf
+
+
+def test_the_per_account_limit_counts_every_spelling_of_the_account(runtime: Runtime) -> None:
+    import pytest
+
+    from mamori.core.errors import RateLimited, Unauthenticated
+
+    create_user(runtime, "ada@example.com")
+    with runtime.sessions.begin() as session:
+        auth.get_user(session, "ada@example.com").handle = "ada"
+    spellings = ["ada@example.com ", "ADA@example.com", " Ada@Example.COM", "ada", "ada@example.com"]
+    settings = runtime.settings
+    limits = {
+        "max_failures": settings.login_max_failures,
+        "window": timedelta(seconds=settings.login_window_seconds),
+        "lifetime": timedelta(hours=1),
+    }
+    assert len(spellings) >= settings.login_max_failures
+    for n, name in enumerate(spellings[: settings.login_max_failures]):
+        with runtime.sessions.begin() as session, pytest.raises(Unauthenticated):
+            auth.login(session, email=name, password="guess-guess", ip=f"10.0.0.{n}", now=runtime.now(), **limits)
+    with runtime.sessions.begin() as session, pytest.raises(RateLimited):
+        auth.login(session, email="ada@example.com", password=PASSWORD, ip="10.9.9.9", now=runtime.now(), **limits)

@@ -265,10 +265,13 @@ def login(
     window: timedelta,
     lifetime: timedelta,
 ) -> tuple[User, IssuedSession]:
-    check_login_rate(session, email=email, ip=ip, now=now, max_failures=max_failures, window=window)
     user = find_user(session, email)
+    # Failures count under the account the name resolves to, so " Ada@Example.com", "ADA@example.com" and the
+    # handle "ada" share one budget (and an unknown name under its normalised form).
+    account = user.email.lower() if user is not None else email.strip().lower()
+    check_login_rate(session, email=account, ip=ip, now=now, max_failures=max_failures, window=window)
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
-    session.add(LoginAttempt(email=email.lower(), ip=ip, at=now, success=ok))
+    session.add(LoginAttempt(email=account, ip=ip, at=now, success=ok))
     if not ok or user is None:
         session.flush()
         raise Unauthenticated("wrong email or password")
