@@ -17,7 +17,7 @@ from mamori.core import deliveries, manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.jobs import JobContext
-from mamori.core.models import TimelineEvent
+from mamori.core.models import Service, TimelineEvent
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.slo import service
@@ -211,7 +211,14 @@ def test_deploy_gate_follows_the_freeze_and_the_rule_fires_again_in_a_new_episod
         body = denied.json()
         assert body["since"] == "2026-11-28T12:01:00+00:00"
         assert "error budget remaining below 25%" in body["reasons"][0]["reason"]
+        with runtime.sessions.begin() as session:  # another catalog service is not frozen with it
+            session.add(Service(name="jobs-web", tier=2, links=[], created_at=runtime.now()))
         assert client.get("/api/v1/gates/deploy?service=jobs-web", headers=headers).status_code == 200
+        unknown = client.get("/api/v1/gates/deploy?service=jobs-apii", headers=headers)  # a typo never passes
+        assert (
+            unknown.status_code == 404
+            and "no service 'jobs-apii' in the catalog or in any SLO" in unknown.json()["detail"]
+        )
 
         _ingest(runtime, good=5000, bad=0)  # the budget recovers above 25%: the episode clears
         _tick(runtime, clock)
