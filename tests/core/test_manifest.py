@@ -235,3 +235,42 @@ def test_yaml_timestamps_stay_as_written(runtime: Runtime, tmp_path: Path) -> No
     bundle = manifest.load(root, runtime.kinds)
     assert bundle.get("Service", "jobs-api").spec["description"] == "2026-01-05T09:00:00"  # type: ignore[union-attr]
     manifest.apply(runtime, bundle, actor=CONFIG)
+
+
+BOMB = """\
+apiVersion: mamori.dev/v1
+kind: Team
+metadata: {name: bomb}
+spec:
+  a: &a [x, x, x, x, x, x, x, x, x, x]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+  g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BOMB, "expands to more than 200000 values (YAML aliases?)"),
+        ("a: &a [1]\nb: [" + ", ".join(["*a"] * 101) + "]\n", "more than 100 aliases"),
+        ("a: " + "[" * 70 + "]" * 70 + "\n", "nested deeper than 64 levels"),
+    ],
+)
+def test_yaml_bombs_and_deep_nesting_are_one_line_problems(
+    runtime: Runtime, tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(tmp_path, runtime.kinds)
+    assert any(message in p.render() for p in exc.value.problems), [p.render() for p in exc.value.problems]
+
+
+def test_deeply_nested_json_is_a_problem_not_a_crash(runtime: Runtime, tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(tmp_path, runtime.kinds)
+    assert any("nested too deeply" in p.render() for p in exc.value.problems)

@@ -14,13 +14,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core import audit
 from mamori.core.audit import Actor
+from mamori.core.config_files import (
+    iter_config_files,
+    read_documents,
+)
 from mamori.core.documents import (
     MAMORI_API,
     ApplyContext,
@@ -64,8 +67,6 @@ __all__ = [
     "validate",
 ]
 
-CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
-MAX_CONFIG_FILE_BYTES = 5 * 1024 * 1024
 METADATA_KEYS = {"name", "displayName", "labels", "annotations", "namespace"}
 
 
@@ -89,56 +90,6 @@ def problems_from_validation(exc: ValidationError, *, doc: Document, prefix: str
     return problems
 
 
-class PlainLoader(yaml.SafeLoader):
-    """Safe YAML that keeps timestamps as the text written: specs are stored as JSON, and
-    times without an offset mean local time to the kind that reads them (a schedule's zone)."""
-
-
-PlainLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def iter_config_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise ValidationFailed(f"{root}: no such configuration directory")
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix in CONFIG_SUFFIXES
-        and not any(part.startswith(".") for part in p.parts[len(root.parts) :])
-    )
-
-
-def _raw_documents(path: Path, problems: list[Problem]) -> list[Any]:
-    try:
-        if path.stat().st_size > MAX_CONFIG_FILE_BYTES:
-            problems.append(Problem(loc="", msg=f"file is larger than {MAX_CONFIG_FILE_BYTES} bytes", file=str(path)))
-            return []
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(loc="", msg=f"cannot read file: {exc}", file=str(path)))
-        return []
-    try:
-        if path.suffix == ".json":
-            return [json.loads(text)]
-        return [d for d in yaml.load_all(text, Loader=PlainLoader) if d is not None]
-    except json.JSONDecodeError as exc:
-        problems.append(
-            Problem(loc=f"line {exc.lineno} column {exc.colno}", msg=f"invalid JSON: {exc.msg}", file=str(path))
-        )
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        what = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(loc=where, msg=f"invalid YAML: {what}", file=str(path)))
-    return []
-
-
 def _is_embedded_data(raw: Any) -> bool:
     """A mapping with neither apiVersion nor kind: data, not a document."""
     return isinstance(raw, dict) and "apiVersion" not in raw and "kind" not in raw
@@ -150,7 +101,7 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
     docs: list[Document] = []
     seen: dict[tuple[str, str, str], str] = {}
     for path in iter_config_files(root):
-        raws = _raw_documents(path, problems)
+        raws = read_documents(path, problems)
         if raws and all(_is_embedded_data(r) for r in raws):
             # A data file that a document points to (e.g. a flagd file beside its
             # FlagSet), not a document itself.

@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 
+from mamori.core.config_files import MAX_CONFIG_FILE_BYTES, PlainLoader
 from mamori.core.errors import Problem, ValidationFailed
-from mamori.core.manifest import MAMORI_API, MAX_CONFIG_FILE_BYTES, ApplyContext, Bundle, Document, KindDef, PlainLoader
+from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, KindDef
 from mamori.flags import flagd_format, service
 from mamori.flags.schemas import FlagSetSpec
 
