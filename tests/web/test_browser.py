@@ -77,6 +77,8 @@ def test_demo_admin_browses_the_dashboard_and_creates_a_token(demo_server: str) 
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            blocked: list[str] = []  # the Content-Security-Policy must not have to block anything Mamori serves
+            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
             page.goto(f"{demo_server}/services")
             expect(page).to_have_url(re.compile(r"/login\?next=/services$"))
             page.fill("input[name=email]", demo.DEMO_EMAIL)
@@ -110,6 +112,16 @@ def test_demo_admin_browses_the_dashboard_and_creates_a_token(demo_server: str) 
             page.goto(f"{demo_server}/admin")
             expect(page.locator("tr.token", has_text="browser-token")).to_be_visible()
             assert secret not in page.content()
+            asked: list[str] = []
+            page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+            page.locator("tr.token", has_text="browser-token").locator("button:has-text('Revoke')").click()
+            row = page.locator("tr.token", has_text="browser-token")
+            expect(row.locator(".ok")).to_have_text("active")  # dismissed: not revoked
+            assert asked == ["Revoke this token? Clients using it stop working at once."]  # mamori.js, not inline
+            page.once("dialog", lambda dialog: dialog.accept())
+            row.locator("button:has-text('Revoke')").click()
+            expect(page.locator("tr.token", has_text="browser-token").locator(".bad")).to_have_text("revoked")
+            assert blocked == [], blocked
 
             page.click("form.logout button")
             expect(page).to_have_url(f"{demo_server}/login")

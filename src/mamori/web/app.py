@@ -25,6 +25,7 @@ from mamori.web import admin_pages, api, pages
 from mamori.web.limits import BodyLimit
 from mamori.web.metrics import Metrics, MetricsMiddleware
 from mamori.web.problem import PROBLEM_TYPE, from_error, problem_response
+from mamori.web.security import SecurityHeaders
 from mamori.web.templating import make_environment, render
 
 log = logging.getLogger(__name__)
@@ -153,4 +154,5 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
