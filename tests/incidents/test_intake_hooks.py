@@ -109,9 +109,12 @@ def test_malformed_payload_gets_400_with_reason_and_is_kept(
     assert "not valid JSON" in response.json()["detail"]
     response = client.post("/hooks/alertmanager/prod-am", json={"alerts": [{"status": "firing"}]}, headers=headers)
     assert response.status_code == 400 and "alerts[0].labels" in response.json()["detail"]
+    deep = b'{"alerts": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    response = client.post("/hooks/alertmanager/prod-am", content=deep, headers=headers)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
     with runtime.sessions() as s:
         rows = s.scalars(select(Intake).order_by(Intake.id)).all()
-        assert [r.status for r in rows] == ["rejected", "rejected"]
+        assert [r.status for r in rows] == ["rejected", "rejected", "rejected"]
         assert rows[0].body == "{not json" and rows[0].error
     assert _count(runtime, Alert) == 0
 

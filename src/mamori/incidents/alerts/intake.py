@@ -34,6 +34,8 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput("body is JSON nested too deeply to read") from None
 
 
 def _strings(value: Any, where: str) -> dict[str, str]:
