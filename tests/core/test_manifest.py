@@ -274,3 +274,28 @@ def test_deeply_nested_json_is_a_problem_not_a_crash(runtime: Runtime, tmp_path:
     with pytest.raises(ValidationFailed) as exc:
         manifest.load(tmp_path, runtime.kinds)
     assert any("nested too deeply" in p.render() for p in exc.value.problems)
+
+
+def test_field_limits_are_refused_at_validate_with_the_field_path(runtime: Runtime, tmp_path: Path) -> None:
+    long_email = "a" * 400 + "@example.com"
+    docs = {
+        "flags.yaml": (
+            "apiVersion: mamori.dev/v1\nkind: FlagSet\nmetadata: {name: web}\n"
+            "spec: {environment: staging, ofrepRateLimit: {requests: 10, per: 0s}, flagd: {flags: {}}}\n"
+        ),
+        "policy.yaml": (
+            "apiVersion: mamori.dev/v1\nkind: EscalationPolicy\nmetadata: {name: p}\n"
+            "spec: {steps: [{notify: {users: [a@example.com]}, escalateAfter: 999999999999999999999999d}]}\n"
+        ),
+        "user.yaml": (
+            f"apiVersion: mamori.dev/v1\nkind: User\nmetadata: {{name: long}}\nspec: {{email: {long_email}, name: L}}\n"
+        ),
+    }
+    for name, text in docs.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ValidationFailed) as exc:
+        manifest.load(tmp_path, runtime.kinds)
+    rendered = "\n".join(p.render() for p in exc.value.problems)
+    assert "ofrepRateLimit.per" in rendered and "longer than zero" in rendered, rendered
+    assert "escalateAfter" in rendered and "at most ten years" in rendered, rendered
+    assert "spec.email" in rendered and "at most 254 characters" in rendered, rendered

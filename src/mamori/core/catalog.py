@@ -58,7 +58,13 @@ class NotificationRule(SpecModel):
     delay_minutes: int = Field(default=0, ge=0, le=1440)
 
 
+MAX_EMAIL_LENGTH = 254
+"""The longest address SMTP carries (RFC 5321's path limit less the angle brackets); every column fits it."""
+
+
 def check_email(value: str) -> str:
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValueError(f"an email address has at most {MAX_EMAIL_LENGTH} characters, this one {len(value)}")
     if not _EMAIL.fullmatch(value):
         raise ValueError(f"expected an email address like name@example.com, got {value!r}")
     return value

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_SECONDS = 10 * 366 * 86400
+"""No configured duration is longer than ten years (a typo like 999999999d is an error, not an overflow)."""
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
@@ -19,6 +21,8 @@ def parse_duration(text: str | int | float) -> timedelta:
     if isinstance(text, int | float):
         if text < 0:
             raise ValueError("a duration cannot be negative")
+        if text > MAX_SECONDS:
+            raise ValueError("a duration is at most ten years")
         return timedelta(seconds=text)
     raw = text.strip()
     if not raw:
@@ -31,6 +35,8 @@ def parse_duration(text: str | int | float) -> timedelta:
         pos = match.end()
     if pos != len(raw):
         raise ValueError(f"expected a duration like 30s, 5m, 1h or 2d, got {text!r}")
+    if total > MAX_SECONDS:
+        raise ValueError(f"a duration is at most ten years, got {text[:40]!r}")
     return timedelta(seconds=total)
 
 
@@ -52,3 +58,14 @@ def _validate(value: Any) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(_validate), PlainSerializer(format_duration, return_type=str)]
 """A pydantic field type that accepts `5m` and serialises back to `5m`."""
+
+
+def _positive(value: Any) -> timedelta:
+    delta = _validate(value)
+    if delta <= timedelta(0):
+        raise ValueError("expected a duration longer than zero, like 1s or 5m")
+    return delta
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(_positive), PlainSerializer(format_duration, return_type=str)]
+"""A Duration that must be longer than zero (a rate limit's window, an escalation step's wait)."""

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mamori.core.duration import Duration
+from mamori.core.duration import PositiveDuration
 from mamori.core.manifest import SpecModel
 
 ENVIRONMENT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -16,7 +16,7 @@ class OfrepRateLimit(SpecModel):
     """At most `requests` OFREP evaluation requests per SDK key in any `per` (e.g. 100 per 1s); more get 429."""
 
     requests: int = Field(ge=1, le=1_000_000)
-    per: Duration
+    per: PositiveDuration
 
 
 class FlagSetSpec(SpecModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mamori.core.catalog import check_time_zone
-from mamori.core.duration import Duration
+from mamori.core.duration import Duration, PositiveDuration
 from mamori.core.manifest import SpecModel
 from mamori.incidents.alerts.matchers import parse_matcher
 
@@ -217,7 +217,7 @@ class Notify(SpecModel):
 
 class Step(SpecModel):
     notify: Notify
-    escalate_after: Duration
+    escalate_after: PositiveDuration
 
 
 class EscalationPolicySpec(SpecModel):
