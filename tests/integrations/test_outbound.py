@@ -307,3 +307,82 @@ def test_a_public_address_and_an_allowed_private_one_pass_and_are_pinned(monkeyp
     assert check_url("https://hooks.example/x", allow_private=False) == "93.184.215.14"
     monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.0.0.7", 0))])
     assert check_url("https://hooks.internal/x", allow_private=True) == "10.0.0.7"
+
+
+def test_an_alert_summary_with_line_breaks_is_emailed_with_a_one_line_subject() -> None:
+    import socket
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from mamori.integrations.email import send_email
+
+    class Inbox(Sink):
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        message_id = send_email(
+            host="127.0.0.1",
+            port=port,
+            sender="mamori@example.com",
+            to=["bob@example.com"],
+            subject="[SEV1] disk full\r\nBcc: everyone@example.com\n\tand more",
+            text="body",
+            message_id="<page-42@mamori.invalid>",
+        )
+    finally:
+        controller.stop()
+    assert message_id == "<page-42@mamori.invalid>"
+    [raw] = inbox.messages
+    mail = message_from_bytes(raw)
+    assert mail["Subject"] == "[SEV1] disk full Bcc: everyone@example.com and more"
+    assert mail["Bcc"] is None and mail["Message-ID"] == "<page-42@mamori.invalid>"
+
+
+def test_a_recipient_with_a_line_break_is_a_permanent_failure() -> None:
+    from mamori.integrations.email import send_email
+
+    with pytest.raises(DeliveryError, match="cannot build the message") as exc:
+        send_email(
+            host="127.0.0.1", port=9, sender="m@example.com", to=["a@example.com\nBcc: x@y"], subject="s", text="t"
+        )
+    assert exc.value.permanent
+
+
+def test_slack_text_is_escaped_so_a_summary_cannot_mention_everyone_or_forge_a_link() -> None:
+    from mamori.integrations.text import header_safe, slack_escape
+
+    assert slack_escape("<!channel> see <https://evil.example|docs> & more") == (
+        "&lt;!channel&gt; see &lt;https://evil.example|docs&gt; &amp; more"
+    )
+    assert header_safe("a\u2028b\x00c" + "x" * 300).startswith("a b c") and len(header_safe("x" * 300)) == 250
+
+
+def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
+    from mamori.incidents.oncall.notifiers import Page, SlackNotifier
+
+    page = Page(
+        group_id="g1",
+        title="<!channel> disk <https://evil.example|full>",
+        severity="SEV1",
+        service="jobs-api",
+        status="triggered",
+        ack_url="https://m.example/a",
+        resolve_url="https://m.example/r",
+        details_url="https://m.example/d",
+    )
+    notifier = SlackNotifier(client=lambda: httpx.Client(), token="xoxb", api_url="https://slack.example/api")
+    text = notifier.blocks(page)[0]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 from mamori.integrations.errors import DeliveryError
+from mamori.integrations.text import address_safe, header_safe
 
 
 def send_email(
@@ -18,12 +20,20 @@ def send_email(
     text: str,
     html: str | None = None,
     timeout: float = 10.0,
+    message_id: str | None = None,
 ) -> str:
-    """Send and return the Message-ID; DeliveryError (permanent when no server is configured)."""
+    """Send and return the Message-ID; DeliveryError (permanent when no server is configured or the message
+    cannot be built). The subject is made one safe line whatever it holds (an alert summary with a newline).
+    `message_id` (a stable id of what is sent) lets a receiving system drop a resend after a crash."""
     if not host:
         raise DeliveryError("no SMTP server is configured (MAMORI_SMTP_HOST)", permanent=True)
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, ", ".join(to), subject
+    try:
+        message["From"], message["Subject"] = address_safe(sender), header_safe(subject)
+        message["To"] = ", ".join(address_safe(a) for a in to)
+        message["Message-ID"] = message_id or make_msgid(domain="mamori.invalid")
+    except ValueError as exc:
+        raise DeliveryError(f"cannot build the message: {exc}", permanent=True) from None
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

@@ -15,6 +15,7 @@ import httpx
 from mamori.integrations import DeliveryError, webhooks
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
+from mamori.integrations.text import slack_escape
 
 NotifyError = DeliveryError
 """A send failed; the message says why. Sends are retried with backoff."""
@@ -75,9 +76,10 @@ class SlackNotifier:
         self.client, self.token, self.api_url = client, token, api_url.rstrip("/")
 
     def blocks(self, page: Page) -> list[dict[str, Any]]:
-        text = f"*[{page.severity}] {page.title}*\nservice: {page.service or '-'} · status: {page.status}"
+        title, service = slack_escape(page.title), slack_escape(page.service or "-")
+        text = f"*[{page.severity}] {title}*\nservice: {service} · status: {page.status}"
         if page.acted_by:
-            text += f" by {page.acted_by}"
+            text += f" by {slack_escape(page.acted_by)}"
         open_button = {
             "type": "button",
             "action_id": "open",
@@ -122,14 +124,16 @@ class SlackNotifier:
         return SlackClient(client=self.client, token=self.token, api_url=self.api_url).call(method, body)
 
     def send(self, page: Page, target: str) -> str:
-        body = {"channel": target, "text": f"[{page.severity}] {page.title}", "blocks": self.blocks(page)}
+        body = {"channel": target, "text": f"[{page.severity}] {slack_escape(page.title)}", "blocks": self.blocks(page)}
         data = self._call("chat.postMessage", body)
         return f"slack:{data.get('channel', target)}:{data.get('ts', '')}"
 
     def update(self, page: Page, message_ref: str) -> str:
         """Rewrite a sent message (`channel:ts`) to show the group's new status (chat.update)."""
         channel, _, ts = message_ref.partition(":")
-        text = f"[{page.severity}] {page.title}: {page.status}" + (f" by {page.acted_by}" if page.acted_by else "")
+        text = f"[{page.severity}] {slack_escape(page.title)}: {page.status}" + (
+            f" by {slack_escape(page.acted_by)}" if page.acted_by else ""
+        )
         data = self._call("chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": self.blocks(page)})
         return f"slack:{data.get('channel', channel)}:{data.get('ts', ts)}"
 

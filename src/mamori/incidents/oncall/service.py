@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from mamori.core import auth, deliveries, jobs
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job, Team, User
 from mamori.core.runtime import Runtime
 from mamori.incidents.alerts.signing import sign_action
+from mamori.incidents.eventing import drill_prefix, group_fields, group_labels
+from mamori.incidents.events import AlertGroupPaged
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import EscalationPolicySpec, Notify
 from mamori.incidents.models import AlertGroup, Notification, NotificationAttempt
@@ -229,9 +231,11 @@ def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: date
     key, base = runtime.settings.signing_key(), runtime.settings.base_url.rstrip("/")
     ack = sign_action(key, group_id=group.id, action="ack", user=user, expires=now + LINK_TTL)
     resolve = sign_action(key, group_id=group.id, action="resolve", user=user, expires=now + LINK_TTL)
+    session = object_session(group)
+    labels = group_labels(session, group.id) if session is not None else {}
     return Page(
         group_id=group.id,
-        title=group.title,
+        title=drill_prefix(group.title, labels),  # a game day's alerts say so in every channel
         severity=group.severity,
         service=group.service,
         status=group.status,
@@ -263,7 +267,7 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
         session.add(NotificationAttempt(notification_id=note.id, at=now, ok=False, detail=str(exc)[:2000]))
         _log_delivery(session, note, now=now, ok=False, detail=str(exc))
         note.last_error = str(exc)[:2000]
-        if note.attempts >= MAX_SEND_ATTEMPTS:
+        if exc.permanent or note.attempts >= MAX_SEND_ATTEMPTS:  # a bad address or config: retrying cannot help
             note.status = "failed"
             return
         jobs.enqueue(
@@ -279,6 +283,15 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
     session.add(NotificationAttempt(notification_id=note.id, at=now, ok=True, detail=receipt[:2000]))
     _log_delivery(session, note, now=now, ok=True, detail=receipt)
     note.status, note.sent_at, note.last_error = "sent", now, None
+    if group is not None:
+        paged = AlertGroupPaged(
+            **group_fields(session, group),
+            person=note.user_email or note.target,
+            channel=note.channel,
+            step=note.step,
+            at=now,
+        )
+        ctx.runtime.bus.publish(session, paged, now=now)
     if note.channel == "slack" and receipt.startswith("slack:"):
         note.message_ref = receipt.removeprefix("slack:")[:300]
     if group is not None and group.status != "triggered":
