@@ -383,6 +383,6 @@ def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
         resolve_url="https://m.example/r",
         details_url="https://m.example/d",
     )
-    notifier = SlackNotifier(client=lambda: httpx.Client(), token="xoxb", api_url="https://slack.example/api")
+    notifier = SlackNotifier(client=httpx.Client, token="xoxb", api_url="https://slack.example/api")
     text = notifier.blocks(page)[0]["text"]["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text
