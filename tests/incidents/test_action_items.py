@@ -78,7 +78,13 @@ class FakeTracker:
 def item_for(runtime: Runtime) -> str:
     with runtime.sessions.begin() as s:
         incident = response.declare(
-            s, title="Checkout down", severity="SEV2", service="jobs-web", actor=Actor("t", "api"), now=runtime.now()
+            s,
+            runtime,
+            title="Checkout down",
+            severity="SEV2",
+            service="jobs-web",
+            actor=Actor("t", "api"),
+            now=runtime.now(),
         )
         return response.add_action_item(
             s,
@@ -175,7 +181,9 @@ def test_github_issue_filed_through_the_api_and_refiling_is_refused(make_runtime
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(runtime), base_url="https://testserver") as client:
         with runtime.sessions.begin() as s:
-            ref = response.declare(s, title="Slow", severity="SEV3", actor=Actor("t", "api"), now=runtime.now()).id
+            ref = response.declare(
+                s, runtime, title="Slow", severity="SEV3", actor=Actor("t", "api"), now=runtime.now()
+            ).id
         bad = client.post(
             f"/api/v1/incidents/{ref}/action-items",
             json={"title": "x", "file": {"tracker": "github", "target": "not a repo"}},

@@ -69,7 +69,7 @@ def test_acknowledge_stops_escalation(runtime: Runtime, clock: FixedClock, tmp_p
     group_id = fire(runtime)
     step(runtime, clock, minutes=2)
     with runtime.sessions.begin() as s:
-        service.acknowledge(s, group_id=group_id, actor=Actor("bob@example.com", "api"), now=runtime.now())
+        service.acknowledge(s, runtime, group_id=group_id, actor=Actor("bob@example.com", "api"), now=runtime.now())
     step(runtime, clock, hours=1)
     assert emailed(fakes) == ["bob@example.com"]
     with runtime.sessions() as s:

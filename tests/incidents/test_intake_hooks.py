@@ -206,7 +206,7 @@ def test_processing_twice_is_idempotent(runtime: Runtime, client: TestClient, tm
     with runtime.sessions.begin() as s:
         row = s.scalars(select(Intake)).one()
         row.status = "accepted"  # replay the stored payload
-        service.process(s, row, now=runtime.now())
+        service.process(s, runtime, row, now=runtime.now())
     with runtime.sessions() as s:
         # a replay counts as one more delivery of the same alert, never a second alert or group
         assert s.scalars(select(Alert)).one().occurrences == 2

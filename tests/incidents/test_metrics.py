@@ -55,9 +55,11 @@ def test_health_api_and_page_show_load_and_incident_trends(
     step(runtime, clock, minutes=5)  # carol
     with runtime.sessions.begin() as s:
         for title, severity, svc in [("a", "SEV1", "jobs-web"), ("b", "SEV3", "jobs-web"), ("c", "SEV3", None)]:
-            response.declare(s, title=title, severity=severity, service=svc, actor=Actor("t", "api"), now=runtime.now())
+            response.declare(
+                s, runtime, title=title, severity=severity, service=svc, actor=Actor("t", "api"), now=runtime.now()
+            )
         response.declare(
-            s, title="old", severity="SEV2", actor=Actor("t", "api"), now=runtime.now() - timedelta(days=8)
+            s, runtime, title="old", severity="SEV2", actor=Actor("t", "api"), now=runtime.now() - timedelta(days=8)
         )
     clock.advance(minutes=1)  # windows end now, exclusive
     load = client.get("/api/v1/metrics/oncall?days=7", headers=auth_headers).json()

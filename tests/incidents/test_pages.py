@@ -32,7 +32,13 @@ def test_oncall_page_and_incident_page_render(
     assert page.status_code == 200 and "backend-primary" in page.text and "bob@example.com" in page.text
     with runtime.sessions.begin() as s:
         ref = response.declare(
-            s, title="Checkout down", severity="SEV1", service="jobs-web", actor=Actor("t", "api"), now=runtime.now()
+            s,
+            runtime,
+            title="Checkout down",
+            severity="SEV1",
+            service="jobs-web",
+            actor=Actor("t", "api"),
+            now=runtime.now(),
         ).id
         assert views.open_incidents_by_service(s, ["jobs-web"], runtime.now()) == {"jobs-web": "#1 SEV1"}
     page = client.get(f"/incidents/{ref}", headers=auth_headers)

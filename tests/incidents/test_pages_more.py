@@ -19,7 +19,13 @@ from tests.web.conftest import login as login  # noqa: PLC0414  (the fixture, re
 def declare(runtime: Runtime) -> str:
     with runtime.sessions.begin() as s:
         return response.declare(
-            s, title="Search empty", severity="SEV2", service="jobs-web", actor=Actor("t", "api"), now=runtime.now()
+            s,
+            runtime,
+            title="Search empty",
+            severity="SEV2",
+            service="jobs-web",
+            actor=Actor("t", "api"),
+            now=runtime.now(),
         ).id
 
 

@@ -51,7 +51,7 @@ def test_declare_from_group_links_it_and_fills_the_timeline_with_service_events(
     clock.advance(minutes=3)
     with runtime.sessions.begin() as s:
         incident = response.declare(
-            s, title="Search slow", severity="SEV2", group_id=group_id, actor=IC, now=runtime.now()
+            s, runtime, title="Search slow", severity="SEV2", group_id=group_id, actor=IC, now=runtime.now()
         )
         number = incident.number
         assert (incident.service, incident.team) == ("jobs-api", "backend")
@@ -67,6 +67,7 @@ def test_sev1_resolution_creates_a_postmortem_due_in_three_days_with_impact_fill
     with runtime.sessions.begin() as s:
         incident = response.declare(
             s,
+            runtime,
             title="Outage",
             severity="SEV1",
             service="jobs-web",
@@ -77,7 +78,7 @@ def test_sev1_resolution_creates_a_postmortem_due_in_three_days_with_impact_fill
         ref = incident.id
     clock.advance(minutes=90)
     with runtime.sessions.begin() as s:
-        response.post_update(s, ref=ref, text="fixed", status="resolved", actor=IC, now=runtime.now())
+        response.post_update(s, runtime, ref=ref, text="fixed", status="resolved", actor=IC, now=runtime.now())
     with runtime.sessions() as s:
         pm = s.scalars(select(Postmortem)).one()
         assert pm.due_at == runtime.now() + timedelta(days=3)
@@ -89,10 +90,10 @@ def test_sev2_postmortem_due_in_five_business_days_and_sev3_needs_none(runtime: 
     assert due_after(4, 5, business=True) == 7  # Friday + 5 business days = next Friday
     assert due_after(0, 5, business=True) == 7  # Monday -> next Monday
     with runtime.sessions.begin() as s:
-        minor = response.declare(s, title="Minor", severity="SEV3", actor=IC, now=runtime.now())
-        response.set_status(s, incident=minor, status="resolved", actor=IC, now=runtime.now())
-        major = response.declare(s, title="Major", severity="SEV2", actor=IC, now=runtime.now())
-        response.set_status(s, incident=major, status="resolved", actor=IC, now=runtime.now())
+        minor = response.declare(s, runtime, title="Minor", severity="SEV3", actor=IC, now=runtime.now())
+        response.set_status(s, runtime, incident=minor, status="resolved", actor=IC, now=runtime.now())
+        major = response.declare(s, runtime, title="Major", severity="SEV2", actor=IC, now=runtime.now())
+        response.set_status(s, runtime, incident=major, status="resolved", actor=IC, now=runtime.now())
     with runtime.sessions() as s:
         [pm] = s.scalars(select(Postmortem)).all()
         # Saturday 28 Nov 2026 + 5 business days = Friday 4 Dec.
@@ -101,10 +102,10 @@ def test_sev2_postmortem_due_in_five_business_days_and_sev3_needs_none(runtime: 
 
 def test_status_update_reminder_fires_when_no_update_is_posted(runtime: Runtime, clock: FixedClock) -> None:
     with runtime.sessions.begin() as s:
-        ref = response.declare(s, title="Outage", severity="SEV1", actor=IC, now=runtime.now()).id
+        ref = response.declare(s, runtime, title="Outage", severity="SEV1", actor=IC, now=runtime.now()).id
     clock.advance(minutes=20)
     with runtime.sessions.begin() as s:
-        response.post_update(s, ref=ref, text="looking", status="identified", actor=IC, now=runtime.now())
+        response.post_update(s, runtime, ref=ref, text="looking", status="identified", actor=IC, now=runtime.now())
     clock.advance(minutes=15)  # the first reminder (30 min after declaring) is stale now
     Worker(runtime).run_until_idle()
     clock.advance(minutes=16)  # 31 minutes after the update
@@ -153,10 +154,10 @@ def test_mtta_and_mttr_come_from_alert_groups(runtime: Runtime, clock: FixedCloc
     group_id = fire(runtime)
     clock.advance(minutes=4)
     with runtime.sessions.begin() as s:
-        service.acknowledge(s, group_id=group_id, actor=IC, now=runtime.now())
+        service.acknowledge(s, runtime, group_id=group_id, actor=IC, now=runtime.now())
     clock.advance(minutes=6)
     with runtime.sessions.begin() as s:
-        service.resolve(s, group_id=group_id, actor=IC, now=runtime.now())
+        service.resolve(s, runtime, group_id=group_id, actor=IC, now=runtime.now())
     with runtime.sessions() as s:
         m = response.metrics(s, since=runtime.now() - timedelta(hours=1), until=runtime.now())
     assert (m["mtta_seconds"], m["mttr_seconds"]) == (240.0, 600.0)

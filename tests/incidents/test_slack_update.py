@@ -97,14 +97,14 @@ def test_ack_then_resolve_rewrite_the_sent_slack_message(
     assert action_ids(fake.calls[0][1]) == ["ack", "resolve", "open"]
     clock.advance(minutes=1)
     with runtime.sessions.begin() as s:
-        service.acknowledge(s, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
+        service.acknowledge(s, runtime, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
     Worker(runtime).run_until_idle()
     method, body = fake.calls[-1]
     assert method == "chat.update" and (body["channel"], body["ts"]) == ("D0DM1", "1700000000.000100")
     assert body["text"] == "[SEV2] Down: acknowledged by sam@example.com"
     assert action_ids(body) == ["resolve", "open"], "no Acknowledge button once acknowledged"
     with runtime.sessions.begin() as s:
-        service.resolve(s, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
+        service.resolve(s, runtime, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
     Worker(runtime).run_until_idle()
     method, body = fake.calls[-1]
     assert method == "chat.update" and "resolved by sam@example.com" in str(body["text"])
@@ -118,7 +118,7 @@ def test_a_failed_update_is_retried_until_slack_takes_it(
     fake = FakeSlack(update_failures=2)
     runtime, group_id = setup(make_runtime, tmp_path, fake)
     with runtime.sessions.begin() as s:
-        service.resolve(s, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
+        service.resolve(s, runtime, group_id=group_id, actor=Actor("sam@example.com", "ui"), now=runtime.now())
     for _ in range(3):
         Worker(runtime).run_until_idle()
         clock.advance(seconds=30)

@@ -45,7 +45,7 @@ def list_groups(session: SessionDep, _: Reader, status: str | None = None) -> An
 @router.post("/alert-groups/{group_id}/acknowledge", response_model=GroupOut)
 def acknowledge(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> Any:
     authorize_for_team(who, service.get_group(session, group_id).team, "respond")
-    group = service.acknowledge(session, group_id=group_id, actor=who.actor(), now=runtime.now())
+    group = service.acknowledge(session, runtime, group_id=group_id, actor=who.actor(), now=runtime.now())
     session.commit()
     return group
 
@@ -53,7 +53,7 @@ def acknowledge(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Re
 @router.post("/alert-groups/{group_id}/resolve", response_model=GroupOut)
 def resolve(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> Any:
     authorize_for_team(who, service.get_group(session, group_id).team, "respond")
-    group = service.resolve(session, group_id=group_id, actor=who.actor(), now=runtime.now())
+    group = service.resolve(session, runtime, group_id=group_id, actor=who.actor(), now=runtime.now())
     session.commit()
     return group
 
@@ -78,6 +78,7 @@ def create_silence(body: SilenceIn, session: SessionDep, runtime: RuntimeDep, wh
 def declare(body: DeclareIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     incident = response.declare(
         session,
+        runtime,
         title=body.title,
         severity=body.severity,
         service=body.service,
@@ -106,6 +107,7 @@ def incident_timeline(ref: str, session: SessionDep, runtime: RuntimeDep, _: Rea
 def post_update(ref: str, body: UpdateIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     incident = response.post_update(
         session,
+        runtime,
         ref=ref,
         text=body.text,
         status=body.status,
@@ -120,7 +122,7 @@ def post_update(ref: str, body: UpdateIn, session: SessionDep, runtime: RuntimeD
 @router.post("/incidents/{ref}/roles", response_model=IncidentOut)
 def assign_role(ref: str, body: RoleIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     incident = response.assign_role(
-        session, ref=ref, role=body.role, user=body.user, actor=who.actor(), now=runtime.now()
+        session, runtime, ref=ref, role=body.role, user=body.user, actor=who.actor(), now=runtime.now()
     )
     session.commit()
     return incident
@@ -244,7 +246,7 @@ def incident_metrics(
 @router.put("/incidents/{ref}/postmortem")
 def save_postmortem(ref: str, body: PostmortemIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     pm = response.save_postmortem(
-        session, ref=ref, body=body.markdown, status=body.status, actor=who.actor(), now=runtime.now()
+        session, runtime, ref=ref, body=body.markdown, status=body.status, actor=who.actor(), now=runtime.now()
     )
     session.commit()
     return {"status": pm.status, "due_at": pm.due_at, "markdown": pm.body}

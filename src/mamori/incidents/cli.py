@@ -103,6 +103,7 @@ def declare(  # noqa: PLR0917 (Typer maps parameters to options)
     with rt.sessions.begin() as session:
         incident = response.declare(
             session,
+            rt,
             title=title,
             severity=severity,
             service=service_name,

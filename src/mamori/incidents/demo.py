@@ -28,6 +28,7 @@ def seed(runtime: Runtime) -> None:
         incoming = IncomingAlert("demo-latency", FIRING, labels, "jobs-api p99 latency above 1.5s")
         service.receive(
             session,
+            runtime,
             integration="prometheus",
             source="alertmanager",
             route_name="production",
@@ -39,6 +40,7 @@ def seed(runtime: Runtime) -> None:
             start = now - timedelta(days=6)
             past = response.declare(
                 session,
+                runtime,
                 title="Matching results empty",
                 severity="SEV2",
                 service="jobs-web",
@@ -49,6 +51,7 @@ def seed(runtime: Runtime) -> None:
             )
             response.post_update(
                 session,
+                runtime,
                 ref=past.id,
                 text="Rolled back the index build",
                 status="monitoring",
@@ -57,6 +60,7 @@ def seed(runtime: Runtime) -> None:
             )
             response.post_update(
                 session,
+                runtime,
                 ref=past.id,
                 text="Search results normal",
                 status="resolved",

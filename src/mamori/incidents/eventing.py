@@ -3,10 +3,13 @@ opened it), so a subscriber can tell a drill (label `mamori_drill`) from a real 
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.incidents.models import Alert, AlertGroup
+from mamori.incidents.models import Alert, AlertGroup, Incident
 
 DRILL_LABEL = "mamori_drill"
 
@@ -36,4 +39,17 @@ def group_fields(session: Session, group: AlertGroup) -> dict[str, object]:
         "service": group.service,
         "severity": group.severity,
         "labels": group_labels(session, group.id),
+    }
+
+
+def incident_fields(session: Session, incident: Incident, *, now: datetime) -> dict[str, Any]:
+    """What every incident event carries (the labels of the alert group it was declared from)."""
+    return {
+        "incident_id": incident.id,
+        "number": incident.number,
+        "service": incident.service,
+        "severity": incident.severity,
+        "group_id": incident.group_id,
+        "labels": group_labels(session, incident.group_id),
+        "at": now,
     }

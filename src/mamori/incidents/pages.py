@@ -43,7 +43,7 @@ def act(
 ) -> HTMLResponse:
     authorize_for_team(who, service.get_group(session, group_id).team, "respond")
     verb = service.acknowledge if action == "ack" else service.resolve
-    group = verb(session, group_id=group_id, actor=who.actor("ui"), now=runtime.now())
+    group = verb(session, runtime, group_id=group_id, actor=who.actor("ui"), now=runtime.now())
     session.commit()
     return render(request, "incidents/_group_row.html", {"g": group})
 
@@ -111,7 +111,9 @@ def save_postmortem(  # noqa: PLR0917 - FastAPI passes form fields by name
     """Save the Markdown (the form carries the session's CSRF token, checked by the Responder dependency)."""
     incident = response.get(session, ref)
     try:
-        response.save_postmortem(session, ref=ref, body=body, status=status, actor=who.actor("ui"), now=runtime.now())
+        response.save_postmortem(
+            session, runtime, ref=ref, body=body, status=status, actor=who.actor("ui"), now=runtime.now()
+        )
     except ValidationFailed as exc:
         session.rollback()
         ctx = {

@@ -97,6 +97,7 @@ def ingest_slo_burn(ctx: JobContext, event: BurnEvent) -> None:
     )
     service.receive(
         ctx.session,
+        ctx.runtime,
         integration=INTEGRATION,
         source="slo",
         route_name=ROUTE,
@@ -111,6 +112,7 @@ def resolve_slo_burn(ctx: JobContext, event: BurnEvent) -> None:
     incoming = IncomingAlert(_dedup(event), RESOLVED, _labels(event), "")
     service.receive(
         ctx.session,
+        ctx.runtime,
         integration=INTEGRATION,
         source="slo",
         route_name=ROUTE,

@@ -103,9 +103,9 @@ def action(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse
     data = verify_action(runtime.settings.signing_key(), token, now=now)
     actor = Actor(name=str(data["user"] or "email-link"), source="api")
     if data["action"] == "ack":
-        group = service.acknowledge(session, group_id=str(data["group_id"]), actor=actor, now=now)
+        group = service.acknowledge(session, runtime, group_id=str(data["group_id"]), actor=actor, now=now)
     else:
-        group = service.resolve(session, group_id=str(data["group_id"]), actor=actor, now=now)
+        group = service.resolve(session, runtime, group_id=str(data["group_id"]), actor=actor, now=now)
     session.commit()
     return HTMLResponse(f"<!doctype html><title>Done</title><p>Alert group is now {group.status}.</p>")
 
@@ -138,9 +138,9 @@ async def slack_interactivity(request: Request, session: SessionDep, runtime: Ru
         raise InvalidInput(f"the {action_id} button carries no alert group id")
     actor = Actor(name=_slack_user(session, slack_user), source="ui")
     if action_id == "ack":
-        group = service.acknowledge(session, group_id=group_id, actor=actor, now=now)
+        group = service.acknowledge(session, runtime, group_id=group_id, actor=actor, now=now)
     else:
-        group = service.resolve(session, group_id=group_id, actor=actor, now=now)
+        group = service.resolve(session, runtime, group_id=group_id, actor=actor, now=now)
     session.commit()
     return JSONResponse(
         {

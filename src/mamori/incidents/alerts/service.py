@@ -16,9 +16,12 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from mamori.core.jobs import JobContext
 from mamori.core.models import Job
+from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import intake, routing
 from mamori.incidents.alerts.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
 from mamori.incidents.alerts.silences import suppression
+from mamori.incidents.eventing import group_fields
+from mamori.incidents.events import AlertGroupAcknowledged, AlertGroupOpened, AlertGroupResolved
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import AlertRouteSpec, IntegrationSpec
 from mamori.incidents.models import Alert, AlertGroup, Intake
@@ -96,7 +99,7 @@ def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
     if row is None or row.status != "accepted":
         return
     cache: dict[str, tuple[IntegrationSpec, AlertRouteSpec]] = {}
-    process(session, row, now=ctx.now, cache=cache)
+    process(session, ctx.runtime, row, now=ctx.now, cache=cache)
     more = session.scalars(
         select(Intake)
         .where(Intake.status == "accepted", Intake.id != row.id)
@@ -108,7 +111,7 @@ def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
     for other in more:
         try:
             with session.begin_nested():  # a payload that fails is left to its own job (and its retries)
-                process(session, other, now=ctx.now, cache=cache)
+                process(session, ctx.runtime, other, now=ctx.now, cache=cache)
         except Exception:
             log.warning("intake %s failed in a batch; its own job will retry it", other.id, exc_info=True)
             continue
@@ -121,6 +124,7 @@ def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 def process(
     session: Session,
+    runtime: Runtime,
     row: Intake,
     *,
     now: datetime,
@@ -142,6 +146,7 @@ def process(
     for incoming in incomings:
         receive(
             session,
+            runtime,
             integration=row.integration,
             source=row.source,
             route_name=spec.route,
@@ -154,6 +159,7 @@ def process(
 
 def receive(
     session: Session,
+    runtime: Runtime,
     *,
     integration: str,
     source: str,
@@ -171,11 +177,11 @@ def receive(
         )
         for alert in existing:
             if incoming.status == RESOLVED:
-                _resolve_alert(session, alert, now=now)
+                _resolve_alert(session, runtime, alert, now=now)
             elif alert.group_id:
                 group = session.get(AlertGroup, alert.group_id)
                 if group is not None and group.status == "triggered":
-                    acknowledge(session, group_id=group.id, actor=Actor.system(source), now=now)
+                    acknowledge(session, runtime, group_id=group.id, actor=Actor.system(source), now=now)
         return existing
     out: list[Alert] = []
     for result in routing.route(route_name, route_spec, incoming.labels):
@@ -192,6 +198,7 @@ def receive(
         else:
             alert = _fire(
                 session,
+                runtime,
                 found,
                 integration=integration,
                 source=source,
@@ -206,6 +213,7 @@ def receive(
 
 def _fire(
     session: Session,
+    runtime: Runtime,
     alert: Alert | None,
     *,
     integration: str,
@@ -238,10 +246,15 @@ def _fire(
     group = session.scalar(
         select(AlertGroup).where(AlertGroup.group_key == result.group_key, AlertGroup.status != "resolved").limit(1)
     )
+    opened = group is None
     if group is None:
         group = _open_group(session, integration=integration, result=result, title=incoming.title, now=now)
     alert.group_id = group.id
     session.flush()
+    if opened:
+        runtime.bus.publish(
+            session, AlertGroupOpened(**group_fields(session, group), title=group.title, at=now), now=now
+        )
     return alert
 
 
@@ -286,7 +299,7 @@ def _open_group(
     return group
 
 
-def _resolve_alert(session: Session, alert: Alert, *, now: datetime) -> None:
+def _resolve_alert(session: Session, runtime: Runtime, alert: Alert, *, now: datetime) -> None:
     if alert.status == "resolved":
         return
     alert.status, alert.resolved_at = "resolved", now
@@ -296,7 +309,7 @@ def _resolve_alert(session: Session, alert: Alert, *, now: datetime) -> None:
     still = session.scalar(select(Alert.id).where(Alert.group_id == alert.group_id, Alert.status == "firing").limit(1))
     group = session.get(AlertGroup, alert.group_id)
     if still is None and group is not None and group.status != "resolved":
-        resolve(session, group_id=group.id, actor=Actor.system("source"), now=now)
+        resolve(session, runtime, group_id=group.id, actor=Actor.system("source"), now=now)
 
 
 def get_group(session: Session, group_id: str) -> AlertGroup:
@@ -306,7 +319,7 @@ def get_group(session: Session, group_id: str) -> AlertGroup:
     return group
 
 
-def acknowledge(session: Session, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
+def acknowledge(session: Session, runtime: Runtime, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
     group = get_group(session, group_id)
     if group.status == "resolved":
         raise Conflict("the alert group is already resolved")
@@ -317,10 +330,11 @@ def acknowledge(session: Session, *, group_id: str, actor: Actor, now: datetime)
     paging.refresh_messages(session, group, now=now)
     audit.record(session, actor=actor, action="acknowledge", object_type="AlertGroup", object_id=group.id, at=now)
     session.flush()
+    runtime.bus.publish(session, AlertGroupAcknowledged(**group_fields(session, group), by=actor.name, at=now), now=now)
     return group
 
 
-def resolve(session: Session, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
+def resolve(session: Session, runtime: Runtime, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
     group = get_group(session, group_id)
     if group.status == "resolved":
         return group
@@ -343,6 +357,7 @@ def resolve(session: Session, *, group_id: str, actor: Actor, now: datetime) -> 
         dedupe_key=f"alert-group:{group.id}:resolved",
     )
     session.flush()
+    runtime.bus.publish(session, AlertGroupResolved(**group_fields(session, group), at=now), now=now)
     return group
 
 

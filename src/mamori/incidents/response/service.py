@@ -13,7 +13,16 @@ from mamori.core import audit, catalog, jobs, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
+from mamori.core.runtime import Runtime
 from mamori.incidents.alerts.severity import due_after
+from mamori.incidents.eventing import incident_fields as _fields
+from mamori.incidents.events import (
+    IncidentDeclared,
+    IncidentResolved,
+    IncidentRoleAssigned,
+    IncidentStatusUpdated,
+    PostmortemPublished,
+)
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import ActionItem, AlertGroup, Incident, IncidentEntry, Postmortem
 
@@ -51,6 +60,7 @@ def _entry(
 
 def declare(
     session: Session,
+    runtime: Runtime,
     *,
     title: str,
     severity: str,
@@ -122,6 +132,8 @@ def declare(
         ref=f"/incidents/{incident.id}",
         dedupe_key=f"incident:{incident.id}:declared",
     )
+    event = IncidentDeclared(**_fields(session, incident, now=now), title=incident.title, by=actor.name)
+    runtime.bus.publish(session, event, now=now)
     return incident
 
 
@@ -160,6 +172,7 @@ def update_reminder(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 def post_update(
     session: Session,
+    runtime: Runtime,
     *,
     ref: str,
     text: str,
@@ -172,13 +185,15 @@ def post_update(
     if audience not in ("internal", "external"):
         raise ValidationFailed("audience must be internal or external")
     if status is not None:
-        set_status(session, incident=incident, status=status, actor=actor, now=now)
+        set_status(session, runtime, incident=incident, status=status, actor=actor, now=now)
     _entry(session, incident, at=now, kind="update", actor=actor.name, text=text, audience=audience)
     _schedule_reminder(session, incident, now=now)
     return incident
 
 
-def set_status(session: Session, *, incident: Incident, status: str, actor: Actor, now: datetime) -> None:
+def set_status(
+    session: Session, runtime: Runtime, *, incident: Incident, status: str, actor: Actor, now: datetime
+) -> None:
     if status not in STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}")
     if status == incident.status:
@@ -199,9 +214,15 @@ def set_status(session: Session, *, incident: Incident, status: str, actor: Acto
         before={"status": before},
         after={"status": status},
     )
+    fields = _fields(session, incident, now=now)
+    runtime.bus.publish(session, IncidentStatusUpdated(**fields, status=status, by=actor.name), now=now)
+    if status == "resolved":
+        runtime.bus.publish(session, IncidentResolved(**fields, by=actor.name), now=now)
 
 
-def assign_role(session: Session, *, ref: str, role: str, user: str, actor: Actor, now: datetime) -> Incident:
+def assign_role(
+    session: Session, runtime: Runtime, *, ref: str, role: str, user: str, actor: Actor, now: datetime
+) -> Incident:
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
     incident = get(session, ref)
@@ -212,6 +233,8 @@ def assign_role(session: Session, *, ref: str, role: str, user: str, actor: Acto
         roles[role] = user
     incident.roles = roles
     _entry(session, incident, at=now, kind="role", actor=actor.name, text=f"{user} is {role}")
+    event = IncidentRoleAssigned(**_fields(session, incident, now=now), role=role, person=user, by=actor.name)
+    runtime.bus.publish(session, event, now=now)
     return incident
 
 
@@ -361,7 +384,7 @@ def postmortem_of(session: Session, incident: Incident) -> Postmortem | None:
 
 
 def save_postmortem(
-    session: Session, *, ref: str, body: str, actor: Actor, now: datetime, status: str | None = None
+    session: Session, runtime: Runtime, *, ref: str, body: str, actor: Actor, now: datetime, status: str | None = None
 ) -> Postmortem:
     """Replace the postmortem's Markdown (creating the postmortem from the template if there is none)."""
     incident = get(session, ref)
@@ -373,6 +396,7 @@ def save_postmortem(
         raise ValidationFailed(f"postmortem status must be one of {', '.join(POSTMORTEM_STATUSES)}")
     pm = postmortem_of(session, incident) or create_postmortem(session, incident=incident, now=now)
     before = {"status": pm.status, "chars": len(pm.body)}
+    published = pm.status != "published" and status == "published"
     pm.body = body.replace("\r\n", "\n")
     pm.status = status or pm.status
     pm.updated_at = now
@@ -386,4 +410,6 @@ def save_postmortem(
         before=before,
         after={"status": pm.status, "chars": len(pm.body)},
     )
+    if published:
+        runtime.bus.publish(session, PostmortemPublished(**_fields(session, incident, now=now), by=actor.name), now=now)
     return pm
