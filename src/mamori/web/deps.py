@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from mamori.core import auth
@@ -115,7 +116,9 @@ def require(scope: str) -> Callable[..., object]:
     """A dependency that authenticates the caller and checks `scope` (and CSRF for browser writes)."""
 
     async def dependency(request: Request, session: SessionDep, runtime: RuntimeDep) -> Principal:
-        principal = authenticate(request, session, runtime)
+        # The token or session check reads (and stamps) the database: off the event loop, in the threadpool,
+        # so one slow query or a held SQLite write lock never stalls every other request.
+        principal = await run_in_threadpool(authenticate, request, session, runtime)
         if principal.token is not None and principal.token.scopes == ["flags:evaluate"] and scope != "flags:evaluate":
             raise Forbidden("this SDK key can only evaluate flags")
         if not principal.allows(scope):
