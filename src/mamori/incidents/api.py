@@ -20,17 +20,24 @@ from mamori.incidents.response import service as response
 from mamori.incidents.schemas import (
     ActionItemIn,
     ActionItemOut,
+    CreatedOut,
     DeclareIn,
     FileIn,
     GroupOut,
+    IncidentMetricsOut,
     IncidentOut,
     MaintenanceIn,
     MaintenanceOut,
     NoteIn,
+    OncallHealthOut,
     PostmortemIn,
+    PostmortemOut,
     RoleIn,
+    ScheduleFeedOut,
     SilenceIn,
+    TimelineItemOut,
     UpdateIn,
+    UserFeedOut,
 )
 from mamori.web.deps import Reader, Responder, RuntimeDep, SessionDep, authorize_for_team
 
@@ -58,7 +65,7 @@ def resolve(group_id: str, session: SessionDep, runtime: RuntimeDep, who: Reader
     return group
 
 
-@router.post("/silences", status_code=201)
+@router.post("/silences", status_code=201, response_model=CreatedOut)
 def create_silence(body: SilenceIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> dict[str, str]:
     now = runtime.now()
     silence = silences.create_silence(
@@ -97,7 +104,7 @@ def get_incident(ref: str, session: SessionDep, _: Reader) -> Any:
     return response.get(session, ref)
 
 
-@router.get("/incidents/{ref}/timeline")
+@router.get("/incidents/{ref}/timeline", response_model=list[TimelineItemOut])
 def incident_timeline(ref: str, session: SessionDep, runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
     items = response.full_timeline(session, response.get(session, ref), now=runtime.now())
     return [{"at": i.at, "kind": i.kind, "text": i.text, "actor": i.actor} for i in items]
@@ -135,7 +142,7 @@ def add_note(ref: str, body: NoteIn, session: SessionDep, runtime: RuntimeDep, w
     return incident
 
 
-@router.get("/incidents/{ref}/postmortem")
+@router.get("/incidents/{ref}/postmortem", response_model=PostmortemOut)
 def get_postmortem(ref: str, session: SessionDep, _: Reader) -> dict[str, Any]:
     incident = response.get(session, ref)
     pm = session.scalar(select(Postmortem).where(Postmortem.incident_id == incident.id))
@@ -144,14 +151,14 @@ def get_postmortem(ref: str, session: SessionDep, _: Reader) -> dict[str, Any]:
     return {"status": pm.status, "due_at": pm.due_at, "markdown": pm.body}
 
 
-@router.get("/oncall/schedules/{name}/ical")
+@router.get("/oncall/schedules/{name}/ical", response_model=ScheduleFeedOut)
 def schedule_ical_url(name: str, session: SessionDep, runtime: RuntimeDep, _: Reader) -> dict[str, str]:
     """The secret iCalendar feed URL of a schedule's final shifts."""
     config.schedule(session, name)  # 404 for an unknown schedule
     return {"schedule": name, "url": feeds.feed_url(runtime.settings, kind="schedule", name=name)}
 
 
-@router.get("/oncall/users/{email}/ical")
+@router.get("/oncall/users/{email}/ical", response_model=UserFeedOut)
 def user_ical_url(email: str, session: SessionDep, runtime: RuntimeDep, who: Reader) -> dict[str, str]:
     """The secret iCalendar feed URL of one person's shifts across schedules: your own, or anyone's for admins."""
     email = email.lower()
@@ -217,7 +224,7 @@ def complete_action_item(item_id: str, session: SessionDep, runtime: RuntimeDep,
     return item
 
 
-@router.get("/metrics/oncall")
+@router.get("/metrics/oncall", response_model=OncallHealthOut)
 def oncall_health(
     session: SessionDep, runtime: RuntimeDep, _: Reader, days: int = Query(default=28, ge=1, le=366)
 ) -> dict[str, Any]:
@@ -228,7 +235,7 @@ def oncall_health(
     return {"since": since, "until": until, "people": [p.as_dict() for p in people]}
 
 
-@router.get("/metrics/incidents")
+@router.get("/metrics/incidents", response_model=IncidentMetricsOut)
 def incident_metrics(
     session: SessionDep, runtime: RuntimeDep, _: Reader, days: int = Query(default=90, ge=1, le=731)
 ) -> dict[str, Any]:
@@ -243,7 +250,7 @@ def incident_metrics(
     }
 
 
-@router.put("/incidents/{ref}/postmortem")
+@router.put("/incidents/{ref}/postmortem", response_model=PostmortemOut)
 def save_postmortem(ref: str, body: PostmortemIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
     pm = response.save_postmortem(
         session, runtime, ref=ref, body=body.markdown, status=body.status, actor=who.actor(), now=runtime.now()
@@ -273,7 +280,7 @@ def create_maintenance(body: MaintenanceIn, session: SessionDep, runtime: Runtim
     return window
 
 
-@router.delete("/maintenance-windows/{window_id}", status_code=204)
+@router.delete("/maintenance-windows/{window_id}", status_code=204, response_model=None)
 def delete_maintenance(window_id: str, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Response:
     silences.delete_maintenance(session, window_id=window_id, actor=who.actor(), now=runtime.now())
     session.commit()

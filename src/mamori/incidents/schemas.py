@@ -149,3 +149,75 @@ class PostmortemIn(BaseModel):
 
     markdown: str
     status: str | None = None
+
+
+class PostmortemOut(BaseModel):
+    status: str
+    due_at: datetime | None
+    markdown: str
+
+
+class CreatedOut(BaseModel):
+    id: str
+
+
+class TimelineItemOut(BaseModel):
+    at: datetime
+    kind: str
+    text: str
+    actor: str
+
+
+class ScheduleFeedOut(BaseModel):
+    schedule: str
+    url: str
+    """The secret iCalendar feed URL (anyone with it can read the shifts)."""
+
+
+class UserFeedOut(BaseModel):
+    user: str
+    url: str
+
+
+class PersonLoadOut(BaseModel):
+    user: str
+    time_zone: str
+    pages: int
+    pages_per_week: float
+    out_of_hours: int
+    out_of_hours_share: float
+    by_week: dict[str, int]
+
+
+class OncallHealthOut(BaseModel):
+    since: datetime
+    until: datetime
+    people: list[PersonLoadOut]
+
+
+class TrendWeekOut(BaseModel):
+    week: str
+    """The Monday (UTC) the week starts on, ISO date."""
+    total: int
+    by_severity: dict[str, int]
+    by_service: dict[str, int]
+    by_team: dict[str, int]
+
+
+class TrendsOut(BaseModel):
+    weeks: list[TrendWeekOut]
+    total: int
+    by_severity: dict[str, int]
+    by_service: dict[str, int]
+    by_team: dict[str, int]
+
+
+class IncidentMetricsOut(BaseModel):
+    since: datetime
+    until: datetime
+    alert_groups: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    incidents: int
+    incidents_by_severity: dict[str, int]
+    trends: TrendsOut
