@@ -29,7 +29,7 @@ def test_healthz_answers_ok_with_the_version(client: TestClient) -> None:
 def test_readyz_is_ready_on_a_migrated_database(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok", "migrations": "ok"}}
 
 
 def test_readyz_is_503_with_pending_migrations(tmp_path: Path) -> None:
@@ -101,4 +101,40 @@ def test_readyz_is_503_when_the_migration_check_fails(client: TestClient, monkey
     monkeypatch.setattr("mamori.core.migrate.pending", broken)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "migrations": "unknown: RuntimeError"}
+    assert response.json()["checks"] == {"database": "ok", "storage": "ok", "migrations": "unknown: RuntimeError"}
+
+
+def test_readyz_is_503_naming_storage_that_cannot_be_written(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import tempfile
+
+    def full_disk(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    assert client.get("/readyz").status_code == 200
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", full_disk)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"].startswith("not writable: No space left on device")
+
+
+def test_a_database_that_goes_away_answers_503_with_retry_after(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from mamori.web import deps
+    from tests.conftest import issue_token
+
+    token = issue_token(runtime, "read")
+
+    def gone(*args: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(deps, "authenticate", gone)
+    response = client.get("/api/v1/services", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "nothing was stored" in response.json()["detail"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mamori import __version__
@@ -69,12 +72,42 @@ def _install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The database went away, refused us, or stayed locked past its timeout: tell the client when to retry
+        # instead of a 500 (nothing was stored; the request's transaction rolled back).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database is unavailable or busy; nothing was stored, try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            instance=request.url.path,
+        )
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500, "Internal error", "an unexpected error occurred; it has been logged", instance=request.url.path
         )
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def storage_probe(runtime: Runtime) -> str:
+    """Whether Mamori can write where it keeps data: a small file written, synced and removed in the data
+    directory (a read-only mount or a full disk fails here, before a write request does)."""
+    try:
+        runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runtime.settings.data_dir, prefix=".readyz-", delete=True) as probe:
+            probe.write(b"ok")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return f"not writable: {exc.strerror or type(exc).__name__} ({runtime.settings.data_dir})"
+    return "ok"
 
 
 def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
@@ -92,6 +125,7 @@ def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         else:
+            checks["storage"] = storage_probe(runtime)
             try:
                 missing = migrate.pending(runtime.engine)
                 checks["migrations"] = "ok" if not missing else f"pending: {', '.join(sorted(missing))}"
