@@ -73,3 +73,15 @@ def test_validate_and_apply_report_problems_and_changes(env: str, tmp_path: Path
     assert applied.exit_code == 0 and '"created": [\n    "User/alice"' in applied.stdout
     again = runner.invoke(app, ["apply", "--config", str(config)])
     assert '"unchanged": [\n    "User/alice"' in again.stdout
+
+
+def test_an_unreachable_database_is_one_line_naming_it_without_the_password(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mamori.cli_support import DATABASE_UNAVAILABLE
+
+    monkeypatch.setenv("MAMORI_DATABASE_URL", "postgresql://mamori:s3cret-pw@127.0.0.1:1/mamori")
+    monkeypatch.setenv("MAMORI_SECRET_KEY", "test-secret-key-0123456789")
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == DATABASE_UNAVAILABLE, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot use the database at postgresql")
+    assert "127.0.0.1:1/mamori" in lines[0] and "s3cret-pw" not in result.stderr and "Traceback" not in result.output

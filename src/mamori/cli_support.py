@@ -14,6 +14,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from mamori.core.config import Settings, load_settings
 from mamori.core.errors import MamoriError
@@ -63,6 +65,18 @@ def _close_opened() -> None:
         _opened.pop().engine.dispose()
 
 
+DATABASE_UNAVAILABLE = 6
+"""Exit code of a command whose database could not be reached (or was read-only, or locked past its timeout)."""
+
+
+def _database_label() -> str:
+    """The database URL with its password hidden."""
+    try:
+        return make_url(settings().resolved_database_url).render_as_string(hide_password=True)
+    except Exception:  # the settings themselves are broken: say so without guessing
+        return "(the configured URL)"
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
@@ -79,6 +93,10 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             for problem in exc.problems:
                 err_console.print(f"  - {problem.render()}", highlight=False, markup=False)
             raise typer.Exit(exc.exit_code) from None
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+            err_console.print(f"error: cannot use the database at {_database_label()}: {reason}", markup=False)
+            raise typer.Exit(DATABASE_UNAVAILABLE) from None
         finally:
             _close_opened()
 
