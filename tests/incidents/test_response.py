@@ -18,6 +18,7 @@ from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
 from mamori.incidents.alerts.severity import due_after
 from mamori.incidents.models import IncidentEntry, Postmortem
+from mamori.incidents.response import metrics
 from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
@@ -143,9 +144,9 @@ def test_incident_api_declare_role_note_timeline_and_metrics(
         == 404
     )
     with runtime.sessions() as s:
-        assert response.metrics(s, since=runtime.now() - timedelta(days=1), until=runtime.now() + timedelta(days=1))[
-            "incidents_by_severity"
-        ] == {"SEV2": 1}
+        assert metrics.response_times(
+            s, since=runtime.now() - timedelta(days=1), until=runtime.now() + timedelta(days=1)
+        )["incidents_by_severity"] == {"SEV2": 1}
 
 
 def test_mtta_and_mttr_come_from_alert_groups(runtime: Runtime, clock: FixedClock, tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ def test_mtta_and_mttr_come_from_alert_groups(runtime: Runtime, clock: FixedCloc
     with runtime.sessions.begin() as s:
         service.resolve(s, runtime, group_id=group_id, actor=IC, now=runtime.now())
     with runtime.sessions() as s:
-        m = response.metrics(s, since=runtime.now() - timedelta(hours=1), until=runtime.now())
+        m = metrics.response_times(s, since=runtime.now() - timedelta(hours=1), until=runtime.now())
     assert (m["mtta_seconds"], m["mttr_seconds"]) == (240.0, 600.0)
 
 

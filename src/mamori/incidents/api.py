@@ -245,7 +245,7 @@ def incident_metrics(
     return {
         "since": since,
         "until": until,
-        **response.metrics(session, since=since, until=until),
+        **metrics.response_times(session, since=since, until=until),
         "trends": metrics.incident_trends(session, since=since, until=until),
     }
 

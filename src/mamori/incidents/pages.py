@@ -84,7 +84,7 @@ def oncall_health(request: Request, session: SessionDep, runtime: RuntimeDep, _:
     since = until - timedelta(days=28)
     people = metrics.oncall_load(session, since=since, until=until)
     trends = metrics.incident_trends(session, since=until - timedelta(days=84), until=until)
-    summary = response.metrics(session, since=since, until=until)
+    summary = metrics.response_times(session, since=since, until=until)
     ctx = {"people": [p.as_dict() for p in people], "trends": trends, "summary": summary, "since": since}
     return render(request, "incidents/health.html", ctx)
 

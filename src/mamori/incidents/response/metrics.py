@@ -1,5 +1,5 @@
 """On-call health and incident trends: pages per person (per week, out of hours in their own time zone),
-and incidents by severity, service and team per week.
+incidents by severity, service and team per week, and response times (MTTA, MTTR) of alert groups.
 
 A *page* is one person being notified by one escalation step of one alert group, however many
 contact methods it went to. Working hours are Monday to Friday, 09:00 to 18:00 in the person's
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core.models import User
-from mamori.incidents.models import Incident, Notification
+from mamori.incidents.models import AlertGroup, Incident, Notification
 
 WORK_START, WORK_END = time(9, 0), time(18, 0)
 
@@ -143,3 +143,25 @@ def incident_trends(session: Session, *, since: datetime, until: datetime) -> di
         for k, v in b.items():
             totals[k].update(v)
     return {"weeks": weeks, "total": len(incidents), **{k: dict(sorted(v.items())) for k, v in totals.items()}}
+
+
+def response_times(session: Session, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """MTTA (alert groups: opened -> acknowledged) and MTTR (opened -> resolved), plus incidents by severity."""
+    groups = session.scalars(
+        select(AlertGroup).where(AlertGroup.opened_at >= since, AlertGroup.opened_at < until)
+    ).all()
+    acks = [(g.acknowledged_at - g.opened_at).total_seconds() for g in groups if g.acknowledged_at]
+    fixes = [(g.resolved_at - g.opened_at).total_seconds() for g in groups if g.resolved_at]
+    incidents = session.scalars(
+        select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until)
+    ).all()
+    by_severity: dict[str, int] = {}
+    for incident in incidents:
+        by_severity[incident.severity] = by_severity.get(incident.severity, 0) + 1
+    return {
+        "alert_groups": len(groups),
+        "mtta_seconds": sum(acks) / len(acks) if acks else None,
+        "mttr_seconds": sum(fixes) / len(fixes) if fixes else None,
+        "incidents": len(incidents),
+        "incidents_by_severity": by_severity,
+    }

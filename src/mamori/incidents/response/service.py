@@ -1,4 +1,4 @@
-"""Incident use cases: declare, status, roles, updates with reminders, notes, timeline, postmortems, metrics."""
+"""Incident use cases: declare, status, roles, updates with reminders, notes, timeline, postmortems, action items."""
 
 from __future__ import annotations
 
@@ -351,28 +351,6 @@ def complete_action_item(session: Session, *, item_id: str, now: datetime) -> Ac
         raise NotFound(f"no action item {item_id!r}")
     item.status, item.done_at = "done", now
     return item
-
-
-def metrics(session: Session, *, since: datetime, until: datetime) -> dict[str, Any]:
-    """MTTA (alert groups: opened -> acknowledged) and MTTR (opened -> resolved), plus incidents by severity."""
-    groups = session.scalars(
-        select(AlertGroup).where(AlertGroup.opened_at >= since, AlertGroup.opened_at < until)
-    ).all()
-    acks = [(g.acknowledged_at - g.opened_at).total_seconds() for g in groups if g.acknowledged_at]
-    fixes = [(g.resolved_at - g.opened_at).total_seconds() for g in groups if g.resolved_at]
-    incidents = session.scalars(
-        select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until)
-    ).all()
-    by_severity: dict[str, int] = {}
-    for incident in incidents:
-        by_severity[incident.severity] = by_severity.get(incident.severity, 0) + 1
-    return {
-        "alert_groups": len(groups),
-        "mtta_seconds": sum(acks) / len(acks) if acks else None,
-        "mttr_seconds": sum(fixes) / len(fixes) if fixes else None,
-        "incidents": len(incidents),
-        "incidents_by_severity": by_severity,
-    }
 
 
 POSTMORTEM_STATUSES = ("draft", "in_review", "published")
