@@ -4,44 +4,21 @@ flushes, the daily stale-flag mark, and telling a flag's owner that its ramp hal
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.flags import counts, notify, ramps, stale
+from mamori.flags.payloads import RampHaltedNotice, RampStep, ScheduledChange
 
 FLUSH_COUNTS_JOB = "flags.flush_counts"
-
-
-class RampStep(Payload):
-    ramp: str
-    step: int = Field(ge=0)
-
-
-class ScheduledChange(Payload):
-    environment: str
-    flag: str
-    action: Literal["enable", "disable", "rollout"]
-    percent: int | None = Field(default=None, ge=0, le=100)
-    by: str
-    reason: str | None = None
 
 
 class MarkStale(Payload):
     days: int = Field(default=stale.STALE_DAYS, ge=1)
     """A flag unchanged and unevaluated this many days is stale."""
-
-
-class RampHalted(Payload):
-    ramp: str
-    environment: str
-    flag: str
-    service: str | None = None
-    team: str | None = None
-    action: str
-    why: str
 
 
 def ramp_step(ctx: JobContext, payload: RampStep) -> None:
@@ -80,9 +57,9 @@ def mark_stale(ctx: JobContext, payload: MarkStale) -> None:
     stale.mark_stale(ctx.session, days=payload.days, now=ctx.now)
 
 
-def ramp_halted(ctx: JobContext, payload: RampHalted) -> None:
+def ramp_halted(ctx: JobContext, payload: RampHaltedNotice) -> None:
     """Slack message to the owning team's channel, else a timeline note."""
-    notify.notify_ramp_halted(ctx, payload.model_dump())
+    notify.notify_ramp_halted(ctx, payload)
 
 
 JOBS: list[JobKind[Any]] = [
@@ -90,7 +67,7 @@ JOBS: list[JobKind[Any]] = [
     JobKind(ramps.SCHEDULED_CHANGE_JOB, ScheduledChange, scheduled_change),
     JobKind(FLUSH_COUNTS_JOB, NoPayload, flush_counts),
     JobKind(stale.MARK_STALE_JOB, MarkStale, mark_stale),
-    JobKind(notify.NOTIFY_RAMP_HALTED_JOB, RampHalted, ramp_halted),
+    JobKind(notify.NOTIFY_RAMP_HALTED_JOB, RampHaltedNotice, ramp_halted),
 ]
 PERIODIC = [
     PeriodicSpec(name="flags-flush-counts", kind=FLUSH_COUNTS_JOB, interval=timedelta(minutes=1)),

@@ -8,7 +8,6 @@ failures (network, HTTP 5xx, rate limits) are retried with the job's backoff.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from mamori.core import deliveries, jobs, timeline
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Team
+from mamori.flags.payloads import RampHaltedNotice
 from mamori.integrations import DeliveryError
 from mamori.integrations.slack import SlackClient
 
@@ -41,33 +41,31 @@ def enqueue_ramp_halted(
         now=now,
         max_attempts=MAX_ATTEMPTS,
         dedupe_key=f"flags:ramp-halted:{ramp_id}:{now.isoformat()}",
-        payload={
-            "ramp": ramp_id,
-            "environment": environment,
-            "flag": flag_key,
-            "service": service,
-            "team": team,
-            "action": action,
-            "why": why,
-        },
+        payload=RampHaltedNotice(
+            ramp=ramp_id,
+            environment=environment,
+            flag=flag_key,
+            service=service,
+            team=team,
+            action=action,
+            why=why,
+        ),
     )
 
 
-def message(payload: dict[str, Any]) -> str:
-    where = f" (service {payload['service']})" if payload.get("service") else ""
-    return (
-        f"Ramp of flag `{payload['flag']}` in {payload['environment']}{where} was {payload['action']}: {payload['why']}"
-    )
+def message(payload: RampHaltedNotice) -> str:
+    where = f" (service {payload.service})" if payload.service else ""
+    return f"Ramp of flag `{payload.flag}` in {payload.environment}{where} was {payload.action}: {payload.why}"
 
 
-def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Job handler: Slack message to the owning team's channel, else a timeline note."""
+def notify_ramp_halted(ctx: JobContext, payload: RampHaltedNotice) -> None:
+    """Slack message to the owning team's channel, else a timeline note (the `jobs` handler's body)."""
     text = message(payload)
-    team_name = payload.get("team")
+    team_name = payload.team
     team = ctx.session.scalar(select(Team).where(Team.name == team_name)) if team_name else None
     channel = team.slack_channel if team is not None else None
     token = ctx.runtime.settings.slack_token
-    subject = f"flags:flag:{payload.get('environment')}/{payload.get('flag')}"
+    subject = f"flags:flag:{payload.environment}/{payload.flag}"
     if token is not None and token.get_secret_value() and channel:
         try:
             _post_to_slack(ctx, token.get_secret_value(), channel, text)
@@ -87,10 +85,10 @@ def notify_ramp_halted(ctx: JobContext, payload: dict[str, Any]) -> None:
         at=ctx.now,
         kind="note",
         source="flags",
-        service=payload.get("service"),
+        service=payload.service,
         team=team_name,
         title=f"owner not messaged ({why_not}): {text}",
-        data={"ramp": payload.get("ramp"), "flag": payload.get("flag"), "environment": payload.get("environment")},
+        data={"ramp": payload.ramp, "flag": payload.flag, "environment": payload.environment},
         dedupe_key=f"flags:ramp-halted-note:{ctx.job_id}",
     )
 

@@ -23,6 +23,7 @@ from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.flags import notify, service, serving
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagChange, FlagRamp
+from mamori.flags.payloads import RampStep, ScheduledChange
 
 logger = logging.getLogger(__name__)
 RAMP_STEP_JOB = "flags.ramp_step"
@@ -160,7 +161,7 @@ def _enqueue_next(session: Session, ramp: FlagRamp, *, now: datetime) -> None:
             kind=RAMP_STEP_JOB,
             now=now,
             delay=timedelta(seconds=ramp.interval_seconds),
-            payload={"ramp": ramp.id, "step": ramp.step_index + 1},
+            payload=RampStep(ramp=ramp.id, step=ramp.step_index + 1),
         )
     else:
         ramp.status = "done"
@@ -330,14 +331,14 @@ def schedule_change(
         kind=SCHEDULED_CHANGE_JOB,
         now=now,
         run_at=when,
-        payload={
-            "environment": environment,
-            "flag": key,
-            "action": action,
-            "percent": percent,
-            "by": actor.name,
-            "reason": reason,
-        },
+        payload=ScheduledChange(
+            environment=environment,
+            flag=key,
+            action=action,
+            percent=percent,
+            by=actor.name,
+            reason=reason,
+        ),
     )
     what = f"rollout {percent}%" if action == "rollout" else action
     timeline.record(
