@@ -50,8 +50,7 @@ def main() -> None:
         job_poll_seconds=0.05,
         job_lease_seconds=30,
     )
-    runtime = build_runtime(settings)
-    runtime.states.put(Channels({"email": FileNotifier(sends, worker_id)}))
+    runtime = build_runtime(settings, states=[Channels({"email": FileNotifier(sends, worker_id)})])
     worker = Worker(runtime, worker_id=worker_id)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -133,8 +133,9 @@ def test_auditor_finds_a_stalled_escalation_and_restarts_it(
 
 
 def test_unknown_user_and_missing_notifier_are_recorded_not_lost(
-    runtime: Runtime, clock: FixedClock, tmp_path: Path
+    make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
+    runtime = make_runtime(states=[paging.Channels({"email": RecordingNotifier("email")})])
     policy = """\
 apiVersion: mamori.dev/v1
 kind: EscalationPolicy
@@ -155,7 +156,6 @@ metadata: {name: ghosts}
 spec: {type: generic, route: ghosts}
 """
     apply_config(runtime, tmp_path / "c", policy, route, integration)
-    runtime.states.put(paging.Channels({"email": RecordingNotifier("email")}))
     with runtime.sessions.begin() as s:
         service.accept(
             s,

@@ -140,9 +140,10 @@ def test_slack_error_answers_are_notify_errors() -> None:
 def test_slack_interactivity_callback_acknowledges_after_signature_check(
     make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
-    runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"))
+    runtime = make_runtime(
+        slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"), states=[paging.Channels({})]
+    )
     apply_config(runtime, tmp_path / "c")
-    runtime.states.put(paging.Channels({}))
     group_id = fire(runtime)
     payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "ack", "value": group_id}]}
     body = urlencode({"payload": json.dumps(payload)}).encode()

@@ -283,19 +283,29 @@ def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
     session.add(NotificationAttempt(notification_id=note.id, at=now, ok=True, detail=receipt[:2000]))
     _log_delivery(session, note, now=now, ok=True, detail=receipt)
     note.status, note.sent_at, note.last_error = "sent", now, None
-    if group is not None:
+    if group is not None and not _already_paged(session, note):
+        person = note.user_email or note.target
         paged = AlertGroupPaged(
-            **group_fields(session, group),
-            person=note.user_email or note.target,
-            channel=note.channel,
-            step=note.step,
-            at=now,
+            **group_fields(session, group), person=person, channel=note.channel, step=note.step, at=now
         )
         ctx.runtime.bus.publish(session, paged, now=now)
     if note.channel == "slack" and receipt.startswith("slack:"):
         note.message_ref = receipt.removeprefix("slack:")[:300]
     if group is not None and group.status != "triggered":
         refresh_messages(session, group, now=now)  # acknowledged while this send was being retried
+
+
+def _already_paged(session: Session, note: Notification) -> bool:
+    """Whether another contact method already reached this person for this step (one page per person and step)."""
+    other = select(Notification.id).where(
+        Notification.id != note.id,
+        Notification.group_id == note.group_id,
+        Notification.user_email == note.user_email,
+        Notification.round == note.round,
+        Notification.step == note.step,
+        Notification.status == "sent",
+    )
+    return note.user_email is not None and session.scalar(other.limit(1)) is not None
 
 
 def _log_delivery(session: Session, note: Notification, *, now: datetime, ok: bool, detail: str) -> None:
