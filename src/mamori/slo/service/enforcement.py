@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from mamori.core import jobs, timeline
 from mamori.core.catalog import service_team
+from mamori.core.errors import NotFound
+from mamori.core.models import Service as CatalogService
 from mamori.core.runtime import Runtime
 from mamori.slo.events import ReleaseFreezeEnded
 from mamori.slo.kinds import POLICY_KIND
@@ -149,7 +151,13 @@ def active_freezes(session: Session, *, service: str) -> list[SloFreeze]:
 
 
 def deploy_gate(session: Session, *, service: str) -> dict[str, Any]:
-    """Whether `service` may deploy; when not, the reasons and since when."""
+    """Whether `service` may deploy; when not, the reasons and since when. NotFound for a service neither the
+    catalog nor any SLO knows: a typo must not let a deploy through unchecked."""
+    known = session.scalar(select(CatalogService.id).where(CatalogService.name == service)) is not None or any(
+        (doc.spec or {}).get("service") == service for doc in session.scalars(select(SloDocument))
+    )
+    if not known:
+        raise NotFound(f"no service {service!r} in the catalog or in any SLO; a typo must not let a deploy through")
     freezes = active_freezes(session, service=service)
     return {
         "service": service,
