@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from mamori.core.runtime import Runtime
-from mamori.flags import service
+from mamori.flags import rollouts, service
 from tests.flags.conftest import apply_config, write_config
 from tests.web.conftest import PASSWORD, create_user, csrf_of
 
@@ -55,7 +55,7 @@ def test_promote_button_copies_a_flag_to_the_next_environment_and_approval_butto
     approved = client.post(approve, data={"csrf_token": csrf_bob}, follow_redirects=False)
     assert approved.status_code == 303 and approved.headers["location"] == "/flags/production?notice=saved"
     with runtime.sessions() as session:
-        assert service.rollout_percent(service.get_flag(session, environment="production", key="page-size")) == 40
+        assert rollouts.rollout_percent(service.get_flag(session, environment="production", key="page-size")) == 40
         change = service.list_changes(session, environment="production")[0]
         assert (change.status, change.decided_by) == ("applied", "bob@jobs.example")
     assert 'id="change-' not in client.get("/flags/production").text

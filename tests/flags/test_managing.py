@@ -15,7 +15,7 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, Forbidden, ValidationFailed
 from mamori.core.models import AuditEntry, TimelineEvent
 from mamori.core.runtime import Runtime
-from mamori.flags import service, serving
+from mamori.flags import rollouts, service, serving
 from tests.conftest import issue_token
 from tests.flags.conftest import WEB_FLAGS, apply_config, sdk_key, write_config
 
@@ -128,7 +128,7 @@ def test_approving_a_change_made_stale_by_another_rejects_it_and_the_rejection_s
     with runtime.sessions.begin() as session:
         assert service.decide_change(session, change_id=second, approve=True, actor=BOB, now=now).status == "rejected"
     with runtime.sessions() as session:
-        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 20
+        assert rollouts.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 20
         assert [c.status for c in service.list_changes(session, environment="production") if c.id == second] == [
             "rejected"
         ]
@@ -158,7 +158,7 @@ def test_production_approval_needs_a_second_person(runtime: Runtime, tmp_path: P
         assert service.decide_change(session, change_id=change_id, approve=True, actor=BOB, now=now).status == "applied"
     with runtime.sessions() as session:
         flag = service.get_flag(session, environment="production", key="new-search")
-    assert service.rollout_percent(flag) == 20
+    assert rollouts.rollout_percent(flag) == 20
     with runtime.sessions.begin() as session, pytest.raises(Conflict, match="not pending"):
         service.decide_change(session, change_id=change_id, approve=False, actor=BOB, now=now)
 
@@ -199,7 +199,7 @@ def test_promote_copies_one_flag_between_environments(flags_runtime: Runtime) ->
             now=now,
         )
     with flags_runtime.sessions() as session:
-        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 50
+        assert rollouts.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 50
         assert service.list_changes(session, environment="production")[0].action == "promote from staging"
 
 

@@ -14,7 +14,7 @@ from mamori.cli import app
 from mamori.core.clock import FixedClock
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
-from mamori.flags import counts, scan, service, serving, slots, stale
+from mamori.flags import counts, rollouts, scan, service, serving, slots, stale
 from mamori.flags.demo import seed_demo
 from mamori.flags.models import FlagRamp
 
@@ -35,7 +35,7 @@ def test_environment_page_lists_flags_and_its_forms_change_them(
     no_reason = client.post("/flags/production/page-size/toggle", data={"enabled": "false"}, headers=auth_headers)
     assert no_reason.status_code == 422 and "reason is required" in no_reason.text
     with flags_runtime.sessions() as session:
-        assert service.rollout_percent(service.get_flag(session, environment="staging", key="page-size")) == 40
+        assert rollouts.rollout_percent(service.get_flag(session, environment="staging", key="page-size")) == 40
         assert service.get_flag(session, environment="production", key="page-size")["state"] == "ENABLED"
 
 
@@ -75,12 +75,12 @@ def test_demo_data_is_idempotent_and_has_a_guarded_ramp_mid_way(runtime: Runtime
             "jobs-web",
             "revert",
         )
-        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 25
+        assert rollouts.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 25
         assert {r.environment for r in serving.list_environments(session)} == {"staging", "production"}
     clock.advance(minutes=24 * 60 + 1)
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:
-        assert service.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 50
+        assert rollouts.rollout_percent(service.get_flag(session, environment="production", key="new-search")) == 50
 
 
 RUBY = """

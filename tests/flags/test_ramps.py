@@ -19,7 +19,7 @@ from mamori.core.jobs import JobContext
 from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
-from mamori.flags import ramps, service
+from mamori.flags import ramps, rollouts, service
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagRamp
 from tests.flags.conftest import apply_config, write_config
@@ -45,7 +45,7 @@ class FakeFreeze:
 
 def _percent(runtime: Runtime, environment: str = "production") -> int | None:
     with runtime.sessions() as session:
-        return service.rollout_percent(service.get_flag(session, environment=environment, key="new-search"))
+        return rollouts.rollout_percent(service.get_flag(session, environment=environment, key="new-search"))
 
 
 def _start(runtime: Runtime, guard: str = "pause") -> str:

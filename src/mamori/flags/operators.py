@@ -162,29 +162,32 @@ def fractional_legacy(data: Any, args: list[Any]) -> Any:
 FRACTIONAL: dict[FractionalScheme, CustomOp] = {"cbor": fractional_cbor, "legacy": fractional_legacy}
 
 
-_PREFIXES: dict[str, list[bytes]] = {}
-_TEXT_HEADS = [bytes((0x60 | n,)) for n in range(24)]
+_TEXT_HEADS = tuple(bytes((0x60 | n,)) for n in range(24))
+_MAX_CACHED_KEYS = 1_000
+Prefixes = dict[str, list[bytes]]
+"""The shorthand prefixes by flag key, kept by one compiled rule (so the cache lives and dies with the
+evaluator that holds the rule, not in the module)."""
 
 
-def _shorthand_prefixes(flag_key: str) -> list[bytes]:
+def _shorthand_prefixes(flag_key: str, cache: Prefixes) -> list[bytes]:
     """The shorthand's constant half, cached per flag key: the CBOR array-of-2 header, the encoded flag key
     and, at index n < 24, the head of a text string of n bytes (index 24: without a text head)."""
-    prefixes = _PREFIXES.get(flag_key)
+    prefixes = cache.get(flag_key)
     if prefixes is None:
         prefix = b"\x82" + cbor_encode(flag_key)
         prefixes = [prefix + head for head in _TEXT_HEADS] + [prefix]
-        if len(_PREFIXES) < 100_000:
-            _PREFIXES[flag_key] = prefixes
+        if len(cache) < _MAX_CACHED_KEYS:
+            cache[flag_key] = prefixes
     return prefixes
 
 
-def _bucket_key_cbor(data: Any, first: Any) -> bytes | None:
+def _bucket_key_cbor(data: Any, first: Any, cache: Prefixes) -> bytes | None:
     if isinstance(first, list):
         target = _targeting_key(data)
         if target is None:
             return None
         raw = target.encode("utf-8")
-        prefixes = _shorthand_prefixes(_flag_key(data))
+        prefixes = _shorthand_prefixes(_flag_key(data), cache)
         size = len(raw)
         return prefixes[size] + raw if size < 24 else prefixes[24] + _head(3, size) + raw
     if first is None:
@@ -195,7 +198,7 @@ def _bucket_key_cbor(data: Any, first: Any) -> bytes | None:
         return None
 
 
-def _bucket_key_legacy(data: Any, first: Any) -> bytes | None:
+def _bucket_key_legacy(data: Any, first: Any, cache: Prefixes) -> bytes | None:
     if isinstance(first, list):
         target = _targeting_key(data)
         return None if target is None else (_flag_key(data) + target).encode("utf-8")
@@ -217,6 +220,7 @@ def _picker(buckets: list[tuple[Any, int]]) -> tuple[int, list[tuple[int, Any]]]
 def _shorthand_cbor(total: int, ends: list[tuple[int, Any]]) -> Compiled:
     """`fractional` by targetingKey (the usual rollout) under the CBOR scheme, with the encoding done by hand."""
     hash32 = mmh3.hash
+    cache: Prefixes = {}
 
     def run(data: Any) -> Any:
         if not isinstance(data, dict):
@@ -226,9 +230,9 @@ def _shorthand_cbor(total: int, ends: list[tuple[int, Any]]) -> Compiled:
             return None
         flagd = data.get("$flagd")
         flag_key = flagd.get("flagKey", "") if isinstance(flagd, dict) else ""
-        prefixes = _PREFIXES.get(flag_key) if type(flag_key) is str else None
+        prefixes = cache.get(flag_key) if type(flag_key) is str else None
         if prefixes is None:
-            prefixes = _shorthand_prefixes(flag_key if isinstance(flag_key, str) else "")
+            prefixes = _shorthand_prefixes(flag_key if isinstance(flag_key, str) else "", cache)
         raw = target.encode("utf-8")
         size = len(raw)
         key = prefixes[size] + raw if size < 24 else prefixes[24] + _head(3, size) + raw
@@ -263,12 +267,13 @@ def _fractional_compiler(scheme: FractionalScheme) -> CustomCompiler:
             return _shorthand_cbor(total, ends)
         first_fn = args[0]
         hash32 = mmh3.hash
+        cache: Prefixes = {}
 
         def run(data: Any) -> Any:
             first = first_fn(data)
             if shorthand != isinstance(first, list):
                 return FRACTIONAL[scheme](data, [f(data) for f in args])
-            key = key_of(data, first)
+            key = key_of(data, first, cache)
             if key is None:
                 return None
             point = (hash32(key, signed=False) * total) >> 32

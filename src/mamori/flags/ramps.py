@@ -20,7 +20,7 @@ from mamori.core.clock import parse_instant
 from mamori.core.duration import parse_duration
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext, PermanentJobError
-from mamori.flags import notify, service, serving
+from mamori.flags import notify, rollouts, service, serving
 from mamori.flags.events import RampHalted
 from mamori.flags.models import FlagChange, FlagRamp
 from mamori.flags.payloads import RampStep, ScheduledChange
@@ -118,7 +118,7 @@ def start_ramp(
         session,
         environment=environment,
         key=key,
-        flag=service.rollout_flag(flag, steps[0]),
+        flag=rollouts.rollout_flag(flag, steps[0]),
         action=f"ramp started at {steps[0]}%",
         actor=actor,
         reason=reason,
@@ -185,7 +185,7 @@ def advance(session: Session, ramp: FlagRamp, *, step: int, now: datetime) -> No
         session,
         environment=ramp.environment,
         key=ramp.flag_key,
-        flag=service.rollout_flag(flag, percent),
+        flag=rollouts.rollout_flag(flag, percent),
         action=f"ramp to {percent}%",
         actor=_ramp_actor(ramp),
         reason=f"ramp step {step + 1} of {len(ramp.steps)}",
@@ -380,7 +380,7 @@ def apply_scheduled(
     if action == "rollout":
         if percent is None:
             raise PermanentJobError("a scheduled rollout without a percent")
-        flag = service.rollout_flag(flag, percent)
+        flag = rollouts.rollout_flag(flag, percent)
     else:
         flag["state"] = "ENABLED" if action == "enable" else "DISABLED"
     service.change_flag(

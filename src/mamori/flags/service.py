@@ -20,6 +20,7 @@ from mamori.flags import flagd_format
 from mamori.flags.diff import diff_lines
 from mamori.flags.evaluator import FlagEvaluator, Resolution, compile_flag_set
 from mamori.flags.models import FlagChange, FlagEnvironment
+from mamori.flags.rollouts import rollout_flag, rollout_percent
 from mamori.flags.schemas import FlagSetSpec
 from mamori.flags.serving import get_environment, list_environments, note_commit, to_context
 
@@ -27,9 +28,6 @@ from mamori.flags.serving import get_environment, list_environments, note_commit
 def compute_etag(document: dict[str, Any], fractional: str) -> str:
     canonical = json.dumps({"d": document, "f": fractional}, sort_keys=True, separators=(",", ":"))
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
-
-
-# --- the flag set from configuration ----------------------------------------------------------------
 
 
 def store_flag_set(session: Session, *, name: str, spec: FlagSetSpec, now: datetime, actor: Actor) -> FlagEnvironment:
@@ -70,9 +68,6 @@ def _replace_document(session: Session, row: FlagEnvironment, document: dict[str
     row.etag = compute_etag(row.document, row.fractional)
     row.updated_at = now
     session.flush()
-
-
-# --- changes through the API and CLI ------------------------------------------------------------------
 
 
 def check_flagd(
@@ -276,47 +271,6 @@ def toggle(
         reason=reason,
         now=now,
     )
-
-
-def rollout_variants(flag: dict[str, Any]) -> tuple[str, str]:
-    """The (on, off) variants of a flag for a percentage rollout: true/false values, else the two variants."""
-    variants: dict[str, Any] = flag.get("variants", {})
-    on = next((k for k, v in variants.items() if v is True), None)
-    off = next((k for k, v in variants.items() if v is False), None)
-    if on is None or off is None:
-        if len(variants) != 2:
-            raise ValidationFailed("a percentage rollout needs a boolean flag or a flag with exactly two variants")
-        default = flag.get("defaultVariant")
-        off = default if default in variants else next(iter(variants))
-        on = next(k for k in variants if k != off)
-    return on, off
-
-
-def rollout_flag(flag: dict[str, Any], percent: int) -> dict[str, Any]:
-    """The flag serving `on` to `percent`% of targeting keys (sticky per flag and key), `off` to the rest."""
-    if not 0 <= percent <= 100:
-        raise ValidationFailed(f"a rollout percentage is 0..100, not {percent}")
-    on, off = rollout_variants(flag)
-    new = copy.deepcopy(flag)
-    new["state"] = "ENABLED"
-    new["targeting"] = {"fractional": [[on, percent], [off, 100 - percent]]}
-    return new
-
-
-def rollout_percent(flag: dict[str, Any]) -> int | None:
-    """The percentage of a rollout that `rollout_flag` made, or None for other targeting."""
-    rule = flag.get("targeting") or {}
-    buckets = rule.get("fractional") if isinstance(rule, dict) else None
-    try:
-        on, _off = rollout_variants(flag)
-    except ValidationFailed:
-        return None
-    if isinstance(buckets, list) and len(buckets) == 2 and all(isinstance(b, list) and len(b) == 2 for b in buckets):
-        weights = {b[0]: b[1] for b in buckets}
-        if on in weights and isinstance(weights[on], int):
-            total = sum(w for w in weights.values() if isinstance(w, int))
-            return round(100 * weights[on] / total) if total else None
-    return None
 
 
 def set_rollout(

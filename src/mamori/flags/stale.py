@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core import catalog, timeline
-from mamori.flags import service, serving
+from mamori.flags import rollouts, serving
 from mamori.flags.models import FlagChange, FlagEvaluationCount, FlagStaleMark
 
 
@@ -19,7 +19,7 @@ def fully_on(flag: dict[str, Any]) -> bool:
         return False
     variants = flag.get("variants") or {}
     if flag.get("targeting"):
-        return service.rollout_percent(flag) == 100
+        return rollouts.rollout_percent(flag) == 100
     return variants.get(flag.get("defaultVariant")) is True
 
 
