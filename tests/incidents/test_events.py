@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.events import Event
@@ -69,6 +71,8 @@ def test_a_drill_publishes_every_event_with_its_labels(runtime: Runtime, clock: 
         ref = response.declare(
             s, runtime, title="Drill", severity="SEV2", group_id=group_id, actor=IC, now=runtime.now()
         ).id
+        response.set_severity(s, runtime, ref=ref, severity="SEV1", actor=IC, now=runtime.now())
+        response.set_severity(s, runtime, ref=ref, severity="SEV1", actor=IC, now=runtime.now())  # no change
         response.assign_role(s, runtime, ref=ref, role="commander", user="bob@example.com", actor=IC, now=runtime.now())
         response.post_update(s, runtime, ref=ref, text="found it", status="identified", actor=IC, now=runtime.now())
         response.post_update(s, runtime, ref=ref, text="fixed", status="resolved", actor=IC, now=runtime.now())
@@ -84,6 +88,9 @@ def test_a_drill_publishes_every_event_with_its_labels(runtime: Runtime, clock: 
     assert len(of(seen, events.AlertGroupResolved)) == 1
     (declared,) = of(seen, events.IncidentDeclared)
     assert isinstance(declared, events.IncidentDeclared) and declared.group_id == group_id
+    (changed,) = of(seen, events.IncidentSeverityChanged)
+    assert isinstance(changed, events.IncidentSeverityChanged)
+    assert (changed.previous, changed.severity) == ("SEV2", "SEV1")
     (role,) = of(seen, events.IncidentRoleAssigned)
     assert isinstance(role, events.IncidentRoleAssigned) and (role.role, role.person) == (
         "commander",
@@ -115,3 +122,20 @@ def test_a_real_alert_is_not_a_drill(runtime: Runtime, tmp_path: Path) -> None:
     Worker(runtime).run_until_idle()
     (declared,) = of(seen, events.IncidentDeclared)
     assert getattr(declared, "labels", None) == {}
+
+
+def test_severity_changes_through_the_api(runtime: Runtime, client: TestClient, auth_headers: dict[str, str]) -> None:
+    seen = record(runtime)
+    number = client.post("/api/v1/incidents", json={"title": "Slow", "severity": "SEV3"}, headers=auth_headers).json()[
+        "number"
+    ]
+    up = client.post(f"/api/v1/incidents/{number}/severity", json={"severity": "SEV1"}, headers=auth_headers)
+    assert up.status_code == 200 and up.json()["severity"] == "SEV1"
+    bad = client.post(f"/api/v1/incidents/{number}/severity", json={"severity": "SEV9"}, headers=auth_headers)
+    assert bad.status_code == 404 and "SEV9" in bad.text
+    extra = client.post(f"/api/v1/incidents/{number}/severity", json={"severity": "SEV2", "x": 1}, headers=auth_headers)
+    assert extra.status_code == 422
+    Worker(runtime).run_until_idle()
+    assert [getattr(e, "previous", None) for e in of(seen, events.IncidentSeverityChanged)] == ["SEV3"]
+    kinds = [i["kind"] for i in client.get(f"/api/v1/incidents/{number}/timeline", headers=auth_headers).json()]
+    assert "severity" in kinds

@@ -34,6 +34,7 @@ from mamori.incidents.schemas import (
     PostmortemOut,
     RoleIn,
     ScheduleFeedOut,
+    SeverityIn,
     SilenceIn,
     TimelineItemOut,
     UpdateIn,
@@ -121,6 +122,15 @@ def post_update(ref: str, body: UpdateIn, session: SessionDep, runtime: RuntimeD
         audience=body.audience,
         actor=who.actor(),
         now=runtime.now(),
+    )
+    session.commit()
+    return incident
+
+
+@router.post("/incidents/{ref}/severity", response_model=IncidentOut)
+def set_severity(ref: str, body: SeverityIn, session: SessionDep, runtime: RuntimeDep, who: Responder) -> Any:
+    incident = response.set_severity(
+        session, runtime, ref=ref, severity=body.severity, actor=who.actor(), now=runtime.now()
     )
     session.commit()
     return incident

@@ -64,6 +64,12 @@ class UpdateIn(BaseModel):
     audience: str = "internal"
 
 
+class SeverityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    severity: str = Field(min_length=1, max_length=16)
+
+
 class RoleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

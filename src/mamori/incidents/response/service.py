@@ -20,6 +20,7 @@ from mamori.incidents.events import (
     IncidentDeclared,
     IncidentResolved,
     IncidentRoleAssigned,
+    IncidentSeverityChanged,
     IncidentStatusUpdated,
     PostmortemPublished,
 )
@@ -218,6 +219,33 @@ def set_status(
     runtime.bus.publish(session, IncidentStatusUpdated(**fields, status=status, by=actor.name), now=now)
     if status == "resolved":
         runtime.bus.publish(session, IncidentResolved(**fields, by=actor.name), now=now)
+
+
+def set_severity(
+    session: Session, runtime: Runtime, *, ref: str, severity: str, actor: Actor, now: datetime
+) -> Incident:
+    """Raise or lower an incident's severity (a known SeverityLevel); a major level may now need a postmortem."""
+    incident = get(session, ref)
+    session.refresh(incident, with_for_update=True)
+    level = config.severity(session, severity)
+    if level.name == incident.severity:
+        return incident
+    before, incident.severity = incident.severity, level.name
+    incident.postmortem_required = incident.postmortem_required or level.postmortem_required
+    _entry(session, incident, at=now, kind="severity", actor=actor.name, text=f"{before} -> {level.name}")
+    audit.record(
+        session,
+        actor=actor,
+        action="severity",
+        object_type="Incident",
+        object_id=str(incident.number),
+        at=now,
+        before={"severity": before},
+        after={"severity": level.name},
+    )
+    event = IncidentSeverityChanged(**_fields(session, incident, now=now), previous=before, by=actor.name)
+    runtime.bus.publish(session, event, now=now)
+    return incident
 
 
 def assign_role(
