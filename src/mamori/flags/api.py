@@ -14,7 +14,16 @@ from mamori.core.models import ApiToken
 from mamori.flags import counts, ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange, FlagRamp
-from mamori.flags.schemas import ChangeOut, FlagIn
+from mamori.flags.schemas import (
+    ChangeOut,
+    CountsStoredOut,
+    EnvironmentOut,
+    FlagIn,
+    FlagSummary,
+    RampOut,
+    ScheduledOut,
+    StaleFlagOut,
+)
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer, authenticate, bearer_token
 
 router = APIRouter(prefix="/flags", tags=["flags"])
@@ -80,7 +89,11 @@ FLAGD_DOCUMENT = {
 }
 
 
-@router.get("/{environment}/flagd.json", responses={200: FLAGD_DOCUMENT, 304: {"description": "not modified"}})
+@router.get(
+    "/{environment}/flagd.json",
+    response_model=None,
+    responses={200: FLAGD_DOCUMENT, 304: {"description": "not modified"}},
+)
 def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) -> Response:
     row = serving.get_environment(session, environment=environment)
     headers = {"ETag": row.etag, "Cache-Control": "no-cache", "X-Mamori-Fractional": row.fractional}
@@ -89,14 +102,14 @@ def flagd_json(environment: FlagdReader, request: Request, session: SessionDep) 
     return Response(service.flagd_json(row), media_type="application/json", headers=headers)
 
 
-@router.get("/stale")
+@router.get("/stale", response_model=list[StaleFlagOut])
 def stale_flags(
     _: Reader, session: SessionDep, runtime: RuntimeDep, days: Annotated[int, Query(ge=1, le=3650)] = 30
 ) -> list[dict[str, Any]]:
     return stale.find_stale(session, days=days, now=runtime.now())
 
 
-@router.get("/environments")
+@router.get("/environments", response_model=list[EnvironmentOut])
 def list_environments(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
     return [
         {
@@ -113,7 +126,7 @@ def list_environments(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{environment}/flags")
+@router.get("/{environment}/flags", response_model=list[FlagSummary])
 def list_flags(environment: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
     return service.flag_summaries(session, environment=environment)
 
@@ -280,7 +293,7 @@ def ramp_out(ramp: FlagRamp) -> dict[str, Any]:
     }
 
 
-@router.post("/{environment}/flags/{key}/ramp", status_code=201)
+@router.post("/{environment}/flags/{key}/ramp", status_code=201, response_model=RampOut)
 def start_ramp(
     environment: str, key: str, *, body: RampIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -300,7 +313,7 @@ def start_ramp(
     return ramp_out(ramp)
 
 
-@router.get("/{environment}/ramps")
+@router.get("/{environment}/ramps", response_model=list[RampOut])
 def list_ramps(environment: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
     return [ramp_out(r) for r in ramps.list_ramps(session, environment=environment)]
 
@@ -311,7 +324,7 @@ class ScheduleIn(ReasonIn):
     percent: int | None = Field(default=None, ge=0, le=100)
 
 
-@router.post("/{environment}/flags/{key}/schedule", status_code=201)
+@router.post("/{environment}/flags/{key}/schedule", status_code=201, response_model=ScheduledOut)
 def schedule(
     environment: str, key: str, *, body: ScheduleIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -342,7 +355,7 @@ class CountsIn(BaseModel):
     counts: list[CountIn] = Field(max_length=10_000)
 
 
-@router.post("/{environment}/evaluations", status_code=202)
+@router.post("/{environment}/evaluations", status_code=202, response_model=CountsStoredOut)
 def report_counts(
     environment: CountReporter, body: CountsIn, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, int]:

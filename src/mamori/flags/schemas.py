@@ -72,3 +72,55 @@ class ChangeOut(BaseModel):
     diff: list[str]
     created_at: str
     decided_by: str | None = None
+
+
+class EnvironmentOut(BaseModel):
+    environment: str
+    flag_set: str
+    version: int
+    etag: str
+    fractional: str
+    service: str | None
+    require_approval: bool
+    flags: int
+    """How many flags the environment's flag set holds."""
+
+
+class FlagSummary(BaseModel):
+    key: str
+    state: str | None
+    default_variant: str | None
+    variants: dict[str, Any] | None
+    targeting: Any
+    rollout_percent: int | None
+    """The share of a percentage rollout, None for other targeting."""
+
+
+class StaleFlagOut(BaseModel):
+    key: str
+    environments: list[str]
+    reasons: list[str]
+    last_evaluated: str | None
+
+
+class RampOut(BaseModel):
+    id: str
+    environment: str
+    flag_key: str
+    steps: list[int]
+    step_index: int
+    percent: int
+    status: str
+    service: str | None
+    guard: str
+    note: str | None
+    interval_seconds: int
+
+
+class ScheduledOut(BaseModel):
+    job: int
+    """The id of the durable job that makes the change."""
+
+
+class CountsStoredOut(BaseModel):
+    stored: int
