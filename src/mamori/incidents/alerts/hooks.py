@@ -7,14 +7,18 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from mamori.core.audit import Actor
 from mamori.core.errors import Forbidden, InvalidInput, Unavailable
 from mamori.core.models import User
+from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
 from mamori.incidents.alerts.signing import verify_action, verify_slack
 from mamori.incidents.oncall import feeds
+from mamori.integrations.text import slack_escape
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["incidents hooks"])
@@ -117,11 +121,19 @@ async def slack_interactivity(request: Request, session: SessionDep, runtime: Ru
     if secret is None:
         raise Unavailable("Slack interactivity is not configured (MAMORI_SLACK_SIGNING_SECRET)")
     body = await request.body()
+    headers = dict(request.headers)
+    return await run_in_threadpool(_slack_action, body, headers, session, runtime)  # the database is blocking
+
+
+def _slack_action(body: bytes, headers: dict[str, str], session: Session, runtime: Runtime) -> JSONResponse:
+    secret = runtime.settings.slack_signing_secret
+    if secret is None:
+        raise Unavailable("Slack interactivity is not configured (MAMORI_SLACK_SIGNING_SECRET)")
     now = runtime.clock.now()
     verify_slack(
         secret.get_secret_value().encode(),
-        timestamp=request.headers.get("x-slack-request-timestamp"),
-        signature=request.headers.get("x-slack-signature"),
+        timestamp=headers.get("x-slack-request-timestamp"),
+        signature=headers.get("x-slack-signature"),
         body=body,
         now=now,
     )
@@ -146,7 +158,7 @@ async def slack_interactivity(request: Request, session: SessionDep, runtime: Ru
         {
             "response_type": "in_channel",
             "replace_original": False,
-            "text": f"{group.title}: {group.status} by {actor.name}",
+            "text": slack_escape(f"{group.title}: {group.status} by {actor.name}"),
         }
     )
 
