@@ -101,3 +101,20 @@ def test_offline_commands_build_no_runtime_and_the_cli_support_never_imports_the
     source = Path(cli_support.__file__).read_text()
     imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom) and node.module}
     assert "mamori.wiring" not in imported
+
+
+def test_outbound_clients_are_pooled_per_runtime_and_survive_with_blocks(make_runtime) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    seen: list[str] = []
+    runtime = make_runtime(http_transport=httpx.MockTransport(lambda r: seen.append(str(r.url)) or httpx.Response(204)))
+    first = runtime.http_client(timeout=5.0)
+    with runtime.http_client(timeout=5.0) as client:
+        assert client is first, "the same options give the same pooled client (connections and TLS reused)"
+        client.post("https://hooks.example/a")
+    assert not first.is_closed, "leaving the with block keeps the pool for the next send"
+    assert runtime.http_client(timeout=30.0) is not first
+    runtime.http_client(timeout=5.0).post("https://hooks.example/b")
+    assert seen == ["https://hooks.example/a", "https://hooks.example/b"]
+    runtime.close_http()
+    assert first.is_closed and runtime.http_client(timeout=5.0) is not first

@@ -62,7 +62,9 @@ def kinds() -> KindRegistry:
 def _close_opened() -> None:
     """Close the connection pools of the runtimes a command built (handle_errors calls this)."""
     while _opened:
-        _opened.pop().engine.dispose()
+        runtime = _opened.pop()
+        runtime.close_http()
+        runtime.engine.dispose()
 
 
 DATABASE_UNAVAILABLE = 6

@@ -7,6 +7,7 @@ subscriptions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,6 +98,23 @@ class Plugin:
     """The per-runtime objects the domain keeps (see `States`): type -> factory, built once per runtime."""
 
 
+class PooledClient(httpx.Client):
+    """An httpx client shared by every sender of a runtime: leaving a `with` block or calling `close()` keeps
+    its connections for the next send; only `shut()` (from `Runtime.close_http`) closes it."""
+
+    def __enter__(self) -> PooledClient:
+        return self  # httpx opens a client once; a pooled one is entered by every send
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def shut(self) -> None:
+        super().close()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -109,10 +127,26 @@ class Runtime:
     plugins: list[Plugin] = field(default_factory=list)
     http_transport: httpx.BaseTransport | None = None
     states: States = field(default_factory=States)
+    _http_pool: dict[str, PooledClient] = field(default_factory=dict, repr=False)
+    _http_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def http_client(self, *, timeout: float = 10.0, **kwargs: Any) -> httpx.Client:
-        """An outbound HTTP client; tests give the runtime an `httpx.MockTransport`."""
-        return httpx.Client(transport=self.http_transport, timeout=timeout, **kwargs)
+        """The runtime's outbound HTTP client for these options: one pooled client (connections and TLS
+        context) per set of options, reused across sends; `with` and `close()` leave it open for the next
+        caller (`close_http` closes them all). Tests give the runtime an `httpx.MockTransport`."""
+        key = repr((timeout, sorted(kwargs.items())))
+        with self._http_lock:
+            client = self._http_pool.get(key)
+            if client is None or client.is_closed:
+                client = self._http_pool[key] = PooledClient(transport=self.http_transport, timeout=timeout, **kwargs)
+        return client
+
+    def close_http(self) -> None:
+        """Close the pooled outbound clients (when the server or a command stops)."""
+        with self._http_lock:
+            for client in self._http_pool.values():
+                client.shut()
+            self._http_pool.clear()
 
     def install(self, plugin: Plugin) -> None:
         for kind_def in plugin.kinds:

@@ -163,6 +163,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
                     plugin.on_shutdown(runtime)
                 except Exception:  # one plugin's failure must not stop the others' clean-up
                     log.exception("shutdown hook of %s failed", plugin.name)
+        runtime.close_http()
 
     app = FastAPI(
         title="Mamori",
