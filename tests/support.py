@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +62,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _Inbox:
+    """What a real SMTP server on 127.0.0.1 received, message by message (raw bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@contextmanager
+def smtp_inbox() -> Iterator[_Inbox]:
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1 for the block; its inbox is yielded."""
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -310,40 +310,21 @@ def test_a_public_address_and_an_allowed_private_one_pass_and_are_pinned(monkeyp
 
 
 def test_an_alert_summary_with_line_breaks_is_emailed_with_a_one_line_subject() -> None:
-    import socket
     from email import message_from_bytes
 
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
     from mamori.integrations.email import send_email
+    from tests.support import smtp_inbox
 
-    class Inbox(Sink):
-        def __init__(self) -> None:
-            self.messages: list[bytes] = []
-
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            self.messages.append(envelope.content)
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox() as inbox:
         message_id = send_email(
             host="127.0.0.1",
-            port=port,
+            port=inbox.port,
             sender="mamori@example.com",
             to=["bob@example.com"],
             subject="[SEV1] disk full\r\nBcc: everyone@example.com\n\tand more",
             text="body",
             message_id="<page-42@mamori.invalid>",
         )
-    finally:
-        controller.stop()
     assert message_id == "<page-42@mamori.invalid>"
     [raw] = inbox.messages
     mail = message_from_bytes(raw)

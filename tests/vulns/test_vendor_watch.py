@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Sink
 from sqlalchemy import select
 
 from mamori.core import jobs, manifest, timeline
@@ -23,6 +20,7 @@ from mamori.vulns import digest, feeds, kinds, store
 from mamori.vulns.jobs import DIGEST_JOB, POLL_JOB, SYNC_JOB
 from mamori.vulns.models import VulnFeedItem, VulnFinding, VulnSyncState
 from mamori.vulns.vendor_match import VendorMatcher, VendorTerms
+from tests.support import smtp_inbox
 
 CONFIG = """
 apiVersion: mamori.dev/v1
@@ -259,30 +257,14 @@ def test_vendor_and_policy_documents_are_validated(make_runtime, tmp_path: Path)
 
 
 def test_digest_by_email_through_a_real_smtp_server(make_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    class Inbox(Sink):
-        def __init__(self) -> None:
-            self.messages: list[bytes] = []
-
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            self.messages.append(envelope.content)
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        runtime = make_runtime(smtp_host="127.0.0.1", smtp_port=port)
+    with smtp_inbox() as inbox:
+        runtime = make_runtime(smtp_host="127.0.0.1", smtp_port=inbox.port)
         (tmp_path / "p.yaml").write_text(
             "apiVersion: mamori.dev/v1\nkind: VulnerabilityPolicy\nmetadata: {name: default}\n"
             "spec: {digest: {email: [sec@jobs.example]}}\n"
         )
         manifest.apply(runtime, manifest.load(tmp_path, runtime.kinds), actor=Actor(name="t", source="config"))
         Worker(runtime).run_until_idle()  # the weekly digest is a periodic job: its first run is due at once
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1
     assert b"Subject: Mamori vulnerability digest" in inbox.messages[0] and b"Overdue: 0" in inbox.messages[0]
 
