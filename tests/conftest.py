@@ -129,6 +129,7 @@ def make_runtime(settings: Settings, clock: FixedClock) -> Iterator[RuntimeFacto
 
     yield factory
     for rt in made:
+        rt.close_http()  # pooled outbound connections (a real Prometheus or webhook server) close with the test
         rt.engine.dispose()
 
 
