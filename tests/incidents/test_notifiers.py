@@ -6,6 +6,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -246,3 +247,10 @@ def test_signed_action_links_expire() -> None:
 
 def test_runtime_notifiers_follow_settings(runtime: Runtime) -> None:
     assert set(paging.notifiers(runtime)) == {"webhook"}
+
+
+def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
+    page = replace(PAGE, title="<!channel> disk <https://evil.example|full>")
+    notifier = SlackNotifier(client=httpx.Client, token="xoxb", api_url="https://slack.example/api")
+    text = notifier.blocks(page)[0]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text

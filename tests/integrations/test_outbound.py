@@ -349,21 +349,3 @@ def test_slack_text_is_escaped_so_a_summary_cannot_mention_everyone_or_forge_a_l
         "&lt;!channel&gt; see &lt;https://evil.example|docs&gt; &amp; more"
     )
     assert header_safe("a\u2028b\x00c" + "x" * 300).startswith("a b c") and len(header_safe("x" * 300)) == 250
-
-
-def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
-    from mamori.incidents.oncall.notifiers import Page, SlackNotifier
-
-    page = Page(
-        group_id="g1",
-        title="<!channel> disk <https://evil.example|full>",
-        severity="SEV1",
-        service="jobs-api",
-        status="triggered",
-        ack_url="https://m.example/a",
-        resolve_url="https://m.example/r",
-        details_url="https://m.example/d",
-    )
-    notifier = SlackNotifier(client=httpx.Client, token="xoxb", api_url="https://slack.example/api")
-    text = notifier.blocks(page)[0]["text"]["text"]
-    assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text
