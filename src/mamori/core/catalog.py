@@ -42,7 +42,7 @@ class Contact(SpecModel):
         needed = _CONTACT_FIELD[self.type]
         if not getattr(self, needed):
             raise ValueError(f"a {self.type} contact needs {needed!r}")
-        if self.type == "webhook" and not str(self.url).startswith(("http://", "https://")):
+        if self.type == "webhook" and not urls.is_http_url(self.url):
             raise ValueError("a webhook contact needs an http(s) url")
         return self
 

@@ -3,12 +3,13 @@ when a page renders it (a stored `javascript:` link must never become a clickabl
 
 from __future__ import annotations
 
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 
 
-def is_http_url(value: object) -> bool:
+def is_http_url(value: object) -> TypeGuard[str]:
     """True for an absolute http(s) URL with a host and no whitespace or control characters."""
     if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
         return False
@@ -32,4 +33,4 @@ def safe_href(value: object) -> str | None:
     """What a template may put in href: an http(s) URL or a path on Mamori itself; None for anything else."""
     if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value if not any(ord(ch) < 32 for ch in value) else None
-    return value if is_http_url(value) else None  # type: ignore[return-value]
+    return value if is_http_url(value) else None

@@ -14,6 +14,8 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeXml
 
+from mamori.core import urls
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -49,7 +51,7 @@ def safe_link(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    return value if value.lower().startswith(("https://", "http://")) else None
+    return value if urls.is_http_url(value) else None
 
 
 def _date(value: str | None) -> datetime | None:

@@ -11,13 +11,8 @@ from sqlalchemy.orm import Session
 from mamori.core.catalog import check_email
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
+from mamori.core.urls import check_http_url
 from mamori.vulns.priority import DEFAULT_SLA_DAYS, PRIORITIES
-
-
-def check_http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http(s) URL, got {value!r}")
-    return value
 
 
 class RepositoryMapping(SpecModel):
