@@ -28,30 +28,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _peers
+from benchmarks import _peers, incidents_http
 
-SECRET = "bench-secret-key-0123456789"
-CONFIG = """\
-apiVersion: mamori.dev/v1
-kind: User
-metadata: {name: oncall}
-spec: {email: oncall@example.com, name: On Call, contacts: [{type: webhook, url: "SINK"}]}
----
-apiVersion: mamori.dev/v1
-kind: EscalationPolicy
-metadata: {name: p}
-spec: {steps: [{notify: {users: [oncall@example.com]}, escalateAfter: 1h}]}
----
-apiVersion: mamori.dev/v1
-kind: AlertRoute
-metadata: {name: r}
-spec: {groupBy: [alertname, service], default: {severity: SEV2, escalationPolicy: p}}
----
-apiVersion: mamori.dev/v1
-kind: Integration
-metadata: {name: am}
-spec: {type: alertmanager, route: r}
-"""
+EMAIL_CONTACT = "contacts: [{type: email, address: oncall@example.com}]"
+assert EMAIL_CONTACT in incidents_http.CONFIG
+CONFIG = incidents_http.CONFIG.replace(EMAIL_CONTACT, 'contacts: [{type: webhook, url: "SINK"}]')
+"""The organisation of `incidents_http`, paging through a webhook contact served by this benchmark."""
+SECRET = incidents_http.SECRET
 SERVER = """
 import sys, uvicorn
 from pathlib import Path
