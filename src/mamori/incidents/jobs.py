@@ -53,31 +53,31 @@ class FileActionItem(Payload):
 
 
 def process_intake(ctx: JobContext, payload: ProcessIntake) -> None:
-    alerts.process_intake(ctx, payload.model_dump())
+    alerts.process_intake(ctx, intake_id=payload.intake_id)
 
 
 def escalate(ctx: JobContext, payload: Escalate) -> None:
-    paging.escalate(ctx, payload.model_dump())
+    paging.escalate(ctx, group_id=payload.group_id, round_=payload.round, step_index=payload.step)
 
 
 def notify(ctx: JobContext, payload: Notify) -> None:
-    paging.notify(ctx, payload.model_dump())
+    paging.notify(ctx, notification_id=payload.notification_id)
 
 
 def update_messages(ctx: JobContext, payload: UpdateMessages) -> None:
-    paging.update_messages(ctx, payload.model_dump())
+    paging.update_messages(ctx, group_id=payload.group_id)
 
 
 def audit_escalations(ctx: JobContext, payload: AuditEscalations) -> None:
-    paging.audit_escalations(ctx, payload.model_dump())
+    paging.audit_escalations(ctx, grace_seconds=payload.grace_seconds)
 
 
 def update_reminder(ctx: JobContext, payload: UpdateReminder) -> None:
-    response.update_reminder(ctx, payload.model_dump())
+    response.update_reminder(ctx, incident_id=payload.incident_id, due=payload.due)
 
 
 def file_action_item(ctx: JobContext, payload: FileActionItem) -> None:
-    actions.file_job(ctx, payload.model_dump())
+    actions.file_job(ctx, item_id=payload.item_id, look_first=payload.look_first)
 
 
 JOBS: list[JobKind[Any]] = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,14 +87,14 @@ def _pd_key(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def process_intake(ctx: JobContext, payload: dict[str, Any]) -> None:
+def process_intake(ctx: JobContext, *, intake_id: int) -> None:
     """Job: turn one stored payload into alerts. Idempotent: alerts are keyed by the source's key.
 
     Under load it also takes up to PROCESS_BATCH - 1 further waiting payloads, oldest first (rows
     locked by another worker are skipped), and cancels their now pointless jobs: one transaction
     instead of a job each keeps intake ahead of a burst."""
     session = ctx.session
-    row = session.get(Intake, int(payload["intake_id"]), with_for_update=True)
+    row = session.get(Intake, intake_id, with_for_update=True)
     if row is None or row.status != "accepted":
         return
     cache: dict[str, tuple[IntegrationSpec, AlertRouteSpec]] = {}

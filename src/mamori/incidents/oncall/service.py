@@ -74,13 +74,13 @@ def _schedule_step(session: Session, group: AlertGroup, *, at: datetime, now: da
     group.escalation_job_id, group.next_escalation_at = job.id, at
 
 
-def escalate(ctx: JobContext, payload: dict[str, Any]) -> None:
+def escalate(ctx: JobContext, *, group_id: str, round_: int, step_index: int) -> None:
     """Job: fire one step of a group's snapshotted policy, then schedule the next one."""
     session, now = ctx.session, ctx.now
-    group = session.get(AlertGroup, str(payload["group_id"]), with_for_update=True)
+    group = session.get(AlertGroup, group_id, with_for_update=True)
     if group is None or group.status != "triggered" or group.policy_snapshot is None:
         return
-    if (group.round, group.step) != (payload["round"], payload["step"]):
+    if (group.round, group.step) != (round_, step_index):
         return  # a stale job: the group already moved past this step
     spec = EscalationPolicySpec.model_validate(group.policy_snapshot["spec"])
     step = spec.steps[group.step]
@@ -245,10 +245,10 @@ def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: date
     )
 
 
-def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
+def notify(ctx: JobContext, *, notification_id: str) -> None:
     """Job: send one notification; on failure record the attempt and schedule a retry with backoff."""
     session, now = ctx.session, ctx.now
-    note = session.get(Notification, str(payload["notification_id"]))
+    note = session.get(Notification, notification_id)
     if note is None or note.status != "pending":
         return
     group = session.get(AlertGroup, note.group_id) if note.group_id else None
@@ -340,9 +340,9 @@ def refresh_messages(session: Session, group: AlertGroup, *, now: datetime) -> N
     )
 
 
-def update_messages(ctx: JobContext, payload: dict[str, Any]) -> None:
+def update_messages(ctx: JobContext, *, group_id: str) -> None:
     """Job: chat.update every Slack message of the group; idempotent, so a retry redoes them all."""
-    group = ctx.session.get(AlertGroup, str(payload["group_id"]))
+    group = ctx.session.get(AlertGroup, group_id)
     if group is None:
         return
     notes = ctx.session.scalars(
@@ -362,9 +362,9 @@ def update_messages(ctx: JobContext, payload: dict[str, Any]) -> None:
             raise
 
 
-def audit_escalations(ctx: JobContext, payload: dict[str, Any]) -> None:
+def audit_escalations(ctx: JobContext, *, grace_seconds: int) -> None:
     """Periodic job: find triggered groups whose next step is overdue with no live job, and restart it."""
-    grace = timedelta(seconds=int(payload.get("grace_seconds", 120)))
+    grace = timedelta(seconds=grace_seconds)
     stalled = find_stalled(ctx.session, now=ctx.now, grace=grace)
     for group in stalled:
         log.warning("escalation of group %s stalled; rescheduling step %s", group.id, group.step)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -171,16 +170,16 @@ def _log_ticket(ctx: JobContext, item: ActionItem, *, ok: bool, detail: str) -> 
     )
 
 
-def file_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+def file_job(ctx: JobContext, *, item_id: str, look_first: bool) -> None:
     """Job: create the issue once; a retry first looks for the issue an earlier attempt may have made."""
-    item = ctx.session.get(ActionItem, str(payload["item_id"]), with_for_update=True)
+    item = ctx.session.get(ActionItem, item_id, with_for_update=True)
     if item is None or item.filing_status != "pending" or item.external_ref:
         return
     assert item.tracker is not None and item.tracker_target is not None
     try:
         client = tracker(ctx.runtime, item.tracker)
         ticket = ticket_for(ctx.session, ctx.runtime, item)
-        look_first = ctx.attempt > 1 or bool(payload.get("look_first"))
+        look_first = ctx.attempt > 1 or look_first
         filed = client.find(item.tracker_target, ticket) if look_first else None
         if filed is None:
             filed = client.create(item.tracker_target, ticket)

@@ -153,12 +153,12 @@ def _schedule_reminder(session: Session, incident: Incident, *, now: datetime) -
     )
 
 
-def update_reminder(ctx: JobContext, payload: dict[str, Any]) -> None:
+def update_reminder(ctx: JobContext, *, incident_id: str, due: str) -> None:
     """Job: if no status update was posted since the reminder was set, say so on the incident timeline."""
-    incident = ctx.session.get(Incident, str(payload["incident_id"]))
+    incident = ctx.session.get(Incident, incident_id)
     if incident is None or incident.status == "resolved" or incident.next_update_due_at is None:
         return
-    if incident.next_update_due_at.isoformat() != payload["due"]:
+    if incident.next_update_due_at.isoformat() != due:
         return  # an update was posted; a newer reminder is queued
     _entry(
         ctx.session,
