@@ -187,7 +187,7 @@ def admin_retry_job(
 
 @router.get("/admin/deliveries", response_class=HTMLResponse)
 def admin_deliveries_page(
-    request: Request, _: Admin, session: SessionDep, source: str = "", result: str = ""
+    request: Request, _: Admin, session: SessionDep, runtime: RuntimeDep, source: str = "", result: str = ""
 ) -> Response:
     """Every outbound attempt of every domain, newest first, filtered by domain and result."""
     ok = {"failed": False, "delivered": True}.get(result)
@@ -197,7 +197,7 @@ def admin_deliveries_page(
         {
             "deliveries": deliveries.search(session, source=source or None, ok=ok),
             "totals": deliveries.totals(session),
-            "sources": ("incidents", "slo", "flags", "vulns"),
+            "sources": sorted(p.name for p in runtime.plugins if p.name != "core"),
             "source": source,
             "result": result,
         },
