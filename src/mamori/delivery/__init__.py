@@ -1,0 +1,1 @@
+"""Delivery and operations metrics (DORA and more) gathered from deploys, CI, PRs, incidents and questions."""

@@ -1,0 +1,1 @@
+"""Security findings: one prioritised queue over every scanner and watch, with one triage workflow."""
