@@ -19,6 +19,7 @@ from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
+from mamori.integrations import tickets
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
@@ -29,6 +30,11 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     flags_plugin.plugin,
     vulns_plugin.plugin,
 ]
+
+OUTBOUND: dict[type, Callable[[Runtime], object]] = {
+    tickets.Trackers: lambda runtime: tickets.trackers_from_settings(runtime.settings, runtime.http_client),
+}
+"""The outbound adapters every domain shares, built once per runtime from settings (a test passes twins)."""
 
 
 def metadata() -> MetaData:
@@ -81,6 +87,9 @@ def build_runtime(
     for item in states or ():
         runtime.states.put(item)
     given = {type(item) for item in states or ()}
+    for kind, factory in OUTBOUND.items():
+        if kind not in given:
+            runtime.states.put(factory(runtime))
     for plugin in runtime.plugins:
         for kind, factory in plugin.states.items():
             if kind not in given:

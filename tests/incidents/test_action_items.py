@@ -20,6 +20,7 @@ from mamori.core.worker import Worker
 from mamori.incidents.models import ActionItem
 from mamori.incidents.response import actions
 from mamori.incidents.response import service as response
+from mamori.integrations.tickets import InMemoryTracker, Trackers
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory, issue_token
 
@@ -66,12 +67,14 @@ class FakeTracker:
                 201,
                 json={"number": number, "html_url": f"https://github.com/acme/jobs/issues/{number}", "state": "open"},
             )
-        if request.method == "GET" and path == "/search/issues":
+        if request.method == "GET" and path == "/repos/acme/jobs/issues":
+            label = request.url.params["labels"]
             items = [
                 {"number": 1347 + i, "html_url": f"https://github.com/acme/jobs/issues/{1347 + i}", "body": c["body"]}
                 for i, c in enumerate(self.created)
+                if label in c["labels"]
             ]
-            return httpx.Response(200, json={"total_count": len(items), "incomplete_results": False, "items": items})
+            return httpx.Response(200, json=items)
         return httpx.Response(404, json={"message": "Not Found"})
 
 
@@ -208,8 +211,8 @@ def test_github_issue_filed_through_the_api_and_refiling_is_refused(make_runtime
         assert request.headers["accept"] == "application/vnd.github+json"
         assert request.headers["x-github-api-version"] == "2022-11-28"
         body = json.loads(request.content)
-        assert body["title"] == "Add a load test" and body["labels"] == ["mamori"]
-        assert f"mamori-ai-{item_id}" in body["body"] and "erin@example.com" in body["body"]
+        assert body["title"] == "Add a load test" and body["labels"] == ["mamori", f"mamori-ai-{item_id}"]
+        assert "erin@example.com" in body["body"]
         got = client.get(f"/api/v1/action-items/{item_id}", headers=headers).json()
         assert (got["external_ref"], got["external_url"]) == (
             "acme/jobs#1347",
@@ -235,3 +238,22 @@ def test_filing_to_an_unconfigured_tracker_is_refused(runtime: Runtime) -> None:
         file(runtime, item_id, "jira", "OPS")
     with pytest.raises(ValidationFailed, match="tracker must be one of"):
         file(runtime, item_id, "linear", "X")
+
+
+def test_an_in_memory_tracker_twin_stands_in_for_jira_and_files_once_after_a_lost_answer(
+    make_runtime: RuntimeFactory, clock: FixedClock
+) -> None:
+    twin = InMemoryTracker("jira", fail_next=1, lose_answer=True)
+    runtime = make_runtime(states=[Trackers({"jira": twin})])
+    item_id = item_for(runtime)
+    file(runtime, item_id, "jira", "OPS")
+    Worker(runtime).run_until_idle()
+    assert stored(runtime, item_id).filing_status == "pending" and len(twin.filed) == 1
+    clock.advance(seconds=6)
+    Worker(runtime).run_until_idle()
+    (filed,) = twin.filed
+    project, request, ticket = filed
+    assert project == "OPS" and request.marker == f"mamori-ai-{item_id}" and request.labels == ("mamori",)
+    assert ("Owner", "dave@example.com") in request.facts and request.due is not None
+    item = stored(runtime, item_id)
+    assert (item.filing_status, item.external_ref, item.external_url) == ("filed", ticket.key, ticket.url)

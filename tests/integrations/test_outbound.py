@@ -11,10 +11,19 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from mamori.core.config import Settings
+from mamori.core.errors import ValidationFailed
 from mamori.integrations import DeliveryError
 from mamori.integrations.email import send_email
 from mamori.integrations.slack import SlackClient
-from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
+from mamori.integrations.tickets import (
+    GitHubIssues,
+    InMemoryTracker,
+    JiraCloud,
+    TicketRequest,
+    file_once,
+    trackers_from_settings,
+)
 from mamori.integrations.webhooks import SIGNATURE_HEADER, check_url, get_checked, pinned, post_json, signature
 from tests.support import free_port
 
@@ -134,6 +143,18 @@ def test_email_without_a_server_fails_for_good() -> None:
     assert exc.value.permanent
 
 
+def jira_for(handler: Any) -> JiraCloud:
+    return JiraCloud(client=lambda: client_for(handler), url="https://acme.atlassian.net", email="bot@acme", token="t")
+
+
+def github_for(handler: Any) -> GitHubIssues:
+    return GitHubIssues(client=lambda: client_for(handler), api_url="https://api.github.test", token="t")
+
+
+def request(marker: str = "mamori-action-7", **kw: Any) -> TicketRequest:
+    return TicketRequest(marker=marker, title=kw.pop("title", "Budget low"), body=kw.pop("body", "a\nb"), **kw)
+
+
 def test_jira_ticket_is_created_once_per_marker() -> None:
     store: list[dict[str, Any]] = []
 
@@ -141,37 +162,57 @@ def test_jira_ticket_is_created_once_per_marker() -> None:
         assert request.headers["Authorization"].startswith("Basic ")
         if request.url.path == "/rest/api/3/search/jql":
             marker = request.url.params["jql"].split('"')[1]
+            assert 'project = "OPS"' in request.url.params["jql"]
             return httpx.Response(200, json={"issues": [i for i in store if marker in i["labels"]]})
         fields = json.loads(request.content)["fields"]
         assert fields["description"]["type"] == "doc" and fields["project"] == {"key": "OPS"}
         store.append({"key": f"OPS-{len(store) + 1}", "labels": fields["labels"]})
         return httpx.Response(201, json={"id": "1", "key": store[-1]["key"], "self": "https://x"})
 
-    target = JiraTarget(base_url="https://acme.atlassian.net", email="bot@acme", token="t", project="OPS")
-    first = create_jira_issue(
-        client_for(handler), target, summary="Budget low", description="a\nb", labels=["slo"], marker="mamori-action-7"
-    )
-    again = create_jira_issue(
-        client_for(handler), target, summary="Budget low", description="a\nb", labels=["slo"], marker="mamori-action-7"
-    )
+    jira = jira_for(handler)
+    first = file_once(jira, "OPS", request(labels=("slo",)))
+    again = file_once(jira, "OPS", request(labels=("slo",)))
     assert (first.key, first.existing, again.key, again.existing) == ("OPS-1", False, "OPS-1", True)
     assert first.url == "https://acme.atlassian.net/browse/OPS-1" and len(store) == 1
+    assert store[0]["labels"] == ["slo", "mamori-action-7"]
 
 
-def test_github_issue_errors_are_classified() -> None:
-    target = GitHubTarget(api_url="https://api.github.test", token="t", repository="acme/jobs-api")
-    gone = client_for(lambda r: httpx.Response(404, json={"message": "Not Found"}))
-    with pytest.raises(DeliveryError, match="GitHub list issues failed: HTTP 404") as exc:
-        create_github_issue(gone, target, title="t", body="b", labels=[], marker="m")
-    assert exc.value.permanent
+def test_github_issues_carry_the_marker_as_a_label_and_are_found_by_it() -> None:
+    store: list[dict[str, Any]] = []
 
-    def ok(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/repos/acme/jobs-api/issues"
         if request.method == "GET":
-            return httpx.Response(200, json=[])
-        return httpx.Response(201, json={"number": 12, "html_url": "https://github.test/acme/jobs-api/issues/12"})
+            assert request.url.params["state"] == "all"
+            label = request.url.params["labels"]
+            return httpx.Response(200, json=[i for i in store if label in [x["name"] for x in i["labels"]]])
+        body = json.loads(request.content)
+        number = 11 + len(store)
+        store.append({"number": number, "html_url": f"https://github.test/acme/jobs-api/issues/{number}",
+                      "labels": [{"name": x} for x in body["labels"]], "body": body["body"]})  # fmt: skip
+        return httpx.Response(201, json=store[-1])
 
-    ticket = create_github_issue(client_for(ok), target, title="t", body="b", labels=["x"], marker="m")
-    assert ticket.key == "acme/jobs-api#12" and not ticket.existing
+    github = github_for(handler)
+    first = file_once(github, "acme/jobs-api", request(facts=(("Owner", "erin"),), labels=("mamori",)))
+    again = file_once(github, "acme/jobs-api", request())
+    other = file_once(github, "acme/jobs-api", request("mamori-action-8"))
+    assert (first.key, first.existing, again.key, again.existing) == (
+        "acme/jobs-api#11",
+        False,
+        "acme/jobs-api#11",
+        True,
+    )
+    assert other.key == "acme/jobs-api#12" and len(store) == 2
+    assert [x["name"] for x in store[0]["labels"]] == ["mamori", "mamori-action-7"]
+    assert "- Owner: erin" in store[0]["body"]
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(404, True), (422, True), (429, False), (502, False)])
+def test_tracker_errors_are_classified(status: int, permanent: bool) -> None:
+    answer = github_for(lambda r: httpx.Response(status, json={"message": "nope"}))
+    with pytest.raises(DeliveryError, match=f"GitHub list issues failed: HTTP {status}") as exc:
+        file_once(answer, "acme/jobs-api", request())
+    assert exc.value.permanent is permanent
 
 
 @pytest.mark.parametrize("answer", [httpx.Response(200, text="<html>proxy login</html>"), httpx.Response(200, json={})])
@@ -179,12 +220,33 @@ def test_a_success_answer_that_is_not_the_trackers_json_is_a_delivery_error(answ
     def proxy(request: httpx.Request) -> httpx.Response:
         return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
 
-    jira = JiraTarget(base_url="https://acme.atlassian.net", email="bot@acme", token="t", project="OPS")
     with pytest.raises(DeliveryError, match=r"Jira https://acme\.atlassian\.net: unexpected answer"):
-        create_jira_issue(client_for(proxy), jira, summary="s", description="d", labels=[], marker="m")
-    github = GitHubTarget(api_url="https://api.github.test", token="t", repository="acme/jobs-api")
+        file_once(jira_for(proxy), "OPS", request())
     with pytest.raises(DeliveryError, match=r"GitHub .*: unexpected answer"):
-        create_github_issue(client_for(proxy), github, title="t", body="b", labels=[], marker="m")
+        file_once(github_for(proxy), "acme/jobs-api", request())
+
+
+def test_a_marker_that_could_break_a_jql_query_is_refused() -> None:
+    with pytest.raises(ValueError, match="ticket marker"):
+        request('x" OR project = "SECRET')
+
+
+def test_the_in_memory_twin_files_once_even_after_a_lost_answer() -> None:
+    twin = InMemoryTracker(fail_next=1, lose_answer=True)
+    with pytest.raises(DeliveryError, match="simulated") as exc:
+        file_once(twin, "OPS", request(), look_first=False)
+    assert not exc.value.permanent
+    ticket = file_once(twin, "OPS", request())
+    assert ticket.existing and len(twin.filed) == 1
+
+
+def test_trackers_from_settings_say_what_to_set_for_an_unconfigured_one() -> None:
+    trackers = trackers_from_settings(Settings(github_token="gh"), lambda: client_for(lambda r: httpx.Response(500)))
+    assert isinstance(trackers.get("github"), GitHubIssues)
+    with pytest.raises(ValidationFailed, match="MAMORI_JIRA_URL"):
+        trackers.get("jira")
+    with pytest.raises(ValidationFailed, match="tracker must be one of jira, github, not 'trello'"):
+        trackers.get("trello")
 
 
 def test_fetches_follow_redirects_only_to_public_addresses() -> None:

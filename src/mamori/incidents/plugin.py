@@ -7,7 +7,6 @@ from pathlib import Path
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.incidents import demo, jobs, kinds, models, slots  # noqa: F401  (models: tables)
 from mamori.incidents.oncall import service as paging
-from mamori.incidents.response import actions
 
 
 def plugin() -> Plugin:
@@ -42,6 +41,5 @@ def plugin() -> Plugin:
         commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},
         states={
             paging.Channels: paging.channels_from_settings,
-            actions.Trackers: lambda runtime: actions.Trackers(),
         },
     )

@@ -7,7 +7,7 @@ lost, it first looks for the issue by its marker, so no second issue is created.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,19 +18,13 @@ from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
 from mamori.core.runtime import Runtime
 from mamori.incidents.models import ActionItem, Incident
-from mamori.incidents.response.trackers import (
-    JIRA_PROJECT,
-    REPO,
-    GitHubIssues,
-    JiraCloud,
-    Ticket,
-    Tracker,
-    TrackerError,
-)
+from mamori.integrations import DeliveryError
+from mamori.integrations.tickets import TRACKERS, TicketRequest, TicketTracker, Trackers, file_once
 
 FILE_JOB = "incidents.file_action_item"
 FILE_ATTEMPTS = 6
-TRACKERS = ("jira", "github")
+REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+JIRA_PROJECT = re.compile(r"^[A-Z][A-Z0-9_]{0,49}$")
 
 
 def get_item(session: Session, item_id: str) -> ActionItem:
@@ -51,33 +45,14 @@ def _github_repo(value: str | None) -> str | None:
     return text if REPO.match(text) else None
 
 
-@dataclass
-class Trackers:
-    """Trackers put in place of the configured ones, by name (a per-runtime state; empty by default, tests
-    pass fakes with `build_runtime(states=[Trackers({...})])`)."""
-
-    given: dict[str, Tracker] = field(default_factory=dict)
+def tracker(runtime: Runtime, name: str) -> TicketTracker:
+    """The runtime's tracker of that name; ValidationFailed says what to set when it is not configured."""
+    return runtime.state(Trackers).get(name)
 
 
-def tracker(runtime: Runtime, name: str) -> Tracker:
-    """The tracker of that name: one put in the runtime's `Trackers`, else the one configured in settings."""
-    given = runtime.state(Trackers).given
-    if name in given:
-        return given[name]
-    s = runtime.settings
-    if name == "jira":
-        if not (s.jira_url and s.jira_email and s.jira_token):
-            raise ValidationFailed("Jira is not configured: set MAMORI_JIRA_URL, MAMORI_JIRA_EMAIL, MAMORI_JIRA_TOKEN")
-        return JiraCloud(
-            client=runtime.http_client, url=s.jira_url, email=s.jira_email, token=s.jira_token.get_secret_value()
-        )
-    if name == "github":
-        if s.github_token is None:
-            raise ValidationFailed("GitHub is not configured: set MAMORI_GITHUB_TOKEN")
-        return GitHubIssues(
-            client=runtime.http_client, api_url=s.github_api_url, token=s.github_token.get_secret_value()
-        )
-    raise ValidationFailed(f"tracker must be one of {', '.join(TRACKERS)}, not {name!r}")
+def marker(item_id: str) -> str:
+    """The label that makes filing idempotent for one action item."""
+    return f"mamori-ai-{item_id.lower()}"
 
 
 def file_item(
@@ -142,18 +117,18 @@ def _service_repository(session: Session, name: str) -> str | None:
     return found.repository if found is not None else None
 
 
-def ticket_for(session: Session, runtime: Runtime, item: ActionItem) -> Ticket:
+def ticket_for(session: Session, runtime: Runtime, item: ActionItem) -> TicketRequest:
     incident = session.get(Incident, item.incident_id)
     base = runtime.settings.base_url.rstrip("/")
     title = f"#{incident.number} {incident.title}" if incident else "an incident"
     team = catalog.service_team(session, incident.service) if incident and incident.service else None
-    return Ticket(
-        item_id=item.id,
+    return TicketRequest(
+        marker=marker(item.id),
         title=item.title,
-        description=f"Action item from the postmortem of {title}" + (f" (team {team})." if team else "."),
-        owner=item.owner,
+        body=f"Action item from the postmortem of {title}" + (f" (team {team})." if team else "."),
+        labels=("mamori",),
+        facts=(("Owner", item.owner or "-"), ("Incident", f"{base}/incidents/{item.incident_id}")),
         due=item.due_at.date() if item.due_at else None,
-        incident_url=f"{base}/incidents/{item.incident_id}",
     )
 
 
@@ -179,19 +154,16 @@ def file_job(ctx: JobContext, *, item_id: str, look_first: bool) -> None:
     try:
         client = tracker(ctx.runtime, item.tracker)
         ticket = ticket_for(ctx.session, ctx.runtime, item)
-        look_first = ctx.attempt > 1 or look_first
-        filed = client.find(item.tracker_target, ticket) if look_first else None
-        if filed is None:
-            filed = client.create(item.tracker_target, ticket)
+        filed = file_once(client, item.tracker_target, ticket, look_first=ctx.attempt > 1 or look_first)
     except ValidationFailed as exc:  # the tracker was unconfigured since: retrying cannot help
         item.filing_status, item.filing_error = "failed", exc.detail[:2000]
         _log_ticket(ctx, item, ok=False, detail=exc.detail)
         return
-    except TrackerError as exc:
+    except DeliveryError as exc:
         _log_ticket(ctx, item, ok=False, detail=str(exc))
         if exc.permanent or ctx.attempt >= FILE_ATTEMPTS:
             item.filing_status, item.filing_error = "failed", str(exc)[:2000]
             return
         raise  # retried with backoff; the item stays pending
-    item.external_ref, item.external_url, item.filing_status, item.filing_error = filed.ref, filed.url, "filed", None
-    _log_ticket(ctx, item, ok=True, detail=f"{filed.ref} {filed.url}")
+    item.external_ref, item.external_url, item.filing_status, item.filing_error = filed.key, filed.url, "filed", None
+    _log_ticket(ctx, item, ok=True, detail=f"{filed.key} {filed.url}")

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from mamori.core import deliveries, timeline
 from mamori.core.catalog import service_team
+from mamori.core.errors import ValidationFailed
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
 from mamori.integrations import DeliveryError, webhooks
-from mamori.integrations.tickets import GitHubTarget, JiraTarget, create_github_issue, create_jira_issue
+from mamori.integrations.tickets import TicketRequest, Trackers, file_once
 from mamori.slo.events import ReleaseFreezeStarted
 from mamori.slo.kinds import POLICY_KIND
 from mamori.slo.kinds.policy import Action, ErrorBudgetPolicySpec
@@ -171,33 +172,16 @@ def _perform(
 ) -> dict[str, Any]:
     settings = runtime.settings
     title, body = _describe(session, episode, settings.base_url)
-    if spec.type == "jira":
-        if not (settings.jira_url and settings.jira_email and settings.jira_token):
-            raise PermanentJobError("Jira is not configured: set MAMORI_JIRA_URL, MAMORI_JIRA_EMAIL, MAMORI_JIRA_TOKEN")
-        with runtime.http_client() as client:
-            target = JiraTarget(
-                base_url=settings.jira_url,
-                email=settings.jira_email,
-                token=settings.jira_token.get_secret_value(),
-                project=spec.project or "",
-                issue_type=spec.issue_type,
-            )
-            ticket = create_jira_issue(
-                client, target, summary=title, description=body, labels=spec.labels, marker=marker(action.id)
-            )
-        return {"ticket": ticket.key, "url": ticket.url, "existing": ticket.existing}
-    if spec.type == "github":
-        if settings.github_token is None:
-            raise PermanentJobError("GitHub is not configured: set MAMORI_GITHUB_TOKEN")
-        with runtime.http_client() as client:
-            repo = GitHubTarget(
-                api_url=settings.github_api_url,
-                token=settings.github_token.get_secret_value(),
-                repository=spec.repository or "",
-            )
-            ticket = create_github_issue(
-                client, repo, title=title, body=body, labels=spec.labels, marker=marker(action.id)
-            )
+    if spec.type in ("jira", "github"):
+        try:
+            tracker = runtime.state(Trackers).get(spec.type)
+        except ValidationFailed as exc:
+            raise PermanentJobError(exc.detail) from None
+        request = TicketRequest(
+            marker=marker(action.id), title=title, body=body, labels=tuple(spec.labels), issue_type=spec.issue_type
+        )
+        project = (spec.project if spec.type == "jira" else spec.repository) or ""
+        ticket = file_once(tracker, project, request)
         return {"ticket": ticket.key, "url": ticket.url, "existing": ticket.existing}
     if spec.type == "notify":
         message = {
