@@ -19,7 +19,7 @@ from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
-from mamori.integrations import tickets
+from mamori.integrations import notify, tickets
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
@@ -33,6 +33,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
 
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
     tickets.Trackers: lambda runtime: tickets.trackers_from_settings(runtime.settings, runtime.http_client),
+    notify.Notifiers: lambda runtime: notify.notifiers_from_settings(runtime.settings, runtime.http_client),
 }
 """The outbound adapters every domain shares, built once per runtime from settings (a test passes twins)."""
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from mamori.core.config import load_settings
 from mamori.core.worker import Worker
-from mamori.incidents.oncall.notifiers import Page
-from mamori.incidents.oncall.service import Channels
+from mamori.integrations.notify import Message, Notifiers
 from mamori.wiring import build_runtime
 
 
@@ -31,8 +30,10 @@ class FileNotifier:
     path: Path
     worker: str
 
-    def send(self, page: Page, target: str) -> str:
-        line = json.dumps({"worker": self.worker, "group": page.group_id, "target": target, "at": time.time()})
+    def send(self, message: Message, target: str) -> str:
+        line = json.dumps(
+            {"worker": self.worker, "group": message.data["group_id"], "target": target, "at": time.time()}
+        )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, (line + "\n").encode())
@@ -50,7 +51,7 @@ def main() -> None:
         job_poll_seconds=0.05,
         job_lease_seconds=30,
     )
-    runtime = build_runtime(settings, states=[Channels({"email": FileNotifier(sends, worker_id)})])
+    runtime = build_runtime(settings, states=[Notifiers({"email": FileNotifier(sends, worker_id)})])
     worker = Worker(runtime, worker_id=worker_id)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.incidents.oncall.notifiers import NotifyError, Page
-from mamori.incidents.oncall.service import Channels
+from mamori.integrations.notify import InMemoryNotifier, Notifiers
 from tests.incidents.examples import write_config
 
 USERS = """\
@@ -25,23 +23,13 @@ spec:
 """
 
 
-@dataclass
-class RecordingNotifier:
-    channel: str
-    sent: list[tuple[str, Page]] = field(default_factory=list)
-    failures_left: int = 0
-
-    def send(self, page: Page, target: str) -> str:
-        if self.failures_left > 0:
-            self.failures_left -= 1
-            raise NotifyError(f"{self.channel} is down")
-        self.sent.append((target, page))
-        return f"{self.channel}:ok"
+RecordingNotifier = InMemoryNotifier
+"""The shared notifier twin: keeps `(target, message)` of each send; `failures_left` sends fail first."""
 
 
 def install_fakes(runtime: Runtime) -> dict[str, RecordingNotifier]:
     fakes = {c: RecordingNotifier(c) for c in ("email", "webhook", "slack")}
-    runtime.states.put(Channels(fakes))
+    runtime.states.put(Notifiers(dict(fakes)))
     return fakes
 
 

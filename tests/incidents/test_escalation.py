@@ -12,6 +12,7 @@ from mamori.core.worker import Worker
 from mamori.incidents.alerts import service, silences
 from mamori.incidents.models import AlertGroup, Intake, Notification, NotificationAttempt
 from mamori.incidents.oncall import service as paging
+from mamori.integrations.notify import Notifiers
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import RecordingNotifier, am_payload, apply_config, install_fakes
 
@@ -135,7 +136,7 @@ def test_auditor_finds_a_stalled_escalation_and_restarts_it(
 def test_unknown_user_and_missing_notifier_are_recorded_not_lost(
     make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
-    runtime = make_runtime(states=[paging.Channels({"email": RecordingNotifier("email")})])
+    runtime = make_runtime(states=[Notifiers({"email": RecordingNotifier("email")})])
     policy = """\
 apiVersion: mamori.dev/v1
 kind: EscalationPolicy

@@ -25,14 +25,9 @@ from mamori.core.runtime import Runtime
 from mamori.incidents.alerts.signing import slack_signature
 from mamori.incidents.models import AlertGroup
 from mamori.incidents.oncall import service as paging
-from mamori.incidents.oncall.notifiers import (
-    EmailNotifier,
-    NotifyError,
-    Page,
-    SlackNotifier,
-    WebhookNotifier,
-    refuse_private,
-)
+from mamori.incidents.oncall.notifiers import NotifyError, Page, message
+from mamori.integrations.notify import EmailNotifier, Notifiers, SlackNotifier, WebhookNotifier, slack_blocks
+from mamori.integrations.webhooks import check_url
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory
 from tests.incidents.fakes import apply_config
@@ -82,7 +77,7 @@ def test_email_page_reaches_a_real_smtp_server_with_a_working_ack_link(
         smtp_host="127.0.0.1", smtp_port=port, smtp_from="pager@mamori.test", base_url="https://mamori.test"
     )
     apply_config(runtime, tmp_path / "c")
-    runtime.states.put(paging.Channels({"email": paging.notifiers(runtime)["email"]}))
+    runtime.states.put(Notifiers({"email": paging.notifiers(runtime)["email"]}))
     group_id = fire(runtime)
     deadline = time.monotonic() + 5
     while not inbox.messages and time.monotonic() < deadline:
@@ -108,7 +103,7 @@ def test_email_page_reaches_a_real_smtp_server_with_a_working_ack_link(
 
 def test_email_to_a_closed_port_is_a_notify_error() -> None:
     with pytest.raises(NotifyError, match="SMTP"):
-        EmailNotifier(host="127.0.0.1", port=_free_port(), sender="a@b.c", timeout=2).send(PAGE, "x@y.z")
+        EmailNotifier(host="127.0.0.1", port=_free_port(), sender="a@b.c", timeout=2).send(message(PAGE), "x@y.z")
 
 
 def test_slack_message_has_ack_and_resolve_buttons() -> None:
@@ -123,7 +118,7 @@ def test_slack_message_has_ack_and_resolve_buttons() -> None:
         token="xoxb-t",
         api_url="https://slack.test/api",
     )
-    assert slack.send(PAGE, "U024BE7LH") == "slack:C1:1.2"
+    assert slack.send(message(PAGE), "U024BE7LH") == "slack:C1:1.2"
     body = json.loads(seen[0].content)
     assert seen[0].url == "https://slack.test/api/chat.postMessage"
     assert seen[0].headers["authorization"] == "Bearer xoxb-t"
@@ -135,15 +130,13 @@ def test_slack_error_answers_are_notify_errors() -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"ok": False, "error": "channel_not_found"}))
     slack = SlackNotifier(client=lambda: httpx.Client(transport=transport), token="t", api_url="https://s/api")
     with pytest.raises(NotifyError, match="channel_not_found"):
-        slack.send(PAGE, "C9")
+        slack.send(message(PAGE), "C9")
 
 
 def test_slack_interactivity_callback_acknowledges_after_signature_check(
     make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
-    runtime = make_runtime(
-        slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"), states=[paging.Channels({})]
-    )
+    runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"), states=[Notifiers({})])
     apply_config(runtime, tmp_path / "c")
     group_id = fire(runtime)
     payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "ack", "value": group_id}]}
@@ -209,7 +202,7 @@ def test_webhook_is_hmac_signed() -> None:
     hook = WebhookNotifier(
         client=lambda: httpx.Client(transport=httpx.MockTransport(handler)), key=b"k", allow_private=True
     )
-    hook.send(PAGE, "https://hooks.example.com/x")
+    hook.send(message(PAGE), "https://hooks.example.com/x")
     assert (
         seen[0].headers["x-mamori-signature"] == "sha256=" + hmac.new(b"k", seen[0].content, hashlib.sha256).hexdigest()
     )
@@ -222,14 +215,14 @@ def test_webhook_is_hmac_signed() -> None:
 )
 def test_webhook_refuses_private_addresses_unless_allowed(url: str) -> None:
     with pytest.raises(NotifyError, match="non-public"):
-        refuse_private(url)
+        check_url(url, allow_private=False)
     hook = WebhookNotifier(
         client=lambda: httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))),
         key=b"k",
         allow_private=False,
     )
     with pytest.raises(NotifyError, match="MAMORI_ALLOW_PRIVATE_WEBHOOKS"):
-        hook.send(PAGE, url)
+        hook.send(message(PAGE), url)
 
 
 def test_signed_action_links_expire() -> None:
@@ -251,6 +244,5 @@ def test_runtime_notifiers_follow_settings(runtime: Runtime) -> None:
 
 def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
     page = replace(PAGE, title="<!channel> disk <https://evil.example|full>")
-    notifier = SlackNotifier(client=httpx.Client, token="xoxb", api_url="https://slack.example/api")
-    text = notifier.blocks(page)[0]["text"]["text"]
+    text = slack_blocks(message(page))[0]["text"]["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text

@@ -285,7 +285,7 @@ def test_digest_that_reaches_no_target_is_recorded_and_retried(make_runtime, tmp
         assert (
             row is not None
             and row.status == "queued"
-            and "slack: no slack_token is configured" in (row.last_error or "")
+            and "slack: Slack is not configured: set MAMORI_SLACK_TOKEN" in (row.last_error or "")
         )
 
 

@@ -1,6 +1,6 @@
-"""Telling a flag's owner that a guarded ramp halted, until Mamori has a cross-domain notifier.
+"""Telling a flag's owner that a guarded ramp halted, through the shared notifiers.
 
-A durable job posts to the owning team's Slack channel (`chat.postMessage`) when a Slack token is
+A durable job posts to the owning team's Slack channel (the runtime's Slack notifier) when Slack is
 configured and the team has a channel; otherwise it leaves a note on the timeline. Transient Slack
 failures (network, HTTP 5xx, rate limits) are retried with the job's backoff.
 """
@@ -17,7 +17,7 @@ from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.models import Team
 from mamori.flags.payloads import RampHaltedNotice
 from mamori.integrations import DeliveryError
-from mamori.integrations.slack import SlackClient
+from mamori.integrations.notify import Message, Notifier, Notifiers
 
 NOTIFY_RAMP_HALTED_JOB = "flags.notify_ramp_halted"
 MAX_ATTEMPTS = 8
@@ -64,11 +64,11 @@ def notify_ramp_halted(ctx: JobContext, payload: RampHaltedNotice) -> None:
     team_name = payload.team
     team = ctx.session.scalar(select(Team).where(Team.name == team_name)) if team_name else None
     channel = team.slack_channel if team is not None else None
-    token = ctx.runtime.settings.slack_token
+    slack = ctx.runtime.state(Notifiers).find("slack")
     subject = f"flags:flag:{payload.environment}/{payload.flag}"
-    if token is not None and token.get_secret_value() and channel:
+    if slack is not None and channel:
         try:
-            _post_to_slack(ctx, token.get_secret_value(), channel, text)
+            _post_to_slack(slack, channel, payload, text)
         except Exception as exc:
             _log(ctx, subject, channel, ok=False, detail=str(exc))
             raise
@@ -76,7 +76,7 @@ def notify_ramp_halted(ctx: JobContext, payload: RampHaltedNotice) -> None:
         return
     why_not = (
         "no Slack token is configured"
-        if token is None or not token.get_secret_value()
+        if slack is None
         else (f"team {team_name} has no Slack channel" if team is not None else "the service has no owning team")
     )
     _log(ctx, subject, team_name or "", ok=False, detail=f"owner not messaged: {why_not}")
@@ -99,12 +99,10 @@ def _log(ctx: JobContext, subject: str, target: str, *, ok: bool, detail: str) -
     )
 
 
-def _post_to_slack(ctx: JobContext, token: str, channel: str, text: str) -> None:
-    client = SlackClient(
-        client=lambda: ctx.runtime.http_client(timeout=10.0), token=token, api_url=ctx.runtime.settings.slack_api_url
-    )
+def _post_to_slack(slack: Notifier, channel: str, payload: RampHaltedNotice, text: str) -> None:
+    message = Message(kind="flags.ramp_halted", title=text, data=payload.model_dump(mode="json"), fallback=text)
     try:
-        client.post_message(channel, text)
+        slack.send(message, channel)
     except DeliveryError as exc:
         if exc.permanent:
             raise PermanentJobError(f"Slack refused the message to {channel}: {exc}") from None

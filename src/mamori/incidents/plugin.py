@@ -6,7 +6,6 @@ from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.incidents import demo, jobs, kinds, models, slots  # noqa: F401  (models: tables)
-from mamori.incidents.oncall import service as paging
 
 
 def plugin() -> Plugin:
@@ -39,7 +38,4 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,
         commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},
-        states={
-            paging.Channels: paging.channels_from_settings,
-        },
     )

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamori.core.errors import ValidationFailed
 from mamori.core.runtime import Runtime
-from mamori.integrations import DeliveryError, webhooks
-from mamori.integrations.email import send_email
-from mamori.integrations.slack import SlackClient
+from mamori.integrations import DeliveryError
+from mamori.integrations.notify import Message, Notifiers
 from mamori.vulns import kinds
 from mamori.vulns.models import VulnFinding
 from mamori.vulns.states import OPEN_STATES
@@ -96,15 +96,17 @@ def deliver(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> list[
     """Deliver to every configured target; one failing target spares the others."""
     s = runtime.settings
     text = digest.text(s.base_url)
+    message = _message(digest, text)
     planned: list[tuple[str, str, str, Callable[[], str]]] = []
     if targets.slack_channel:
         slack_channel = targets.slack_channel
-        planned.append(("slack", slack_channel, "slack", lambda: _slack(runtime, slack_channel, text)))
+        planned.append(("slack", slack_channel, "slack", partial(_send, runtime, "slack", slack_channel, message)))
     for address in targets.email:
-        planned.append(("email", address, f"email {address}", partial(_email, runtime, address, text)))
+        planned.append(("email", address, f"email {address}", partial(_send, runtime, "email", address, message)))
     if targets.webhook:
-        url, body = targets.webhook, digest.as_dict() | {"text": text}
-        planned.append(("webhook", url, "webhook", partial(_webhook, runtime, url, body)))
+        planned.append(
+            ("webhook", targets.webhook, "webhook", partial(_send, runtime, "webhook", targets.webhook, message))
+        )
     attempts = []
     for kind, target, label, send_one in planned:
         try:
@@ -120,43 +122,19 @@ def send(runtime: Runtime, digest: Digest, *, targets: kinds.Digest) -> tuple[li
     return [a.detail for a in attempts if a.ok], [f"{a.label}: {a.detail}" for a in attempts if not a.ok]
 
 
-def _slack(runtime: Runtime, channel: str, text: str) -> str:
-    s = runtime.settings
-    if s.slack_token is None:
-        raise RuntimeError("no slack_token is configured")
-    client = SlackClient(client=runtime.http_client, token=s.slack_token.get_secret_value(), api_url=s.slack_api_url)
+def _message(digest: Digest, text: str) -> Message:
+    """The digest as a message: its first line is the title (the mail's subject), the rest the lines."""
+    title, *lines = text.splitlines() or ["Mamori vulnerability digest"]
+    return Message(
+        kind="vulns.digest", title=title, lines=tuple(lines), data=digest.as_dict() | {"text": text}, fallback=text
+    )
+
+
+def _send(runtime: Runtime, channel: str, target: str, message: Message) -> str:
+    """One target through the shared notifiers; any failure becomes the RuntimeError `deliver` records."""
     try:
-        answer = client.post_message(channel, text)
+        return runtime.state(Notifiers).get(channel).send(message, target)
+    except ValidationFailed as exc:
+        raise RuntimeError(exc.detail) from None
     except DeliveryError as exc:
         raise RuntimeError(str(exc)) from None
-    return f"slack:{channel}:{answer.get('ts', '')}"
-
-
-def _email(runtime: Runtime, address: str, text: str) -> str:
-    s = runtime.settings
-    if not s.smtp_host:
-        raise RuntimeError("no smtp_host is configured")
-    try:
-        send_email(
-            host=s.smtp_host,
-            port=s.smtp_port,
-            sender=s.smtp_from,
-            to=[address],
-            subject="Mamori vulnerability digest",
-            text=text,
-        )
-    except DeliveryError as exc:
-        raise RuntimeError(str(exc)) from None
-    return f"smtp:{address}"
-
-
-def _webhook(runtime: Runtime, url: str, payload: dict[str, Any]) -> str:
-    """POST the digest through Mamori's one webhook policy (`integrations.webhooks.deliver_json`)."""
-    try:
-        with runtime.http_client() as client:
-            _, final = webhooks.deliver_json(
-                client, url, payload, allow_private=runtime.settings.allow_private_webhooks
-            )
-    except DeliveryError as exc:
-        raise RuntimeError(str(exc)) from None
-    return f"webhook:{final}"

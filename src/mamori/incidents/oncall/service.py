@@ -9,7 +9,6 @@ with backoff, so the attempt record commits with the job that made it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,15 +27,8 @@ from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import EscalationPolicySpec, Notify
 from mamori.incidents.models import AlertGroup, Notification, NotificationAttempt
 from mamori.incidents.oncall import rotation
-from mamori.incidents.oncall.notifiers import (
-    EmailNotifier,
-    Notifier,
-    NotifyError,
-    Page,
-    SlackNotifier,
-    UpdatingNotifier,
-    WebhookNotifier,
-)
+from mamori.incidents.oncall.notifiers import NotifyError, Page, message
+from mamori.integrations.notify import Notifier, Notifiers, UpdatingNotifier
 
 log = logging.getLogger(__name__)
 
@@ -184,47 +176,9 @@ def _notification(
     return 1
 
 
-class Channels:
-    """The notifiers pages go out through, by contact type: one per runtime (`Plugin.states`), built from
-    settings when first used; tests and SMS/voice providers put their own with
-    `build_runtime(states=[Channels({...})])` (or `runtime.states.put(Channels({...}))`)."""
-
-    def __init__(
-        self, by_type: dict[str, Notifier] | None = None, *, build: Callable[[], dict[str, Notifier]] | None = None
-    ) -> None:
-        self._by_type, self._build = by_type, build
-
-    @property
-    def by_type(self) -> dict[str, Notifier]:
-        if self._by_type is None:
-            self._by_type = self._build() if self._build is not None else {}
-        return self._by_type
-
-
 def notifiers(runtime: Runtime) -> dict[str, Notifier]:
-    """The runtime's notifiers by contact type."""
-    return dict(runtime.state(Channels).by_type)
-
-
-def channels_from_settings(runtime: Runtime) -> Channels:
-    """Webhook always; email and Slack when configured (built when the first page goes out)."""
-    return Channels(build=lambda: _configured_notifiers(runtime))
-
-
-def _configured_notifiers(runtime: Runtime) -> dict[str, Notifier]:
-    s = runtime.settings
-    out: dict[str, Notifier] = {
-        "webhook": WebhookNotifier(
-            client=runtime.http_client, key=s.signing_key(), allow_private=s.allow_private_webhooks
-        ),
-    }
-    if s.smtp_host:
-        out["email"] = EmailNotifier(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from)
-    if s.slack_token is not None:
-        out["slack"] = SlackNotifier(
-            client=runtime.http_client, token=s.slack_token.get_secret_value(), api_url=s.slack_api_url
-        )
-    return out
+    """The runtime's notifiers by contact type (the shared `Notifiers`, built by the wiring)."""
+    return dict(runtime.state(Notifiers).by_channel)
 
 
 def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: datetime) -> Page:
@@ -262,7 +216,7 @@ def notify(ctx: JobContext, *, notification_id: str) -> None:
             raise NotifyError(f"no notifier configured for {note.channel}")
         if group is None:
             raise NotifyError("notification has no alert group")
-        receipt = sender.send(page_for(ctx.runtime, group, note.user_email, now=now), note.target)
+        receipt = sender.send(message(page_for(ctx.runtime, group, note.user_email, now=now)), note.target)
     except NotifyError as exc:
         session.add(NotificationAttempt(notification_id=note.id, at=now, ok=False, detail=str(exc)[:2000]))
         _log_delivery(session, note, now=now, ok=False, detail=str(exc))
@@ -356,7 +310,7 @@ def update_messages(ctx: JobContext, *, group_id: str) -> None:
         acted_by = group.resolved_by if group.status == "resolved" else group.acknowledged_by
         page = replace(page, acted_by=acted_by)
         try:
-            sender.update(page, note.message_ref)
+            sender.update(message(page, update=True), note.message_ref)
         except NotifyError as exc:
             ctx.session.add(NotificationAttempt(notification_id=note.id, at=ctx.now, ok=False, detail=f"update: {exc}"))
             raise
