@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mamori.slo.filter.like import LikePattern
+
 Value = str | int | float | bool | None
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -100,7 +102,7 @@ class InList:
 @dataclass(frozen=True)
 class Like:
     field: Field
-    pattern: re.Pattern[str]
+    pattern: LikePattern
     negated: bool
 
 
@@ -220,9 +222,8 @@ def _unquote(text: str) -> str:
     return text[1:-1].replace("''", "'")
 
 
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    out = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.compile(out, re.DOTALL)
+def _like_regex(pattern: str) -> LikePattern:
+    return LikePattern(pattern)
 
 
 def parse(text: str) -> Node:
