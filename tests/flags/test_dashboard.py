@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from mamori.core.runtime import Runtime
 from mamori.flags import rollouts, service
 from tests.flags.conftest import apply_config, write_config
-from tests.web.conftest import PASSWORD, create_user, csrf_of
+from tests.web.conftest import PASSWORD, create_user, csrf_of, post_login
 
 
 def _login(client: TestClient, runtime: Runtime, email: str) -> str:
     create_user(runtime, email)
-    response = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    response = post_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/flags/staging").text)
 

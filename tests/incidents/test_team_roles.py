@@ -12,7 +12,7 @@ from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
-from tests.web.conftest import PASSWORD, create_user, csrf_of
+from tests.web.conftest import PASSWORD, create_user, csrf_of, post_login
 
 SYSTEM = Actor.system("test")
 
@@ -24,7 +24,7 @@ def browser_login(client: TestClient, runtime: Runtime, email: str, team: str, t
         group = existing.get(team) or catalog.create_team(session, name=team, now=runtime.now(), actor=SYSTEM)
         user = auth.get_user(session, email)
         catalog.set_membership(session, team=group, user=user, role=team_role, now=runtime.now(), actor=SYSTEM)
-    assert client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code == 303
+    assert post_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code == 303
     return csrf_of(client.get("/services").text)
 
 

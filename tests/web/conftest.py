@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -37,13 +39,23 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+LOGIN_CSRF_FIELD = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+def post_login(client: TestClient, *, data: dict[str, str], **kwargs: Any) -> httpx.Response:
+    """Log in as a browser does: fetch the form (its CSRF cookie and field), then post it."""
+    match = LOGIN_CSRF_FIELD.search(client.get("/login").text)
+    assert match, "the login form has no CSRF field"
+    return client.post("/login", data={**data, "login_csrf": match.group(1)}, **kwargs)
+
+
 @pytest.fixture
 def login(client: TestClient, runtime: Runtime) -> Login:
     """Create a user with `role` and log the client in; returns the session's CSRF token."""
 
     def do(email: str = "ada@example.com", role: str = "admin") -> str:
         create_user(runtime, email, role)
-        response = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+        response = post_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False)
         assert response.status_code == 303, response.text
         return csrf_of(client.get("/services").text)
 

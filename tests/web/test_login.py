@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from mamori.core import auth
 from mamori.core.clock import FixedClock
+from mamori.core.models import LoginAttempt
 from mamori.core.runtime import Runtime
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory
-from tests.web.conftest import PASSWORD, Login, create_user, csrf_of
+from tests.web.conftest import PASSWORD, Login, create_user, csrf_of, post_login
 
 HTML = {"accept": "text/html"}
 
@@ -36,8 +39,8 @@ def test_login_sets_a_secure_httponly_samesite_cookie(make_runtime: RuntimeFacto
     runtime = make_runtime(session_cookie_secure=True)
     create_user(runtime, "ada@example.com")
     with TestClient(create_app(runtime), base_url="https://testserver") as client:
-        response = client.post(
-            "/login", data={"email": "ada@example.com", "password": PASSWORD, "next": "/audit"}, follow_redirects=False
+        response = post_login(
+            client, data={"email": "ada@example.com", "password": PASSWORD, "next": "/audit"}, follow_redirects=False
         )
         assert response.status_code == 303
         assert response.headers["location"] == "/audit"
@@ -51,8 +54,8 @@ def test_login_sets_a_secure_httponly_samesite_cookie(make_runtime: RuntimeFacto
 
 def test_login_never_redirects_off_site(client: TestClient, runtime: Runtime) -> None:
     create_user(runtime, "ada@example.com")
-    response = client.post(
-        "/login",
+    response = post_login(
+        client,
         data={"email": "ada@example.com", "password": PASSWORD, "next": "//evil.example/x"},
         follow_redirects=False,
     )
@@ -61,7 +64,7 @@ def test_login_never_redirects_off_site(client: TestClient, runtime: Runtime) ->
 
 def test_wrong_password_is_refused_without_a_cookie(client: TestClient, runtime: Runtime) -> None:
     create_user(runtime, "ada@example.com")
-    response = client.post("/login", data={"email": "ada@example.com", "password": "wrong password"})
+    response = post_login(client, data={"email": "ada@example.com", "password": "wrong password"})
     assert response.status_code == 401
     assert "wrong email or password" in response.text
     assert "set-cookie" not in response.headers
@@ -84,8 +87,8 @@ def test_login_rate_limit_refuses_even_the_right_password(client: TestClient, ru
     create_user(runtime, "ada@example.com")
     limit = runtime.settings.login_max_failures
     for _ in range(limit):
-        assert client.post("/login", data={"email": "ada@example.com", "password": "guess-guess"}).status_code == 401
-    response = client.post("/login", data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False)
+        assert post_login(client, data={"email": "ada@example.com", "password": "guess-guess"}).status_code == 401
+    response = post_login(client, data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False)
     assert response.status_code == 429
     assert "too many failed logins" in response.text
     assert "set-cookie" not in response.headers
@@ -94,9 +97,9 @@ def test_login_rate_limit_refuses_even_the_right_password(client: TestClient, ru
 def test_login_rate_limit_ends_after_its_window(client: TestClient, runtime: Runtime, clock: FixedClock) -> None:
     create_user(runtime, "ada@example.com")
     for _ in range(runtime.settings.login_max_failures):
-        client.post("/login", data={"email": "ada@example.com", "password": "guess-guess"})
+        post_login(client, data={"email": "ada@example.com", "password": "guess-guess"})
     clock.advance(seconds=runtime.settings.login_window_seconds + 1)
-    response = client.post("/login", data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False)
+    response = post_login(client, data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False)
     assert response.status_code == 303
 
 
@@ -141,3 +144,31 @@ def test_the_per_account_limit_counts_every_spelling_of_the_account(runtime: Run
             auth.login(session, email=name, password="guess-guess", ip=f"10.0.0.{n}", now=runtime.now(), **limits)
     with runtime.sessions.begin() as session, pytest.raises(RateLimited):
         auth.login(session, email="ada@example.com", password=PASSWORD, ip="10.9.9.9", now=runtime.now(), **limits)
+
+
+def test_a_login_post_without_the_forms_csrf_token_is_refused(client: TestClient, runtime: Runtime) -> None:
+    """Login CSRF: another site's form cannot log the victim's browser into the attacker's account."""
+    create_user(runtime, "ada@example.com")
+    forged = client.post("/login", data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False)
+    assert forged.status_code == 403 and "sent from another site" in forged.text
+    assert "mamori_session" not in forged.headers.get("set-cookie", "")
+    client.get("/login")  # the browser has a login cookie now, but the attacker does not know its value
+    guessed = client.post(
+        "/login", data={"email": "ada@example.com", "password": PASSWORD, "login_csrf": "guess"}, follow_redirects=False
+    )
+    assert guessed.status_code == 403
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0, "refused before the password"
+    assert (
+        post_login(client, data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False).status_code
+        == 303
+    )
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "/\tevil", "https://evil.example/"])
+def test_after_login_the_redirect_stays_on_mamori(client: TestClient, runtime: Runtime, target: str) -> None:
+    create_user(runtime, "ada@example.com")
+    response = post_login(
+        client, data={"email": "ada@example.com", "password": PASSWORD, "next": target}, follow_redirects=False
+    )
+    assert (response.status_code, response.headers["location"]) == (303, "/services")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -24,13 +26,39 @@ Viewer = Annotated[Principal, Depends(require("read"))]
 # --- login -------------------------------------------------------------------------------------
 
 
+LOGIN_CSRF_COOKIE = "mamori_login"
+"""The login form's own CSRF token (double submit): a page on another site cannot read it, so it cannot
+log a victim's browser into the attacker's account (login CSRF)."""
+
+
+def _login_page(
+    request: Request, next: str, error: str | None, *, status_code: int = 200, keep: bool = False
+) -> Response:
+    """The form; `keep` re-renders it with the browser's current token (after a wrong password) instead of
+    issuing a new one."""
+    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = current if keep and current else secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", {"next": _safe_next(next), "error": error, "login_csrf": token}, status_code=status_code
+    )
+    if token != current:
+        secure = request.app.state.runtime.settings.session_cookie_secure
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=3600, path="/login"
+        )
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/services") -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+    return _login_page(request, next, None)
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/services"
+    """A path on Mamori itself; `//host`, `/\\host` (which browsers read as `//host`) and anything else go home."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or any(c in target for c in "\\\r\n\t"):
+        return "/services"
+    return target
 
 
 @router.post("/login")
@@ -42,8 +70,13 @@ def login(
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/services",
+    login_csrf: Annotated[str, Form()] = "",
 ) -> Response:
     settings = runtime.settings
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), login_csrf.encode()):
+        error = "This login form expired or was sent from another site. Please log in again."
+        return _login_page(request, next, error, status_code=403)
     ip = request.client.host if request.client else "unknown"
     try:
         _, issued = auth.login(
@@ -58,7 +91,7 @@ def login(
         )
     except (Unauthenticated, RateLimited) as exc:
         session.commit()  # keep the failed attempt: it feeds the rate limit
-        return render(request, "login.html", {"next": _safe_next(next), "error": exc.detail}, status_code=exc.status)
+        return _login_page(request, next, exc.detail, status_code=exc.status, keep=True)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
