@@ -42,6 +42,8 @@ class Document:
     spec: dict[str, Any]
     base_dir: Path
     model: Any = None
+    root: Path | None = None
+    """The configuration directory that was loaded: files a document points to must stay inside it."""
 
     @property
     def ref(self) -> str:
@@ -58,6 +60,17 @@ class Document:
 
     def problem(self, loc: str, msg: str) -> Problem:
         return Problem(loc=loc, msg=msg, file=self.file, document=self.ref)
+
+    def beside(self, name: object) -> Path:
+        """The file `name` points to, relative to this document; ValueError (saying why) when it is not a
+        relative path, or when it leaves the configuration directory (`../`, or a symlink out of it)."""
+        if not isinstance(name, str) or not name or Path(name).is_absolute():
+            raise ValueError("must be a path relative to this document")
+        path = (self.base_dir / name).resolve()
+        root = (self.root or self.base_dir).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"must stay inside the configuration directory {root}; {name!r} leads out of it")
+        return path
 
 
 @dataclass

@@ -100,6 +100,7 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
     problems: list[Problem] = []
     docs: list[Document] = []
     seen: dict[tuple[str, str, str], str] = {}
+    top = root if root.is_dir() else root.parent
     for path in iter_config_files(root):
         raws = read_documents(path, problems)
         if raws and all(_is_embedded_data(r) for r in raws):
@@ -110,6 +111,7 @@ def parse_documents(root: Path, registry: KindRegistry) -> list[Document]:
             doc = _parse_one(raw, path, index, registry, problems)
             if doc is None:
                 continue
+            doc.root = top
             key = (doc.api_version, doc.kind, doc.name)
             if key in seen:
                 problems.append(

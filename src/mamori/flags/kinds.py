@@ -47,12 +47,10 @@ def prepare(doc: Document) -> dict[str, Any]:
         )
         raise ValidationFailed(msg, problems=[doc.problem("spec", msg)])
     if has_file:
-        name = spec["file"]
-        if not isinstance(name, str) or not name or Path(name).is_absolute():
-            raise ValidationFailed(
-                "bad file", problems=[doc.problem("spec.file", "must be a path relative to this document")]
-            )
-        path = (doc.base_dir / name).resolve()
+        try:
+            path = doc.beside(spec["file"])
+        except ValueError as exc:
+            raise ValidationFailed(f"spec.file {exc}", problems=[doc.problem("spec.file", str(exc))]) from None
         try:
             document = read_flagd_file(path)
         except ValueError as exc:

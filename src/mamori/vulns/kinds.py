@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
 from mamori.core.catalog import check_email
-from mamori.core.errors import Problem
+from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
 from mamori.core.urls import check_http_url
 from mamori.vulns.priority import DEFAULT_SLA_DAYS, PRIORITIES
@@ -127,16 +126,24 @@ def _check_vendor(doc: Document, bundle: Bundle) -> list[Problem]:
 
 
 def _prepare_policy(doc: Document) -> dict[str, Any]:
-    """Local advisory paths are relative to the policy's file, like every file a document points to."""
+    """Local advisory paths are relative to the policy's file and stay inside the configuration directory,
+    like every file a document points to; URLs are kept as written."""
     spec = dict(doc.spec)
     sources = spec.get("advisorySources")
     if isinstance(sources, list):
-        spec["advisorySources"] = [
-            str((doc.base_dir / s).resolve())
-            if isinstance(s, str) and not s.startswith(("http://", "https://")) and not Path(s).is_absolute()
-            else s
-            for s in sources
-        ]
+        resolved: list[Any] = []
+        problems: list[Problem] = []
+        for i, source in enumerate(sources):
+            if not isinstance(source, str) or source.startswith(("http://", "https://")):
+                resolved.append(source)
+                continue
+            try:
+                resolved.append(str(doc.beside(source)))
+            except ValueError as exc:
+                problems.append(doc.problem(f"spec.advisorySources[{i}]", str(exc)))
+        if problems:
+            raise ValidationFailed("advisory sources must stay inside the configuration directory", problems=problems)
+        spec["advisorySources"] = resolved
     return spec
 
 

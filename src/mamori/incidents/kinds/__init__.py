@@ -35,7 +35,11 @@ def _prepare_schedule(doc: Document) -> dict[str, Any]:
     out: list[Any] = []
     for i, layer in enumerate(layers):
         if isinstance(layer, dict) and isinstance(layer.get("ical"), str) and "shifts" not in layer:
-            path = doc.base_dir / layer["ical"]
+            try:
+                path = doc.beside(layer["ical"])
+            except ValueError as exc:
+                problems.append(doc.problem(f"spec.layers[{i}].ical", str(exc)))
+                continue
             try:
                 events = ical.parse_events(path.read_text(encoding="utf-8"))
             except OSError as exc:
