@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
@@ -41,3 +42,60 @@ def test_a_slow_token_check_does_not_stall_the_health_check(runtime: Runtime, mo
     health_done, all_done, codes = asyncio.run(scenario())
     assert codes == 400  # 200 + 200
     assert health_done < 0.45 < all_done, (health_done, all_done)
+
+
+ALERTMANAGER = (
+    b'{"version":"4","status":"firing","receiver":"r","groupKey":"g","alerts":[{"status":"firing",'
+    b'"labels":{"alertname":"A"},"annotations":{},"startsAt":"2026-12-01T00:00:00Z"}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "path", "scope", "body"),
+    [
+        ("mamori.incidents.alerts.service", "accept", "/hooks/alertmanager/default", "ingest", ALERTMANAGER),
+        ("mamori.slo.service", "ingest", "/api/v1/ingest/events", "ingest", b'{"route": "/"}\n'),
+        ("mamori.slo.service", "ingest_otlp", "/api/v1/ingest/otlp/v1/logs", "ingest", b"{}"),
+        ("mamori.vulns.service.vex", "import_document", "/api/v1/vulns/vex", "write", b'{"statements": []}'),
+    ],
+)
+def test_a_slow_store_in_an_intake_endpoint_does_not_stall_the_health_check(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, module: str, name: str, path: str, scope: str, body: bytes
+) -> None:
+    """The intake endpoints read their body on the loop, then store it in the threadpool."""
+    import importlib
+
+    target = importlib.import_module(module)
+    real = getattr(target, name)
+
+    slept_until: list[float] = []
+    started = threading.Event()
+
+    def slow(*args: object, **kwargs: object) -> object:
+        started.set()
+        time.sleep(1.0)  # the database is busy (a held SQLite write lock)
+        slept_until.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, slow)
+    token = issue_token(runtime, scope)
+    app = create_app(runtime, run_worker=False)
+
+    async def scenario() -> tuple[float, int, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            slow_call = asyncio.create_task(client.post(path, content=body, headers=headers))
+            for _ in range(1000):  # until the store has begun (were it on the loop, this would wait it out)
+                if started.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            health = await client.get("/healthz")
+            health_done = time.monotonic()
+            stored = await slow_call
+            return health_done, health.status_code, stored.status_code
+
+    health_done, health, stored = asyncio.run(scenario())
+    (store_done,) = slept_until
+    assert health == 200 and health_done < store_done, "the health check waited for the slow store"
+    assert stored < 500

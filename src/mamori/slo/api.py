@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -41,9 +43,17 @@ async def ingest_events(
 ) -> IngestSummary:
     """Count a batch of NDJSON request events (gzip accepted) into the SLO buckets; all or nothing."""
     data = await request.body()
-    summary = service.ingest(session, data=data, source="body", plans=runtime.state(service.Plans))
-    session.commit()
+    plans = runtime.state(service.Plans)
+    summary = await run_in_threadpool(_committed, service.ingest, session, data=data, source="body", plans=plans)
     return IngestSummary(**summary)
+
+
+def _committed(use_case: Callable[..., dict[str, Any]], session: Session, **kwargs: Any) -> dict[str, Any]:
+    """Run an ingest use case and commit, in the threadpool: the database is blocking, and the event loop
+    must keep serving other requests while a batch is counted (or waits for SQLite's write lock)."""
+    summary = use_case(session, **kwargs)
+    session.commit()
+    return summary
 
 
 @router.post("/ingest/otlp/v1/logs", response_model=OtlpExportResponse)
@@ -65,8 +75,8 @@ async def ingest_otlp_traces(
 async def _otlp(request: Request, session: Session, plans: service.Plans, signal: str) -> JSONResponse:
     if "protobuf" in request.headers.get("content-type", ""):
         raise InvalidInput("OTLP protobuf is not accepted; send OTLP/HTTP JSON (Content-Type: application/json)")
-    summary = service.ingest_otlp(session, data=await request.body(), signal=signal, plans=plans)
-    session.commit()
+    data = await request.body()
+    summary = await run_in_threadpool(_committed, service.ingest_otlp, session, data=data, signal=signal, plans=plans)
     # The body is an (empty) Export*ServiceResponse, as OTLP exporters expect; the counts go in a header.
     return JSONResponse({}, headers={"X-Mamori-Counted": f"{summary['counted']}/{summary['events']}"})
 

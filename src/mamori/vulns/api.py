@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from mamori.core.errors import InvalidInput, NotFound
@@ -136,11 +137,15 @@ async def import_vex(
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"VEX document is not valid JSON ({exc})") from None
-    report = vex_service.import_document(
-        session, document=document, actor=principal.actor(), now=runtime.now(), service=service, bus=runtime.bus
-    )
-    session.commit()
-    return report
+
+    def store() -> dict[str, Any]:  # the database is blocking: run in the threadpool, off the event loop
+        report = vex_service.import_document(
+            session, document=document, actor=principal.actor(), now=runtime.now(), service=service, bus=runtime.bus
+        )
+        session.commit()
+        return report
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/advisories/{advisory_id}", response_model=AdvisoryOut, response_model_exclude_unset=True)

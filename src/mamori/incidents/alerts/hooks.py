@@ -27,6 +27,14 @@ IngestDep = Annotated[Principal, Depends(require("ingest"))]
 
 async def _accept(request: Request, session: Any, runtime: Any, integration: str, source: str) -> tuple[Any, Any]:
     body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    # the database is blocking: off the event loop, so a held SQLite write lock never stalls other requests
+    return await run_in_threadpool(
+        _store, session, runtime, integration=integration, source=source, body=body, content_type=content_type
+    )
+
+
+def _store(session: Any, runtime: Any, *, integration: str, source: str, body: bytes, content_type: str) -> Any:
     now = runtime.clock.now()
     try:
         row, alerts = service.accept(
@@ -34,7 +42,7 @@ async def _accept(request: Request, session: Any, runtime: Any, integration: str
             integration=integration,
             source=source,
             body=body,
-            content_type=request.headers.get("content-type", ""),
+            content_type=content_type,
             now=now,
         )
     except InvalidInput:
