@@ -69,23 +69,22 @@ def serve(database_url: str, data_dir: str, port: int, sends: str) -> None:
     import uvicorn
 
     from mamori.core.config import Settings
-    from mamori.incidents.oncall.notifiers import Page
-    from mamori.incidents.oncall.service import Channels
+    from mamori.integrations.notify import Message, Notifiers
     from mamori.web.app import create_app
     from mamori.wiring import build_runtime
 
     lock = threading.Lock()
 
     class FileNotifier:
-        def send(self, page: Page, target: str) -> str:
+        def send(self, message: Message, target: str) -> str:
             with lock, open(sends, "a", encoding="utf-8") as out:
-                out.write(json.dumps({"title": page.title, "at": time.time()}) + "\n")
+                out.write(json.dumps({"title": message.title, "at": time.time()}) + "\n")
             return "file"
 
     settings = _settings(database_url, Path(data_dir))
     assert isinstance(settings, Settings)
     runtime = build_runtime(settings)
-    runtime.states.put(Channels({"email": FileNotifier()}))
+    runtime.states.put(Notifiers({"email": FileNotifier()}))
     uvicorn.run(create_app(runtime, run_worker=True), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -19,8 +19,7 @@ from mamori.core.clock import SystemClock
 from mamori.core.config import load_settings
 from mamori.core.worker import Worker
 from mamori.incidents.alerts import service
-from mamori.incidents.oncall import service as paging
-from mamori.incidents.oncall.notifiers import Page
+from mamori.integrations.notify import Message, Notifiers
 from mamori.wiring import build_runtime, start
 
 
@@ -28,8 +27,8 @@ class Stopwatch:
     def __init__(self) -> None:
         self.first_sent: dict[str, float] = {}
 
-    def send(self, page: Page, target: str) -> str:
-        self.first_sent.setdefault(page.title, time.perf_counter())
+    def send(self, message: Message, target: str) -> str:
+        self.first_sent.setdefault(message.title, time.perf_counter())
         return "ok"
 
 
@@ -42,7 +41,7 @@ def main(n: int) -> None:
     (tmp / "c.yaml").write_text(CONFIG)
     manifest.apply(runtime, manifest.load(tmp / "c.yaml", runtime.kinds), actor=Actor("bench", "config"))
     watch = Stopwatch()
-    runtime.states.put(paging.Channels({"email": watch}))
+    runtime.states.put(Notifiers({"email": watch}))
     accepted: dict[str, float] = {}
     worker = Worker(runtime)
     t0 = time.perf_counter()

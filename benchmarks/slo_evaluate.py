@@ -27,6 +27,7 @@ from mamori.core.config import load_settings
 from mamori.slo import service
 from mamori.slo.evaluate import evaluate, to_minute
 from mamori.slo.models import SloBucket, SloTotal
+from mamori.slo.service import evaluation
 from mamori.wiring import build_runtime
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -127,7 +128,7 @@ def main() -> None:
             objectives = service.list_objectives(session)
             store = service.DbStore(session)
             t0 = time.perf_counter()
-            service._prefetch(store, objectives, NOW)
+            evaluation._prefetch(store, objectives, NOW)
             scan_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             for objective in objectives:
