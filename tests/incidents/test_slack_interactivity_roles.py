@@ -91,7 +91,8 @@ def click(client: TestClient, runtime: Runtime, slack_user: str, action_id: str,
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": slack_signature(SECRET, ts, raw),
     }
-    return client.post("/hooks/slack/interactivity", content=raw, headers=headers)
+    response: httpx.Response = client.post("/hooks/slack/interactivity", content=raw, headers=headers)
+    return response
 
 
 @pytest.fixture
