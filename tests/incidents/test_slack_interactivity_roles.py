@@ -175,3 +175,12 @@ def test_a_responder_of_the_groups_team_resolves_as_that_user(paged: tuple[Runti
     with runtime.sessions() as s:
         group = s.get(AlertGroup, group_id)
         assert group is not None and (group.status, group.resolved_by) == ("resolved", "tom@example.com")
+
+
+def test_an_ack_on_a_resolved_or_unknown_group_is_answered_ephemerally(paged: tuple[Runtime, str]) -> None:
+    runtime, group_id = paged
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        assert click(client, runtime, "U0RESPOND", "resolve", group_id).json()["response_type"] == "in_channel"
+        assert_refused(click(client, runtime, "U0RESPOND", "ack", group_id), "already resolved")
+        assert_refused(click(client, runtime, "U0RESPOND", "ack", "0" * 32), "no alert group")
+    assert state(runtime, group_id) == ("resolved", "rita@example.com", 1)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import auth
 from mamori.core.audit import Actor
-from mamori.core.errors import InvalidInput, Unavailable
+from mamori.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mamori.core.models import User
 from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
@@ -153,15 +153,18 @@ def _slack_action(body: bytes, headers: dict[str, str], session: Session, runtim
     user = _slack_user(session, slack_user)
     if user is None:
         return _refusal("your Slack account is not linked to a Mamori user (add a slack contact to your User)")
-    team = service.get_group(session, group_id).team
-    if not auth.has_role_for_team(user, team, ROLE_FOR_SCOPE["respond"]):
-        where = f" of team {team}" if team else ""
-        return _refusal(f"{user.email} may not acknowledge or resolve alerts{where} (a responder role is needed)")
-    actor = Actor(name=user.email, source="ui")
-    if action_id == "ack":
-        group = service.acknowledge(session, runtime, group_id=group_id, actor=actor, now=now)
-    else:
-        group = service.resolve(session, runtime, group_id=group_id, actor=actor, now=now)
+    try:
+        team = service.get_group(session, group_id).team
+        if not auth.has_role_for_team(user, team, ROLE_FOR_SCOPE["respond"]):
+            where = f" of team {team}" if team else ""
+            return _refusal(f"{user.email} may not acknowledge or resolve alerts{where} (a responder role is needed)")
+        actor = Actor(name=user.email, source="ui")
+        if action_id == "ack":
+            group = service.acknowledge(session, runtime, group_id=group_id, actor=actor, now=now)
+        else:
+            group = service.resolve(session, runtime, group_id=group_id, actor=actor, now=now)
+    except (NotFound, Conflict) as exc:  # a deleted group, or an Ack on a resolved one: tell the one who clicked
+        return _refusal(str(exc))
     session.commit()
     return JSONResponse(
         {
