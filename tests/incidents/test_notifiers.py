@@ -45,6 +45,14 @@ PAGE = Page(
 )
 
 
+SLACK_RESPONDER = """\
+apiVersion: mamori.dev/v1
+kind: User
+metadata: {name: una}
+spec: {email: una@example.com, name: Una, role: responder, contacts: [{type: slack, user: U1}]}
+"""
+
+
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
@@ -137,7 +145,7 @@ def test_slack_interactivity_callback_acknowledges_after_signature_check(
     make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
     runtime = make_runtime(slack_signing_secret=SecretStr("shh"), slack_token=SecretStr("xoxb"), states=[Notifiers({})])
-    apply_config(runtime, tmp_path / "c")
+    apply_config(runtime, tmp_path / "c", SLACK_RESPONDER)  # the clicking Slack user U1 is a Mamori responder
     group_id = fire(runtime)
     payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "ack", "value": group_id}]}
     body = urlencode({"payload": json.dumps(payload)}).encode()

@@ -104,6 +104,14 @@ class Notification(Base):
     message_ref: Mapped[str | None] = mapped_column(String(300))
     """The sent message's id where the channel has one (Slack `channel:ts`), to update it later."""
 
+    @property
+    def idempotency_key(self) -> str:
+        """The name of this delivery on every channel, the same on each attempt (a retry after a crash sends the
+        same email Message-ID, webhook `Idempotency-Key` and Slack metadata). It is made of the notification's
+        id alone, so it is recorded (the row commits with the escalation step) before the first send; `v1`
+        versions the form, which must keep matching messages already sent if it ever changes."""
+        return f"mamori.page.v1.{self.id}"
+
 
 class NotificationAttempt(Base):
     __tablename__ = "incident_notification_attempts"

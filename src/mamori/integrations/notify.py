@@ -12,8 +12,11 @@ own (an `InMemoryNotifier` twin, say) in its place.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -27,7 +30,13 @@ from mamori.integrations.errors import DeliveryError
 from mamori.integrations.slack import SlackClient
 from mamori.integrations.text import slack_escape
 
+log = logging.getLogger(__name__)
+
 CHANNELS = ("email", "slack", "webhook")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+"""What fits every channel unquoted: an email Message-ID's left part (dot-atom), an HTTP header, Slack metadata."""
+SLACK_EVENT_TYPE = "mamori_delivery"
+"""The `event_type` of the metadata Mamori attaches to the Slack messages it posts."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,16 @@ class Message:
     data: Mapping[str, Any] = field(default_factory=dict)
     fallback: str | None = None
     """The plain text of a Slack message (notifications, screen readers); `[severity] title` by default."""
+    idempotency_key: str | None = None
+    """A stable name of this delivery, the same on every retry of it, so that the receiving side can drop a
+    resend after a crash: the email's Message-ID, the webhook's `Idempotency-Key`, the Slack message's metadata."""
+    resend: bool = False
+    """An earlier attempt of this delivery may have reached the target (it crashed or failed after sending):
+    a channel that can look its sent messages up (Slack) looks for the key before it sends again."""
+
+    def __post_init__(self) -> None:
+        if self.idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(self.idempotency_key):
+            raise ValueError(f"an idempotency key is 1-200 of [A-Za-z0-9._-], not {self.idempotency_key!r}")
 
     @property
     def headline(self) -> str:
@@ -93,8 +112,17 @@ class EmailNotifier:
             subject=message.headline,
             text=email_text(message),
             timeout=self.timeout,
+            message_id=self.message_id(message),
         )
         return f"smtp:{target}"
+
+    def message_id(self, message: Message) -> str | None:
+        """`<key@sender's domain>`: the same on every retry, so a mailbox or gateway that drops a Message-ID it
+        already has keeps one copy of a page resent after a crash."""
+        if message.idempotency_key is None:
+            return None
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "mamori.invalid"
+        return f"<{message.idempotency_key}@{domain}>"
 
 
 def slack_blocks(message: Message) -> list[dict[str, Any]]:
@@ -149,6 +177,13 @@ def _sections(lines: list[str]) -> list[str]:
 
 
 class SlackNotifier:
+    """chat.postMessage and chat.update. A message with an idempotency key carries it as metadata; a resend
+    first looks for a message with that key among the target's recent messages and, if one is there, does not
+    post again (reading history needs the `channels:history`/`groups:history`/`im:history` scopes; without
+    them, or when the lookup fails, the message is posted: a page twice rather than none)."""
+
+    HISTORY_LIMIT = 200
+
     def __init__(self, *, client: Callable[[], httpx.Client], token: str, api_url: str) -> None:
         self.slack = SlackClient(client=client, token=token, api_url=api_url)
 
@@ -156,20 +191,54 @@ class SlackNotifier:
         return slack_escape(message.fallback or message.headline)
 
     def send(self, message: Message, target: str) -> str:
-        data = self.slack.post_message(target, self._text(message), blocks=slack_blocks(message))
+        key = message.idempotency_key
+        if key is not None and message.resend:
+            found = self._find_sent(target, key)
+            if found is not None:
+                log.info("Slack message %s was sent before a crash or failure; not posting it again", key)
+                return found
+        data = self.slack.post_message(
+            target, self._text(message), blocks=slack_blocks(message), metadata=_metadata(message)
+        )
         return f"slack:{data.get('channel', target)}:{data.get('ts', '')}"
 
     def update(self, message: Message, message_ref: str) -> str:
         """Rewrite a sent message (`channel:ts`, or the `slack:channel:ts` receipt) in place (chat.update)."""
         channel, _, ts = message_ref.removeprefix("slack:").partition(":")
-        data = self.slack.update_message(channel, ts, self._text(message), blocks=slack_blocks(message))
+        data = self.slack.update_message(
+            channel, ts, self._text(message), blocks=slack_blocks(message), metadata=_metadata(message)
+        )
         return f"slack:{data.get('channel', channel)}:{data.get('ts', ts)}"
+
+    def _find_sent(self, target: str, key: str) -> str | None:
+        """The receipt of a recent message to `target` whose metadata carries `key`, or None."""
+        try:
+            channel = self.slack.open_direct(target) if target[:1] in ("U", "W") else target
+            messages = self.slack.history(channel, limit=self.HISTORY_LIMIT, include_all_metadata=True)
+        except DeliveryError as exc:
+            log.warning("Slack: cannot look for an earlier send of %s (%s); posting it", key, exc)
+            return None
+        for sent in messages:
+            meta = sent.get("metadata")
+            if not isinstance(meta, dict) or meta.get("event_type") != SLACK_EVENT_TYPE:
+                continue
+            payload = meta.get("event_payload")
+            if isinstance(payload, dict) and payload.get("idempotency_key") == key:
+                return f"slack:{channel}:{sent.get('ts', '')}"
+        return None
+
+
+def _metadata(message: Message) -> dict[str, Any] | None:
+    if message.idempotency_key is None:
+        return None
+    return {"event_type": SLACK_EVENT_TYPE, "event_payload": {"idempotency_key": message.idempotency_key}}
 
 
 class WebhookNotifier:
     """A signed JSON POST (`X-Mamori-Signature`) to a public http(s) URL; the receipt names the URL that took
-    it (after redirects, each checked like the first). The key may be given as a function,
-    read when the first webhook goes out (an offline command never needs the secret)."""
+    it (after redirects, each checked like the first). The signing key may be given as a function, read when
+    the first webhook goes out (an offline command never needs the secret). A message's idempotency key goes
+    out as the `Idempotency-Key` header, a structured-field string as the IETF httpapi draft has it (`"<key>"`)."""
 
     def __init__(self, *, client: Callable[[], httpx.Client], key: bytes | Callable[[], bytes], allow_private: bool):
         self.client, self._key, self.allow_private = client, key, allow_private
@@ -180,8 +249,11 @@ class WebhookNotifier:
 
     def send(self, message: Message, target: str) -> str:
         payload = {"type": message.kind, **message.data}
+        headers = {webhooks.IDEMPOTENCY_HEADER: f'"{message.idempotency_key}"'} if message.idempotency_key else {}
         with self.client() as client:
-            _, final = webhooks.deliver_json(client, target, payload, allow_private=self.allow_private, key=self.key)
+            _, final = webhooks.deliver_json(
+                client, target, payload, allow_private=self.allow_private, key=self.key, headers=headers
+            )
         return f"webhook:{final}"
 
 

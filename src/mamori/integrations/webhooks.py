@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 import json
 import socket
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,6 +16,7 @@ import httpx
 from mamori.integrations.errors import DeliveryError
 
 SIGNATURE_HEADER = "X-Mamori-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PERMANENT_STATUSES = (400, 401, 403, 404, 405, 410, 422)
 
 
@@ -129,14 +131,21 @@ RE_POST = frozenset({301, 302, 307, 308})
 
 
 def deliver_json(
-    client: httpx.Client, url: str, payload: dict[str, Any], *, allow_private: bool, key: bytes | None = None
+    client: httpx.Client,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    allow_private: bool,
+    key: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, str]:
     """POST `payload` to `url`; returns (status, the URL that took it).
 
     The one webhook policy of Mamori: every hop, the first and each redirect target, passes `check_url`
     (http(s) only; no private, loopback or link-local address unless allowed) and the connection goes to the
     address that was checked; 301/302/307/308 are followed by POSTing the same body, at most five times;
-    303 and other 3xx are errors. Errors name the hop that failed."""
+    303 and other 3xx are errors. Errors name the hop that failed. `headers` (an `Idempotency-Key`, say) go
+    with every hop; they cannot replace the ones this policy sets."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
     target = url
     for _ in range(MAX_POST_REDIRECTS + 1):
@@ -144,13 +153,13 @@ def deliver_json(
             address = check_url(target, allow_private=allow_private)
         except DeliveryError as exc:
             raise DeliveryError(f"{target}: {exc}", permanent=exc.permanent) from None
-        pinned_url, headers, extensions = pinned(target, address)
-        headers["Content-Type"] = "application/json"
+        pinned_url, hop_headers, extensions = pinned(target, address)
+        hop_headers = {**(headers or {}), **hop_headers, "Content-Type": "application/json"}
         if key is not None:
-            headers[SIGNATURE_HEADER] = signature(key, body)
+            hop_headers[SIGNATURE_HEADER] = signature(key, body)
         try:
             response = client.post(
-                pinned_url, content=body, headers=headers, follow_redirects=False, extensions=extensions
+                pinned_url, content=body, headers=hop_headers, follow_redirects=False, extensions=extensions
             )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook {target}: {exc}") from None

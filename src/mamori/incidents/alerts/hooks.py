@@ -9,17 +9,19 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamori.core import auth
 from mamori.core.audit import Actor
-from mamori.core.errors import Forbidden, InvalidInput, Unavailable
+from mamori.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mamori.core.models import User
 from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
 from mamori.incidents.alerts.signing import verify_action, verify_slack
 from mamori.incidents.oncall import feeds
 from mamori.integrations.text import slack_escape
-from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
+from mamori.web.deps import ROLE_FOR_SCOPE, Principal, RuntimeDep, SessionDep, require
 
 router = APIRouter(tags=["incidents hooks"])
 IngestDep = Annotated[Principal, Depends(require("ingest"))]
@@ -156,11 +158,21 @@ def _slack_action(body: bytes, headers: dict[str, str], session: Session, runtim
     group_id = act.get("value")
     if not isinstance(group_id, str) or not group_id:
         raise InvalidInput(f"the {action_id} button carries no alert group id")
-    actor = Actor(name=_slack_user(session, slack_user), source="ui")
-    if action_id == "ack":
-        group = service.acknowledge(session, runtime, group_id=group_id, actor=actor, now=now)
-    else:
-        group = service.resolve(session, runtime, group_id=group_id, actor=actor, now=now)
+    user = _slack_user(session, slack_user)
+    if user is None:
+        return _refusal("your Slack account is not linked to a Mamori user (add a slack contact to your User)")
+    try:
+        team = service.get_group(session, group_id).team
+        if not auth.has_role_for_team(user, team, ROLE_FOR_SCOPE["respond"]):
+            where = f" of team {team}" if team else ""
+            return _refusal(f"{user.email} may not acknowledge or resolve alerts{where} (a responder role is needed)")
+        actor = Actor(name=user.email, source="ui")
+        if action_id == "ack":
+            group = service.acknowledge(session, runtime, group_id=group_id, actor=actor, now=now)
+        else:
+            group = service.resolve(session, runtime, group_id=group_id, actor=actor, now=now)
+    except (NotFound, Conflict) as exc:  # a deleted group, or an Ack on a resolved one: tell the one who clicked
+        return _refusal(str(exc))
     session.commit()
     return JSONResponse(
         {
@@ -171,13 +183,20 @@ def _slack_action(body: bytes, headers: dict[str, str], session: Session, runtim
     )
 
 
-def _slack_user(session: Any, slack_id: str) -> str:
-    for user in session.query(User).all():
-        if any(c.get("type") == "slack" and c.get("user") == slack_id for c in user.contacts or []):
-            return str(user.email)
+def _refusal(text: str) -> JSONResponse:
+    """Slack shows an ephemeral answer to the clicking user only; 200, since Slack treats other statuses as
+    a failed delivery and tells the user nothing useful."""
+    return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": slack_escape(text)})
+
+
+def _slack_user(session: Session, slack_id: str) -> User | None:
+    """The active Mamori user whose contacts name this Slack user id, or None (unmapped: no rights at all)."""
     if not slack_id:
-        raise Forbidden("unknown Slack user")
-    return f"slack:{slack_id}"
+        return None
+    for user in session.scalars(select(User).where(User.active.is_(True))):
+        if any(c.get("type") == "slack" and c.get("user") == slack_id for c in user.contacts or []):
+            return user
+    return None
 
 
 @router.get("/hooks/oncall/ical/{token}.ics")

@@ -4,6 +4,11 @@ A group's policy is snapshotted when it opens. Each step is a job with a dedupe 
 round and step, so a step fires once even with several workers; a stale job (the group moved on, or
 was acknowledged) does nothing. Each send attempt is recorded; a failed send is retried by a new job
 with backoff, so the attempt record commits with the job that made it.
+
+A send cannot commit together with its effect, so a worker killed between the two sends again. Every
+attempt of a notification carries its `idempotency_key` (email Message-ID, webhook `Idempotency-Key`,
+Slack metadata), and an attempt that may follow a delivered one says so (`Message.resend`), so Slack
+looks for the message before posting it again and the other channels' receivers can drop the copy.
 """
 
 from __future__ import annotations
@@ -210,13 +215,17 @@ def notify(ctx: JobContext, *, notification_id: str) -> None:
         note.status, note.last_error = "skipped", f"group already {group.status}"
         return
     sender = notifiers(ctx.runtime).get(note.channel)
+    # This job's claim committed before it ran: a second claim means an earlier run died or lost its lease,
+    # maybe after its send went out; an earlier failed attempt may have been delivered too (a timeout).
+    resend = ctx.attempt > 1 or note.attempts > 0
     note.attempts += 1
     try:
         if sender is None:
             raise NotifyError(f"no notifier configured for {note.channel}")
         if group is None:
             raise NotifyError("notification has no alert group")
-        receipt = sender.send(message(page_for(ctx.runtime, group, note.user_email, now=now)), note.target)
+        page = message(page_for(ctx.runtime, group, note.user_email, now=now))
+        receipt = sender.send(replace(page, idempotency_key=note.idempotency_key, resend=resend), note.target)
     except NotifyError as exc:
         session.add(NotificationAttempt(notification_id=note.id, at=now, ok=False, detail=str(exc)[:2000]))
         _log_delivery(session, note, now=now, ok=False, detail=str(exc))
@@ -310,7 +319,7 @@ def update_messages(ctx: JobContext, *, group_id: str) -> None:
         acted_by = group.resolved_by if group.status == "resolved" else group.acknowledged_by
         page = replace(page, acted_by=acted_by)
         try:
-            sender.update(message(page, update=True), note.message_ref)
+            sender.update(replace(message(page, update=True), idempotency_key=note.idempotency_key), note.message_ref)
         except NotifyError as exc:
             ctx.session.add(NotificationAttempt(notification_id=note.id, at=ctx.now, ok=False, detail=f"update: {exc}"))
             raise
