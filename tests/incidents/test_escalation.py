@@ -232,3 +232,34 @@ def test_a_user_whose_email_has_capitals_is_still_paged(runtime: Runtime, tmp_pa
     assert [e.lower() for e in emailed(fakes)] == ["bob@example.com"]
     with runtime.sessions() as s:
         assert not s.scalars(select(Notification).where(Notification.status == "failed")).all()
+
+
+def test_a_step_whose_pages_all_fail_for_good_escalates_to_the_next_step_at_once(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    """bob's address and webhook are refused for good: carol (step 2) is paged now, not after 5 minutes."""
+    apply_config(runtime, tmp_path / "c")
+    fakes = install_fakes(runtime)
+    for channel in ("email", "webhook"):
+        fakes[channel].failures_left, fakes[channel].permanent = 1, True
+    group_id = fire(runtime)
+    assert emailed(fakes) == ["carol@example.com"], "the next step ran without waiting"
+    with runtime.sessions() as s:
+        failed = s.scalars(select(Notification).where(Notification.group_id == group_id, Notification.step == 0)).all()
+        assert {(n.channel, n.status) for n in failed} == {("email", "failed"), ("webhook", "failed")}
+    step(runtime, clock, minutes=5)
+    assert emailed(fakes) == ["carol@example.com"], "the original step-2 job is stale and pages nobody twice"
+
+
+def test_a_transient_failure_is_retried_and_does_not_skip_the_step(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    apply_config(runtime, tmp_path / "c")
+    fakes = install_fakes(runtime)
+    fakes["email"].failures_left = 1  # a network error: retried with backoff
+    fire(runtime)
+    assert emailed(fakes) == []
+    step(runtime, clock, seconds=30)
+    assert emailed(fakes) == ["bob@example.com"]
+    step(runtime, clock, minutes=5)
+    assert emailed(fakes) == ["bob@example.com", "carol@example.com"]

@@ -81,6 +81,7 @@ def escalate(ctx: JobContext, *, group_id: str, round_: int, step_index: int) ->
         return  # a stale job: the group already moved past this step
     spec = EscalationPolicySpec.model_validate(group.policy_snapshot["spec"])
     step = spec.steps[group.step]
+    fired = (group.round, group.step)
     page_targets(ctx.session, ctx.runtime, group, step.notify, now=now)
     if group.step + 1 < len(spec.steps):
         group.step += 1
@@ -89,7 +90,34 @@ def escalate(ctx: JobContext, *, group_id: str, round_: int, step_index: int) ->
     else:
         group.escalation_done, group.next_escalation_at, group.escalation_job_id = True, None, None
         return
-    _schedule_step(session, group, at=now + step.escalate_after, now=now)
+    # a step that reached nobody (no such user, no contact) does not wait out its delay: the next one runs now
+    wait = step.escalate_after if _reached_someone(session, group.id, *fired) else timedelta(0)
+    _schedule_step(session, group, at=now + wait, now=now)
+
+
+def _reached_someone(session: Session, group_id: str, round_: int, step: int) -> bool:
+    """Whether a page of that step was sent or may still be (pending, retrying)."""
+    live = select(Notification.id).where(
+        Notification.group_id == group_id,
+        Notification.round == round_,
+        Notification.step == step,
+        Notification.status.in_(("pending", "sent")),
+    )
+    return session.scalar(live.limit(1)) is not None
+
+
+def _escalate_past_if_unreached(session: Session, group: AlertGroup, *, round_: int, step: int, now: datetime) -> None:
+    """After a page failed for good: if nobody of its step was reached and the group still waits for its
+    next step, run that step now instead of after the step's delay (a dead address must not cost the
+    whole escalation delay)."""
+    session.refresh(group, with_for_update=True)  # the escalation job may be moving it at the same time
+    waiting = group.next_escalation_at is not None and group.next_escalation_at > now
+    if group.status != "triggered" or group.escalation_done or not waiting:
+        return
+    if _reached_someone(session, group.id, round_, step):
+        return
+    log.warning("group %s: nobody of step %s was reached; escalating to the next step now", group.id, step + 1)
+    _schedule_step_fresh(session, group, now=now)
 
 
 def _users_for(session: Session, notify: Notify, *, now: datetime) -> list[str]:
@@ -232,6 +260,8 @@ def notify(ctx: JobContext, *, notification_id: str) -> None:
         note.last_error = str(exc)[:2000]
         if exc.permanent or note.attempts >= MAX_SEND_ATTEMPTS:  # a bad address or config: retrying cannot help
             note.status = "failed"
+            if group is not None:
+                _escalate_past_if_unreached(session, group, round_=note.round, step=note.step, now=now)
             return
         jobs.enqueue(
             session,
