@@ -42,6 +42,28 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def _error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The styled error page a browser gets: what was wrong and a way back (never raw JSON)."""
+    page = render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    for name, value in (headers or {}).items():
+        page.headers[name] = value
+    return page
+
+
+async def _invalid_body(request: Request, exc: RequestValidationError) -> Response:
+    errors = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        root = str(loc.pop(0)) if loc else "body"
+        errors.append({"loc": format_loc(loc, root), "msg": err.get("msg", "invalid")})
+    if _wants_html(request):  # a page's bad query value (a hand-edited link): 400 with what was wrong
+        detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+        return _error_page(request, 400, f"This page cannot be shown for that request ({detail}).")
+    return problem_response(
+        422, "Validation failed", "the request is invalid; see errors", errors=errors, instance=request.url.path
+    )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MamoriError)
     async def mamori_error(request: Request, exc: MamoriError) -> Response:
@@ -51,19 +73,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             return render(request, "error.html", {"status": exc.status, "message": exc.detail}, status_code=exc.status)
         return from_error(exc, instance=request.url.path)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
-        errors = []
-        for err in exc.errors():
-            loc = list(err.get("loc", ()))
-            root = str(loc.pop(0)) if loc else "body"
-            errors.append({"loc": format_loc(loc, root), "msg": err.get("msg", "invalid")})
-        return problem_response(
-            422, "Validation failed", "the request is invalid; see errors", errors=errors, instance=request.url.path
-        )
+    app.add_exception_handler(RequestValidationError, _invalid_body)  # type: ignore[arg-type]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+            return _error_page(request, exc.status_code, message, getattr(exc, "headers", None))
         return problem_response(
             exc.status_code,
             str(exc.detail) if exc.status_code < 500 else "Error",
@@ -77,6 +93,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         # The database went away, refused us, or stayed locked past its timeout: tell the client when to retry
         # instead of a 500 (nothing was stored; the request's transaction rolled back).
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        if _wants_html(request):
+            message = "The database is unavailable or busy; nothing was stored. Try again in a few seconds."
+            return _error_page(request, 503, message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return problem_response(
             503,
             "Service unavailable",
@@ -88,6 +107,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_html(request):
+            return _error_page(request, 500, "Something went wrong on our side; it has been logged.")
         return problem_response(
             500, "Internal error", "an unexpected error occurred; it has been logged", instance=request.url.path
         )
