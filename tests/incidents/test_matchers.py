@@ -146,3 +146,10 @@ def test_nested_routes_match_depth_first_and_continue_lets_siblings_match() -> N
     assert keys({"team": "db"}) == ["db", "late"]
     assert keys({"team": "web"}) == ["late"]
     assert keys({}) == ["root"]
+
+
+def test_lone_surrogates_from_json_match_as_the_replacement_character() -> None:
+    # json.loads('"\\ud800"') is a lone surrogate, which RE2 cannot read; Go's JSON decoder makes it U+FFFD.
+    assert new_matcher("a", "=~", "x.").matches({"a": "x\ud800"})
+    assert new_matcher("a", "=~", "\ud800").matches({"a": "\ufffd"})
+    assert not new_matcher("a", "!~", "x\ufffd").matches({"a": "x\udfff"})

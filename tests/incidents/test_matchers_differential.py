@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mamori.incidents.alerts.matchers import Matcher, new_matcher, parse_matcher, parse_matcher_list
+from mamori.incidents.alerts.matchers import Matcher, compile_regex, new_matcher, parse_matcher, parse_matcher_list
 from mamori.incidents.alerts.routing import RouteNode, matching_nodes, route
 from mamori.incidents.kinds.documents import AlertRouteSpec
 from tests.support import require_binary
@@ -31,7 +31,8 @@ NAMES = ["a", "b", "alertname", "team"]
 EXTRA_NAMES = ["svc:x", "_x", "A1"]
 # Characters where ASCII and Unicode semantics part: Unicode letters, digits and spaces, case-folding pairs.
 ALPHABET = [*"aAbBkKx019 _-.:,{}", "\n", "\t", "\v", "\f", "\r", "\x1c", "\x85", "\xa0", "\u2003"]
-ALPHABET += [*"éÉßΣςⅫΩ😀", "\u017f", "\u212a", "\u03c3", "\u0663"]  # long s, Kelvin sign, sigma, Arabic 3
+ALPHABET += [*"éÉßẞΣςⅫΩ😀", "\u017f", "\u212a", "\u03c3", "\u0663", "\u01c5", "\ufb00"]
+"""With long s, Kelvin sign, small sigma, Arabic-Indic three, titlecase dz and the ff ligature."""
 CHUNK = 120
 
 
@@ -192,7 +193,7 @@ def _near_label_sets(rng: random.Random, matchers: Iterable[Matcher], count: int
     sets = []
     for _ in range(count):
         labels = _label_set(rng)
-        for target in rng.sample(targets, min(len(targets), rng.randint(1, 4))):
+        for target in rng.sample(targets, min(len(targets), rng.randint(1, 5))):
             value = list(_SOURCES.get(target.value, target.value) if "~" in target.op else target.value)
             if value and rng.random() < 0.3:
                 value[rng.randrange(len(value))] = rng.choice(ALPHABET)
@@ -245,14 +246,14 @@ def test_generated_matchers_match_label_sets_as_alertmanager_does(
     lines = [c.text for c in judged_lines if c.amtool_error is None and not isinstance(_mamori_list(c.text), str)]
     mismatches: list[str] = []
     compared = 0
-    for start in range(0, len(lines), 80):
-        chunk = lines[start : start + 80]
+    for start in range(0, len(lines), 200):
+        chunk = lines[start : start + 200]
         parsed = [parse_matcher_list(line) for line in chunk]
         config = tmp_path / f"m{start}.yml"
         config.write_text(
             _config([{"receiver": f"m{i}", "matchers": [line], "continue": True} for i, line in enumerate(chunk)])
         )
-        label_sets = _near_label_sets(rng, (m for ms in parsed for m in ms), 60)
+        label_sets = _near_label_sets(rng, (m for ms in parsed for m in ms), 80)
         for labels, theirs in zip(label_sets, _route_all(amtool, config, label_sets), strict=True):
             ours = [f"m{i}" for i, ms in enumerate(parsed) if all(m.matches(labels) for m in ms)] or ["root"]
             compared += len(chunk)
@@ -260,6 +261,27 @@ def test_generated_matchers_match_label_sets_as_alertmanager_does(
             mismatches.extend(f"{chunk[int(r[1:])]!r} on {labels!r}: Mamori says {r in ours}" for r in diverging)
     assert compared > 20_000
     assert mismatches[:20] == []
+
+
+_TOKENS = [*"[]^()>né\\CQE:-ax|*+?P<=!#1}{,$.", "(?", "(?P<", "(?<", "\\C", "\\Q", "\\E", "[:", ":]", "alpha"]
+_TOKENS += ["{2}", "{1001}", "\\p{L}", "\\pL", "\\d", "\\\\", "\\]", "\\[", "(?i)", "(?s:"]
+
+
+def test_token_soup_regexes_are_accepted_and_refused_as_go_does(amtool: str, tmp_path: Path) -> None:
+    """Strings of regex syntax fragments, for the corners where RE2 and Go's parser part."""
+    rng = random.Random(SEED + 5)
+    soups = list(dict.fromkeys("".join(rng.choices(_TOKENS, k=rng.randint(1, 7))) for _ in range(1500)))
+    documents = [_config([{"receiver": "m", "match_re": {"a": soup}}]) for soup in soups]
+    verdicts = []
+    for soup, error in zip(soups, _check_configs(amtool, tmp_path, documents), strict=True):
+        try:
+            compile_regex(soup)
+            ours = True
+        except ValueError:
+            ours = False
+        verdicts.append((soup, error is None, ours))
+    assert 300 < sum(theirs for _, theirs, _ in verdicts) < len(verdicts) - 300
+    assert _diff(verdicts)[:20] == []
 
 
 # --- routing trees ---------------------------------------------------------------------------------------
@@ -350,13 +372,13 @@ def test_generated_routing_trees_route_as_alertmanager_does(
     rng = random.Random(SEED + 3)
     lines, good = _good(judged_lines)
     trees = []
-    while len(trees) < 30:
+    while len(trees) < 24:
         routes = _tree_routes(rng, lines, good, 0, [0])
         trees.append(Tree(routes=routes, root=_node({"receiver": "root", "routes": routes})))
     documents = [_config(t.routes) for t in trees]
     assert _check_configs(amtool, tmp_path, documents) == [None] * len(trees)
-    compared, mismatches = _compare_trees(amtool, tmp_path, trees, 40, lambda t, labels: _receivers_of(t.root, labels))
-    assert compared == 1200
+    compared, mismatches = _compare_trees(amtool, tmp_path, trees, 30, lambda t, labels: _receivers_of(t.root, labels))
+    assert compared == 720
     assert mismatches[:20] == []
 
 
@@ -378,7 +400,7 @@ def test_alert_route_specs_route_as_the_same_alertmanager_tree_does(
     rng = random.Random(SEED + 4)
     lines = _single(_good(judged_lines)[0])
     trees = []
-    for _ in range(15):
+    for _ in range(12):
         routes = [
             {"receiver": f"r{i}", "matchers": rng.sample(lines, rng.randint(0, 2)), "continue": rng.random() < 0.4}
             for i in range(rng.randint(1, 6))
@@ -391,6 +413,6 @@ def test_alert_route_specs_route_as_the_same_alertmanager_tree_does(
         )
         return [f"r{r.route_index}" if r.route_index is not None else "root" for r in route("x", spec, labels)]
 
-    compared, mismatches = _compare_trees(amtool, tmp_path, trees, 40, ours)
-    assert compared == 600
+    compared, mismatches = _compare_trees(amtool, tmp_path, trees, 30, ours)
+    assert compared == 360
     assert mismatches[:20] == []

@@ -34,6 +34,7 @@ _UNICODE_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\
 _UNICODE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
 """Unicode's White_Space property, which Go's strings.TrimSpace trims (Python's strip also trims \\x1c-\\x1f)."""
 _CAPTURE_NAME = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 OPS = ("=", "!=", "=~", "!~")
 
 
@@ -59,7 +60,7 @@ class Matcher:
         if self.op == "!=":
             return actual != self.value
         assert self._regex is not None
-        hit = self._regex.search(actual) is not None
+        hit = self._regex.search(_utf8(actual)) is not None
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:
@@ -80,10 +81,16 @@ def compile_regex(value: str) -> _Regex:
     """`^(?:value)$` in RE2, refusing what Go's regexp refuses; raises ValueError."""
     _refuse_what_go_refuses(value)
     try:
-        return cast(_Regex, re2.compile(f"^(?:{value})$", _OPTIONS))
+        return cast(_Regex, re2.compile(f"^(?:{_utf8(value)})$", _OPTIONS))
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
         raise ValueError(f"bad regex in matcher: {reason}") from None
+
+
+def _utf8(text: str) -> str:
+    """Lone surrogates (JSON's `"\\ud800"` decodes to one) as U+FFFD, which Go's JSON decoder makes of them;
+    RE2 reads UTF-8 and cannot take them."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _refuse_what_go_refuses(pattern: str) -> None:
