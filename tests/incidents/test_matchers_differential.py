@@ -80,16 +80,13 @@ def _label_arg(name: str, value: str) -> str:
     return f'{name}="{escaped}"'
 
 
+def _routes_test_args(amtool: str, config: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    command = [amtool, "config", "routes", "test", f"--config.file={config}", *args]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+
+
 def _routes_test(amtool: str, config: Path, labels: dict[str, str]) -> list[str]:
-    args = [
-        amtool,
-        "config",
-        "routes",
-        "test",
-        f"--config.file={config}",
-        *(_label_arg(k, v) for k, v in labels.items()),
-    ]
-    done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=60)
+    done = _routes_test_args(amtool, config, [_label_arg(k, v) for k, v in labels.items()])
     assert done.returncode == 0, (labels, done.stderr)
     return done.stdout.strip().split(",")
 
@@ -156,9 +153,9 @@ def _quote(value: str, rng: random.Random) -> str:
     return f'"{escaped}"'
 
 
-def _matcher_text(rng: random.Random) -> str:
+def _matcher_text(rng: random.Random, op: str | None = None) -> str:
     name = rng.choice(NAMES + EXTRA_NAMES if rng.random() < 0.2 else NAMES)
-    op = rng.choice(["=", "!=", "=~", "!~"])
+    op = op or rng.choice(["=", "!=", "=~", "!~"])
     value = _value(rng)
     if "~" in op:
         value = _regex_like(rng, value or "x")
@@ -281,6 +278,39 @@ def test_token_soup_regexes_are_accepted_and_refused_as_go_does(amtool: str, tmp
             ours = False
         verdicts.append((soup, error is None, ours))
     assert 300 < sum(theirs for _, theirs, _ in verdicts) < len(verdicts) - 300
+    assert _diff(verdicts)[:20] == []
+
+
+def _mamori_single(text: str) -> Matcher | None:
+    try:
+        return parse_matcher(text)
+    except ValueError:
+        return None
+
+
+def test_single_matchers_parse_as_alertmanager_parses_a_label_argument(amtool: str, tmp_path: Path) -> None:
+    """amtool reads each `routes test` argument as one matcher (the form of an AlertRoute's `matchers`
+    entries, and of silences); a route on the value Mamori read must then take the alert."""
+    rng = random.Random(SEED + 6)
+    texts = []
+    for _ in range(400):
+        text = _matcher_text(rng, op="=" if rng.random() < 0.9 else None)
+        if rng.random() < 0.4:
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(_NOISE) + text[at:]
+        texts.append(text)
+    texts = list(dict.fromkeys(t for t in texts if not t.lstrip().startswith("-")))
+    parsed = [_mamori_single(text) for text in texts]
+    routes = [{"receiver": f"h{i}", "matchers": [str(m)], "continue": True} for i, m in enumerate(parsed) if m]
+    config = tmp_path / "single.yml"
+    config.write_text(_config(routes))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda text: _routes_test_args(amtool, config, [text]), texts))
+    verdicts = []
+    for i, (text, ours, run) in enumerate(zip(texts, parsed, runs, strict=True)):
+        theirs = f"h{i}" in run.stdout.strip().split(",") if run.returncode == 0 else None
+        verdicts.append((text, theirs, None if ours is None or ours.op != "=" else True))
+    assert 60 < sum(v[1] is None for v in verdicts) < len(verdicts) - 60
     assert _diff(verdicts)[:20] == []
 
 

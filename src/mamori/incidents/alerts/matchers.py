@@ -3,14 +3,17 @@
 One matcher is `name op value` with op `=`, `!=`, `=~` or `!~`. The name is `[a-zA-Z_:][a-zA-Z0-9_:]*`;
 ASCII blanks (space, tab, CR, LF, FF; not VT) may surround name, op and value. A value may be quoted;
 in it, quoted or not, `\\n` is a newline, `\\"` a quote, `\\\\` a backslash, and any other backslash is
-kept as it is. A quote is allowed only as the first and the last character. A missing label matches as
-the empty string.
+kept as it is. An unescaped quote may only open and close the value. A missing label matches as the
+empty string.
 
 A regex is compiled as `^(?:value)$` and searched, exactly as Alertmanager does, so the usual value is
 matched whole (a value such as `a)|(b` escapes the anchors there too). The engine is RE2 (google-re2):
 Perl classes and `\\b` are ASCII, POSIX classes, `\\pN`, flags `(?imsU)`, no backreferences or
 lookaround, repetition counts up to 1000. Go's parser refuses three things RE2 accepts, so they are
 refused here: the `\\C` escape, `(?<name>...)` groups and non-ASCII capture names.
+Known differences that remain: RE2's Unicode tables are newer than those of the Go that built amtool
+0.25 (Unicode 13), so `\\p{Kawi}` and letters added since are known here only; and RE2 refuses as too
+large a few huge patterns that Go takes, such as `[\\pL\\pN]{1000}`.
 
 `parse_matcher_list` reads the list form of Alertmanager's configuration, `{a="b", c=~"d"}`.
 """
