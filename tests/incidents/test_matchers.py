@@ -153,3 +153,11 @@ def test_lone_surrogates_from_json_match_as_the_replacement_character() -> None:
     assert new_matcher("a", "=~", "x.").matches({"a": "x\ud800"})
     assert new_matcher("a", "=~", "\ud800").matches({"a": "\ufffd"})
     assert not new_matcher("a", "!~", "x\ufffd").matches({"a": "x\udfff"})
+
+
+@pytest.mark.timeout(20)
+def test_regex_matching_takes_linear_time_on_patterns_that_make_backtracking_explode() -> None:
+    # A backtracking engine tries every split of the a's (about 1.6^n ways); RE2 reads the value once.
+    matcher = new_matcher("a", "=~", "(a|aa)*b")
+    assert not matcher.matches({"a": "a" * 5000})
+    assert matcher.matches({"a": "a" * 5000 + "b"})
