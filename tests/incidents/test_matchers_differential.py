@@ -29,6 +29,8 @@ pytestmark = pytest.mark.slow
 SEED = 20261207
 NAMES = ["a", "b", "alertname", "team"]
 EXTRA_NAMES = ["svc:x", "_x", "A1"]
+BAD_NAMES = ["名前", "é", "a.b", "a-b", "1a", ""]
+"""Names the matcher parser of Alertmanager 0.25 refuses (UTF-8 names came later), for matcher strings only."""
 # Characters where ASCII and Unicode semantics part: Unicode letters, digits and spaces, case-folding pairs.
 ALPHABET = [*"aAbBkKx019 _-.:,{}", "\n", "\t", "\v", "\f", "\r", "\x1c", "\x85", "\xa0", "\u2003"]
 ALPHABET += [*"éÉßẞΣςⅫΩ😀", "\u017f", "\u212a", "\u03c3", "\u0663", "\u01c5", "\ufb00"]
@@ -154,7 +156,8 @@ def _quote(value: str, rng: random.Random) -> str:
 
 
 def _matcher_text(rng: random.Random, op: str | None = None) -> str:
-    name = rng.choice(NAMES + EXTRA_NAMES if rng.random() < 0.2 else NAMES)
+    roll = rng.random()
+    name = rng.choice(BAD_NAMES if roll < 0.03 else NAMES + EXTRA_NAMES if roll < 0.2 else NAMES)
     op = op or rng.choice(["=", "!=", "=~", "!~"])
     value = _value(rng)
     if "~" in op:
@@ -183,20 +186,22 @@ def _label_set(rng: random.Random) -> dict[str, str]:
     return {name: _value(rng, 5) for name in rng.sample(names, rng.randint(0, len(names)))}
 
 
+def _aimed_labels(rng: random.Random, targets: Iterable[Matcher]) -> dict[str, str]:
+    """A random label set whose labels named by the targets take the target's own value (a regex's source
+    value), sometimes with one character changed, so that matches and near misses are common."""
+    labels = _label_set(rng)
+    for target in targets:
+        value = list(_SOURCES.get(target.value, target.value) if "~" in target.op else target.value)
+        if value and rng.random() < 0.3:
+            value[rng.randrange(len(value))] = rng.choice(ALPHABET)
+        labels[target.name] = "".join(value)
+    return labels
+
+
 def _near_label_sets(rng: random.Random, matchers: Iterable[Matcher], count: int) -> list[dict[str, str]]:
-    """Random label sets, each aimed at a few of the matchers: their label gets the matcher's own value
-    (a regex's source value), sometimes with one character changed, so that matches are common."""
+    """Label sets each aimed at a few of the matchers."""
     targets = list(matchers) or [new_matcher("a", "=", "x")]
-    sets = []
-    for _ in range(count):
-        labels = _label_set(rng)
-        for target in rng.sample(targets, min(len(targets), rng.randint(1, 5))):
-            value = list(_SOURCES.get(target.value, target.value) if "~" in target.op else target.value)
-            if value and rng.random() < 0.3:
-                value[rng.randrange(len(value))] = rng.choice(ALPHABET)
-            labels[target.name] = "".join(value)
-        sets.append(labels)
-    return sets
+    return [_aimed_labels(rng, rng.sample(targets, min(len(targets), rng.randint(1, 5)))) for _ in range(count)]
 
 
 def _mamori_list(line: str) -> list[Matcher] | str:
@@ -293,7 +298,7 @@ def test_single_matchers_parse_as_alertmanager_parses_a_label_argument(amtool: s
     entries, and of silences); a route on the value Mamori read must then take the alert."""
     rng = random.Random(SEED + 6)
     texts = []
-    for _ in range(400):
+    for _ in range(300):
         text = _matcher_text(rng, op="=" if rng.random() < 0.9 else None)
         if rng.random() < 0.4:
             at = rng.randint(0, len(text))
@@ -310,7 +315,7 @@ def test_single_matchers_parse_as_alertmanager_parses_a_label_argument(amtool: s
     for i, (text, ours, run) in enumerate(zip(texts, parsed, runs, strict=True)):
         theirs = f"h{i}" in run.stdout.strip().split(",") if run.returncode == 0 else None
         verdicts.append((text, theirs, None if ours is None or ours.op != "=" else True))
-    assert 60 < sum(v[1] is None for v in verdicts) < len(verdicts) - 60
+    assert 40 < sum(v[1] is None for v in verdicts) < len(verdicts) - 40
     assert _diff(verdicts)[:20] == []
 
 
@@ -375,8 +380,8 @@ def _compare_trees(
     for number, tree in enumerate(trees):
         config = folder / f"tree{number}.yml"
         config.write_text(_config(tree.routes, group_by=["alertname"]))
-        matchers = [m for line in _lines_in(tree.routes) for m in parse_matcher_list(line)]
-        label_sets = _near_label_sets(rng, matchers, per_tree)
+        paths = list(_paths(tree.routes, []))
+        label_sets = [_aimed_labels(rng, rng.choice(paths)) for _ in range(per_tree)]
         for labels, theirs in zip(label_sets, _route_all(amtool, config, label_sets), strict=True):
             compared += 1
             mine = ours(tree, labels)
@@ -385,10 +390,14 @@ def _compare_trees(
     return compared, mismatches
 
 
-def _lines_in(routes: list[dict[str, Any]]) -> Iterator[str]:
+def _paths(routes: list[dict[str, Any]], above: list[Matcher]) -> Iterator[list[Matcher]]:
+    """For each node, the matchers from the top down to it (`match_re` as written), to aim label sets at."""
     for r in routes:
-        yield from r.get("matchers", [])
-        yield from _lines_in(r.get("routes", []))
+        own = [m for line in r.get("matchers", []) for m in parse_matcher_list(line)]
+        own += [new_matcher(k, "=", v) for k, v in r.get("match", {}).items()]
+        own += [new_matcher(k, "=~", v) for k, v in r.get("match_re", {}).items()]
+        yield above + own
+        yield from _paths(r.get("routes", []), above + own)
 
 
 def _good(judged_lines: list[Case]) -> tuple[list[str], list[Matcher]]:
