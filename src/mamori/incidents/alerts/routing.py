@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from mamori.incidents.alerts.matchers import matches_all, parse_matchers
+from mamori.incidents.alerts.matchers import Matcher, matches_all, parse_matchers
 from mamori.incidents.kinds.documents import AlertRouteSpec, RouteSet
 
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -67,17 +67,47 @@ def _result(
     )
 
 
+@dataclass(frozen=True)
+class RouteNode:
+    """One node of an Alertmanager routing tree; `key` is whatever the caller needs back (an index)."""
+
+    matchers: tuple[Matcher, ...] = ()
+    continue_: bool = False
+    routes: tuple[RouteNode, ...] = ()
+    key: object = field(default=None, compare=False)
+
+
+def matching_nodes(node: RouteNode, labels: Mapping[str, str]) -> list[RouteNode]:
+    """Alertmanager's walk: a node that matches yields what its children yield, depth first, stopping after
+    the first child that yields something unless that child says `continue`; it yields itself when no
+    child does. A node that does not match yields nothing."""
+    if not matches_all(list(node.matchers), labels):
+        return []
+    found: list[RouteNode] = []
+    for child in node.routes:
+        below = matching_nodes(child, labels)
+        found.extend(below)
+        if below and not child.continue_:
+            break
+    return found or [node]
+
+
+def _tree(spec: AlertRouteSpec) -> RouteNode:
+    """The spec as a tree: the default is the root, each route one child of it."""
+    children = tuple(
+        RouteNode(matchers=tuple(parse_matchers(r.matchers)), continue_=r.continue_, key=index)
+        for index, r in enumerate(spec.routes)
+    )
+    return RouteNode(routes=children)
+
+
 def route(route_name: str, spec: AlertRouteSpec, labels: Mapping[str, str]) -> list[RouteResult]:
     """Every route the alert goes to: the first match, plus later ones while matches say `continue`;
     the default route when nothing matched. Unset fields fall back to the default, then to labels."""
     fp = fingerprint(labels)
     results: list[RouteResult] = []
-    for index, candidate in enumerate(spec.routes):
-        if not matches_all(parse_matchers(candidate.matchers), labels):
-            continue
-        results.append(_result(route_name, spec, labels, candidate.set, index=index, fp=fp))
-        if not candidate.continue_:
-            return results
-    if not results:
-        results.append(_result(route_name, spec, labels, spec.default, index=None, fp=fp))
+    for node in matching_nodes(_tree(spec), labels):
+        index = node.key if isinstance(node.key, int) else None
+        chosen = spec.routes[index].set if index is not None else spec.default
+        results.append(_result(route_name, spec, labels, chosen, index=index, fp=fp))
     return results
