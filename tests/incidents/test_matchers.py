@@ -161,3 +161,14 @@ def test_regex_matching_takes_linear_time_on_patterns_that_make_backtracking_exp
     matcher = new_matcher("a", "=~", "(a|aa)*b")
     assert not matcher.matches({"a": "a" * 5000})
     assert matcher.matches({"a": "a" * 5000 + "b"})
+
+
+def test_a_route_matcher_line_may_hold_a_list_as_in_alertmanager() -> None:
+    from mamori.incidents.alerts.matchers import parse_matchers
+    from mamori.incidents.kinds.documents import Route
+
+    route = Route.model_validate({"matchers": ['{service="api", severity=~"crit.*"}', "team=web"]})
+    matchers = parse_matchers(route.matchers)
+    assert [(m.name, m.value) for m in matchers] == [("service", "api"), ("severity", "crit.*"), ("team", "web")]
+    with pytest.raises(ValueError, match="matchers"):
+        Route.model_validate({"matchers": ["a=x,y"]})

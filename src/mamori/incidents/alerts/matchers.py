@@ -211,7 +211,9 @@ def parse_matcher_list(text: str) -> list[Matcher]:
 
 
 def parse_matchers(texts: list[str]) -> list[Matcher]:
-    return [parse_matcher(t) for t in texts]
+    """Every matcher of every configuration line; each line may hold a list, as in Alertmanager's
+    `matchers:` (`{a="b", c="d"}` is two matchers, `a=x,y` is refused)."""
+    return [m for text in texts for m in parse_matcher_list(text)]
 
 
 def matches_all(matchers: list[Matcher], labels: Mapping[str, str]) -> bool:

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from mamori.core.catalog import check_time_zone
 from mamori.core.duration import Duration, PositiveDuration
 from mamori.core.manifest import SpecModel
-from mamori.incidents.alerts.matchers import parse_matcher
+from mamori.incidents.alerts.matchers import parse_matcher_list
 
 EMAIL = r"^[^@\s]+@[^@\s]+$"
 Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -44,7 +44,7 @@ class Route(SpecModel):
     @classmethod
     def _parse(cls, value: list[str]) -> list[str]:
         for text in value:
-            parse_matcher(text)
+            parse_matcher_list(text)
         return value
 
 
