@@ -39,7 +39,7 @@ ACTIVE = ("scheduled", "running")
 def scenario_spec(session: Session, name: str) -> GameDaySpec:
     spec = manifest.stored_specs(session, kind=KIND).get(name)
     if spec is None:
-        raise NotFound(f"no GameDay scenario {name!r} (apply it first: mamori apply <dir>)")
+        raise NotFound(f"no GameDay scenario {name!r} (apply it first: mamori apply --config <dir>)")
     return GameDaySpec.model_validate(spec)
 
 
