@@ -102,14 +102,16 @@ def test_a_chaos_journal_joins_the_timeline_once_and_a_bad_one_stores_nothing(
     drill_id = client.post(f"{API}/drills", json={"scenario": "checkout"}, headers=auth_headers).json()["id"]
     body = json.dumps(journal())
     first = client.post(f"{API}/drills/{drill_id}/chaos-journal", content=body, headers=auth_headers)
-    assert first.status_code == 200 and first.json() == {"added": 3}
+    assert first.status_code == 200 and first.json() == {"added": 5}
     again = client.post(f"{API}/drills/{drill_id}/chaos-journal", content=body, headers=auth_headers)
     assert again.json() == {"added": 0}
     timeline = client.get(f"{API}/drills/{drill_id}/timeline", headers=auth_headers).json()
     chaos = [e["text"] for e in timeline if e["kind"] == "chaos_activity"]
     assert chaos == [
         "chaos experiment started: Checkout survives a pod loss",
+        "steady state before the method: met",
         "run action kill-checkout-pod: succeeded",
+        "steady state after the method: not met",
         "chaos experiment completed (steady state deviated): Checkout survives a pod loss",
     ]
     broken = journal()
@@ -117,7 +119,7 @@ def test_a_chaos_journal_joins_the_timeline_once_and_a_bad_one_stores_nothing(
     bad = client.post(f"{API}/drills/{drill_id}/chaos-journal", content=json.dumps(broken), headers=auth_headers)
     assert bad.status_code == 400 and "run[0].start" in bad.text
     with runtime.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(DrillEntry).where(DrillEntry.kind == "chaos_activity")) == 3
+        assert s.scalar(select(func.count()).select_from(DrillEntry).where(DrillEntry.kind == "chaos_activity")) == 5
 
 
 def test_errors_say_what_is_wrong(

@@ -3,7 +3,8 @@
 An experiment (chaostoolkit's format) has a title and a non-empty `method` of activities, each an object
 with a `type` of action or probe, a `name` and a `provider`. A journal (what `chaos run` writes to
 journal.json) has `status`, `deviated`, `start`/`end` and the `run` and `rollbacks` lists of activity runs,
-each with its activity, `status`, `start`, `end`; its times are UTC, written without an offset.
+each with its activity, `status`, `start`, `end`, and `steady_states.before/after` (whether the hypothesis held);
+its times are UTC (older releases write them without an offset, newer with +00:00).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def check_experiment(data: Any) -> None:
 class JournalLine:
     at: datetime
     phase: str
-    """run | rollback | experiment"""
+    """experiment | steady-state | run | rollback"""
     name: str
     status: str
     text: str
@@ -86,6 +87,29 @@ def _runs(journal: dict[str, Any], key: str, phase: str) -> list[JournalLine]:
     return out
 
 
+def _steady_states(journal: dict[str, Any]) -> list[JournalLine]:
+    """One line per checked hypothesis (before and after the method): met or not, at its first probe's start."""
+    states = journal.get("steady_states")
+    if states is None:
+        return []
+    if not isinstance(states, dict):
+        raise ValueError("steady_states must be an object")
+    out = []
+    for phase in ("before", "after"):
+        state = states.get(phase)
+        if state is None:
+            continue
+        if not isinstance(state, dict) or not isinstance(state.get("steady_state_met"), bool):
+            raise ValueError(f"steady_states.{phase}.steady_state_met must be true or false")
+        probes = state.get("probes") or []
+        first = probes[0] if isinstance(probes, list) and probes and isinstance(probes[0], dict) else {}
+        at = first.get("start") or journal.get("start" if phase == "before" else "end")
+        met = "met" if state["steady_state_met"] else "not met"
+        where = f"steady_states.{phase}.probes[0].start" if first.get("start") else "start"
+        out.append(JournalLine(_time(at, where), "steady-state", phase, met, f"steady state {phase} the method: {met}"))
+    return out
+
+
 def parse_journal(journal: Any) -> list[JournalLine]:
     """The lines a journal adds to a drill's timeline, oldest first; ValueError naming the bad field."""
     if not isinstance(journal, dict):
@@ -97,7 +121,7 @@ def parse_journal(journal: Any) -> list[JournalLine]:
     title = str(experiment.get("title")) if isinstance(experiment, dict) and experiment.get("title") else "experiment"
     start = _time(journal.get("start"), "start")
     lines = [JournalLine(start, "experiment", title, "started", f"chaos experiment started: {title}")]
-    lines += _runs(journal, "run", "run") + _runs(journal, "rollbacks", "rollback")
+    lines += _steady_states(journal) + _runs(journal, "run", "run") + _runs(journal, "rollbacks", "rollback")
     end = _time(journal.get("end"), "end") if journal.get("end") is not None else start
     deviated = " (steady state deviated)" if journal.get("deviated") else ""
     lines.append(JournalLine(end, "experiment", title, str(status), f"chaos experiment {status}{deviated}: {title}"))
