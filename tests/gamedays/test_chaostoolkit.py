@@ -63,7 +63,7 @@ def test_a_real_journal_puts_every_activity_on_the_timeline(runtime: Runtime, tm
     apply(runtime, tmp_path / "c", SCENARIO)
     with runtime.sessions.begin() as s:
         drill = drills.create(s, runtime, scenario="checkout", actor=Actor("gm", "api"), now=runtime.now())
-        added = entries.import_journal(s, drill=drill, journal_text=json.dumps(journal), actor="gm")
+        added = entries.import_journal(s, drill=drill, text=json.dumps(journal), actor="gm")
         texts = [e.text for e in entries.entries_of(s, drill.id) if e.kind == "chaos_activity"]
     hypotheses = sum(1 for phase in ("before", "after") if journal["steady_states"].get(phase))  # type: ignore[attr-defined]
     assert added == len(texts) == 2 + hypotheses + len(runs) + len(rollbacks)

@@ -3,9 +3,12 @@ Chaos Toolkit journals, scores, reports (JSON, Markdown) and trends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput, PayloadTooLarge
 from mamori.gamedays.schemas import (
@@ -109,6 +112,13 @@ def record(drill_id: str, body: RecordIn, session: SessionDep, runtime: RuntimeD
     return entry
 
 
+def _store(session: Session, drill_id: str, store: Callable[..., int], text: str, actor: str) -> ImportedOut:
+    """Database work of the upload routes, off the event loop (they are async only to read the raw body)."""
+    added = store(session, drill=drills.get(session, drill_id), text=text, actor=actor)
+    session.commit()
+    return ImportedOut(added=added)
+
+
 @router.post("/drills/{drill_id}/chaos-journal", response_model=ImportedOut)
 async def import_journal(drill_id: str, request: Request, session: SessionDep, who: Writer) -> ImportedOut:
     """A Chaos Toolkit journal.json (the body) onto the drill's timeline, in one transaction."""
@@ -119,10 +129,17 @@ async def import_journal(drill_id: str, request: Request, session: SessionDep, w
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("the journal is not UTF-8") from None
-    drill = drills.get(session, drill_id)
-    added = entries.import_journal(session, drill=drill, journal_text=text, actor=who.name)
-    session.commit()
-    return ImportedOut(added=added)
+    return await run_in_threadpool(_store, session, drill_id, entries.import_journal, text, who.name)
+
+
+@router.post("/drills/{drill_id}/fis-events", response_model=ImportedOut)
+async def import_fis_events(drill_id: str, request: Request, session: SessionDep, who: Writer) -> ImportedOut:
+    """AWS FIS "Experiment State Change" events (EventBridge's JSON, one or a list) onto the drill's timeline."""
+    body = await request.body()
+    if len(body) > MAX_JOURNAL_BYTES:
+        raise PayloadTooLarge(f"at most {MAX_JOURNAL_BYTES} bytes of events")
+    text = body.decode("utf-8", errors="replace")
+    return await run_in_threadpool(_store, session, drill_id, entries.import_fis_events, text, who.name)
 
 
 @router.post("/drills/{drill_id}/score", response_model=ScoreOut)

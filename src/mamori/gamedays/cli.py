@@ -132,9 +132,7 @@ def import_journal_command(
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{journal}: cannot read: {exc}") from None
     with _runtime() as runtime, runtime.sessions.begin() as session:
-        added = entries.import_journal(
-            session, drill=drills.get(session, drill_id), journal_text=text, actor=_actor().name
-        )
+        added = entries.import_journal(session, drill=drills.get(session, drill_id), text=text, actor=_actor().name)
         cli_support.print_json({"added": added})
 
 

@@ -2,12 +2,13 @@
 
 Beyond the spec model, the checks name the field of each mistake: duplicate inject or expectation ids, an
 `after` that names no inject, a schedule start without an offset, a scenario without a game master, a
-Chaos Toolkit experiment file that is missing or is not an experiment.
+Chaos Toolkit experiment or AWS FIS template file that is missing or is not one.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,22 +16,30 @@ from typing import Any
 from mamori.core.config_files import MAX_CONFIG_FILE_BYTES
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef
-from mamori.gamedays import chaos
+from mamori.gamedays import chaos, fis
 from mamori.gamedays.scenario import GameDaySpec
 
 KIND = "GameDay"
 
 
-def _read_experiment(doc: Document, index: int, name: Any) -> dict[str, Any]:
-    loc = f"spec.injects[{index}].chaos.experiment"
+FILES: dict[str, tuple[str, Callable[[Any], None]]] = {
+    "chaos": ("experiment", chaos.check_experiment),
+    "fis": ("template", fis.check_template),
+}
+"""Injects that point to a file beside the scenario: the field naming it and the check of its content."""
+
+
+def _read_file(doc: Document, index: int, part: str, name: Any) -> dict[str, Any]:
+    field, check_content = FILES[part]
+    loc = f"spec.injects[{index}].{part}.{field}"
     if not isinstance(name, str) or not name or Path(name).is_absolute():
         raise ValidationFailed("bad path", problems=[doc.problem(loc, "must be a path relative to this document")])
     path = (doc.base_dir / name).resolve()
     try:
         if path.stat().st_size > MAX_CONFIG_FILE_BYTES:
-            raise ValueError(f"{path}: larger than {MAX_CONFIG_FILE_BYTES} bytes")
+            raise ValueError(f"larger than {MAX_CONFIG_FILE_BYTES} bytes")
         data = json.loads(path.read_text(encoding="utf-8"))
-        chaos.check_experiment(data)
+        check_content(data)
     except FileNotFoundError:
         raise ValidationFailed("missing", problems=[doc.problem(loc, f"{path}: no such file")]) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -39,19 +48,19 @@ def _read_experiment(doc: Document, index: int, name: Any) -> dict[str, Any]:
 
 
 def prepare(doc: Document) -> dict[str, Any]:
-    """Read each Chaos Toolkit experiment the scenario points to into the spec, so it is stored whole."""
+    """Read each Chaos Toolkit experiment and AWS FIS template the scenario points to into the spec, so it is
+    stored whole (and checked when the scenario is validated)."""
     spec = dict(doc.spec)
     injects = spec.get("injects")
     if not isinstance(injects, list):
         return spec
     out = []
     for index, inject in enumerate(injects):
-        chaos_part = inject.get("chaos") if isinstance(inject, dict) else None
-        if isinstance(chaos_part, dict) and "experiment" in chaos_part and "document" not in chaos_part:
-            chaos_part = {**chaos_part, "document": _read_experiment(doc, index, chaos_part["experiment"])}
-            out.append({**inject, "chaos": chaos_part})
-        else:
-            out.append(inject)
+        for part, (field, _) in FILES.items():
+            given = inject.get(part) if isinstance(inject, dict) else None
+            if isinstance(given, dict) and field in given and "document" not in given:
+                inject = {**inject, part: {**given, "document": _read_file(doc, index, part, given[field])}}  # noqa: PLW2901
+        out.append(inject)
     spec["injects"] = out
     return spec
 

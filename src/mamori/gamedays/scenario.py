@@ -76,6 +76,20 @@ class ChaosInject(SpecModel):
     """The experiment itself, read from `experiment` when the scenario is validated."""
 
 
+INJECT_KINDS = ("alert", "slo_events", "news", "clue", "chaos", "fis")
+
+
+class FisInject(SpecModel):
+    """A fault run by an AWS FIS experiment template (a file beside the scenario); its state-change events are
+    accepted onto the drill's timeline."""
+
+    template: str = Field(min_length=1, max_length=500)
+    experiment_template_id: str | None = Field(default=None, max_length=200)
+    """The template's id in AWS, to tell its events apart."""
+    document: dict[str, Any] | None = None
+    """The template itself, read from `template` when the scenario is validated."""
+
+
 class Inject(SpecModel):
     id: Name
     at: Duration | None = None
@@ -85,13 +99,14 @@ class Inject(SpecModel):
     news: NewsInject | None = None
     clue: ClueInject | None = None
     chaos: ChaosInject | None = None
+    fis: FisInject | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Inject:
-        given = [k for k in ("alert", "slo_events", "news", "clue", "chaos") if getattr(self, k) is not None]
+        given = [k for k in INJECT_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "an inject is exactly one of alert, sloEvents, news, clue or chaos"
+                "an inject is exactly one of alert, sloEvents, news, clue, chaos or fis"
                 + (f" (this one has {', '.join(given)})" if given else "")
             )
         if self.at is None and given[0] != "clue":
@@ -100,7 +115,7 @@ class Inject(SpecModel):
 
     @property
     def kind(self) -> str:
-        for name in ("alert", "slo_events", "news", "clue", "chaos"):
+        for name in INJECT_KINDS:
             if getattr(self, name) is not None:
                 return name
         raise AssertionError("validated to have one kind")

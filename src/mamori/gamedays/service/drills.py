@@ -14,7 +14,7 @@ from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
-from mamori.gamedays import payloads, scoring
+from mamori.gamedays import fis, payloads, scoring
 from mamori.gamedays.events import (
     DrillAlertInjected,
     DrillEnded,
@@ -194,6 +194,9 @@ def _publish_inject(session: Session, runtime: Runtime, drill: Drill, inject: In
         return f"SLO events for {events.slo}: {events.good} good of {events.total}"
     if inject.clue is not None:
         return f"clue: {inject.clue.text}"
+    if inject.fis is not None:
+        what = fis.summary(inject.fis.document or {})
+        return f"AWS FIS experiment due: {what}; its state-change events join this timeline"
     assert inject.chaos is not None
     title = (inject.chaos.document or {}).get("title", inject.chaos.experiment)
     return f"chaos experiment due: {title} (run it with chaos run, then import its journal)"

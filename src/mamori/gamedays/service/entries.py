@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
 from mamori.core.models import AuditEntry
-from mamori.gamedays import chaos, scoring
+from mamori.gamedays import chaos, fis, scoring
 from mamori.gamedays.models import Drill, DrillEntry
 
 RECORDABLE = (scoring.ACTION, scoring.FLAG_CHANGED, scoring.RELEASE_FROZEN, scoring.NOTE)
@@ -102,10 +102,10 @@ def collect_flag_changes(session: Session, drill: Drill, *, now: datetime) -> in
     return added
 
 
-def import_journal(session: Session, *, drill: Drill, journal_text: str, actor: str) -> int:
+def import_journal(session: Session, *, drill: Drill, text: str, actor: str) -> int:
     """A Chaos Toolkit journal onto the drill's timeline, all lines or none; returns how many were new."""
     try:
-        journal = json.loads(journal_text)
+        journal = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the journal is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     try:
@@ -114,13 +114,41 @@ def import_journal(session: Session, *, drill: Drill, journal_text: str, actor: 
         raise InvalidInput(f"not a Chaos Toolkit journal: {exc}") from None
     if drill.started_at is None:
         raise NotFound(f"drill {drill.id} has not started")
-    digest = hashlib.sha256(journal_text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     added = 0
     for index, line in enumerate(lines):
         data = {"phase": line.phase, "name": line.name, "status": line.status, "journal": digest}
         key = f"chaos:{drill.id}:{digest}:{index}"
         if add_entry(
             session, drill, at=line.at, kind=scoring.CHAOS, actor=actor, text=line.text, data=data, dedupe_key=key
+        ):
+            added += 1
+    return added
+
+
+def import_fis_events(session: Session, *, drill: Drill, text: str, actor: str) -> int:
+    """AWS FIS state-change events (one, or a list) onto the drill's timeline, all or none; returns how many new."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the events are not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        changes = fis.parse_events(data)
+    except ValueError as exc:
+        raise InvalidInput(f"not an AWS FIS state-change event: {exc}") from None
+    if drill.started_at is None:
+        raise NotFound(f"drill {drill.id} has not started")
+    added = 0
+    for change in changes:
+        fields = {
+            "source": "aws-fis",
+            "experiment": change.experiment_id,
+            "template": change.template_id,
+            "status": change.status,
+        }
+        key = f"fis:{drill.id}:{change.event_id}"
+        if add_entry(
+            session, drill, at=change.at, kind=scoring.CHAOS, actor=actor, text=change.text, data=fields, dedupe_key=key
         ):
             added += 1
     return added
