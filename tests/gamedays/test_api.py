@@ -14,7 +14,7 @@ from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.gamedays.models import DrillEntry
 from tests.conftest import issue_token
-from tests.gamedays.support import apply
+from tests.gamedays.support import SCENARIO, apply
 
 API = "/api/v1/gamedays"
 
@@ -146,3 +146,23 @@ def test_errors_say_what_is_wrong(
         ]
         == "aborted"
     )
+
+
+def test_a_drill_is_scored_again_against_the_scenario_as_changed_since(
+    client: TestClient, runtime: Runtime, clock: FixedClock, auth_headers: dict[str, str], tmp_path: Path
+) -> None:
+    apply(runtime, tmp_path / "c")
+    drill_id = client.post(f"{API}/drills", json={"scenario": "checkout"}, headers=auth_headers).json()["id"]
+    clock.advance(minutes=1)
+    Worker(runtime).run_until_idle()
+    (group,) = client.get("/api/v1/alert-groups", headers=auth_headers).json()
+    clock.advance(minutes=7)  # 7 minutes after the page: late for "within 5m"
+    assert client.post(f"/api/v1/alert-groups/{group['id']}/acknowledge", headers=auth_headers).status_code == 200
+    Worker(runtime).run_until_idle()
+    first = client.post(f"{API}/drills/{drill_id}/score", headers=auth_headers).json()
+    assert {o["id"]: o["outcome"] for o in first["expectations"]}["ack"] == "late"
+    apply(runtime, tmp_path / "c", SCENARIO.replace("acknowledge: {within: 5m}", "acknowledge: {within: 10m}"))
+    recorded = client.post(f"{API}/drills/{drill_id}/score", headers=auth_headers).json()
+    assert {o["id"]: o["outcome"] for o in recorded["expectations"]}["ack"] == "late"  # judged as it was run
+    current = client.post(f"{API}/drills/{drill_id}/score?scenario=current", headers=auth_headers).json()
+    assert {o["id"]: o["outcome"] for o in current["expectations"]}["ack"] == "met"

@@ -75,7 +75,19 @@ def test_the_abort_form_stops_a_scheduled_drill(
     )
     assert posted.status_code == 303
     page = client.get(f"/gamedays/drills/{drill_id}")
-    assert "Aborted: team offsite" in page.text
+    assert "Aborted: team offsite" in page.text and "Start now" not in page.text
+
+
+def test_the_start_now_button_starts_a_scheduled_drill(
+    client: TestClient, runtime: Runtime, login: Login, seeded: dict[str, Drill]
+) -> None:
+    csrf = login()
+    drill_id = seeded["vendor-oauth-leak"].id
+    assert "Start now" in client.get(f"/gamedays/drills/{drill_id}").text
+    posted = client.post(f"/gamedays/drills/{drill_id}/start", data={"csrf_token": csrf}, follow_redirects=False)
+    assert posted.status_code == 303
+    page = client.get(f"/gamedays/drills/{drill_id}")
+    assert "running" in page.text and "Reveal" in page.text and "Abort drill" in page.text
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ the responders' acts land on the drill's timeline, the abort switch leaves nothi
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from mamori.incidents.alerts import service as alerts
 from mamori.incidents.models import AlertGroup, Incident
 from mamori.incidents.response import metrics
 from mamori.incidents.response import service as response
-from tests.gamedays.support import apply
+from tests.gamedays.support import SCENARIO, apply
 
 GM = Actor("alice@example.com", "api")
 BOB = Actor("bob@example.com", "api")
@@ -204,3 +205,30 @@ def test_drill_alert_groups_are_not_counted_in_mtta(runtime: Runtime, clock: Fix
             s, since=runtime.now() - timedelta(days=1), until=runtime.now() + timedelta(days=1)
         )
     assert times["alert_groups"] == 0
+
+
+EXPERIMENT = {
+    "title": "Kill a checkout pod",
+    "method": [{"name": "kill-pod", "type": "action", "provider": {"type": "process", "path": "true"}}],
+    "rollbacks": [{"name": "scale-back-up", "type": "action", "provider": {"type": "process", "path": "true"}}],
+}
+
+
+def test_an_aborted_drill_says_which_chaos_rollbacks_to_run(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "experiment.json").write_text(json.dumps(EXPERIMENT))
+    scenario = SCENARIO.replace(
+        "  expectations:", "    - {id: fault, at: 2m, chaos: {experiment: experiment.json}}\n  expectations:"
+    )
+    apply(runtime, root, scenario)
+    drill_id = start(runtime)
+    clock.advance(minutes=2)
+    Worker(runtime).run_until_idle()
+    with runtime.sessions.begin() as s:
+        drills.abort(s, runtime, drill_id=drill_id, reason="stop", actor=GM, now=runtime.now())
+    with runtime.sessions() as s:
+        notes = [e.text for e in entries.entries_of(s, drill_id) if e.data.get("undo")]
+    assert notes == ["run the rollbacks of Kill a checkout pod: scale-back-up"]

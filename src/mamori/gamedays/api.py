@@ -4,7 +4,7 @@ Chaos Toolkit journals, scores, reports (JSON, Markdown) and trends."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -143,8 +143,17 @@ async def import_fis_events(drill_id: str, request: Request, session: SessionDep
 
 
 @router.post("/drills/{drill_id}/score", response_model=ScoreOut)
-def score(drill_id: str, session: SessionDep, runtime: RuntimeDep, _: Writer) -> Any:
-    """Score the drill from its recorded timeline against its scenario, and keep the score."""
+def score(
+    drill_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: Writer,
+    scenario: Annotated[Literal["recorded", "current"], Query()] = "recorded",
+) -> Any:
+    """Score the drill from its recorded timeline and keep the score: against the scenario as it was when the
+    drill ran, or (`scenario=current`) as applied now, after its expectations changed."""
+    if scenario == "current":
+        reports.adopt_current_scenario(session, drill_id=drill_id, actor=who.name, now=runtime.now())
     result = reports.score(session, drill_id=drill_id, now=runtime.now())
     session.commit()
     return reports.score_json(result)

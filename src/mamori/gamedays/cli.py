@@ -138,9 +138,14 @@ def import_journal_command(
 
 @gamedays_app.command("score")
 @cli_support.handle_errors
-def score_command(drill_id: str) -> None:
+def score_command(
+    drill_id: str,
+    current: Annotated[bool, typer.Option("--current-scenario", help="judge by the scenario as applied now")] = False,
+) -> None:
     """Score a drill from its recorded timeline (again, after a scoring rule changed) and keep the score."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
+        if current:
+            reports.adopt_current_scenario(session, drill_id=drill_id, actor=_actor().name, now=runtime.now())
         cli_support.print_json(reports.score_json(reports.score(session, drill_id=drill_id, now=runtime.now())))
 
 

@@ -121,6 +121,16 @@ def abort_form(
     )
 
 
+@router.post("/gamedays/drills/{drill_id}/start")
+def start_form(request: Request, drill_id: str, who: Writer, session: SessionDep, runtime: RuntimeDep) -> Response:
+    actor, now = who.actor(source="ui"), runtime.now()
+
+    def work() -> object:
+        return drills.start(session, runtime, drill=drills.get(session, drill_id, lock=True), actor=actor, now=now)
+
+    return _act(request, session, runtime, drill_id, work=work)
+
+
 @router.post("/gamedays/drills/{drill_id}/finish")
 def finish_form(request: Request, drill_id: str, who: Writer, session: SessionDep, runtime: RuntimeDep) -> Response:
     actor, now = who.actor(source="ui"), runtime.now()

@@ -236,6 +236,23 @@ def reveal(session: Session, runtime: Runtime, *, drill_id: str, inject_id: str,
     return drill
 
 
+def _note_fault_to_undo(session: Session, drill: Drill, inject: Inject, *, now: datetime) -> None:
+    """Mamori runs no experiment itself (that would run a scenario's commands on the server): when a drill stops,
+    the timeline says what to undo, by name."""
+    if inject.chaos is not None and inject.chaos.rollbacks:
+        document = inject.chaos.document or {}
+        names = [str(a.get("name")) for a in document.get("rollbacks") or [] if isinstance(a, dict)]
+        title = document.get("title", inject.chaos.experiment)
+        what = f"run the rollbacks of {title}: {', '.join(names) or 'none declared'}"
+    elif inject.fis is not None:
+        what = f"stop the AWS FIS experiment of {inject.fis.experiment_template_id or inject.fis.template}"
+    else:
+        return
+    add_entry(
+        session, drill, at=now, kind="note", actor="gamedays", text=what, data={"inject": inject.id, "undo": True}
+    )
+
+
 def _stop(session: Session, runtime: Runtime, drill: Drill, *, outcome: str, reason: str, now: datetime) -> None:
     spec = spec_of(drill)
     for row in session.scalars(select(DrillInject).where(DrillInject.drill_id == drill.id)):
@@ -243,6 +260,8 @@ def _stop(session: Session, runtime: Runtime, drill: Drill, *, outcome: str, rea
             row.status = "cancelled"
             if row.job_id is not None:
                 jobs.cancel(session, job_id=row.job_id, now=now)
+        elif row.status == "fired" and row.kind in ("chaos", "fis"):
+            _note_fault_to_undo(session, drill, next(i for i in spec.injects if i.id == row.inject_id), now=now)
         elif row.status == "fired" and row.kind == "alert":
             alert = next(i.alert for i in spec.injects if i.id == row.inject_id)
             assert alert is not None

@@ -15,7 +15,18 @@ from mamori.gamedays import report, scoring
 from mamori.gamedays.models import Drill, DrillScore
 from mamori.gamedays.scenario import GameDaySpec
 from mamori.gamedays.service import drills
-from mamori.gamedays.service.entries import as_scoring, collect_flag_changes, entries_of
+from mamori.gamedays.service.entries import add_entry, as_scoring, collect_flag_changes, entries_of
+
+
+def adopt_current_scenario(session: Session, *, drill_id: str, actor: str, now: datetime) -> Drill:
+    """Score this drill from now on against its scenario as applied today (after its expectations changed):
+    its recorded timeline stays as it was, only the rules it is judged by change."""
+    drill = drills.get(session, drill_id, lock=True)
+    current = drills.scenario_spec(session, drill.scenario).model_dump(mode="json", by_alias=True, exclude_none=True)
+    if current != drill.spec:
+        drill.spec, drill.version = current, drill.version + 1
+        add_entry(session, drill, at=now, kind="note", actor=actor, text="now scored against the current scenario")
+    return drill
 
 
 def score(
