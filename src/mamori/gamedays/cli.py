@@ -1,21 +1,25 @@
 """`mamori gamedays ...`: list scenarios and drills, start or schedule a drill, reveal clues, record steps, abort,
-finish, import a Chaos Toolkit journal, score, and print a report (Markdown or JSON) or the trends."""
+finish, import a Chaos Toolkit journal, score, print a report (Markdown or JSON) or the trends, and turn a Wheel
+of Misfortune incident list into tabletop scenarios."""
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from mamori import cli_support
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
 from mamori.core.runtime import Runtime
+from mamori.gamedays import wheel
 from mamori.gamedays.service import drills, entries, reports
 
 gamedays_app = typer.Typer(
@@ -187,3 +191,30 @@ def trends_command(scenario: Annotated[str | None, typer.Option(help="only this 
                 "never_practised": reports.never_practised(session),
             }
         )
+
+
+@gamedays_app.command("from-wheel")
+@cli_support.handle_errors
+def from_wheel_command(
+    incidents: Annotated[Path, typer.Argument(help="a Wheel of Misfortune incidents JSON list")],
+    game_master: Annotated[str, typer.Option("--game-master", help="who runs the tabletop")],
+    responder: Annotated[list[str], typer.Option("--responder", help="a responder (repeat for more)")],
+    out: Annotated[Path | None, typer.Option("--out", help="write the YAML here (default: print it)")] = None,
+) -> None:
+    """Turn a Wheel of Misfortune incident list into tabletop GameDay documents (then `mamori validate` them)."""
+    try:
+        items = json.loads(incidents.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{incidents}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{incidents}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        docs = wheel.to_documents(items, wheel.Wheel(game_master=game_master, responders=tuple(responder)))
+    except ValueError as exc:
+        raise InvalidInput(f"{incidents}: {exc}") from None
+    text = yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(docs)} GameDay documents written to {out}")
