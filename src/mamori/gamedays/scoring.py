@@ -20,7 +20,7 @@ Semantics:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,19 +147,26 @@ def _deadline_of(expectation: Expectation) -> timedelta:
     return deadline
 
 
-def _matches(expectation: Expectation, entry: Entry) -> bool:
-    kind, part = expectation.kind, getattr(expectation, expectation.kind)
-    wanted = {
-        "acknowledge": entry.kind == ACKNOWLEDGED,
-        "declare": entry.kind == DECLARED,
-        "assign_role": entry.kind == ROLE_ASSIGNED and entry.data.get("role") == getattr(part, "role", None),
-        "status_updates": entry.kind == STATUS_UPDATED,
-        "kill_switch": entry.kind == FLAG_CHANGED and entry.data.get("flag") == getattr(part, "flag", None),
-        "freeze": entry.kind == RELEASE_FROZEN and entry.data.get("service") == getattr(part, "service", None),
-        "action": entry.kind == ACTION and entry.data.get("name") == getattr(part, "name", None),
-        "postmortem": entry.kind == POSTMORTEM,
-    }
-    return wanted[kind]
+ENTRY_OF = {
+    "acknowledge": (ACKNOWLEDGED, None),
+    "declare": (DECLARED, None),
+    "assign_role": (ROLE_ASSIGNED, "role"),
+    "status_updates": (STATUS_UPDATED, None),
+    "kill_switch": (FLAG_CHANGED, "flag"),
+    "freeze": (RELEASE_FROZEN, "service"),
+    "action": (ACTION, "name"),
+    "postmortem": (POSTMORTEM, None),
+}
+"""Which timeline entry meets each kind of expectation, and the field that must name what it expects."""
+
+
+def _matcher(expectation: Expectation) -> Callable[[Entry], bool]:
+    """The test an entry must pass to meet `expectation` (built once: timelines can be long)."""
+    entry_kind, field_name = ENTRY_OF[expectation.kind]
+    if field_name is None:
+        return lambda entry: entry.kind == entry_kind
+    wanted = getattr(getattr(expectation, expectation.kind), field_name)
+    return lambda entry: entry.kind == entry_kind and entry.data.get(field_name) == wanted
 
 
 def _people(entry: Entry) -> tuple[str, ...]:
@@ -217,7 +224,8 @@ def _judge(expectation: Expectation, entries: Sequence[Entry], window: _Window) 
         return Outcome(expectation.id, kind, "missed", 0.0, weight, None, None, None, (), (), "its inject never fired")
     deadline = anchor + _deadline_of(expectation)
     counted = [e for e in entries if e.at >= anchor and (kind == "postmortem" or e.at <= window.closes)]
-    hits = [e for e in counted if _matches(expectation, e)]
+    matches = _matcher(expectation)
+    hits = [e for e in counted if matches(e)]
     if not hits:
         still = deadline > window.now and (window.end is None or kind == "postmortem")
         outcome = "pending" if still else "missed"
