@@ -88,6 +88,9 @@ def test_the_start_now_button_starts_a_scheduled_drill(
     assert posted.status_code == 303
     page = client.get(f"/gamedays/drills/{drill_id}")
     assert "running" in page.text and "Reveal" in page.text and "Abort drill" in page.text
+    assert f'hx-get="/gamedays/drills/{drill_id}/timeline"' in page.text
+    rows = client.get(f"/gamedays/drills/{drill_id}/timeline")
+    assert rows.status_code == 200 and rows.text.lstrip().startswith("<ol") and "drill started" in rows.text
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ from mamori.incidents.alerts import service as alerts
 from mamori.incidents.models import AlertGroup, Incident
 from mamori.incidents.response import metrics
 from mamori.incidents.response import service as response
+from tests.conftest import RuntimeFactory
 from tests.gamedays.support import SCENARIO, apply
+from tests.incidents.fakes import install_fakes
 
 GM = Actor("alice@example.com", "api")
 BOB = Actor("bob@example.com", "api")
@@ -232,3 +234,18 @@ def test_an_aborted_drill_says_which_chaos_rollbacks_to_run(
     with runtime.sessions() as s:
         notes = [e.text for e in entries.entries_of(s, drill_id) if e.data.get("undo")]
     assert notes == ["run the rollbacks of Kill a checkout pod: scale-back-up"]
+
+
+def test_injects_survive_a_restart(make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path) -> None:
+    before = make_runtime()
+    apply(before, tmp_path / "c")
+    drill_id = start(before)
+    before.engine.dispose()  # the process stops; its jobs are rows in the database
+    after = make_runtime()
+    install_fakes(after)
+    clock.advance(minutes=1)
+    Worker(after).run_until_idle()
+    assert len(drill_groups(after, drill_id)) == 1
+    with after.sessions() as s:
+        statuses = {i.inject_id: i.status for i in s.scalars(select(DrillInject))}
+    assert statuses == {"page": "fired", "hint": "pending", "later": "pending"}

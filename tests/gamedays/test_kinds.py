@@ -6,7 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mamori.cli import app
 from mamori.core import manifest
 from mamori.core.errors import ValidationFailed
 from mamori.gamedays.demo import DEMO_DIR
@@ -93,3 +95,13 @@ def test_a_chaos_experiment_is_read_into_the_scenario_and_a_bad_one_is_refused(t
     assert any("spec.injects[2].chaos.experiment" in p and "method" in p for p in found), found
     (tmp_path / "experiment.json").unlink()
     assert any("no such file" in p for p in problems(tmp_path, text))
+
+
+def test_mamori_validate_names_the_file_and_field_of_a_bad_scenario(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "drill.yaml").write_text(GOOD.replace("{id: ack, after: page,", "{id: ack, after: nope,"))
+    failed = runner.invoke(app, ["validate", "--config", str(tmp_path)])
+    assert failed.exit_code == 2
+    assert "drill.yaml: document 1 (GameDay 'drill'): spec.expectations[0].after: no inject 'nope'" in failed.output
+    (tmp_path / "drill.yaml").write_text(GOOD)
+    assert runner.invoke(app, ["validate", "--config", str(tmp_path)]).exit_code == 0

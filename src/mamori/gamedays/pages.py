@@ -56,6 +56,14 @@ def report_markdown(drill_id: str, _: Reader, session: SessionDep, runtime: Runt
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
 
 
+@router.get("/gamedays/drills/{drill_id}/timeline", response_class=HTMLResponse)
+def timeline_rows(request: Request, drill_id: str, _: Reader, session: SessionDep) -> Response:
+    """The live page's timeline alone (htmx polls it while the drill runs)."""
+    drill = drills.get(session, drill_id)
+    context = {"drill": drills.describe(session, drill), "entries": entries.entries_of(session, drill.id)}
+    return render(request, "gamedays/_timeline.html", context)
+
+
 @router.get("/gamedays/drills/{drill_id}", response_class=HTMLResponse)
 def drill_page(request: Request, drill_id: str, _: Reader, session: SessionDep, runtime: RuntimeDep) -> Response:
     return _drill_page(request, session, runtime, drill_id)
