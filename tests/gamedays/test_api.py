@@ -59,6 +59,13 @@ def test_a_drill_over_http_from_start_to_report(
         f"{API}/drills/{drill['id']}/record", json={"kind": "flag_changed", "name": "checkout-v2"}, headers=bob
     )
     assert recorded.status_code == 201 and recorded.json()["actor"] == "bob@example.com"
+    stranger = {"kind": "action", "name": "rotate", "by": "mallory@example.com"}
+    refused = client.post(f"{API}/drills/{drill['id']}/record", json=stranger, headers=bob)
+    assert refused.status_code == 422 and "not a participant" in refused.text
+    for_bob = {"kind": "note", "name": "bob looked at the deploy log", "by": "bob@example.com"}
+    assert client.post(f"{API}/drills/{drill['id']}/record", json=for_bob, headers=auth_headers).json()["actor"] == (
+        "bob@example.com"
+    )
     Worker(runtime).run_until_idle()
 
     score = client.post(f"{API}/drills/{drill['id']}/score", headers=auth_headers).json()
@@ -89,10 +96,8 @@ def test_a_drill_over_http_from_start_to_report(
     assert [g["status"] for g in client.get("/api/v1/alert-groups", headers=auth_headers).json()] == ["resolved"]
     trends = client.get(f"{API}/trends", headers=auth_headers).json()
     assert [t["drill_id"] for t in trends["drills"]] == [drill["id"]]
-    assert trends["never_practised"] == {
-        "alice@example.com": ["commander", "communications", "scribe"],
-        "bob@example.com": ["commander", "communications", "scribe"],
-    }
+    # alice runs the drill (game master): only responders are asked to practise the roles
+    assert trends["never_practised"] == {"bob@example.com": ["commander", "communications", "scribe"]}
 
 
 def test_a_chaos_journal_joins_the_timeline_once_and_a_bad_one_stores_nothing(
@@ -140,6 +145,10 @@ def test_errors_say_what_is_wrong(
     reveal = client.post(f"{API}/drills/{scheduled['id']}/injects/hint/reveal", headers=auth_headers)
     assert reveal.status_code == 409 and "only a running drill" in reveal.text
     assert client.get(f"{API}/drills/none", headers=auth_headers).status_code == 404
+    apply(runtime, tmp_path / "c", SCENARIO.replace("integration: drills", "integration: nowhere", 1))
+    unknown = client.post(f"{API}/drills", json={"scenario": "checkout", "now": True}, headers=auth_headers)
+    assert unknown.status_code == 422 and "spec.injects[0].alert.integration" in unknown.text
+    assert "no Integration 'nowhere' is applied" in unknown.text
     assert (
         client.post(f"{API}/drills/{scheduled['id']}/abort", json={"reason": "moved"}, headers=auth_headers).json()[
             "status"

@@ -69,6 +69,11 @@ def test_a_good_scenario_and_the_demo_scenarios_validate(tmp_path: Path) -> None
             "offset",
         ),
         (("title: Checkout down\n", "title: Checkout down\n  colour: red\n"), "spec.colour", "unknown field"),
+        (
+            ("clue: {text: look at the deploy}", "news: {title: leak, link: 'javascript:alert(1)'}"),
+            "spec.injects[1].news.link",
+            "http(s) URL",
+        ),
     ],
 )
 def test_a_bad_scenario_names_the_file_and_the_field(

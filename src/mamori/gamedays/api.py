@@ -106,7 +106,14 @@ def record(drill_id: str, body: RecordIn, session: SessionDep, runtime: RuntimeD
     """A step done during the drill (runbook step, credential rotated, flag flipped, freeze, note)."""
     drill = drills.get(session, drill_id)
     entry = entries.record(
-        session, drill=drill, kind=body.kind, name=body.name, by=body.by or who.name, at=runtime.now(), text=body.text
+        session,
+        drill=drill,
+        kind=body.kind,
+        name=body.name,
+        caller=who.name,
+        by=body.by,
+        at=runtime.now(),
+        text=body.text,
     )
     session.commit()
     return entry

@@ -103,7 +103,9 @@ def record_command(
     """Record a step done during a drill (a runbook step, a credential rotated, a flag flipped)."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         drill = drills.get(session, drill_id)
-        entry = entries.record(session, drill=drill, kind=kind, name=name, by=by or _actor().name, at=runtime.now())
+        entry = entries.record(
+            session, drill=drill, kind=kind, name=name, caller=_actor().name, by=by, at=runtime.now()
+        )
         cli_support.print_json({"id": entry.id, "kind": entry.kind, "text": entry.text})
 
 

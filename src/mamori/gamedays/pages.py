@@ -167,7 +167,7 @@ def record_form(
 
     def work() -> object:
         drill = drills.get(session, drill_id)
-        return entries.record(session, drill=drill, kind=kind, name=name, by=by.strip() or who.name, at=now)
+        return entries.record(session, drill=drill, kind=kind, name=name, caller=who.name, by=by, at=now)
 
     return _act(request, session, runtime, drill_id, work=work)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from mamori.core.documents import SpecModel
 from mamori.core.duration import Duration, PositiveDuration
+from mamori.core.urls import check_http_url
 
 DrillKind = Literal["outage", "security", "vendor-breach", "tabletop"]
 ParticipantRole = Literal["game-master", "responder", "observer"]
@@ -56,8 +57,8 @@ class NewsInject(SpecModel):
 
     title: str = Field(min_length=1, max_length=400)
     vendor: str | None = None
-    summary: str = ""
-    link: str | None = None
+    summary: str = Field(default="", max_length=4000)
+    link: Annotated[str, AfterValidator(check_http_url)] | None = None
 
 
 class ClueInject(SpecModel):

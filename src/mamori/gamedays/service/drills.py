@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import audit, jobs, manifest, timeline
 from mamori.core.audit import Actor
-from mamori.core.errors import Conflict, NotFound, ValidationFailed
+from mamori.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
 from mamori.gamedays import fis, payloads, scoring
@@ -61,11 +61,34 @@ def list_drills(session: Session, *, status: str | None = None, limit: int = 200
     return list(session.scalars(query.order_by(Drill.created_at.desc()).limit(limit)))
 
 
+INTEGRATION_KIND = "Integration"
+"""The kind of the applied document an alert inject names (incidents' webhook integrations), read as config."""
+
+
+def check_integrations(session: Session, spec: GameDaySpec, *, scenario: str) -> None:
+    """Every alert inject names an applied integration that takes its payload's source, or nothing starts."""
+    known = manifest.stored_specs(session, kind=INTEGRATION_KIND)
+    problems, ref = [], f"GameDay {scenario!r}"
+    for index, inject in enumerate(spec.injects):
+        if inject.alert is None:
+            continue
+        loc, name, source = f"spec.injects[{index}].alert", inject.alert.integration, inject.alert.source
+        found = known.get(name)
+        if found is None:
+            problems.append(Problem(loc=f"{loc}.integration", msg=f"no Integration {name!r} is applied", document=ref))
+        elif found.get("type") != source and not (source == "alertmanager" and found.get("type") == "grafana"):
+            msg = f"Integration {name!r} takes {found.get('type')} payloads, not {source}"
+            problems.append(Problem(loc=f"{loc}.source", msg=msg, document=ref))
+    if problems:
+        raise ValidationFailed(f"GameDay {scenario!r} cannot run: {problems[0].msg}", problems=problems)
+
+
 def create(
     session: Session, runtime: Runtime, *, scenario: str, actor: Actor, now: datetime, start_at: datetime | None = None
 ) -> Drill:
     """A drill of an applied scenario: started now, or scheduled for `start_at` (else the scenario's start)."""
     spec = scenario_spec(session, scenario)
+    check_integrations(session, spec, scenario=scenario)
     when = start_at or (datetime.fromisoformat(spec.schedule.start) if spec.schedule.start else None)
     drill = Drill(
         scenario=scenario,
@@ -100,6 +123,7 @@ def start(session: Session, runtime: Runtime, *, drill: Drill, actor: Actor, now
     if drill.status != "scheduled":
         raise Conflict(f"drill {drill.id} is {drill.status}, not scheduled")
     spec = spec_of(drill)
+    check_integrations(session, spec, scenario=drill.scenario)
     drill.status, drill.started_at, drill.version = "running", now, drill.version + 1
     for inject in spec.injects:
         row = DrillInject(

@@ -62,9 +62,21 @@ def drill_ids_of(entries: list[DrillEntry]) -> tuple[list[str], list[str]]:
 
 
 def record(
-    session: Session, *, drill: Drill, kind: str, name: str, by: str, at: datetime, text: str = ""
+    session: Session,
+    *,
+    drill: Drill,
+    kind: str,
+    name: str,
+    caller: str,
+    at: datetime,
+    by: str | None = None,
+    text: str = "",
 ) -> DrillEntry:
-    """A step recorded by hand: an action (runbook step, credential rotated), a flag flipped, a freeze, a note."""
+    """A step recorded by hand: an action (runbook step, credential rotated), a flag flipped, a freeze, a note.
+    The caller records for themself, or for another of the drill's participants (the game master does)."""
+    by = (by or "").strip() or caller
+    if by != caller and by not in {p.get("user") for p in drill.spec.get("participants", [])}:
+        raise ValidationFailed(f"{by!r} is not a participant of this drill; record steps for its participants")
     if kind not in RECORDABLE:
         raise ValidationFailed(f"kind must be one of {', '.join(RECORDABLE)}")
     if not name.strip():

@@ -209,11 +209,14 @@ ROLES = ("commander", "communications", "scribe")
 
 
 def never_practised(session: Session) -> dict[str, list[str]]:
-    """Incident roles each person named in any drill has never held in one: person -> roles."""
+    """Incident roles each responder named in any drill has never held in one: person -> roles (game masters and
+    observers run and watch drills; they are not asked to practise)."""
     people: set[str] = set()
     held: dict[str, set[str]] = {}
     for drill in session.scalars(select(Drill)):
-        people.update(p["user"] for p in drill.spec.get("participants", []) if p.get("role") != "observer")
+        people.update(
+            p["user"] for p in drill.spec.get("participants", []) if p.get("role", "responder") == "responder"
+        )
         for entry in entries_of(session, drill.id):
             if entry.kind == scoring.ROLE_ASSIGNED and entry.data.get("person"):
                 held.setdefault(str(entry.data["person"]), set()).add(str(entry.data.get("role")))
