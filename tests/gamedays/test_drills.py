@@ -24,7 +24,8 @@ from mamori.incidents.alerts import service as alerts
 from mamori.incidents.models import AlertGroup, Incident
 from mamori.incidents.response import metrics
 from mamori.incidents.response import service as response
-from tests.conftest import RuntimeFactory
+from mamori.slo import events as slo_events
+from tests.conftest import T0, RuntimeFactory
 from tests.gamedays.support import SCENARIO, apply
 from tests.incidents.fakes import install_fakes
 
@@ -249,3 +250,63 @@ def test_injects_survive_a_restart(make_runtime: RuntimeFactory, clock: FixedClo
     with after.sessions() as s:
         statuses = {i.inject_id: i.status for i in s.scalars(select(DrillInject))}
     assert statuses == {"page": "fired", "hint": "pending", "later": "pending"}
+
+
+def burn(service: str, severity: str) -> slo_events.BurnAlertFired:
+    return slo_events.BurnAlertFired(
+        slo="checkout-availability",
+        objective=0,
+        service=service,
+        severity=severity,  # type: ignore[arg-type]
+        long_window="1h",
+        short_window="5m",
+        burn_rate=20.0,
+        threshold=14.4,
+        at=T0,
+        user_story="pay",
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "severity", "status"),
+    [("checkout", "page", "aborted"), ("checkout", "ticket", "running"), ("search", "page", "running")],
+)
+def test_only_a_real_page_level_burn_on_a_drill_service_aborts_it(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path, service: str, severity: str, status: str
+) -> None:
+    apply(runtime, tmp_path / "c")
+    drill_id = start(runtime)
+    with runtime.sessions.begin() as s:
+        runtime.bus.publish(s, burn(service, severity), now=runtime.now())
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as s:
+        drill = s.get(Drill, drill_id)
+        assert drill is not None and drill.status == status
+        if status == "aborted":
+            assert drill.abort_reason == "a real SLO burn on checkout (checkout-availability)"
+
+
+def test_a_release_freeze_of_the_drill_service_meets_the_freeze_expectation(
+    runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    scenario = SCENARIO.replace(
+        "    - {id: kill,",
+        "    - {id: freeze, after: page, freeze: {service: checkout, within: 15m}}\n    - {id: kill,",
+    )
+    apply(runtime, tmp_path / "c", scenario)
+    drill_id = start(runtime)
+    clock.advance(minutes=1)
+    Worker(runtime).run_until_idle()
+    clock.advance(minutes=9)
+    with runtime.sessions.begin() as s:
+        event = slo_events.ReleaseFreezeStarted(service="checkout", reason="budget spent", since=runtime.now())
+        runtime.bus.publish(s, event, now=runtime.now())
+        other = slo_events.ReleaseFreezeStarted(service="search", reason="budget spent", since=runtime.now())
+        runtime.bus.publish(s, other, now=runtime.now())
+    Worker(runtime).run_until_idle()
+    with runtime.sessions.begin() as s:
+        result = reports.score(s, drill_id=drill_id, now=runtime.now())
+        frozen = [e.text for e in entries.entries_of(s, drill_id) if e.kind == "release_frozen"]
+    assert frozen == ["releases of checkout frozen: budget spent"]
+    freeze = next(o for o in result.outcomes if o.expectation == "freeze")
+    assert (freeze.outcome, freeze.took) == ("met", timedelta(minutes=9))
