@@ -57,6 +57,7 @@ def test_the_game_master_sees_the_script_the_score_and_the_abort_switch(
     done = client.get(f"/gamedays/drills/{seeded['checkout-outage'].id}")
     assert done.status_code == 200 and "Score: 75.0%" in done.text and "Abort drill" not in done.text
     assert "Link the deploy log from the jobs-api alert" in done.text
+    assert "<td>backend</td>" in done.text
     planned = client.get(f"/gamedays/drills/{seeded['vendor-oauth-leak'].id}")
     assert planned.status_code == 200 and "Abort drill" in planned.text and "scheduled for" in planned.text
     catalog = client.get("/services")
@@ -109,7 +110,9 @@ def test_the_cli_lists_reports_and_aborts(env: str, seeded: dict[str, Drill]) ->
     assert report.exit_code == 0 and "Team score: **75%**" in report.stdout
     assert "| comms (assign_role) | MISSED |" in report.stdout
     as_json = runner.invoke(app, ["gamedays", "report", seeded["checkout-outage"].id, "--format", "json"])
-    assert json.loads(as_json.stdout)["score"]["team_percent"] == 75.0
+    score = json.loads(as_json.stdout)["score"]
+    assert score["team_percent"] == 75.0
+    assert {t["team"]: t["percent"] for t in score["teams"]} == {"backend": 75.0, "frontend": 0.0, "matching": 0.0}
     aborted = runner.invoke(app, ["gamedays", "abort", seeded["vendor-oauth-leak"].id, "--reason", "moved"])
     assert aborted.exit_code == 0 and json.loads(aborted.stdout)["status"] == "aborted"
     missing = runner.invoke(app, ["gamedays", "start", "nope", "--now"])

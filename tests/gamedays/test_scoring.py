@@ -179,3 +179,21 @@ def test_rescoring_the_same_timeline_with_a_changed_rule_changes_only_that_outco
     lenient = spec({"id": "ack", "acknowledge": {"within": "10m"}})
     assert only(scoring.score(strict, timeline, start=T0, end=at(30), now=at(30))).outcome == "late"
     assert only(scoring.score(lenient, timeline, start=T0, end=at(30), now=at(30))).outcome == "met"
+
+
+def test_a_team_gets_each_expectation_one_of_its_members_is_credited_with_once() -> None:
+    s = spec(
+        {"id": "ack", "acknowledge": {"within": "5m"}},
+        {"id": "ic", "assignRole": {"role": "commander", "within": "10m"}},
+        {"id": "rotate", "action": {"name": "rotate", "within": "10m"}, "weight": 2},
+    )
+    timeline = [
+        e(2, scoring.ACKNOWLEDGED, "bob@x.io"),
+        e(4, scoring.ROLE_ASSIGNED, "bob@x.io", role="commander", person="alice@x.io"),
+    ]
+    result = scoring.score(s, timeline, start=T0, end=at(30), now=at(30))
+    teams = scoring.team_scores(result, {"bob@x.io": ["backend"], "alice@x.io": ["backend", "security"]})
+    assert [(t.team, t.points, t.percent, t.credited) for t in teams] == [
+        ("backend", 2.0, 50.0, ("ack", "ic")),
+        ("security", 1.0, 25.0, ("ic",)),
+    ]

@@ -163,7 +163,7 @@ def score(
         reports.adopt_current_scenario(session, drill_id=drill_id, actor=who.name, now=runtime.now())
     result = reports.score(session, drill_id=drill_id, now=runtime.now())
     session.commit()
-    return reports.score_json(result)
+    return reports.score_json(result, reports.teams_of(session, [p.user for p in result.participants]))
 
 
 @router.get("/drills/{drill_id}/report", response_model=ReportOut)

@@ -152,7 +152,9 @@ def score_command(
     with _runtime() as runtime, runtime.sessions.begin() as session:
         if current:
             reports.adopt_current_scenario(session, drill_id=drill_id, actor=_actor().name, now=runtime.now())
-        cli_support.print_json(reports.score_json(reports.score(session, drill_id=drill_id, now=runtime.now())))
+        result = reports.score(session, drill_id=drill_id, now=runtime.now())
+        teams = reports.teams_of(session, [p.user for p in result.participants])
+        cli_support.print_json(reports.score_json(result, teams))
 
 
 @gamedays_app.command("report")

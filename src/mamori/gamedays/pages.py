@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import MamoriError
+from mamori.gamedays import scoring
 from mamori.gamedays.service import drills, entries, reports
 from mamori.web.deps import Reader, Responder, RuntimeDep, SessionDep, Writer
 from mamori.web.templating import render
@@ -36,12 +37,15 @@ def _drill_page(
     drill = drills.get(session, drill_id)
     spec = drills.spec_of(drill)
     result = reports.score(session, drill_id=drill.id, now=runtime.now(), keep=False) if drill.started_at else None
+    people = [p.user for p in result.participants] if result else []
+    teams = scoring.team_scores(result, reports.teams_of(session, people)) if result else []
     context = {
         "drill": drills.describe(session, drill),
         "row": drill,
         "spec": spec,
         "entries": entries.entries_of(session, drill.id),
         "score": result,
+        "teams": teams,
         "error": error,
         "notice": request.query_params.get("notice"),
     }

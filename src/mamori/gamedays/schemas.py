@@ -93,8 +93,18 @@ class ParticipantOut(BaseModel):
     acknowledged: int
 
 
+class TeamScoreOut(BaseModel):
+    team: str
+    members: list[str]
+    points: float
+    percent: float
+    credited: list[str]
+
+
 class ScoreOut(BaseModel):
     team_percent: float
+    teams: list[TeamScoreOut] = []
+    """Per Mamori team of the people who took part: the points its members are credited with."""
     points: float
     possible: float
     time_to_acknowledge_seconds: float | None

@@ -312,3 +312,28 @@ def score(
         time_to_declare=_first_after(ordered, (DECLARED,), first_alert),
         time_to_mitigate=_first_after(ordered, (FLAG_CHANGED, RELEASE_FROZEN, STATUS_UPDATED), first_alert),
     )
+
+
+@dataclass(frozen=True)
+class TeamScore:
+    team: str
+    members: tuple[str, ...]
+    points: float
+    percent: float
+    credited: tuple[str, ...]
+
+
+def team_scores(result: Score, teams_of: Mapping[str, Sequence[str]]) -> list[TeamScore]:
+    """Per team (of the people in `teams_of`: person -> teams): the points of every expectation one of its members
+    is credited with, each counted once, out of everything the drill expected."""
+    members: dict[str, list[str]] = {}
+    for person, teams in teams_of.items():
+        for team in teams:
+            members.setdefault(team, []).append(person)
+    out = []
+    for team, people in sorted(members.items()):
+        mine = [o for o in result.outcomes if set(o.credited) & set(people)]
+        points = round(sum(o.points for o in mine), 4)
+        percent = round(100 * points / result.possible, 1) if result.possible else 0.0
+        out.append(TeamScore(team, tuple(sorted(people)), points, percent, tuple(o.expectation for o in mine)))
+    return out

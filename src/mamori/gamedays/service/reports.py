@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import Conflict, ValidationFailed
+from mamori.core.models import Team, TeamMembership, User
 from mamori.gamedays import report, scoring
 from mamori.gamedays.models import Drill, DrillScore
 from mamori.gamedays.scenario import GameDaySpec
@@ -65,9 +66,33 @@ def seconds(delta: timedelta | None) -> float | None:
     return delta.total_seconds() if delta is not None else None
 
 
-def score_json(result: scoring.Score) -> dict[str, Any]:
-    """The score as plain data (the API's and the JSON report's shape)."""
+def teams_of(session: Session, people: list[str]) -> dict[str, list[str]]:
+    """Which Mamori teams each of these people (by e-mail) belongs to."""
+    rows = session.execute(
+        select(User.email, Team.name)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .join(Team)
+        .where(User.email.in_(people))
+    )
+    out: dict[str, list[str]] = {}
+    for email, team in rows:
+        out.setdefault(email, []).append(team)
+    return out
+
+
+def score_json(result: scoring.Score, teams: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The score as plain data (the API's and the JSON report's shape); `teams`: person -> teams."""
     return {
+        "teams": [
+            {
+                "team": t.team,
+                "members": list(t.members),
+                "points": t.points,
+                "percent": t.percent,
+                "credited": list(t.credited),
+            }
+            for t in scoring.team_scores(result, teams or {})
+        ],
         "team_percent": result.team_percent,
         "points": result.points,
         "possible": result.possible,
@@ -118,7 +143,7 @@ def report_json(session: Session, *, drill_id: str, now: datetime) -> dict[str, 
             "ended_at": drill.ended_at.isoformat() if drill.ended_at else None,
             "abort_reason": drill.abort_reason,
         },
-        "score": score_json(result),
+        "score": score_json(result, teams_of(session, [p.user for p in result.participants])),
         "timeline": [
             {"id": e.id, "at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "text": e.text, "data": e.data}
             for e in entries_of(session, drill.id)
