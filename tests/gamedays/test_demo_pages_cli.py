@@ -113,6 +113,25 @@ def test_the_cli_lists_reports_and_aborts(env: str, seeded: dict[str, Drill]) ->
     score = json.loads(as_json.stdout)["score"]
     assert score["team_percent"] == 75.0
     assert {t["team"]: t["percent"] for t in score["teams"]} == {"backend": 75.0, "frontend": 0.0, "matching": 0.0}
+    debrief = runner.invoke(
+        app,
+        [
+            "gamedays",
+            "debrief",
+            seeded["checkout-outage"].id,
+            "--notes",
+            "ok",
+            "--action-item",
+            "a",
+            "--action-item",
+            "b",
+        ],
+    )
+    assert debrief.exit_code == 0 and json.loads(debrief.stdout)["action_items"] == ["a", "b"]
+    started = runner.invoke(app, ["gamedays", "start-scheduled", seeded["vendor-oauth-leak"].id])
+    assert started.exit_code == 0 and json.loads(started.stdout)["status"] == "running"
+    again = runner.invoke(app, ["gamedays", "start-scheduled", seeded["vendor-oauth-leak"].id])
+    assert again.exit_code != 0 and "is running, not scheduled" in again.output
     aborted = runner.invoke(app, ["gamedays", "abort", seeded["vendor-oauth-leak"].id, "--reason", "moved"])
     assert aborted.exit_code == 0 and json.loads(aborted.stdout)["status"] == "aborted"
     missing = runner.invoke(app, ["gamedays", "start", "nope", "--now"])

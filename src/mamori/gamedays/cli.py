@@ -81,6 +81,38 @@ def start_command(
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
 
+@gamedays_app.command("start-scheduled")
+@cli_support.handle_errors
+def start_scheduled_command(drill_id: str) -> None:
+    """Start a scheduled drill now instead of at its time."""
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        drill = drills.start(
+            session, runtime, drill=drills.get(session, drill_id, lock=True), actor=_actor(), now=runtime.now()
+        )
+        cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
+
+
+@gamedays_app.command("debrief")
+@cli_support.handle_errors
+def debrief_command(
+    drill_id: str,
+    notes: Annotated[str, typer.Option(help="the debrief's notes (Markdown)")] = "",
+    action_item: Annotated[list[str] | None, typer.Option("--action-item", help="an action item (repeat)")] = None,
+) -> None:
+    """Write the debrief's notes and action items (replacing what was there)."""
+    with _runtime() as runtime, runtime.sessions.begin() as session:
+        version = drills.get(session, drill_id).version
+        drill = reports.update_debrief(
+            session,
+            drill_id=drill_id,
+            notes=notes,
+            action_items=list(action_item or []),
+            version=version,
+            now=runtime.now(),
+        )
+        cli_support.print_json({"id": drill.id, "notes": drill.notes, "action_items": drill.action_items})
+
+
 @gamedays_app.command("reveal")
 @cli_support.handle_errors
 def reveal_command(drill_id: str, inject_id: str) -> None:
