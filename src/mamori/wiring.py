@@ -3,6 +3,7 @@ cross-domain event subscription (so that each coupling between domains is visibl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -10,25 +11,38 @@ from sqlalchemy import MetaData
 
 from mamori.core import catalog, jobs
 from mamori.core import plugin as core_plugin
+from mamori.core.audit import Actor
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
+from mamori.core.errors import InvalidInput, NotFound
+from mamori.core.events import Event
+from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
+from mamori.gamedays import events as gameday_events
+from mamori.gamedays import plugin as gamedays_plugin
+from mamori.gamedays.service import reactions as gameday_reactions
+from mamori.incidents import events as incident_events
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
+from mamori.incidents.alerts import service as incident_alerts
+from mamori.incidents.response import service as incident_response
 from mamori.integrations import notify, tickets
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
+
+log = logging.getLogger(__name__)
 
 DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     slo_plugin.plugin,
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
+    gamedays_plugin.plugin,
 ]
 
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
@@ -52,6 +66,67 @@ def subscribe(runtime: Runtime) -> None:
     # Guarded rollouts: a burn or a release freeze on a service halts its flag ramps.
     bus.subscribe(slo_events.BurnAlertFired, "flags.halt_ramps_on_burn", flag_ramps.on_burn_alert)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "flags.halt_ramps_on_freeze", flag_ramps.on_release_freeze)
+    # Game days: a drill's alerts go through the real intake; when it ends, its alerts and incidents resolve.
+    bus.subscribe(gameday_events.DrillAlertInjected, "incidents.drill_alert_intake", drill_alert_to_intake)
+    bus.subscribe(gameday_events.DrillEnded, "incidents.resolve_drill", resolve_drill_incidents)
+    # The incident flow's events land on the drill's timeline (label mamori_drill); a real SEV1/SEV2 aborts drills.
+    for event_cls in DRILL_RESPONSE_EVENTS:
+        bus.subscribe(event_cls, f"gamedays.record_{event_cls.type.split('.')[1]}", gameday_reactions.record_response)
+    # A real page-level SLO burn on a drill's service aborts the drill; a release freeze is a response it scores.
+    bus.subscribe(slo_events.BurnAlertFired, "gamedays.abort_on_slo_burn", gameday_reactions.abort_on_slo_burn)
+    bus.subscribe(slo_events.ReleaseFreezeStarted, "gamedays.record_freeze", gameday_reactions.record_freeze)
+
+
+DRILL_RESPONSE_EVENTS: list[type[Event]] = [
+    incident_events.AlertGroupOpened,
+    incident_events.AlertGroupPaged,
+    incident_events.AlertGroupAcknowledged,
+    incident_events.AlertGroupResolved,
+    incident_events.IncidentDeclared,
+    incident_events.IncidentSeverityChanged,
+    incident_events.IncidentRoleAssigned,
+    incident_events.IncidentStatusUpdated,
+    incident_events.IncidentResolved,
+    incident_events.PostmortemPublished,
+]
+"""The incidents events a drill's timeline (and its auto-abort on a real SEV1/SEV2) reads."""
+
+
+def drill_alert_to_intake(ctx: JobContext, event: gameday_events.DrillAlertInjected) -> None:
+    """A drill's alert (or its resolution) enters through the real intake of the integration it names, so
+    routing, grouping and paging run as for any alert. A payload the intake refuses stays stored as rejected."""
+    try:
+        incident_alerts.accept(
+            ctx.session,
+            integration=event.integration,
+            source=event.source,
+            body=event.body.encode(),
+            content_type="application/json",
+            now=ctx.now,
+        )
+    except InvalidInput as exc:
+        log.warning("drill %s: inject %s refused by the intake: %s", event.drill_id, event.inject_id, exc.detail)
+    except NotFound as exc:
+        raise PermanentJobError(f"drill {event.drill_id}: {exc.detail}") from exc
+
+
+def resolve_drill_incidents(ctx: JobContext, event: gameday_events.DrillEnded) -> None:
+    """When a drill ends or is aborted, nothing of it stays open: its alert groups and incidents are resolved."""
+    actor = Actor.system("gamedays")
+    for group_id in event.group_ids:
+        try:
+            incident_alerts.resolve(ctx.session, ctx.runtime, group_id=group_id, actor=actor, now=ctx.now)
+        except NotFound:
+            continue
+    for incident_id in event.incident_ids:
+        try:
+            incident = incident_response.get(ctx.session, incident_id)
+        except NotFound:
+            continue
+        if incident.status != "resolved":
+            incident_response.set_status(
+                ctx.session, ctx.runtime, incident=incident, status="resolved", actor=actor, now=ctx.now
+            )
 
 
 def kind_registry() -> KindRegistry:
