@@ -27,8 +27,7 @@ from mamori.gamedays import scoring
 from mamori.gamedays.scenario import GameDaySpec
 from mamori.gamedays.service import drills
 from mamori.incidents.alerts import service
-from mamori.incidents.oncall import service as paging
-from mamori.incidents.oncall.notifiers import Page
+from mamori.integrations.notify import Message, Notifiers
 from mamori.wiring import build_runtime, start
 
 CONFIG = """\
@@ -58,7 +57,7 @@ class Counter:
     def __init__(self) -> None:
         self.sent = 0
 
-    def send(self, page: Page, target: str) -> str:
+    def send(self, message: Message, target: str) -> str:
         self.sent += 1
         return "ok"
 
@@ -91,7 +90,7 @@ def _runtime(tmp: Path, n: int) -> tuple[Runtime, Counter]:
     (tmp / "c.yaml").write_text(CONFIG + "---\n" + json.dumps(scenario))
     manifest.apply(runtime, manifest.load(tmp / "c.yaml", runtime.kinds), actor=Actor("bench", "config"))
     counter = Counter()
-    runtime.states.put(paging.Channels({"email": counter}))
+    runtime.states.put(Notifiers({"email": counter}))
     return runtime, counter
 
 

@@ -91,7 +91,7 @@ def server(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str], dict[
         proc = subprocess.Popen([mamori, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_for("the server", lambda: _up(base))
+            wait_for("the server", lambda: _up(base), timeout=90)
             with httpx.Client(base_url=base, timeout=10) as api:
                 yield api, admin, bob, inbox
         finally:

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core.models import User
-from mamori.incidents.models import AlertGroup, Incident, Notification
+from mamori.incidents.eventing import is_drill
+from mamori.incidents.models import Alert, AlertGroup, Incident, Notification
 
 WORK_START, WORK_END = time(9, 0), time(18, 0)
 
@@ -85,6 +86,17 @@ def load(
     return sorted(out, key=lambda p: (-p.pages, p.user))
 
 
+def drill_groups(session: Session, group_ids: Iterable[str | None]) -> set[str]:
+    """Which of these alert groups are a game day's (their alerts carry the `mamori_drill` label): drills
+    never count in MTTA/MTTR, on-call load or incident trends."""
+    wanted = sorted({g for g in group_ids if g})
+    found: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        rows = session.execute(select(Alert.group_id, Alert.labels).where(Alert.group_id.in_(wanted[i : i + 500])))
+        found.update(str(gid) for gid, labels in rows if gid and is_drill(labels or {}))
+    return found
+
+
 def oncall_load(session: Session, *, since: datetime, until: datetime) -> list[PersonLoad]:
     rows = session.execute(
         select(
@@ -100,8 +112,11 @@ def oncall_load(session: Session, *, since: datetime, until: datetime) -> list[P
             Notification.created_at < until,
         )
     ).all()
+    drills = drill_groups(session, (row[1] for row in rows))
     first: dict[tuple[str, str | None, int, int], datetime] = {}
     for email, group, rnd, step, at in rows:
+        if group in drills:
+            continue
         key = (str(email), group, rnd, step)
         first[key] = min(first.get(key, at), at)
     emails = {k[0] for k in first}
@@ -118,9 +133,9 @@ def oncall_load(session: Session, *, since: datetime, until: datetime) -> list[P
 
 def incident_trends(session: Session, *, since: datetime, until: datetime) -> dict[str, Any]:
     """Incidents declared per week (UTC, weeks start on Monday) by severity, service and team."""
-    incidents = session.scalars(
-        select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until)
-    ).all()
+    incidents = _real(
+        session, session.scalars(select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until))
+    )
     buckets: dict[str, dict[str, Counter[str]]] = {}
     week = week_start(since)
     while datetime.combine(week, time(0), UTC) < until:
@@ -145,16 +160,25 @@ def incident_trends(session: Session, *, since: datetime, until: datetime) -> di
     return {"weeks": weeks, "total": len(incidents), **{k: dict(sorted(v.items())) for k, v in totals.items()}}
 
 
+def _real(session: Session, incidents: Iterable[Incident]) -> list[Incident]:
+    """The incidents that are not a drill's (declared from a drill's alert group)."""
+    rows = list(incidents)
+    drills = drill_groups(session, (i.group_id for i in rows))
+    return [i for i in rows if i.group_id not in drills]
+
+
 def response_times(session: Session, *, since: datetime, until: datetime) -> dict[str, Any]:
     """MTTA (alert groups: opened -> acknowledged) and MTTR (opened -> resolved), plus incidents by severity."""
-    groups = session.scalars(
+    all_groups = session.scalars(
         select(AlertGroup).where(AlertGroup.opened_at >= since, AlertGroup.opened_at < until)
     ).all()
+    drills = drill_groups(session, (g.id for g in all_groups))
+    groups = [g for g in all_groups if g.id not in drills]
     acks = [(g.acknowledged_at - g.opened_at).total_seconds() for g in groups if g.acknowledged_at]
     fixes = [(g.resolved_at - g.opened_at).total_seconds() for g in groups if g.resolved_at]
-    incidents = session.scalars(
-        select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until)
-    ).all()
+    incidents = _real(
+        session, session.scalars(select(Incident).where(Incident.declared_at >= since, Incident.declared_at < until))
+    )
     by_severity: dict[str, int] = {}
     for incident in incidents:
         by_severity[incident.severity] = by_severity.get(incident.severity, 0) + 1
