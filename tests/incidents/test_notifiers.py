@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from mamori.core.clock import FixedClock
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
+from mamori.incidents.alerts import service
 from mamori.incidents.alerts.signing import slack_signature
 from mamori.incidents.models import AlertGroup
 from mamori.incidents.oncall import service as paging
@@ -254,3 +256,44 @@ def test_a_page_in_slack_carries_the_alert_title_escaped() -> None:
     page = replace(PAGE, title="<!channel> disk <https://evil.example|full>")
     text = slack_blocks(message(page))[0]["text"]["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt; disk &lt;https://evil.example|full&gt;" in text
+
+
+def test_a_page_names_the_alert_its_key_labels_annotations_and_runbook(runtime: Runtime, tmp_path: Path) -> None:
+    from mamori.integrations.notify import email_text
+    from tests.incidents.fakes import am_payload, install_fakes
+
+    apply_config(runtime, tmp_path / "c")
+    fakes = install_fakes(runtime)
+    labels = {"alertname": "HighLatency", "service": "jobs-api", "severity": "critical", "region": "eu-west-1"}
+    annotations = {
+        "summary": "p99 latency 2.3 s on /search",
+        "runbook_url": "https://runbooks.example/latency",
+        "description": "x" * 900,
+    }
+    with runtime.sessions.begin() as s:
+        service.accept(
+            s,
+            integration="prod-am",
+            source="alertmanager",
+            body=json.dumps(am_payload({"labels": labels, "annotations": annotations})).encode(),
+            content_type="application/json",
+            now=runtime.now(),
+        )
+    Worker(runtime).run_until_idle()
+    (_, sent), *_ = fakes["email"].sent
+    text = email_text(sent)
+    assert "summary: p99 latency 2.3 s on /search" in text and "region=eu-west-1" in text
+    assert "Runbook: https://runbooks.example/latency" in text and "alertname=" not in text
+    assert max(len(line) for line in text.splitlines()) < 600, "long annotations are shortened"
+    blocks = slack_blocks(sent)
+    assert any(e.get("url") == "https://runbooks.example/latency" for b in blocks for e in b.get("elements", []))
+    assert sent.data["labels"]["region"] == "eu-west-1" and sent.data["annotations"]["summary"].startswith("p99")
+
+
+def test_a_runbook_link_that_is_not_http_is_never_rendered() -> None:
+    page = replace(PAGE, annotations={"runbook_url": "javascript:alert(1)"})
+    rendered = message(page)
+    assert "javascript" not in json.dumps(slack_blocks(rendered))
+    from mamori.integrations.notify import email_text
+
+    assert "javascript" not in email_text(rendered)

@@ -6,7 +6,7 @@ The channels themselves (email, Slack, webhook; SMS or voice providers by the sa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from mamori.integrations import DeliveryError
 from mamori.integrations.notify import Button, Message
@@ -32,6 +32,22 @@ class Page:
     details_url: str
     acted_by: str | None = None
     """Who acknowledged or resolved it, for messages updated after the fact."""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    """The labels and annotations of the alert that opened the group (summary, description, runbook_url)."""
+
+
+HIDDEN_LABELS = frozenset({"alertname", "mamori_drill"})
+KEY_LABELS, TEXT_LIMIT = 8, 500
+
+
+def _short(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def runbook(page: Page) -> str | None:
+    """The runbook link of the alert (`runbook_url`, as Prometheus rules name it, or `runbook`)."""
+    return page.annotations.get("runbook_url") or page.annotations.get("runbook") or None
 
 
 def message(page: Page, *, update: bool = False) -> Message:
@@ -44,13 +60,26 @@ def message(page: Page, *, update: bool = False) -> Message:
     if page.status != "resolved":
         buttons.append(Button("resolve", "Resolve", value=page.group_id))
     buttons.append(Button("open", "Open", url=page.details_url))
+    book = runbook(page)
+    if book:
+        buttons.append(Button("runbook", "Runbook", url=book))  # dropped by the channel unless http(s)
     data = {k: v for k, v in asdict(page).items() if k != "acted_by"}
+    lines = [f"service: {page.service or '-'} · status: {status}"]
+    for name in ("summary", "description"):
+        if page.annotations.get(name):
+            lines.append(f"{name}: {_short(page.annotations[name], TEXT_LIMIT)}")
+    shown = [(k, v) for k, v in sorted(page.labels.items()) if k not in HIDDEN_LABELS][:KEY_LABELS]
+    if shown:
+        lines.append("labels: " + ", ".join(f"{k}={_short(v, 80)}" for k, v in shown))
+    links = [("Acknowledge", page.ack_url), ("Resolve", page.resolve_url), ("Details", page.details_url)]
+    if book:
+        links.append(("Runbook", book))
     return Message(
         kind=PAGE_KIND,
         title=page.title,
         severity=page.severity,
-        lines=(f"service: {page.service or '-'} · status: {status}",),
-        links=(("Acknowledge", page.ack_url), ("Resolve", page.resolve_url), ("Details", page.details_url)),
+        lines=tuple(lines),
+        links=tuple(links),
         buttons=tuple(buttons),
         key=f"mamori:{page.group_id}",
         data=data,

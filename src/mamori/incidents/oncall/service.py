@@ -30,7 +30,7 @@ from mamori.incidents.eventing import drill_prefix, group_fields, group_labels
 from mamori.incidents.events import AlertGroupPaged
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import EscalationPolicySpec, Notify
-from mamori.incidents.models import AlertGroup, Notification, NotificationAttempt
+from mamori.incidents.models import Alert, AlertGroup, Notification, NotificationAttempt
 from mamori.incidents.oncall import rotation
 from mamori.incidents.oncall.notifiers import NotifyError, Page, message
 from mamori.integrations.notify import Notifier, Notifiers, UpdatingNotifier
@@ -220,6 +220,7 @@ def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: date
     resolve = sign_action(key, group_id=group.id, action="resolve", user=user, expires=now + LINK_TTL)
     session = object_session(group)
     labels = group_labels(session, group.id) if session is not None else {}
+    annotations = _first_annotations(session, group.id) if session is not None else {}
     return Page(
         group_id=group.id,
         title=drill_prefix(group.title, labels),  # a game day's alerts say so in every channel
@@ -229,7 +230,16 @@ def page_for(runtime: Runtime, group: AlertGroup, user: str | None, *, now: date
         ack_url=f"{base}/hooks/incidents/action/{ack}",
         resolve_url=f"{base}/hooks/incidents/action/{resolve}",
         details_url=f"{base}/alerts/{group.id}",
+        labels=labels,
+        annotations=annotations,
     )
+
+
+def _first_annotations(session: Session, group_id: str) -> dict[str, str]:
+    found = session.scalar(
+        select(Alert.annotations).where(Alert.group_id == group_id).order_by(Alert.first_seen_at, Alert.id).limit(1)
+    )
+    return {str(k): str(v) for k, v in (found or {}).items()}
 
 
 def notify(ctx: JobContext, *, notification_id: str) -> None:
