@@ -85,3 +85,44 @@ def test_an_unreachable_database_is_one_line_naming_it_without_the_password(monk
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: cannot use the database at postgresql")
     assert "127.0.0.1:1/mamori" in lines[0] and "s3cret-pw" not in result.stderr and "Traceback" not in result.output
+
+
+def _counts(url: str) -> dict[str, int]:
+    from sqlalchemy import MetaData, func, select
+
+    from mamori.core.db import make_engine
+
+    engine = make_engine(url)
+    tables = MetaData()
+    try:
+        with engine.connect() as conn:
+            tables.reflect(conn)
+            return {
+                name: int(conn.scalar(select(func.count()).select_from(table)) or 0)
+                for name, table in tables.tables.items()
+                if name not in ("alembic_version",)
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_demo_twice_keeps_what_the_user_did_and_reset_starts_afresh(env: str) -> None:
+    first = runner.invoke(app, ["demo", "--seed-only"])
+    assert first.exit_code == 0, first.output
+    seeded = _counts(env)
+    made = runner.invoke(
+        app,
+        ["admin", "create-user", "--email", "new@example.com", "--name", "New", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(app, ["demo", "--seed-only"])
+    assert again.exit_code == 0, again.output
+    after = _counts(env)
+    assert after["users"] == seeded["users"] + 1, "the user made between the runs is kept"
+    changed = {t: (seeded.get(t, 0), n) for t, n in after.items() if n != seeded.get(t, 0)}
+    assert set(changed) == {"users", "audit_log"}, f"a second seeding adds nothing of its own: {changed}"
+    reset = runner.invoke(app, ["demo", "--seed-only", "--reset"])
+    assert reset.exit_code == 0, reset.output
+    assert _counts(env)["users"] == seeded["users"], "reset drops what the user made"

@@ -60,14 +60,41 @@ def apply(
     config: ConfigDir,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; store nothing.")] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Remove objects config created and no longer declares.")
+        bool,
+        typer.Option(
+            "--prune", help="Remove objects config created and no longer declares, of the kinds this folder holds."
+        ),
     ] = False,
+    prune_kind: Annotated[
+        list[str] | None, typer.Option("--prune-kind", help="Prune only this kind (repeatable); implies --prune.")
+    ] = None,
 ) -> None:
     """Load configuration into Mamori, all or nothing."""
     rt = cs.runtime()
     migrate.upgrade(rt.engine)
     bundle = manifest.load(config, rt.kinds)
-    report = manifest.apply(rt, bundle, actor=Actor(name="config", source="config"), dry_run=dry_run, prune=prune)
+    report = manifest.apply(
+        rt,
+        bundle,
+        actor=Actor(name="config", source="config"),
+        dry_run=dry_run,
+        prune=prune or bool(prune_kind),
+        prune_kinds=prune_kind or None,
+    )
+    cs.print_json(report.as_dict())
+
+
+@app.command()
+@cs.handle_errors
+def delete(
+    kind: Annotated[str, typer.Argument(help="The kind, as in a document's `kind:` (FlagSet, Schedule, ...).")],
+    name: Annotated[str, typer.Argument(help="The object's metadata.name.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would go; remove nothing.")] = False,
+) -> None:
+    """Remove one configuration object, as pruning would (audited; the last admin is never removed)."""
+    rt = cs.runtime()
+    migrate.upgrade(rt.engine)
+    report = manifest.delete(rt, kind=kind, name=name, actor=Actor(name="config", source="config"), dry_run=dry_run)
     cs.print_json(report.as_dict())
 
 
@@ -171,10 +198,16 @@ def demo(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Seed the demo data and exit.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop every table of the database first and seed afresh.")
+    ] = False,
 ) -> None:
-    """Seed the demo organisation into the data directory and serve it."""
+    """Seed the demo organisation into the data directory and serve it. Run again, it keeps what you changed;
+    `--reset` starts from a clean database."""
     rt = cs.runtime()
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if reset:
+        migrate.drop_everything(rt.engine)
     migrate.upgrade(rt.engine)
     login = demo_data.seed(rt)
     start(rt)

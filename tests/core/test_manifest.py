@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mamori.core import audit, auth, manifest
 from mamori.core.audit import Actor
-from mamori.core.errors import ValidationFailed
+from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.models import AuditEntry, Service, Team
 from mamori.core.runtime import Runtime
 
@@ -215,7 +215,10 @@ def test_prune_removes_only_what_config_created(runtime: Runtime, tmp_path: Path
     with runtime.sessions.begin() as session:
         session.add(Team(name="made-in-ui", display_name="UI", created_at=runtime.now()))
     (root / "org.yaml").write_text(TEAM_AND_SERVICE.split("---\n", maxsplit=1)[0])
-    report = manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG, prune=True)
+    # the folder holds no Service any more: only a Service named for pruning goes
+    report = manifest.apply(
+        runtime, manifest.load(root, runtime.kinds), actor=CONFIG, prune=True, prune_kinds=["Service", "Team"]
+    )
     assert report.deleted == ["Service/jobs-api"]
     with runtime.sessions() as session:
         assert session.scalar(select(Service).where(Service.name == "jobs-api")) is None
@@ -299,3 +302,42 @@ def test_field_limits_are_refused_at_validate_with_the_field_path(runtime: Runti
     assert "ofrepRateLimit.per" in rendered and "longer than zero" in rendered, rendered
     assert "escalateAfter" in rendered and "at most ten years" in rendered, rendered
     assert "spec.email" in rendered and "at most 254 characters" in rendered, rendered
+
+
+def test_prune_touches_only_the_kinds_the_applied_folder_holds(runtime: Runtime, tmp_path: Path) -> None:
+    """Applying a folder of teams with --prune never removes the users another folder declared."""
+    users = write(tmp_path / "u", **{"users.yaml": USER_EXAMPLE})
+    no_members = TEAM_AND_SERVICE.replace("  members: [{user: alice@example.com, role: admin}]\n", "  members: []\n")
+    org = write(tmp_path / "o", **{"org.yaml": no_members})
+    manifest.apply(runtime, manifest.load(users, runtime.kinds), actor=CONFIG)
+    manifest.apply(runtime, manifest.load(org, runtime.kinds), actor=CONFIG)
+    (org / "org.yaml").write_text(no_members.split("---\n", maxsplit=1)[0])
+    dry = manifest.apply(runtime, manifest.load(org, runtime.kinds), actor=CONFIG, prune=True, dry_run=True)
+    assert dry.deleted == [] and dry.dry_run, "Team is the only kind left in the folder and backend is declared"
+    wide = manifest.apply(
+        runtime, manifest.load(org, runtime.kinds), actor=CONFIG, prune=True, dry_run=True, prune_kinds=["Service"]
+    )
+    assert wide.deleted == ["Service/jobs-api"], "the dry run lists what would go"
+    with runtime.sessions() as session:
+        assert session.scalar(select(Service).where(Service.name == "jobs-api")) is not None, "dry run kept it"
+        assert auth.find_user(session, "alice@example.com") is not None
+
+
+def test_the_last_active_admin_is_never_pruned_or_deleted(runtime: Runtime, tmp_path: Path) -> None:
+    admin = USER_EXAMPLE.replace("  name: Alice\n", "  name: Alice\n  role: admin\n")
+    root = write(tmp_path, **{"users.yaml": admin, "org.yaml": TEAM_AND_SERVICE})
+    manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG)
+    with runtime.sessions() as session:
+        user = auth.find_user(session, "alice@example.com")
+        assert user is not None and user.role == "admin", "the example user must be an admin for this test"
+    with pytest.raises(ValidationFailed, match="last active admin"):
+        manifest.delete(runtime, kind="User", name="alice", actor=CONFIG)
+    with pytest.raises(NotFound, match="'Usr' is not a kind"):
+        manifest.delete(runtime, kind="Usr", name="alice", actor=CONFIG)
+    report = manifest.delete(runtime, kind="Service", name="jobs-api", actor=CONFIG)
+    assert report.deleted == ["Service/jobs-api"]
+    with runtime.sessions() as session:
+        assert session.scalar(select(Service).where(Service.name == "jobs-api")) is None
+        user = auth.find_user(session, "alice@example.com")
+        assert user is not None and user.active
+        assert next(e.action for e in audit.list_entries(session) if e.object_id == "jobs-api") == "delete"

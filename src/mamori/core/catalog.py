@@ -8,11 +8,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core import audit, auth, urls
-from mamori.core.errors import NotFound, Problem
+from mamori.core.errors import NotFound, Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, ApplyContext, Bundle, Document, KindDef, SpecModel
 from mamori.core.models import ROLES, Service, Team, TeamMembership, User
 
@@ -183,6 +183,14 @@ def _apply_user(ctx: ApplyContext, doc: Document) -> None:
 def _delete_user(ctx: ApplyContext, name: str) -> None:
     user = ctx.session.scalar(select(User).where(User.handle == name))
     if user is not None:
+        if user.active and user.role == "admin":
+            others = ctx.session.scalar(
+                select(func.count()).select_from(User).where(User.active, User.role == "admin", User.id != user.id)
+            )
+            if not others:
+                raise ValidationFailed(
+                    f"refusing to remove User {name!r}: {user.email} is the last active admin (make another first)"
+                )
         # Deactivate rather than delete: the audit log and old incidents still name this person.
         user.active = False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ from mamori.core.documents import (
     Prepare,
     SpecModel,
 )
-from mamori.core.errors import Problem, ValidationFailed
+from mamori.core.errors import NotFound, Problem, ValidationFailed
 from mamori.core.models import ConfigObject
 
 if TYPE_CHECKING:
@@ -249,8 +250,11 @@ def apply(
     actor: Actor,
     dry_run: bool = False,
     prune: bool = False,
+    prune_kinds: Collection[str] | None = None,
 ) -> ApplyReport:
-    """Store a validated bundle in one transaction; on any error nothing is stored."""
+    """Store a validated bundle in one transaction; on any error nothing is stored. `prune` removes what
+    config created and no longer declares, of the kinds the bundle holds (or of `prune_kinds`): applying a
+    folder of flag sets never removes the users another folder declared."""
     report = ApplyReport(dry_run=dry_run)
     registry = runtime.kinds
     now = runtime.clock.now()
@@ -261,7 +265,8 @@ def apply(
         for doc in ordered:
             _apply_one(ctx, doc, registry, report)
         if prune:
-            _prune(ctx, bundle, registry, report)
+            kinds = set(prune_kinds) if prune_kinds else {d.kind for d in bundle.documents}
+            _prune(ctx, bundle, registry, report, kinds=kinds)
         if dry_run:
             session.rollback()
         else:
@@ -315,28 +320,52 @@ def _apply_one(ctx: ApplyContext, doc: Document, registry: KindRegistry, report:
     ctx.session.flush()
 
 
-def _prune(ctx: ApplyContext, bundle: Bundle, registry: KindRegistry, report: ApplyReport) -> None:
+def _prune(ctx: ApplyContext, bundle: Bundle, registry: KindRegistry, report: ApplyReport, *, kinds: set[str]) -> None:
     declared = {(d.api_version, d.kind, d.name) for d in bundle.documents}
-    stored = ctx.session.scalars(select(ConfigObject).where(ConfigObject.managed_by == "config")).all()
+    stored = ctx.session.scalars(
+        select(ConfigObject).where(ConfigObject.managed_by == "config", ConfigObject.kind.in_(sorted(kinds)))
+    ).all()
     for obj in sorted(stored, key=lambda o: -_order_of(registry, o.api_version, o.kind)):
-        if (obj.api_version, obj.kind, obj.name) in declared:
-            continue
-        kind_def = registry.get(obj.api_version, obj.kind)
-        if kind_def is not None and kind_def.delete is not None:
-            kind_def.delete(ctx, obj.name)
-        audit.record(
-            ctx.session,
-            actor=ctx.actor,
-            action="prune",
-            object_type=obj.kind,
-            object_id=obj.name,
-            at=ctx.now,
-            before=obj.spec,
-            after=None,
-        )
-        ctx.session.delete(obj)
-        report.deleted.append(f"{obj.kind}/{obj.name}")
+        if (obj.api_version, obj.kind, obj.name) not in declared:
+            _remove(ctx, registry, obj, action="prune")
+            report.deleted.append(f"{obj.kind}/{obj.name}")
     ctx.session.flush()
+
+
+def _remove(ctx: ApplyContext, registry: KindRegistry, obj: ConfigObject, *, action: str) -> None:
+    kind_def = registry.get(obj.api_version, obj.kind)
+    if kind_def is not None and kind_def.delete is not None:
+        kind_def.delete(ctx, obj.name)  # may refuse (ValidationFailed): the last admin stays
+    audit.record(
+        ctx.session,
+        actor=ctx.actor,
+        action=action,
+        object_type=obj.kind,
+        object_id=obj.name,
+        at=ctx.now,
+        before=obj.spec,
+        after=None,
+    )
+    ctx.session.delete(obj)
+
+
+def delete(runtime: Runtime, *, kind: str, name: str, actor: Actor, dry_run: bool = False) -> ApplyReport:
+    """Remove one configuration object (`mamori delete KIND NAME`), with its kind's own clean-up, audited."""
+    report = ApplyReport(dry_run=dry_run)
+    with runtime.sessions() as session:
+        obj = session.scalar(select(ConfigObject).where(ConfigObject.kind == kind, ConfigObject.name == name))
+        if obj is None:
+            known = sorted({k for _, k in runtime.kinds.kinds})
+            hint = "" if kind in known else f" ({kind!r} is not a kind; kinds: {', '.join(known)})"
+            raise NotFound(f"no {kind} named {name!r} is stored{hint}")
+        ctx = ApplyContext(session=session, runtime=runtime, actor=actor, now=runtime.clock.now(), bundle=Bundle([]))
+        _remove(ctx, runtime.kinds, obj, action="delete")
+        report.deleted.append(f"{kind}/{name}")
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    return report
 
 
 def _order_of(registry: KindRegistry, api_version: str, kind: str) -> int:

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -40,3 +40,21 @@ def pending(engine: Engine) -> set[str]:
     # A revision another branch depends on (core's base) is applied but never a current head.
     applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
     return set(script.get_heads()) - applied
+
+
+def drop_everything(engine: Engine) -> None:
+    """Drop every table the database holds, Alembic's own included, and on PostgreSQL Mamori's own trigger
+    functions (`mamori demo --reset`)."""
+    tables = MetaData()
+    with engine.begin() as conn:
+        tables.reflect(conn)
+        tables.drop_all(conn)
+        if conn.dialect.name == "postgresql":
+            names = conn.scalars(
+                text(
+                    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = current_schema() AND p.proname LIKE 'mamori\\_%'"
+                )
+            ).all()
+            for name in names:
+                conn.execute(text(f'DROP FUNCTION IF EXISTS "{name}"() CASCADE'))
