@@ -144,7 +144,7 @@ def targeting_form(
             raise ValidationFailed(f"targeting is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
         except RecursionError:
             raise ValidationFailed("targeting is nested too deeply") from None
-        flag = service.get_flag(session, environment=environment, key=key)
+        flag = service.get_flag(session, environment=environment, key=key, for_update=True)
         if rule is not None and rule != {}:  # anything else (false, [], 0) is checked, and refused, as targeting
             flag["targeting"] = rule
         else:
