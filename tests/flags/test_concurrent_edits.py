@@ -20,12 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.core.audit import Actor
+from mamori.core.jobs import JobContext
 from mamori.core.models import AuditEntry
 from mamori.core.runtime import Runtime
-from mamori.flags import service, serving
-from mamori.flags.models import FlagChange
+from mamori.flags import ramps, rollouts, service, serving
+from mamori.flags.models import FlagChange, FlagRamp
 from mamori.web.app import create_app
 from tests.conftest import issue_token
+from tests.flags.conftest import apply_config, write_config
 from tests.support import REPO
 
 ALICE = Actor(name="alice@jobs.example", source="api")
@@ -249,3 +251,56 @@ def test_if_match_takes_the_environment_etag_and_star(flags_runtime: Runtime) ->
         assert refused.status_code == 412, "If-Match compares strongly: a weak tag never matches"
         gone = client.get("/api/v1/flags/staging/flags/nothing-here", headers=headers)
         assert gone.status_code == 404
+
+
+def test_approving_a_change_while_the_flag_changes_rejects_it_as_stale(runtime: Runtime, tmp_path: Path) -> None:
+    apply_config(runtime, write_config(tmp_path / "config", production_approval=True))
+    now = runtime.now()
+    system = Actor.system("test")  # system changes apply at once, even where approval is required
+    with runtime.sessions.begin() as session:
+        pending = service.change_flag(
+            session, environment="production", key="page-size", flag=FLAG, action="set", actor=ALICE,
+            reason="bigger pages", now=now,
+        )  # fmt: skip
+        assert pending.status == "pending"
+        pending_id = pending.id
+    changed = {**FLAG, "defaultVariant": "on"}
+
+    def change(session: Session) -> object:
+        return service.change_flag(
+            session, environment="production", key="page-size", flag=changed, action="set", actor=system,
+            reason="meanwhile", now=now,
+        )  # fmt: skip
+
+    def approve(session: Session) -> object:
+        return service.decide_change(session, change_id=pending_id, approve=True, actor=BOB, now=now)
+
+    _while_holding(runtime, change, approve)
+    assert _flags(runtime, "production")["page-size"] == changed, "the approval overwrote a later change"
+    with runtime.sessions() as session:
+        decided = session.get(FlagChange, pending_id)
+        assert decided is not None and decided.status == "rejected"
+
+
+def test_a_ramp_step_due_while_a_guard_pauses_the_ramp_does_not_advance_it(flags_runtime: Runtime) -> None:
+    now = flags_runtime.now()
+    with flags_runtime.sessions.begin() as session:
+        ramp_id = ramps.start_ramp(
+            session, environment="production", key="new-search", steps=[5, 25, 50, 100], interval="1h",
+            service_name=None, guard="pause", actor=ALICE, reason="ramp new search", now=now,
+        ).id  # fmt: skip
+
+    def pause(session: Session) -> object:
+        ctx = JobContext(session=session, job_id=0, attempt=1, now=now, runtime=flags_runtime)
+        return ramps.halt_ramps(ctx, service_name="jobs-web", why="burn alert")
+
+    def step(session: Session) -> object:
+        ramps.advance_if_due(session, ramp_id=ramp_id, step=1, now=now)
+        return None
+
+    _while_holding(flags_runtime, pause, step)
+    with flags_runtime.sessions() as session:
+        ramp = session.get(FlagRamp, ramp_id)
+        assert ramp is not None and (ramp.status, ramp.step_index) == ("paused", 0)
+        flag = service.get_flag(session, environment="production", key="new-search")
+    assert rollouts.rollout_percent(flag) == 5, "a paused ramp moved on"
