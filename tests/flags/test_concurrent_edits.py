@@ -304,3 +304,26 @@ def test_a_ramp_step_due_while_a_guard_pauses_the_ramp_does_not_advance_it(flags
         assert ramp is not None and (ramp.status, ramp.step_index) == ("paused", 0)
         flag = service.get_flag(session, environment="production", key="new-search")
     assert rollouts.rollout_percent(flag) == 5, "a paused ramp moved on"
+
+
+def test_a_config_apply_during_an_api_edit_gives_the_flag_set_a_new_version(
+    flags_runtime: Runtime, tmp_path: Path
+) -> None:
+    now = flags_runtime.now()
+    with flags_runtime.sessions() as session:
+        version = serving.get_environment(session, environment="staging").version
+    flags = {"flags": {"only-this": FLAG}}
+
+    def edit(session: Session) -> object:
+        return service.change_flag(
+            session, environment="staging", key="extra", flag=FLAG, action="set", actor=ALICE, reason=None, now=now
+        )
+
+    def apply(_: Session) -> object:
+        return apply_config(flags_runtime, write_config(tmp_path / "config-2", flags=flags))
+
+    _while_holding(flags_runtime, edit, apply)
+    with flags_runtime.sessions() as session:
+        row = serving.get_environment(session, environment="staging")
+        assert row.document == flags
+        assert row.version == version + 2, "two different flag sets were served under one version"
