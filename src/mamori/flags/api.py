@@ -1,4 +1,8 @@
-"""Flags HTTP API under /api/v1/flags: the flagd.json sync endpoint, flag edits, approvals, ramps, SDK counts."""
+"""Flags HTTP API under /api/v1/flags: flagd.json sync, flag reads and edits, approvals, ramps, SDK counts.
+
+Reads of a flag, of an environment's flags and of flagd.json carry an ETag; edits of a flag take If-Match
+(the flag's ETag or the whole set's) and answer 412 when it no longer holds. Edits without If-Match are
+never lost either: each takes the environment's row lock, so concurrent edits apply one after another."""
 
 from __future__ import annotations
 
@@ -66,6 +70,11 @@ IfMatch = Annotated[
         "flagd.json), or `*`: the change is made only if it still holds, else 412 Precondition Failed"
     ),
 ]
+
+
+STALE: dict[int | str, dict[str, Any]] = {
+    412: {"description": "If-Match does not hold: the flag (or its flag set) changed since it was read"}
+}
 
 
 def _tag_flag(response: Response, session: SessionDep, change: FlagChange) -> None:
@@ -187,7 +196,7 @@ class RampIn(ReasonIn):
     guard: str = "pause"
 
 
-@router.put("/{environment}/flags/{key}", response_model=ChangeOut)
+@router.put("/{environment}/flags/{key}", response_model=ChangeOut, responses=STALE)
 def put_flag(
     environment: str,
     key: str,
@@ -215,7 +224,7 @@ def put_flag(
     return change_out(change)
 
 
-@router.delete("/{environment}/flags/{key}", response_model=ChangeOut)
+@router.delete("/{environment}/flags/{key}", response_model=ChangeOut, responses=STALE)
 def delete_flag(
     environment: str,
     key: str,
@@ -241,7 +250,7 @@ def delete_flag(
     return change_out(change)
 
 
-@router.post("/{environment}/flags/{key}/toggle", response_model=ChangeOut)
+@router.post("/{environment}/flags/{key}/toggle", response_model=ChangeOut, responses=STALE)
 def toggle(
     environment: str,
     key: str,
@@ -268,7 +277,7 @@ def toggle(
     return change_out(change)
 
 
-@router.post("/{environment}/flags/{key}/rollout", response_model=ChangeOut)
+@router.post("/{environment}/flags/{key}/rollout", response_model=ChangeOut, responses=STALE)
 def rollout(
     environment: str,
     key: str,
