@@ -27,6 +27,7 @@ from mamori.flags import ramps, rollouts, service, serving
 from mamori.flags.models import FlagChange, FlagRamp
 from mamori.web.app import create_app
 from tests.conftest import issue_token
+from tests.core.concurrency import until_blocked_or_done
 from tests.flags.conftest import apply_config, write_config
 from tests.support import REPO
 
@@ -72,7 +73,7 @@ def _while_holding(runtime: Runtime, first: Callable[[Session], object], second:
         first(session)
         thread = threading.Thread(target=other)
         thread.start()
-        time.sleep(0.5)  # the other transaction now reads the flag set (or waits for it)
+        until_blocked_or_done(runtime, thread)
     thread.join(timeout=30)
     assert not thread.is_alive(), "the second transaction never finished"
     assert not errors, errors

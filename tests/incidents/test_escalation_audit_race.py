@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -16,6 +15,7 @@ from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
 from mamori.incidents.models import AlertGroup
 from mamori.incidents.oncall import service as paging
+from tests.core.concurrency import until_blocked_or_done
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import fire
 
@@ -43,7 +43,7 @@ def test_an_ack_committing_during_an_audit_leaves_no_escalation_behind(
         service.acknowledge(s, runtime, group_id=group_id, actor=Actor(name="bob", source="api"), now=runtime.now())
         thread = threading.Thread(target=audit)
         thread.start()
-        time.sleep(0.5)  # the auditor now reads the group (or passes over it while this ack holds it)
+        until_blocked_or_done(runtime, thread)
     thread.join(timeout=30)
     assert not thread.is_alive() and not errors, errors
 

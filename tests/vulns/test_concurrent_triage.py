@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from mamori.core import audit
@@ -11,6 +10,7 @@ from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
 from mamori.vulns import store
 from mamori.vulns.service import findings, queries
+from tests.core.concurrency import until_blocked_or_done
 from tests.vulns.helpers import advisory, seed_services, write_advisories, write_repos
 
 ALICE = Actor(name="alice@jobs.example", source="api")
@@ -51,7 +51,7 @@ def test_a_rescan_during_a_triage_sees_the_decision_it_closes(runtime: Runtime, 
         )
         thread = threading.Thread(target=rescan)
         thread.start()
-        time.sleep(0.5)  # the rescan now reads the findings (or waits for this triage to commit)
+        until_blocked_or_done(runtime, thread)
     thread.join(timeout=60)
     assert not thread.is_alive() and not errors, errors
 
