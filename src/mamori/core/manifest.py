@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mamori.core import audit
@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 METADATA_KEYS = {"name", "displayName", "labels", "annotations", "namespace"}
+APPLY_LOCK = 0x6D616D6F7269  # "mamori": the PostgreSQL advisory lock that one apply at a time holds
 
 
 def format_loc(loc: tuple[Any, ...] | list[Any], prefix: str = "spec") -> str:
@@ -260,6 +261,7 @@ def apply(
     now = runtime.clock.now()
     session = runtime.sessions()
     try:
+        _one_apply_at_a_time(session)
         ctx = ApplyContext(session=session, runtime=runtime, actor=actor, now=now, bundle=bundle)
         ordered = sorted(bundle.documents, key=lambda d: (_order(registry, d), d.kind, d.name))
         for doc in ordered:
@@ -277,6 +279,15 @@ def apply(
     finally:
         session.close()
     return report
+
+
+def _one_apply_at_a_time(session: Session) -> None:
+    """Serialise applies: each decides created/updated/unchanged and prunes from what is stored, so two at
+    once would both insert a new document (one then fails) or judge and audit from a state the other is
+    replacing. PostgreSQL takes an advisory lock until the transaction ends; a SQLite transaction already
+    holds the write lock (ADR 6)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
 
 
 def _order(registry: KindRegistry, doc: Document) -> int:

@@ -1,17 +1,21 @@
-"""Flags HTTP API under /api/v1/flags: the flagd.json sync endpoint, flag edits, approvals, ramps, SDK counts."""
+"""Flags HTTP API under /api/v1/flags: flagd.json sync, flag reads and edits, approvals, ramps, SDK counts.
+
+Reads of a flag, of an environment's flags and of flagd.json carry an ETag; edits of a flag take If-Match
+(the flag's ETag or the whole set's) and answer 412 when it no longer holds. Edits without If-Match are
+never lost either: each takes the environment's row lock, so concurrent edits apply one after another."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mamori.core import auth
 from mamori.core.errors import Forbidden
 from mamori.core.models import ApiToken
-from mamori.flags import counts, ramps, service, serving, stale
+from mamori.flags import counts, etags, ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange, FlagRamp
 from mamori.flags.schemas import (
@@ -19,6 +23,7 @@ from mamori.flags.schemas import (
     CountsStoredOut,
     EnvironmentOut,
     FlagIn,
+    FlagOut,
     FlagSummary,
     RampOut,
     ScheduledOut,
@@ -58,6 +63,25 @@ def _sdk_key_or(need: str) -> Any:
 
 FlagdReader = Annotated[str, Depends(_sdk_key_or("read"))]
 CountReporter = Annotated[str, Depends(_sdk_key_or("write"))]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="the flag's ETag (from GET .../flags/{key}) or the flag set's (from GET .../flags or "
+        "flagd.json), or `*`: the change is made only if it still holds, else 412 Precondition Failed"
+    ),
+]
+
+
+STALE: dict[int | str, dict[str, Any]] = {
+    412: {"description": "If-Match does not hold: the flag (or its flag set) changed since it was read"}
+}
+
+
+def _tag_flag(response: Response, session: SessionDep, change: FlagChange) -> None:
+    """The flag's ETag after a change, so that the client's next conditional write can name it."""
+    tag = service.current_etag(serving.get_environment(session, environment=change.environment), key=change.flag_key)
+    if tag is not None:
+        response.headers["ETag"] = tag
 
 
 def change_out(change: FlagChange) -> ChangeOut:
@@ -127,8 +151,17 @@ def list_environments(_: Reader, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/{environment}/flags", response_model=list[FlagSummary])
-def list_flags(environment: str, _: Reader, session: SessionDep) -> list[dict[str, Any]]:
+def list_flags(environment: str, _: Reader, session: SessionDep, response: Response) -> list[dict[str, Any]]:
+    response.headers["ETag"] = serving.get_environment(session, environment=environment).etag
     return service.flag_summaries(session, environment=environment)
+
+
+@router.get("/{environment}/flags/{key}", response_model=FlagOut, response_model_exclude_none=True)
+def get_flag(environment: str, key: str, _: Reader, session: SessionDep, response: Response) -> dict[str, Any]:
+    """One flag in flagd form (what PUT takes as `flag`), with its ETag for If-Match."""
+    flag = service.get_flag(session, environment=environment, key=key)
+    response.headers["ETag"] = etags.flag_etag(environment, key, flag)
+    return flag
 
 
 class FlagPut(BaseModel):
@@ -163,9 +196,17 @@ class RampIn(ReasonIn):
     guard: str = "pause"
 
 
-@router.put("/{environment}/flags/{key}", response_model=ChangeOut)
+@router.put("/{environment}/flags/{key}", response_model=ChangeOut, responses=STALE)
 def put_flag(
-    environment: str, key: str, *, body: FlagPut, principal: Writer, session: SessionDep, runtime: RuntimeDep
+    environment: str,
+    key: str,
+    *,
+    body: FlagPut,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ChangeOut:
     change = service.change_flag(
         session,
@@ -176,12 +217,14 @@ def put_flag(
         actor=principal.actor(),
         reason=body.reason,
         now=runtime.now(),
+        if_match=etags.parse_if_match(if_match),
     )
     session.commit()
+    _tag_flag(response, session, change)
     return change_out(change)
 
 
-@router.delete("/{environment}/flags/{key}", response_model=ChangeOut)
+@router.delete("/{environment}/flags/{key}", response_model=ChangeOut, responses=STALE)
 def delete_flag(
     environment: str,
     key: str,
@@ -190,6 +233,7 @@ def delete_flag(
     session: SessionDep,
     runtime: RuntimeDep,
     reason: str | None = None,
+    if_match: IfMatch = None,
 ) -> ChangeOut:
     change = service.change_flag(
         session,
@@ -200,14 +244,23 @@ def delete_flag(
         actor=principal.actor(),
         reason=reason,
         now=runtime.now(),
+        if_match=etags.parse_if_match(if_match),
     )
     session.commit()
     return change_out(change)
 
 
-@router.post("/{environment}/flags/{key}/toggle", response_model=ChangeOut)
+@router.post("/{environment}/flags/{key}/toggle", response_model=ChangeOut, responses=STALE)
 def toggle(
-    environment: str, key: str, *, body: ToggleIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+    environment: str,
+    key: str,
+    *,
+    body: ToggleIn,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ChangeOut:
     change = service.toggle(
         session,
@@ -217,14 +270,24 @@ def toggle(
         actor=principal.actor(),
         reason=body.reason,
         now=runtime.now(),
+        if_match=etags.parse_if_match(if_match),
     )
     session.commit()
+    _tag_flag(response, session, change)
     return change_out(change)
 
 
-@router.post("/{environment}/flags/{key}/rollout", response_model=ChangeOut)
+@router.post("/{environment}/flags/{key}/rollout", response_model=ChangeOut, responses=STALE)
 def rollout(
-    environment: str, key: str, *, body: RolloutIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+    environment: str,
+    key: str,
+    *,
+    body: RolloutIn,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ChangeOut:
     change = service.set_rollout(
         session,
@@ -234,8 +297,10 @@ def rollout(
         actor=principal.actor(),
         reason=body.reason,
         now=runtime.now(),
+        if_match=etags.parse_if_match(if_match),
     )
     session.commit()
+    _tag_flag(response, session, change)
     return change_out(change)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core.runtime import Runtime
@@ -39,28 +40,28 @@ class EvaluationCounter:
 
 
 def record(session: Session, counts: Counter[Key], *, now: datetime) -> int:
-    """Add tallies to the per-day rows; returns how many evaluations were stored."""
+    """Add tallies to the per-day rows; returns how many evaluations were stored.
+
+    One upsert that adds in the database (`count = count + n`), so writers in several processes at once
+    neither lose each other's counts nor collide creating a day's row; keys go in one order, so two
+    writers never wait on each other in a cycle."""
     day = now.date().isoformat()
-    total = 0
-    for (environment, flag_key, variant), n in counts.items():
-        if n <= 0:
-            continue
-        row = session.scalar(
-            select(FlagEvaluationCount).where(
-                FlagEvaluationCount.environment == environment,
-                FlagEvaluationCount.flag_key == flag_key,
-                FlagEvaluationCount.variant == variant,
-                FlagEvaluationCount.day == day,
-            )
-        )
-        if row is None:
-            row = FlagEvaluationCount(environment=environment, flag_key=flag_key, variant=variant, day=day, count=0)
-            session.add(row)
-        row.count += n
-        row.last_at = now
-        total += n
-    session.flush()
-    return total
+    positive = sorted((key, n) for key, n in counts.items() if n > 0)
+    if not positive:
+        return 0
+    rows = [
+        {"environment": e, "flag_key": k, "variant": v, "day": day, "count": n, "last_at": now}
+        for (e, k, v), n in positive
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(FlagEvaluationCount).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["environment", "flag_key", "variant", "day"],
+        set_={"count": FlagEvaluationCount.count + statement.excluded.count, "last_at": statement.excluded.last_at},
+    )
+    session.execute(statement)
+    return sum(n for _, n in positive)
 
 
 def last_evaluated(session: Session, *, environment: str) -> dict[str, datetime]:

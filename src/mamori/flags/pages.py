@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.core import deliveries
 from mamori.core.errors import MamoriError, NotFound, ValidationFailed
-from mamori.flags import ramps, service, serving, stale
+from mamori.flags import etags, ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
@@ -32,6 +32,7 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
     flags = service.flag_summaries(session, environment=environment)
     for flag in flags:
         flag["targeting_json"] = json.dumps(flag["targeting"], indent=2) if flag["targeting"] else ""
+        flag["etag"] = service.current_etag(row, key=flag["key"])
     pending = [
         {"change": change, "diff": diff_lines(change.before, change.after)}
         for change in service.list_changes(session, environment=environment, status="pending")
@@ -136,7 +137,11 @@ def targeting_form(
     runtime: RuntimeDep,
     targeting: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
+    etag: Annotated[str, Form()] = "",
 ) -> Response:
+    """Save the edited targeting JSON: refused (412) if the flag changed since the page showed it (`etag`),
+    since the text area holds the targeting as it was then and would silently undo the other change."""
+
     def work() -> Any:
         try:
             rule = json.loads(targeting) if targeting.strip() else None
@@ -144,21 +149,28 @@ def targeting_form(
             raise ValidationFailed(f"targeting is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
         except RecursionError:
             raise ValidationFailed("targeting is nested too deeply") from None
-        flag = service.get_flag(session, environment=environment, key=key)
+        flag = service.get_flag(session, environment=environment, key=key, for_update=True)
         if rule is not None and rule != {}:  # anything else (false, [], 0) is checked, and refused, as targeting
             flag["targeting"] = rule
         else:
             flag.pop("targeting", None)
-        return service.change_flag(
-            session,
-            environment=environment,
-            key=key,
-            flag=flag,
-            action="targeting",
-            actor=principal.actor(),
-            reason=reason,
-            now=runtime.now(),
-        )
+        try:
+            return service.change_flag(
+                session,
+                environment=environment,
+                key=key,
+                flag=flag,
+                action="targeting",
+                actor=principal.actor(),
+                reason=reason,
+                now=runtime.now(),
+                if_match=(etag,) if etag else None,
+            )
+        except etags.PreconditionFailed:
+            raise etags.PreconditionFailed(
+                f"{key} changed since this page showed it, so the targeting you edited is out of date; "
+                "nothing was saved: reload the page and edit it again"
+            ) from None
 
     return _done(request, session, environment, work)
 

@@ -86,7 +86,7 @@ def start_ramp(
         raise ValidationFailed(f"interval: {exc}") from None
     if seconds < 60:
         raise ValidationFailed("a ramp interval is at least 1m")
-    flag = service.get_flag(session, environment=environment, key=key)
+    flag = service.get_flag(session, environment=environment, key=key, for_update=True)
     running = session.scalar(
         select(FlagRamp).where(
             FlagRamp.environment == environment,
@@ -138,11 +138,13 @@ def decide_change(
     """Approve or reject a pending change; a ramp waiting on it starts or is cancelled."""
     change = service.decide_change(session, change_id=change_id, approve=approve, actor=actor, now=now, reason=reason)
     ramp = session.scalar(
-        select(FlagRamp).where(
+        select(FlagRamp)
+        .where(
             FlagRamp.environment == change.environment,
             FlagRamp.flag_key == change.flag_key,
             FlagRamp.status == "awaiting",
         )
+        .with_for_update()
     )
     if ramp is not None:
         ramp.updated_at = now
@@ -169,7 +171,7 @@ def _enqueue_next(session: Session, ramp: FlagRamp, *, now: datetime) -> None:
 
 def advance_if_due(session: Session, *, ramp_id: str, step: int, now: datetime) -> None:
     """Move a running ramp to step `step` if that is its next one (a paused or finished ramp is left alone)."""
-    ramp = session.get(FlagRamp, ramp_id)
+    ramp = session.get(FlagRamp, ramp_id, with_for_update=True, populate_existing=True)
     if ramp is None:
         raise PermanentJobError(f"no ramp {ramp_id!r}")
     if ramp.status != "running" or step != ramp.step_index + 1:
@@ -180,7 +182,7 @@ def advance_if_due(session: Session, *, ramp_id: str, step: int, now: datetime) 
 def advance(session: Session, ramp: FlagRamp, *, step: int, now: datetime) -> None:
     """Apply step `step` of a ramp now and schedule the one after it."""
     percent = ramp.steps[step]
-    flag = service.get_flag(session, environment=ramp.environment, key=ramp.flag_key)
+    flag = service.get_flag(session, environment=ramp.environment, key=ramp.flag_key, for_update=True)
     service.change_flag(
         session,
         environment=ramp.environment,
@@ -203,7 +205,7 @@ def list_ramps(session: Session, *, environment: str | None = None) -> list[Flag
 
 
 def resume_ramp(session: Session, *, ramp_id: str, actor: Actor, now: datetime) -> FlagRamp:
-    ramp = session.get(FlagRamp, ramp_id)
+    ramp = session.get(FlagRamp, ramp_id, with_for_update=True, populate_existing=True)
     if ramp is None:
         raise NotFound(f"no ramp {ramp_id!r}")
     if ramp.status != "paused":
@@ -217,8 +219,13 @@ def resume_ramp(session: Session, *, ramp_id: str, actor: Actor, now: datetime) 
 def halt_ramps(ctx: JobContext, *, service_name: str, why: str) -> list[FlagRamp]:
     """Pause (or revert, per the ramp's guard) every running ramp guarded by this service's health."""
     halted = []
+    # Locked (in one order, so two halts cannot deadlock): a ramp step running now either finishes first
+    # or then sees the ramp paused.
     ramps = ctx.session.scalars(
-        select(FlagRamp).where(FlagRamp.status == "running", FlagRamp.service == service_name)
+        select(FlagRamp)
+        .where(FlagRamp.status == "running", FlagRamp.service == service_name)
+        .order_by(FlagRamp.environment, FlagRamp.id)
+        .with_for_update()
     ).all()
     for ramp in ramps:
         if ramp.guard == "none":
@@ -376,7 +383,7 @@ def apply_scheduled(
 ) -> None:
     """Carry out a change scheduled earlier, in the name of whoever scheduled it."""
     actor = Actor(name=f"schedule by {by}", source="system")
-    flag = service.get_flag(session, environment=environment, key=key)
+    flag = service.get_flag(session, environment=environment, key=key, for_update=True)
     if action == "rollout":
         if percent is None:
             raise PermanentJobError("a scheduled rollout without a percent")

@@ -61,6 +61,18 @@ class FlagIn(BaseModel):
         return out
 
 
+class FlagOut(BaseModel):
+    """A whole flag in flagd form, as stored (GET .../flags/{key}; its ETag is in the header)."""
+
+    state: str
+    variants: dict[str, Any]
+    default_variant: str | None = Field(default=None, alias="defaultVariant")
+    targeting: Any = None
+    metadata: dict[str, Any] | None = None
+
+    model_config = {"populate_by_name": True, "extra": "allow"}
+
+
 class ChangeOut(BaseModel):
     id: str
     environment: str

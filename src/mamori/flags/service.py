@@ -4,7 +4,6 @@ approvals, ramps' rollouts and promotion between environments (serving is in `se
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from mamori.core import audit, catalog, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
-from mamori.flags import flagd_format
+from mamori.flags import etags, flagd_format
 from mamori.flags.diff import diff_lines
 from mamori.flags.evaluator import FlagEvaluator, Resolution, compile_flag_set
 from mamori.flags.models import FlagChange, FlagEnvironment
@@ -25,13 +24,9 @@ from mamori.flags.schemas import FlagSetSpec
 from mamori.flags.serving import get_environment, list_environments, note_commit, to_context
 
 
-def compute_etag(document: dict[str, Any], fractional: str) -> str:
-    canonical = json.dumps({"d": document, "f": fractional}, sort_keys=True, separators=(",", ":"))
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
-
-
 def store_flag_set(session: Session, *, name: str, spec: FlagSetSpec, now: datetime, actor: Actor) -> FlagEnvironment:
-    row = session.get(FlagEnvironment, spec.environment)
+    # Locked like an API edit: an edit that read the old set must not write it back over this one.
+    row = session.get(FlagEnvironment, spec.environment, with_for_update=True, populate_existing=True)
     if row is None:
         row = FlagEnvironment(environment=spec.environment, version=0)
         session.add(row)
@@ -65,7 +60,7 @@ def _replace_document(session: Session, row: FlagEnvironment, document: dict[str
     event.listen(session, "after_commit", lambda _s: note_commit(environment), once=True)
     row.document = copy.deepcopy(document)
     row.version = (row.version or 0) + 1
-    row.etag = compute_etag(row.document, row.fractional)
+    row.etag = etags.environment_etag(row.document, row.fractional)
     row.updated_at = now
     session.flush()
 
@@ -109,9 +104,13 @@ def change_flag(
     actor: Actor,
     reason: str | None,
     now: datetime,
+    if_match: tuple[str, ...] | None = None,
 ) -> FlagChange:
-    """Set (or with flag=None delete) one flag: applied at once, or pending when the environment needs approval."""
-    row = get_environment(session, environment=environment)
+    """Set (or with flag=None delete) one flag: applied at once, or pending when the environment needs approval.
+
+    The environment's row stays locked until the caller commits, so concurrent changes take turns; with
+    `if_match` (the tags of an If-Match header) the change goes ahead only if the flag is still as read."""
+    row = get_environment(session, environment=environment, for_update=True)
     reason = (reason or "").strip() or None
     if row.require_reason and reason is None:
         raise ValidationFailed(
@@ -119,6 +118,8 @@ def change_flag(
             problems=[Problem(loc="reason", msg="required in this environment")],
         )
     before = row.document.get("flags", {}).get(key)
+    if if_match is not None:
+        check_if_match(row, key=key, if_match=if_match)
     if flag is None and before is None:
         raise NotFound(f"no flag {key!r} in {environment}")
     document = _with_flag(row.document, key, flag)
@@ -151,6 +152,23 @@ def change_flag(
             reason=reason,
         )
     return change
+
+
+def current_etag(row: FlagEnvironment, *, key: str) -> str | None:
+    """The ETag of flag `key` as `row` holds it now (None when there is no such flag)."""
+    flag = row.document.get("flags", {}).get(key)
+    return None if flag is None else etags.flag_etag(row.environment, key, flag)
+
+
+def check_if_match(row: FlagEnvironment, *, key: str, if_match: tuple[str, ...]) -> None:
+    """Raise PreconditionFailed (412) unless If-Match `if_match` holds for flag `key` of `row`."""
+    now_tag = current_etag(row, key=key)
+    if not etags.holds(if_match, flag=now_tag, environment=row.etag):
+        state = f"its ETag is now {now_tag}" if now_tag else "it does not exist"
+        raise etags.PreconditionFailed(
+            f"If-Match {', '.join(if_match)} does not hold for flag {key!r} in {row.environment}: {state} "
+            f"(the flag set's ETag is {row.etag}); GET the flag again, then retry with its new ETag"
+        )
 
 
 def _with_flag(document: dict[str, Any], key: str, flag: dict[str, Any] | None) -> dict[str, Any]:
@@ -213,7 +231,7 @@ def decide_change(
     change.decided_by, change.decided_at = actor.name, now
     if not approve:
         return _reject(session, change, actor=actor, now=now, reason=reason)
-    row = get_environment(session, environment=change.environment)
+    row = get_environment(session, environment=change.environment, for_update=True)
     if row.document.get("flags", {}).get(change.flag_key) != change.before:
         # Stale: approving it would overwrite a later change. It is rejected, and that is kept (the caller
         # commits), rather than raised, which would roll the rejection back and leave it pending forever.
@@ -248,18 +266,28 @@ def list_changes(session: Session, *, environment: str | None = None, status: st
     return list(session.scalars(query))
 
 
-def get_flag(session: Session, *, environment: str, key: str) -> dict[str, Any]:
-    flag = get_environment(session, environment=environment).document.get("flags", {}).get(key)
+def get_flag(session: Session, *, environment: str, key: str, for_update: bool = False) -> dict[str, Any]:
+    """A copy of one flag; a caller that will change it passes `for_update` (see `serving.get_environment`)."""
+    row = get_environment(session, environment=environment, for_update=for_update)
+    flag = row.document.get("flags", {}).get(key)
     if flag is None:
         raise NotFound(f"no flag {key!r} in {environment}")
     return copy.deepcopy(dict(flag))
 
 
 def toggle(
-    session: Session, *, environment: str, key: str, enabled: bool, actor: Actor, reason: str | None, now: datetime
+    session: Session,
+    *,
+    environment: str,
+    key: str,
+    enabled: bool,
+    actor: Actor,
+    reason: str | None,
+    now: datetime,
+    if_match: tuple[str, ...] | None = None,
 ) -> FlagChange:
     """The kill switch: state ENABLED or DISABLED, nothing else changes."""
-    flag = get_flag(session, environment=environment, key=key)
+    flag = get_flag(session, environment=environment, key=key, for_update=True)
     flag["state"] = "ENABLED" if enabled else "DISABLED"
     return change_flag(
         session,
@@ -270,13 +298,22 @@ def toggle(
         actor=actor,
         reason=reason,
         now=now,
+        if_match=if_match,
     )
 
 
 def set_rollout(
-    session: Session, *, environment: str, key: str, percent: int, actor: Actor, reason: str | None, now: datetime
+    session: Session,
+    *,
+    environment: str,
+    key: str,
+    percent: int,
+    actor: Actor,
+    reason: str | None,
+    now: datetime,
+    if_match: tuple[str, ...] | None = None,
 ) -> FlagChange:
-    flag = rollout_flag(get_flag(session, environment=environment, key=key), percent)
+    flag = rollout_flag(get_flag(session, environment=environment, key=key, for_update=True), percent)
     return change_flag(
         session,
         environment=environment,
@@ -286,6 +323,7 @@ def set_rollout(
         actor=actor,
         reason=reason,
         now=now,
+        if_match=if_match,
     )
 
 
@@ -315,7 +353,7 @@ def promote(
     if source == target:
         raise ValidationFailed(f"promote {key!r}: source and target are both {source}")
     flag = get_flag(session, environment=source, key=key)
-    if get_environment(session, environment=target).document.get("flags", {}).get(key) == flag:
+    if get_environment(session, environment=target, for_update=True).document.get("flags", {}).get(key) == flag:
         raise Conflict(f"flag {key!r} is already the same in {target} as in {source}")
     return change_flag(
         session,

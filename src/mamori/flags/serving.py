@@ -16,8 +16,14 @@ from mamori.flags.evaluator import FlagEvaluator, Resolution
 from mamori.flags.models import FlagEnvironment
 
 
-def get_environment(session: Session, *, environment: str) -> FlagEnvironment:
-    row = session.get(FlagEnvironment, environment)
+def get_environment(session: Session, *, environment: str, for_update: bool = False) -> FlagEnvironment:
+    """An environment's flag set. A read-modify-write passes `for_update`: the row is then re-read and locked
+    until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL; a SQLite transaction already holds the
+    write lock, ADR 6), so two writers of one environment take turns and neither loses the other's change."""
+    if for_update:
+        row = session.get(FlagEnvironment, environment, with_for_update=True, populate_existing=True)
+    else:
+        row = session.get(FlagEnvironment, environment)
     if row is None:
         raise NotFound(f"no flag set for environment {environment!r}")
     return row

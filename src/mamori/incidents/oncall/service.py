@@ -368,20 +368,27 @@ def update_messages(ctx: JobContext, *, group_id: str) -> None:
 def audit_escalations(ctx: JobContext, *, grace_seconds: int) -> None:
     """Periodic job: find triggered groups whose next step is overdue with no live job, and restart it."""
     grace = timedelta(seconds=grace_seconds)
-    stalled = find_stalled(ctx.session, now=ctx.now, grace=grace)
+    stalled = find_stalled(ctx.session, now=ctx.now, grace=grace, for_update=True)
     for group in stalled:
         log.warning("escalation of group %s stalled; rescheduling step %s", group.id, group.step)
         _schedule_step_fresh(ctx.session, group, now=ctx.now)
 
 
-def find_stalled(session: Session, *, now: datetime, grace: timedelta = timedelta(minutes=2)) -> list[AlertGroup]:
-    candidates = session.scalars(
-        select(AlertGroup).where(
-            AlertGroup.status == "triggered",
-            AlertGroup.escalation_done.is_(False),
-            AlertGroup.policy_snapshot.is_not(None),
-        )
-    ).all()
+def find_stalled(
+    session: Session, *, now: datetime, grace: timedelta = timedelta(minutes=2), for_update: bool = False
+) -> list[AlertGroup]:
+    """Triggered groups whose next step is overdue with no live job. The auditor passes `for_update`: it then
+    judges each group as it is now and keeps it locked until it rescheduled it, and skips a group another
+    transaction holds (an escalation step or an ack in progress is not a stall), so it never writes a
+    stale step over theirs."""
+    query = select(AlertGroup).where(
+        AlertGroup.status == "triggered",
+        AlertGroup.escalation_done.is_(False),
+        AlertGroup.policy_snapshot.is_not(None),
+    )
+    if for_update:
+        query = query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    candidates = session.scalars(query).all()
     out = []
     for group in candidates:
         due = group.next_escalation_at

@@ -157,7 +157,16 @@ def _matches(session: Session) -> dict[str, _Match]:
 def _existing(session: Session) -> tuple[dict[str, VulnFinding], dict[tuple[str, str, str], VulnFinding]]:
     by_key: dict[str, VulnFinding] = {}
     by_id: dict[tuple[str, str, str], VulnFinding] = {}
-    for f in session.scalars(select(VulnFinding).where(VulnFinding.kind == "advisory")):
+    # Locked and re-read: a triage that commits while this rescan runs would otherwise be judged (fixed,
+    # reopened) and audited from the state before it, and its decision overwritten.
+    locked = (
+        select(VulnFinding)
+        .where(VulnFinding.kind == "advisory")
+        .order_by(VulnFinding.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for f in session.scalars(locked):
         by_key[f.key] = f
         for ident in [f.advisory_id or "", *f.aliases]:
             by_id[(f.service or "", f.purl or "", ident)] = f
@@ -305,7 +314,13 @@ def _reconsider(
 
 def expire_acceptances(session: Session, *, now: datetime, result: RescanResult | None = None) -> list[str]:
     expired = []
-    query = select(VulnFinding).where(VulnFinding.state == "risk_accepted", VulnFinding.accepted_until <= now)
+    query = (
+        select(VulnFinding)
+        .where(VulnFinding.state == "risk_accepted", VulnFinding.accepted_until <= now)
+        .order_by(VulnFinding.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     for f in session.scalars(query):
         until = f.accepted_until.date().isoformat() if f.accepted_until else "?"
         set_state(

@@ -15,8 +15,9 @@ from mamori.vulns.states import OPEN_STATES, STATES
 
 
 def get_finding(session: Session, finding_id: str, *, for_update: bool = False) -> VulnFinding:
-    """One finding; `for_update` locks its row (PostgreSQL) so a decision is never made on a stale read."""
-    f = session.get(VulnFinding, finding_id, with_for_update=for_update or None)
+    """One finding; `for_update` locks its row (PostgreSQL) and re-reads it, so a decision is never made on a
+    stale read (a row this session loaded earlier is refreshed, not returned as it was)."""
+    f = session.get(VulnFinding, finding_id, with_for_update=for_update or None, populate_existing=for_update)
     if f is None:
         raise NotFound(f"no finding {finding_id!r}")
     return f

@@ -128,4 +128,6 @@ def _targets(session: Session, s: vex.Statement, service: str | None) -> list[Vu
     query = select(VulnFinding).where(VulnFinding.kind == "advisory", VulnFinding.purl.in_(s.products))
     if service:
         query = query.where(VulnFinding.service == service)
+    # Locked and re-read, as triage would: "unchanged" is then judged on the finding as it is now.
+    query = query.order_by(VulnFinding.id).with_for_update().execution_options(populate_existing=True)
     return [f for f in session.scalars(query) if names & {f.advisory_id, *f.aliases}]
