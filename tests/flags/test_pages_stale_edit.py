@@ -12,7 +12,7 @@ from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
 from mamori.flags import service
 from tests.flags.conftest import apply_config, write_config
-from tests.web.conftest import PASSWORD, create_user, csrf_of
+from tests.web.conftest import PASSWORD, create_user, csrf_of, post_login
 
 FORM = re.compile(r'action="/flags/staging/page-size/targeting">.*?name="etag" value="([^"]*)"', re.S)
 
@@ -28,7 +28,7 @@ def test_saving_targeting_over_a_newer_change_is_refused_and_keeps_that_change(
 ) -> None:
     apply_config(runtime, write_config(tmp_path / "config"))
     create_user(runtime, "alice@jobs.example")
-    assert client.post("/login", data={"email": "alice@jobs.example", "password": PASSWORD}).status_code == 200
+    assert post_login(client, data={"email": "alice@jobs.example", "password": PASSWORD}).status_code == 200
     page = client.get("/flags/staging").text
     csrf, shown = csrf_of(page), _form_etag(page)
     with runtime.sessions.begin() as session:  # someone else changes the flag meanwhile
