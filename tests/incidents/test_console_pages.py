@@ -138,3 +138,93 @@ def _entries(runtime: Runtime, incident_id: str) -> list[tuple[str, str, str | N
 def _audited(runtime: Runtime, action: str) -> bool:
     with runtime.sessions() as s:
         return s.scalars(select(AuditEntry).where(AuditEntry.action == action)).first() is not None
+
+
+def test_incident_is_declared_and_run_from_the_console_forms(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    apply_config(runtime, tmp_path / "c")
+    csrf = log_in(client, runtime)
+    listing = client.get("/incidents").text
+    assert 'action="/incidents"' in listing
+    assert "Critical issue that warrants public notification" in listing  # SEV1's definition beside the picker
+
+    made = client.post(
+        "/incidents",
+        data={"csrf_token": csrf, "title": "Checkout errors", "severity": "SEV3", "summary": "5xx on pay"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    with runtime.sessions() as s:
+        incident = s.scalars(select(Incident)).one()
+        ref = incident.id
+        assert (incident.title, incident.severity, incident.declared_by) == (
+            "Checkout errors",
+            "SEV3",
+            "ada@example.com",
+        )
+    assert made.headers["location"] == f"/incidents/{ref}"
+
+    def post(path: str, **data: str) -> None:
+        answer = client.post(f"/incidents/{ref}/{path}", data={"csrf_token": csrf, **data}, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == f"/incidents/{ref}", answer.text
+
+    post("severity", severity="SEV2")
+    post("roles", role="commander", user="alice@example.com")
+    post("roles", role="scribe", user="bob@example.com")
+    post("roles", role="communications", user="carol@example.com")
+    post("roles", role="sme", user="dave@example.com")
+    post("updates", text="Payments provider is failing", status="identified", audience="internal")
+    post("updates", text="Some payments fail; we are on it", audience="external")
+    post("notes", text="provider status page is green")
+    post("resolve", text="Provider fixed their TLS")
+
+    with runtime.sessions() as s:
+        done = s.get(Incident, ref)
+        assert done is not None and done.status == "resolved" and done.severity == "SEV2"
+        assert done.roles == {
+            "commander": "alice@example.com",
+            "scribe": "bob@example.com",
+            "communications": "carol@example.com",
+            "sme": ["dave@example.com"],
+        }
+    entries = _entries(runtime, ref)
+    assert ("severity", "SEV3 -> SEV2", None) in entries
+    assert ("update", "Payments provider is failing", "internal") in entries
+    assert ("update", "Some payments fail; we are on it", "external") in entries
+    assert ("note", "provider status page is green", None) in entries
+    assert ("status", "monitoring -> resolved", None) not in entries and (
+        "status",
+        "identified -> resolved",
+        None,
+    ) in entries
+    assert _audited(runtime, "declare") and _audited(runtime, "severity") and _audited(runtime, "status")
+
+    page = client.get(f"/incidents/{ref}").text
+    assert "Incident Commander: alice@example.com" in page and "Subject-matter expert: dave@example.com" in page
+    assert "Customer-facing" in page and "Some payments fail; we are on it" in page
+    assert f'href="/incidents/{ref}/postmortem"' in page and f'action="/incidents/{ref}/updates"' not in page
+
+
+def test_console_forms_refuse_bad_input_without_changing_the_incident(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    apply_config(runtime, tmp_path / "c")
+    csrf = log_in(client, runtime)
+    made = client.post(
+        "/incidents", data={"csrf_token": csrf, "title": "x", "severity": "SEV3"}, follow_redirects=False
+    )
+    ref = made.headers["location"].rsplit("/", 1)[1]
+    refusals = {
+        "severity": {"severity": "SEV9"},
+        "roles": {"role": "janitor", "user": "bob@example.com"},
+        "updates": {"text": "", "audience": "internal"},
+        "notes": {"text": "  "},
+    }
+    for path, data in refusals.items():
+        answer = client.post(f"/incidents/{ref}/{path}", data={"csrf_token": csrf, **data})
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+    assert client.post(f"/incidents/{ref}/notes", data={"text": "no token"}).status_code == 403
+    unknown = client.post("/incidents", data={"csrf_token": csrf, "title": "y", "severity": "SEV3", "service": "nope"})
+    assert unknown.status_code == 400
+    assert [kind for kind, _, _ in _entries(runtime, ref)] == ["declared"]

@@ -11,12 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.core import deliveries, urls
+from mamori.core import catalog, deliveries, urls
 from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
+from mamori.core.models import User
 from mamori.incidents import slots as views
 from mamori.incidents.alerts import service, silences
 from mamori.incidents.kinds import stored as config
-from mamori.incidents.models import Alert, AlertGroup, Incident, Notification, NotificationAttempt
+from mamori.incidents.models import Alert, AlertGroup, Incident, IncidentEntry, Notification, NotificationAttempt
 from mamori.incidents.oncall import feeds
 from mamori.incidents.response import metrics
 from mamori.incidents.response import service as response
@@ -172,10 +173,62 @@ def act(
     return render(request, "incidents/_group_row.html", {"g": group})
 
 
+ROLE_TITLES = {
+    "commander": "Incident Commander",
+    "deputy": "Deputy Incident Commander",
+    "scribe": "Scribe",
+    "communications": "Communications",
+    "sme": "Subject-matter expert",
+}
+AUDIENCES = {"internal": "Internal", "external": "Customer-facing"}
+
+
+def _people(session: Session) -> list[str]:
+    return list(session.scalars(select(User.email).order_by(User.email)))
+
+
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents(request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
     rows = session.scalars(select(Incident).order_by(Incident.number.desc()).limit(200)).all()
-    return render(request, "incidents/incidents.html", {"incidents": rows})
+    ctx = {
+        "incidents": rows,
+        "severities": list(config.severities(session).values()),
+        "services": [s.name for s in catalog.list_services(session)],
+        "people": _people(session),
+        "default_severity": _severity_for(session, ""),
+    }
+    return render(request, "incidents/incidents.html", ctx)
+
+
+@router.post("/incidents")
+def declare(  # noqa: PLR0917 - FastAPI passes form fields by name
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: Viewer,
+    title: Annotated[str, Form()] = "",
+    severity: Annotated[str, Form()] = "",
+    service: Annotated[str, Form()] = "",
+    commander: Annotated[str, Form()] = "",
+    summary: Annotated[str, Form()] = "",
+) -> Response:
+    """Declare an incident from scratch; a responder of the service's owner team may, as may org responders."""
+    service_name = service.strip() or None
+    if service_name is not None and service_name not in {s.name for s in catalog.list_services(session)}:
+        raise InvalidInput(f"no service {service_name!r} in the catalog; pick one from the list or none")
+    authorize_for_team(who, catalog.service_team(session, service_name) if service_name else None, "respond")
+    incident = response.declare(
+        session,
+        runtime,
+        title=title,
+        severity=severity,
+        service=service_name,
+        commander=commander.strip() or None,
+        summary=summary.strip(),
+        actor=who.actor("ui"),
+        now=runtime.now(),
+    )
+    session.commit()
+    return RedirectResponse(f"/incidents/{incident.id}", status_code=303)
 
 
 @router.get("/incidents/{ref}", response_class=HTMLResponse)
@@ -186,7 +239,125 @@ def incident(ref: str, request: Request, session: SessionDep, runtime: RuntimeDe
     if found.group_id:
         sent += deliveries.for_subject(session, f"incidents:alert_group:{found.group_id}")
     sent.sort(key=lambda d: (d.at, d.id), reverse=True)
-    return render(request, "incidents/incident.html", {"i": found, "items": items, "deliveries": sent})
+    updates = session.scalars(
+        select(IncidentEntry)
+        .where(IncidentEntry.incident_id == found.id, IncidentEntry.kind == "update")
+        .order_by(IncidentEntry.at.desc(), IncidentEntry.id.desc())
+    ).all()
+    ctx = {
+        "i": found,
+        "items": items,
+        "deliveries": sent,
+        "updates": updates,
+        "severities": list(config.severities(session).values()),
+        "statuses": response.STATUSES,
+        "roles": ROLE_TITLES,
+        "audiences": AUDIENCES,
+        "people": _people(session),
+        "group": session.get(AlertGroup, found.group_id) if found.group_id else None,
+    }
+    return render(request, "incidents/incident.html", ctx)
+
+
+def _responder_of(session: Session, who: Principal, ref: str) -> Incident:
+    """The incident, once the caller may respond to it (org-wide, or in the incident's team)."""
+    found = response.get(session, ref)
+    authorize_for_team(who, found.team, "respond")
+    return found
+
+
+def _back(session: Session, incident: Incident) -> RedirectResponse:
+    """Commit the change, then show the incident again (post/redirect/get)."""
+    session.commit()
+    return RedirectResponse(f"/incidents/{incident.id}", status_code=303)
+
+
+@router.post("/incidents/{ref}/severity")
+def change_severity(
+    ref: str, session: SessionDep, runtime: RuntimeDep, who: Viewer, severity: Annotated[str, Form()] = ""
+) -> Response:
+    found = _responder_of(session, who, ref)
+    return _back(
+        session,
+        response.set_severity(
+            session, runtime, ref=found.id, severity=severity, actor=who.actor("ui"), now=runtime.now()
+        ),
+    )
+
+
+@router.post("/incidents/{ref}/roles")
+def assign_role(  # noqa: PLR0917 - FastAPI passes form fields by name
+    ref: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: Viewer,
+    role: Annotated[str, Form()] = "",
+    user: Annotated[str, Form()] = "",
+) -> Response:
+    found = _responder_of(session, who, ref)
+    if not user.strip():
+        raise InvalidInput("name the person to assign: their email")
+    return _back(
+        session,
+        response.assign_role(
+            session, runtime, ref=found.id, role=role, user=user.strip(), actor=who.actor("ui"), now=runtime.now()
+        ),
+    )
+
+
+@router.post("/incidents/{ref}/updates")
+def post_update(  # noqa: PLR0917 - FastAPI passes form fields by name
+    ref: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: Viewer,
+    text: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+    audience: Annotated[str, Form()] = "internal",
+) -> Response:
+    found = _responder_of(session, who, ref)
+    if not text.strip():
+        raise InvalidInput("a status update needs some text")
+    updated = response.post_update(
+        session,
+        runtime,
+        ref=found.id,
+        text=text.strip(),
+        status=status or None,
+        audience=audience,
+        actor=who.actor("ui"),
+        now=runtime.now(),
+    )
+    return _back(session, updated)
+
+
+@router.post("/incidents/{ref}/notes")
+def add_note(
+    ref: str, session: SessionDep, runtime: RuntimeDep, who: Viewer, text: Annotated[str, Form()] = ""
+) -> Response:
+    found = _responder_of(session, who, ref)
+    if not text.strip():
+        raise InvalidInput("a note needs some text")
+    return _back(
+        session, response.add_note(session, ref=found.id, text=text.strip(), actor=who.actor("ui"), now=runtime.now())
+    )
+
+
+@router.post("/incidents/{ref}/resolve")
+def resolve_incident(
+    ref: str, session: SessionDep, runtime: RuntimeDep, who: Viewer, text: Annotated[str, Form()] = ""
+) -> Response:
+    """Resolve with a closing update (internal); a severity that needs a postmortem gets its draft now."""
+    found = _responder_of(session, who, ref)
+    if found.status == "resolved":
+        return _back(session, found)
+    closing = text.strip() or "Resolved."
+    return _back(
+        session,
+        response.post_update(
+            session, runtime, ref=found.id, text=closing, status="resolved", actor=who.actor("ui"), now=runtime.now()
+        ),
+    )
 
 
 @router.get("/oncall", response_class=HTMLResponse)
