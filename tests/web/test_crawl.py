@@ -1,0 +1,167 @@
+"""Every link the seeded demo renders resolves: a logged-in crawl from /services, and every page route probed
+with unknown ids and bad query values, never answers 5xx (nor 404 for a link Mamori drew, nor JSON for a page)."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from mamori import demo
+from mamori.core import migrate
+from mamori.core.config import load_settings
+from mamori.core.db import make_engine
+from mamori.core.runtime import Runtime
+from mamori.web import admin_pages, pages
+from mamori.web.app import create_app
+from mamori.wiring import build_runtime, start
+from tests.web.conftest import post_login
+
+BASE = "https://testserver"
+MAX_PAGES = 600
+MAX_PER_PATH = 4  # a calendar's "next week" link leads on forever: a few weeks of each path are enough
+SKIP = ("/logout",)
+BAD_IDS = ("nope-unknown", "999999", "%2e%2e", "x" * 300)
+BAD_VALUES = ("nope", "-1", "0", "99999999999999999999", "2026-13-45", "all", "", "x" * 500, "null")
+
+
+class Links(HTMLParser):
+    """The same-site targets a browser would GET from a page: links, and the actions of GET forms."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.found.append(str(values["href"]))
+        elif tag == "form" and (values.get("method") or "get").lower() == "get":
+            self.found.append(str(values.get("action") or ""))
+
+
+def same_site(page: str, href: str) -> str | None:
+    """The path?query `href` leads to when it stays on Mamori (no fragment), else None."""
+    if href.startswith(("mailto:", "tel:", "javascript:", "#")):
+        return None
+    target = urlsplit(urljoin(BASE + page, href))
+    if f"{target.scheme}://{target.netloc}" != BASE:
+        return None
+    return target.path + (f"?{target.query}" if target.query else "")
+
+
+@pytest.fixture
+def demo_client(tmp_path: Path) -> Iterator[TestClient]:
+    url = f"sqlite:///{tmp_path / 'mamori.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path,
+        database_url=url,
+        secret_key="crawl-test-secret-0123456789",
+        session_cookie_secure=False,
+        base_url=BASE,
+    )
+    runtime = build_runtime(settings)
+    start(runtime)
+    demo.seed(runtime)
+    with TestClient(create_app(runtime), base_url=BASE, raise_server_exceptions=False) as client:
+        answer = post_login(
+            client, data={"email": demo.DEMO_EMAIL, "password": demo.DEMO_PASSWORD}, follow_redirects=False
+        )
+        assert answer.status_code == 303, answer.text
+        yield client
+    runtime.engine.dispose()
+
+
+def page_routes(client: TestClient) -> list[APIRoute]:
+    """The dashboard's HTML GET routes: the domains' page routers and the web's own pages."""
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    routers = [r for plugin in runtime.plugins for r in plugin.page_routers] + [pages.router, admin_pages.router]
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    return [r for r in routes if "GET" in r.methods]
+
+
+def crawl(client: TestClient) -> tuple[dict[str, int], list[str]]:
+    """Breadth first from /services: every page reached and its status, and what was wrong on the way."""
+    seen: dict[str, int] = {}
+    per_path: dict[str, int] = {}
+    problems: list[str] = []
+    queue: deque[tuple[str, str]] = deque([("/services", "(start)")])
+    queued = {"/services"}
+    while queue and len(seen) < MAX_PAGES:
+        target, source = queue.popleft()
+        answer = client.get(target, follow_redirects=True)
+        seen[target] = answer.status_code
+        kind = answer.headers.get("content-type", "")
+        if answer.status_code >= 500:
+            problems.append(f"{answer.status_code} {target} (linked from {source})")
+        elif answer.status_code in (404, 405):
+            problems.append(f"{answer.status_code} {target}: a broken link on {source}")
+        if "json" in kind and not target.startswith("/api/"):
+            problems.append(f"JSON body on a page: {target} (linked from {source}): {answer.text[:200]}")
+        if "html" not in kind:
+            continue
+        parser = Links()
+        parser.feed(answer.text)
+        for href in parser.found:
+            link = same_site(target, href)
+            if link is None or link in queued or link.startswith(SKIP):
+                continue
+            path = urlsplit(link).path
+            if per_path.get(path, 0) >= MAX_PER_PATH:
+                continue
+            per_path[path] = per_path.get(path, 0) + 1
+            queued.add(link)
+            queue.append((link, target))
+    return seen, problems
+
+
+def test_every_link_reachable_from_the_demo_resolves_and_no_page_route_answers_5xx(demo_client: TestClient) -> None:
+    seen, problems = crawl(demo_client)
+    assert not problems, "\n".join(problems)
+    reached = {urlsplit(p).path for p in seen}
+    for must in ("/alerts", "/incidents", "/oncall", "/timeline"):
+        assert must in reached, f"the crawl never reached {must}: {sorted(reached)[:40]}"
+    assert any(re.fullmatch(r"/alerts/[0-9a-f]{32}", p) for p in reached), "no alert page was linked"
+    assert any(re.fullmatch(r"/incidents/[0-9a-f]{32}", p) for p in reached), "no incident page was linked"
+    routes = page_routes(demo_client)
+    assert len(routes) >= 20 and any(r.path == "/alerts/{group_id}" for r in routes), [r.path for r in routes]
+
+    for route in routes:
+        params = re.findall(r"{([^}:]+)(?::path)?}", route.path)
+        queries = [q.name for q in route.dependant.query_params]
+        probes = []
+        for bad in BAD_IDS if params else ("",):
+            path = route.path
+            for name in params:
+                path = re.sub(r"{" + name + r"(:path)?}", bad, path)
+            probes.append(path)
+        # the routes' real pages (as crawled) with each query value made bad, one parameter at a time
+        real = [p for p in seen if route.path_regex.fullmatch(urlsplit(p).path)][:2]
+        for base in [*probes[:1], *(urlsplit(p).path for p in real)]:
+            for name in queries:
+                probes.extend(f"{base}?{urlencode({name: value})}" for value in BAD_VALUES)
+        for target in probes:
+            answer = demo_client.get(target, follow_redirects=True)
+            if answer.status_code >= 500:
+                problems.append(f"{answer.status_code} {target} (probe of {route.path}): {answer.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_same_site_keeps_mamori_paths_and_drops_other_sites() -> None:
+    assert same_site("/alerts", "/alerts/abc#top") == "/alerts/abc"
+    assert same_site("/incidents/1", "postmortem?x=1") == "/incidents/postmortem?x=1"
+    assert same_site("/alerts", "https://runbooks.example.com/x") is None
+    assert same_site("/alerts", "//evil.example/x") is None
+    assert same_site("/alerts", "mailto:a@b") is None
+    assert dict(parse_qsl(urlsplit(same_site("/t", "/timeline?service=a%20b") or "").query)) == {"service": "a b"}
