@@ -26,25 +26,52 @@ from tests.web.conftest import post_login
 
 BASE = "https://testserver"
 MAX_PAGES = 600
-MAX_PER_PATH = 4  # a calendar's "next week" link leads on forever: a few weeks of each path are enough
+MAX_PER_PATH = 12  # a calendar's "next week" link leads on forever: a dozen variants of each path are enough
 SKIP = ("/logout",)
 BAD_IDS = ("nope-unknown", "999999", "%2e%2e", "x" * 300)
 BAD_VALUES = ("nope", "-1", "0", "99999999999999999999", "2026-13-45", "all", "", "x" * 500, "null")
 
 
 class Links(HTMLParser):
-    """The same-site targets a browser would GET from a page: links, and the actions of GET forms."""
+    """The same-site targets a browser would GET from a page: links, and each GET form submitted as it stands
+    and once with each option of each of its selects chosen (as a person trying every filter would)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        self._form: dict[str, str] | None = None  # the open GET form: its action and the fields' values
+        self._action = ""
+        self._select: str | None = None
+        self._options: dict[str, list[str]] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
+        values = {k: v or "" for k, v in attrs}
         if tag == "a" and values.get("href"):
-            self.found.append(str(values["href"]))
-        elif tag == "form" and (values.get("method") or "get").lower() == "get":
-            self.found.append(str(values.get("action") or ""))
+            self.found.append(values["href"])
+        elif tag == "form" and values.get("method", "get").lower() == "get":
+            self._form, self._action, self._options = {}, values.get("action", ""), {}
+        elif self._form is None or (not values.get("name") and tag != "option"):
+            return
+        elif tag == "input" and values.get("type", "text") not in ("submit", "button", "checkbox", "radio"):
+            self._form[values["name"]] = values.get("value", "")
+        elif tag == "select":
+            self._select = values["name"]
+            self._options[self._select] = []
+        elif tag == "option" and self._select is not None:
+            option = values.get("value", "")
+            self._options[self._select].append(option)
+            if "selected" in values or self._select not in self._form:
+                self._form[self._select] = option
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "form" and self._form is not None:
+            fields = self._form
+            self.found.append(f"{self._action}?{urlencode(fields)}")
+            for name, options in self._options.items():
+                self.found.extend(f"{self._action}?{urlencode({**fields, name: o})}" for o in options)
+            self._form = None
 
 
 def same_site(page: str, href: str) -> str | None:
@@ -164,4 +191,11 @@ def test_same_site_keeps_mamori_paths_and_drops_other_sites() -> None:
     assert same_site("/alerts", "https://runbooks.example.com/x") is None
     assert same_site("/alerts", "//evil.example/x") is None
     assert same_site("/alerts", "mailto:a@b") is None
+    form = Links()
+    form.feed(
+        '<form method="get" action="/t"><input name="q" value="x"><select name="k"><option value="">any</option>'
+        '<option value="a" selected>a</option><option value="b">b</option></select><button>Go</button></form>'
+        '<form method="post" action="/p"><input name="z"></form><a href="/l">l</a>'
+    )
+    assert form.found == ["/t?q=x&k=a", "/t?q=x&k=", "/t?q=x&k=a", "/t?q=x&k=b", "/l"]
     assert dict(parse_qsl(urlsplit(same_site("/t", "/timeline?service=a%20b") or "").query)) == {"service": "a b"}
