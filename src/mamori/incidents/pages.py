@@ -3,7 +3,7 @@ severity, roles, status updates, notes, resolve), postmortems, and who is on cal
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -16,6 +16,7 @@ from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
 from mamori.core.models import User
 from mamori.incidents import slots as views
 from mamori.incidents.alerts import service, silences
+from mamori.incidents.alerts.matchers import Matcher
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import Alert, AlertGroup, Incident, IncidentEntry, Notification, NotificationAttempt
 from mamori.incidents.oncall import feeds
@@ -38,7 +39,7 @@ SILENCE_HOURS = (1, 2, 4, 8, 24, 72)
 SILENCE_LABELS = ("alertname", "service", "instance", "job")
 
 
-def _alert_context(session: Session, group: AlertGroup, now: datetime) -> dict[str, Any]:
+def _alert_context(session: Session, group: AlertGroup) -> dict[str, Any]:
     """What the alert page shows: the group's alerts, who was paged by which step and how each send went."""
     alerts = list(session.scalars(select(Alert).where(Alert.group_id == group.id).order_by(Alert.first_seen_at)))
     notes = list(
@@ -60,7 +61,7 @@ def _alert_context(session: Session, group: AlertGroup, now: datetime) -> dict[s
         if urls.is_http_url(value) and urls.safe_href(value)
     ]
     first = alerts[0].labels if alerts else {}
-    matchers = [f'{k}="{first[k]}"' for k in SILENCE_LABELS if isinstance(first.get(k), str)]
+    matchers = [str(Matcher(k, "=", first[k])) for k in SILENCE_LABELS if isinstance(first.get(k), str)]
     return {
         "g": group,
         "alerts": alerts,
@@ -71,14 +72,13 @@ def _alert_context(session: Session, group: AlertGroup, now: datetime) -> dict[s
         "severities": list(config.severities(session).values()),
         "silence_matchers": "\n".join(matchers),
         "silence_hours": SILENCE_HOURS,
-        "now": now,
     }
 
 
 @router.get("/alerts/{group_id}", response_class=HTMLResponse)
-def alert(group_id: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
+def alert(group_id: str, request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
     group = service.get_group(session, group_id)
-    return render(request, "incidents/alert.html", _alert_context(session, group, runtime.now()))
+    return render(request, "incidents/alert.html", _alert_context(session, group))
 
 
 @router.post("/alerts/{group_id}/declare")
