@@ -64,7 +64,7 @@ def test_alert_page_shows_labels_annotations_pages_and_only_http_links(
     assert "HighLatency" in html and "jobs-api p99 above 1.5s" in html  # labels and annotations
     assert 'href="https://runbooks.example.com/high-latency"' in html
     assert 'href="javascript:' not in html
-    assert "step 1, round 1" in html
+    assert 'step 1, round 1 <span class="muted small">(schedule backend-primary)</span>' in html
     assert "delivered" in html and "failed" in html  # the email page went out, the webhook one did not
     assert "hooks.example.com" in html
     assert f'action="/alerts/{group_id}/ack"' in html and f'action="/alerts/{group_id}/declare"' in html

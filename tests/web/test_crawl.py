@@ -13,12 +13,15 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from mamori import demo
 from mamori.core import migrate
 from mamori.core.config import load_settings
 from mamori.core.db import make_engine
 from mamori.core.runtime import Runtime
+from mamori.incidents.models import AlertGroup
+from mamori.incidents.oncall import service as paging
 from mamori.web import admin_pages, pages
 from mamori.web.app import create_app
 from mamori.wiring import build_runtime, start
@@ -118,6 +121,18 @@ def page_routes(client: TestClient) -> list[APIRoute]:
     return [r for r in routes if "GET" in r.methods]
 
 
+def page_links(client: TestClient) -> list[str]:
+    """The links an email, Slack message or webhook page of each demo alert carries (details, ack, resolve)."""
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    links = []
+    with runtime.sessions() as session:
+        for group in session.scalars(select(AlertGroup)):
+            page = paging.page_for(runtime, group, demo.DEMO_EMAIL, now=runtime.now())
+            links += [same_site("/", url) for url in (page.details_url, page.ack_url, page.resolve_url)]
+    assert links and None not in links, f"page links should point at Mamori's base URL: {links}"
+    return [link for link in links if link is not None]
+
+
 def crawl(client: TestClient) -> tuple[dict[str, int], list[str]]:
     """Breadth first from /services: every page reached and its status, and what was wrong on the way."""
     seen: dict[str, int] = {}
@@ -161,6 +176,9 @@ def test_every_link_reachable_from_the_demo_resolves_and_no_page_route_answers_5
         assert must in reached, f"the crawl never reached {must}: {sorted(reached)[:40]}"
     assert any(re.fullmatch(r"/alerts/[0-9a-f]{32}", p) for p in reached), "no alert page was linked"
     assert any(re.fullmatch(r"/incidents/[0-9a-f]{32}", p) for p in reached), "no incident page was linked"
+    for link in page_links(demo_client):
+        answer = demo_client.get(link)
+        assert answer.status_code == 200 and "html" in answer.headers["content-type"], (link, answer.status_code)
     routes = page_routes(demo_client)
     assert len(routes) >= 20 and any(r.path == "/alerts/{group_id}" for r in routes), [r.path for r in routes]
 

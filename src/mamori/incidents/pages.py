@@ -18,6 +18,7 @@ from mamori.incidents import slots as views
 from mamori.incidents.alerts import service, silences
 from mamori.incidents.alerts.matchers import Matcher
 from mamori.incidents.kinds import stored as config
+from mamori.incidents.kinds.documents import EscalationPolicySpec
 from mamori.incidents.models import Alert, AlertGroup, Incident, IncidentEntry, Notification, NotificationAttempt
 from mamori.incidents.oncall import feeds
 from mamori.incidents.response import metrics
@@ -61,11 +62,12 @@ def _alert_context(session: Session, group: AlertGroup) -> dict[str, Any]:
         if urls.is_http_url(value) and urls.safe_href(value)
     ]
     first = alerts[0].labels if alerts else {}
+    steps = _steps(group.policy_snapshot)
     matchers = [str(Matcher(k, "=", first[k])) for k in SILENCE_LABELS if isinstance(first.get(k), str)]
     return {
         "g": group,
         "alerts": alerts,
-        "notes": [(n, tries[n.id]) for n in notes],
+        "notes": [(n, tries[n.id], steps.get(n.step, "")) for n in notes],
         "links": list(dict.fromkeys(links)),
         "incident": session.get(Incident, group.incident_id) if group.incident_id else None,
         "deliveries": deliveries.for_subject(session, f"incidents:alert_group:{group.id}"),
@@ -73,6 +75,18 @@ def _alert_context(session: Session, group: AlertGroup) -> dict[str, Any]:
         "silence_matchers": "\n".join(matchers),
         "silence_hours": SILENCE_HOURS,
     }
+
+
+def _steps(snapshot: dict[str, Any] | None) -> dict[int, str]:
+    """Whom each step of the group's escalation policy (as it was when the group opened) names."""
+    if not snapshot:
+        return {}
+    out = {}
+    for index, step in enumerate(EscalationPolicySpec.model_validate(snapshot["spec"]).steps):
+        whom = [f"schedule {step.notify.schedule}"] if step.notify.schedule else []
+        whom += list(step.notify.users) + ([f"team {step.notify.team}"] if step.notify.team else [])
+        out[index] = ", ".join(whom)
+    return out
 
 
 @router.get("/alerts/{group_id}", response_class=HTMLResponse)
