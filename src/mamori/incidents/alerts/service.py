@@ -311,15 +311,17 @@ def _resolve_alert(session: Session, runtime: Runtime, alert: Alert, *, now: dat
         resolve(session, runtime, group_id=group.id, actor=Actor.system("source"), now=now)
 
 
-def get_group(session: Session, group_id: str) -> AlertGroup:
-    group = session.get(AlertGroup, group_id)
+def get_group(session: Session, group_id: str, *, for_update: bool = False) -> AlertGroup:
+    """The group; `for_update` locks its row and re-reads it (writers: ack and resolve must not cross a
+    running escalation step)."""
+    group = session.get(AlertGroup, group_id, with_for_update=for_update, populate_existing=for_update)
     if group is None:
         raise NotFound(f"no alert group {group_id!r}")
     return group
 
 
 def acknowledge(session: Session, runtime: Runtime, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
-    group = get_group(session, group_id)
+    group = get_group(session, group_id, for_update=True)
     if group.status == "resolved":
         raise Conflict("the alert group is already resolved")
     if group.status == "acknowledged":
@@ -334,7 +336,7 @@ def acknowledge(session: Session, runtime: Runtime, *, group_id: str, actor: Act
 
 
 def resolve(session: Session, runtime: Runtime, *, group_id: str, actor: Actor, now: datetime) -> AlertGroup:
-    group = get_group(session, group_id)
+    group = get_group(session, group_id, for_update=True)
     if group.status == "resolved":
         return group
     group.status, group.resolved_at, group.resolved_by = "resolved", now, actor.name
