@@ -15,6 +15,7 @@ from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
+from mamori.findings import plugin as findings_plugin
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import plugin as incidents_plugin
@@ -28,6 +29,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
+    findings_plugin.plugin,
 ]
 
 
