@@ -13,15 +13,18 @@ from mamori.core import plugin as core_plugin
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
+from mamori.core.jobs import JobContext
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.findings import plugin as findings_plugin
+from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
+from mamori.vulns import events as vulns_events
 from mamori.vulns import plugin as vulns_plugin
 
 DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
@@ -38,6 +41,29 @@ def metadata() -> MetaData:
     return Base.metadata
 
 
+def _osv_into_findings(
+    ctx: JobContext, event: vulns_events.FindingOpened | vulns_events.FindingChanged | vulns_events.FindingResolved
+) -> None:
+    """A dependency finding of the vulns domain, as a source of tool `osv` in the security-findings queue."""
+    finding = findings_osv.OsvFinding(
+        finding_id=event.finding_id,
+        service=event.service,
+        ecosystem=event.ecosystem,
+        package=event.package,
+        version=event.version,
+        advisory=event.advisory,
+        severity=event.severity,
+        priority=event.priority,
+        at=event.at,
+        aliases=tuple(event.aliases),
+        locations=tuple(event.locations),
+        state=getattr(event, "state", "new"),
+        resolved=isinstance(event, vulns_events.FindingResolved),
+        raw=event.model_dump(mode="json"),
+    )
+    findings_osv.record(ctx.session, finding=finding, now=ctx.now, bus=ctx.runtime.bus)
+
+
 def subscribe(runtime: Runtime) -> None:
     """Cross-domain reactions. Each line: publisher's event -> subscriber's service function."""
     bus = runtime.bus
@@ -47,6 +73,11 @@ def subscribe(runtime: Runtime) -> None:
     # Guarded rollouts: a burn or a release freeze on a service halts its flag ramps.
     bus.subscribe(slo_events.BurnAlertFired, "flags.halt_ramps_on_burn", flag_ramps.on_burn_alert)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "flags.halt_ramps_on_freeze", flag_ramps.on_release_freeze)
+    # Mamori's own OSV findings join the security-findings queue as sources of tool "osv" (one finding per
+    # package x advisory x location, whichever tools report it).
+    bus.subscribe(vulns_events.FindingOpened, "findings.osv_opened", _osv_into_findings)
+    bus.subscribe(vulns_events.FindingChanged, "findings.osv_changed", _osv_into_findings)
+    bus.subscribe(vulns_events.FindingResolved, "findings.osv_resolved", _osv_into_findings)
 
 
 def kind_registry() -> KindRegistry:

@@ -31,7 +31,9 @@ def load(path: Path) -> Any:
 def import_doc(runtime: Runtime) -> Importer:
     """Import a document (bytes, a path or a JSON value) in one transaction, as the API does."""
 
-    def do(doc: bytes | Path | Any, *, fmt: str | None = None, name: str = "test") -> ImportReport:
+    def do(
+        doc: bytes | Path | Any, *, fmt: str | None = None, name: str = "test", repository: str = ""
+    ) -> ImportReport:
         if isinstance(doc, Path):
             payload = doc.read_bytes()
         elif isinstance(doc, bytes):
@@ -40,7 +42,14 @@ def import_doc(runtime: Runtime) -> Importer:
             payload = json.dumps(doc).encode()
         with runtime.sessions.begin() as session:
             return intake.import_payload(
-                session, payload=payload, now=runtime.now(), actor="test", fmt=fmt, name=name, bus=runtime.bus
+                session,
+                payload=payload,
+                now=runtime.now(),
+                actor="test",
+                fmt=fmt,
+                name=name,
+                bus=runtime.bus,
+                repository=repository,
             )
 
     return do

@@ -16,8 +16,13 @@ router = APIRouter(prefix="/findings", tags=["findings"])
 
 
 @router.post("/imports", response_model=ImportOut)
-async def import_document(
-    request: Request, principal: Writer, runtime: RuntimeDep, format: str | None = None, name: str = ""
+async def import_document(  # noqa: PLR0917 - FastAPI passes query parameters by name
+    request: Request,
+    principal: Writer,
+    runtime: RuntimeDep,
+    format: str | None = None,
+    name: str = "",
+    repository: str = "",
 ) -> dict[str, Any]:
     """Import a document (ASFF, OCSF, GuardDuty or Config events, Dependabot alerts, `snyk test --json`);
     bad records are listed in `problems` and the good ones are stored."""
@@ -27,7 +32,14 @@ async def import_document(
     def work() -> dict[str, Any]:
         with runtime.sessions.begin() as session:
             report = intake.import_payload(
-                session, payload=payload, now=runtime.now(), actor=actor, fmt=format, name=name, bus=runtime.bus
+                session,
+                payload=payload,
+                now=runtime.now(),
+                actor=actor,
+                fmt=format,
+                name=name,
+                bus=runtime.bus,
+                repository=repository,
             )
             return import_out(report)
 

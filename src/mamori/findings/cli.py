@@ -85,6 +85,7 @@ def parse_command(
 def import_command(
     paths: Annotated[list[Path], typer.Argument(help="JSON documents from the tools.")],
     fmt: Annotated[str | None, typer.Option("--format", help="asff, ocsf, ...; detected when left out.")] = None,
+    repository: Annotated[str, typer.Option("--repository", help="owner/name a `snyk test` ran on.")] = "",
 ) -> None:
     """Upload documents into the server's queue, one transaction each. Exit 2 when a record was rejected
     (the good records of the same document are stored)."""
@@ -94,7 +95,14 @@ def import_command(
             payload = _read(path)
             with rt.sessions.begin() as session:
                 report = intake.import_payload(
-                    session, payload=payload, now=rt.now(), actor="cli", fmt=fmt, name=path.name, bus=rt.bus
+                    session,
+                    payload=payload,
+                    now=rt.now(),
+                    actor="cli",
+                    fmt=fmt,
+                    name=path.name,
+                    bus=rt.bus,
+                    repository=repository,
                 )
             reports.append({"file": str(path), **import_out(report)})
             _report_problems(report.problems)

@@ -50,6 +50,8 @@ class Observation:
     paths: tuple[str, ...] = ()
     """Manifest or file paths inside the location (kept on the finding, not part of its identity)."""
     repository: str = ""
+    service: str = ""
+    """The owning service when the tool already knows it (Mamori's own OSV scan)."""
     description: str = ""
     severity: str = "MEDIUM"
     score: float | None = None

@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mamori.findings.parsers import asff
+from mamori.findings.parsers import asff, aws_events, dependabot, ocsf, snyk
 from mamori.findings.records import Batch
 
 Parser = Callable[[Any], Batch]
 PARSERS: dict[str, Parser] = {
     asff.FORMAT: asff.parse,
+    ocsf.FORMAT: ocsf.parse,
+    aws_events.GUARDDUTY: aws_events.parse_guardduty,
+    aws_events.CONFIG: aws_events.parse_config,
+    dependabot.FORMAT: dependabot.parse,
+    snyk.FORMAT: snyk.parse,
+    snyk.ISSUES_FORMAT: snyk.parse_issues,
 }
 DETECTORS: list[tuple[str, Callable[[Any], bool]]] = [
     (asff.FORMAT, asff.looks_like),
+    (ocsf.FORMAT, ocsf.looks_like),
+    (aws_events.GUARDDUTY, aws_events.looks_like_guardduty),
+    (aws_events.CONFIG, aws_events.looks_like_config),
+    (dependabot.FORMAT, dependabot.looks_like),
+    (snyk.FORMAT, snyk.looks_like),
+    (snyk.ISSUES_FORMAT, snyk.looks_like_issues),
 ]
 
 

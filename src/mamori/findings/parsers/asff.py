@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from mamori.findings.identity import canonical_advisory
-from mamori.findings.parsers.fields import FieldError, arn_part, items, number, obj, text, timestamp
+from mamori.findings.parsers.fields import FieldError, arn_part, items, number, obj, sub, text, timestamp
 from mamori.findings.records import Batch, Observation, RecordProblem, normalise_severity, severity_from_score
 
 FORMAT = "asff"
@@ -172,7 +172,7 @@ def parse_record(record: dict[str, Any], *, loc: str, index: int) -> list[Observ
     severity, product_severity = _severity(record, loc)
     status, workflow = _status(record)
     tool = tool_of(product_arn, fields)
-    tags = primary.get("Tags") if isinstance(primary.get("Tags"), dict) else {}
+    tags = sub(primary, "Tags")
     repeat = number(fields.get("aws/guardduty/service/count"), f"{loc}.ProductFields.aws/guardduty/service/count")
     sample = (
         record.get("Sample") is True

@@ -82,3 +82,9 @@ def arn_part(arn: str, index: int) -> str:
     """Part `index` of an ARN (3 region, 4 account); empty when `arn` is not an ARN."""
     parts = arn.split(":", 5)
     return parts[index] if arn.startswith("arn:") and len(parts) > index else ""
+
+
+def sub(record: Any, name: str) -> dict[str, Any]:
+    """An optional nested object: the object when there is one, else an empty one (never an error)."""
+    value = record.get(name) if isinstance(record, dict) else None
+    return value if isinstance(value, dict) else {}

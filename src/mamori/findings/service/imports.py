@@ -90,12 +90,19 @@ def _newer(a: Observation, b: Observation) -> bool:
     return a.updated_at >= b.updated_at
 
 
-def _own(obs: Observation, mapping: ownership.Mapping) -> ownership.Owner:
+def _own(obs: Observation, mapping: ownership.Mapping, repository: str) -> ownership.Owner:
+    """The owner of the observation; a dependency's location becomes `<service or repo:owner/name>:<manifest>`
+    (each tool names the manifest relative to the repository's root)."""
+    if repository and not obs.repository:
+        obs.repository = repository
     owner = ownership.resolve(
         mapping, account=obs.account, resource=obs.resource, tags=obs.tags, repository=obs.repository
     )
+    if obs.service:
+        owner = ownership.Owner(obs.service, owner.environment, owner.internet_facing, "named by the tool")
     if obs.kind == "dependency" and not obs.location:
-        obs.location = owner.service or (f"repo:{obs.repository}" if obs.repository else "")
+        base = owner.service or (f"repo:{obs.repository}" if obs.repository else "unknown")
+        obs.location = f"{base}:{obs.paths[0] if obs.paths else ''}"
     return owner
 
 
@@ -183,9 +190,17 @@ def _write_source(
 
 
 def import_batch(
-    session: Session, *, batch: Batch, now: datetime, actor: str, name: str = "", bus: EventBus | None = None
+    session: Session,
+    *,
+    batch: Batch,
+    now: datetime,
+    actor: str,
+    name: str = "",
+    bus: EventBus | None = None,
+    repository: str = "",
 ) -> ImportReport:
-    """Store the batch's good records (the bad ones are reported, never stored); the caller commits."""
+    """Store the batch's good records (the bad ones are reported, never stored); the caller commits.
+    `repository` (owner/name) is the repository a dependency scan without one ran on (`snyk test`)."""
     run = ImportRun(at=now, format=batch.format, name=name[:500], actor=actor, scan=batch.scan)
     session.add(run)
     session.flush()
@@ -197,7 +212,7 @@ def import_batch(
     pending: list[tuple[Observation, str, str]] = []
     owners: dict[int, ownership.Owner] = {}
     for obs in _latest(batch.observations):
-        owners[id(obs)] = _own(obs, mapping)
+        owners[id(obs)] = _own(obs, mapping, repository)
         key = identity.key_for(obs)
         pending.append((obs, _uid_hash(obs), identity.key_digest(key)))
     sources, findings = _load(session, pending)

@@ -50,6 +50,7 @@ def import_payload(
     fmt: str | None = None,
     name: str = "",
     bus: EventBus | None = None,
+    repository: str = "",
 ) -> ImportReport:
     batch = read(payload, fmt=fmt, name=name or "document")
-    return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus)
+    return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus, repository=repository)
