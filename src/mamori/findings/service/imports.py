@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from mamori.core import timeline
 from mamori.core.db import new_id
 from mamori.core.events import Event, EventBus
-from mamori.core.models import Service
+from mamori.core.models import Service, Team
 from mamori.findings import identity, kinds, ownership
 from mamori.findings.events import SecurityFindingOpened, SecurityFindingResolved
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun, ScanScope
@@ -63,12 +63,14 @@ def scope_hash(scope: str) -> str:
 
 def context(session: Session, *, now: datetime) -> Context:
     policy = kinds.policy(session)
-    services = session.execute(select(Service.name, Service.tier, Service.owner_team_id)).all()
+    services = session.execute(
+        select(Service.name, Service.tier, Team.name).outerjoin(Team, Team.id == Service.owner_team_id)
+    ).all()
     return Context(
         policy=policy,
         rules=kinds.suppression_rules(session),
         tiers={name: tier for name, tier, _ in services},
-        teams={},
+        teams={name: team for name, _, team in services if team},
         environments={a.account: a.environment for a in policy.accounts},
         now=now,
     )
