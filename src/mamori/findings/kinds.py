@@ -7,8 +7,11 @@ account, resource pattern, control, tag) until it expires, and an expired rule r
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,7 @@ from mamori.core.catalog import check_email
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
 from mamori.findings import ownership
+from mamori.findings.detections import CloudTrailDetectionSpec
 from mamori.findings.risk import DEFAULT_SLA_DAYS, PRIORITIES, BusinessHours
 
 
@@ -143,7 +147,9 @@ def _check_policy(doc: Document, bundle: Bundle) -> list[Problem]:
 
 POLICY_KIND = KindDef(MAMORI_API, "FindingsPolicy", FindingsPolicySpec, order=60, check=_check_policy)
 SUPPRESSION_KIND = KindDef(MAMORI_API, "SuppressionRule", SuppressionRuleSpec, order=61)
-KINDS = [POLICY_KIND, SUPPRESSION_KIND]
+DETECTION_KIND = KindDef(MAMORI_API, "CloudTrailDetection", CloudTrailDetectionSpec, order=62)
+KINDS = [POLICY_KIND, SUPPRESSION_KIND, DETECTION_KIND]
+DEFAULT_DETECTIONS = Path(__file__).resolve().parent / "rules" / "cloudtrail.yaml"
 
 
 def policy(session: Session) -> FindingsPolicySpec:
@@ -160,3 +166,18 @@ def suppression_rules(session: Session) -> dict[str, SuppressionRuleSpec]:
         name: SuppressionRuleSpec.model_validate(spec)
         for name, spec in sorted(stored_specs(session, kind="SuppressionRule").items())
     }
+
+
+@cache
+def default_detections() -> dict[str, CloudTrailDetectionSpec]:
+    """The CloudTrail detections shipped with Mamori (`rules/cloudtrail.yaml`)."""
+    docs = [d for d in yaml.safe_load_all(DEFAULT_DETECTIONS.read_text()) if d]
+    return {d["metadata"]["name"]: CloudTrailDetectionSpec.model_validate(d["spec"]) for d in docs}
+
+
+def detections(session: Session) -> dict[str, CloudTrailDetectionSpec]:
+    """The applied CloudTrailDetection documents; the shipped defaults when none is applied."""
+    specs = stored_specs(session, kind="CloudTrailDetection")
+    if not specs:
+        return default_detections()
+    return {name: CloudTrailDetectionSpec.model_validate(spec) for name, spec in sorted(specs.items())}

@@ -25,12 +25,14 @@ def looks_like_guardduty(document: Any) -> bool:
     first = _events(document)[0] if _events(document) else None
     if not isinstance(first, dict):
         return False
-    return first.get("source") == "aws.guardduty" or (":guardduty:" in str(first.get("arn", "")) and "service" in first)
+    if first.get("source") == "aws.guardduty":
+        return first.get("detail-type") == "GuardDuty Finding"
+    return ":guardduty:" in str(first.get("arn", "")) and "service" in first
 
 
 def looks_like_config(document: Any) -> bool:
     first = _events(document)[0] if _events(document) else None
-    return isinstance(first, dict) and (first.get("source") == "aws.config" or "invokingEvent" in first)
+    return isinstance(first, dict) and (first.get("detail-type") == CONFIG_DETAIL_TYPE or "invokingEvent" in first)
 
 
 def _each(document: Any, read: Any, fmt: str) -> Batch:

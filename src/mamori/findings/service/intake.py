@@ -10,14 +10,23 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput
 from mamori.core.events import EventBus
-from mamori.findings import parsers
+from mamori.findings import detections as cloudtrail
+from mamori.findings import kinds, parsers
+from mamori.findings.detections import CloudTrailDetectionSpec
 from mamori.findings.records import Batch
 from mamori.findings.service.imports import ImportReport, import_batch
 
 MAX_BYTES = 512 * 1024 * 1024
+FORMATS = sorted([*parsers.PARSERS, cloudtrail.FORMAT])
 
 
-def read(payload: bytes, *, fmt: str | None = None, name: str = "document") -> Batch:
+def read(
+    payload: bytes,
+    *,
+    fmt: str | None = None,
+    name: str = "document",
+    detections: dict[str, CloudTrailDetectionSpec] | None = None,
+) -> Batch:
     """Parse `payload` as a document of `fmt` (detected when None); malformed JSON or an unknown format is an
     InvalidInput naming what was expected. Bad records inside a good document are the batch's problems."""
     if len(payload) > MAX_BYTES:
@@ -26,18 +35,26 @@ def read(payload: bytes, *, fmt: str | None = None, name: str = "document") -> B
         document: Any = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{name}: not valid JSON ({exc})") from None
-    return parse(document, fmt=fmt, name=name)
+    return parse(document, fmt=fmt, name=name, detections=detections)
 
 
-def parse(document: Any, *, fmt: str | None = None, name: str = "document") -> Batch:
-    chosen = fmt or parsers.detect(document)
+def parse(
+    document: Any,
+    *,
+    fmt: str | None = None,
+    name: str = "document",
+    detections: dict[str, CloudTrailDetectionSpec] | None = None,
+) -> Batch:
+    """The batch of a parsed document; CloudTrail records are run through the detections (the shipped
+    defaults unless given)."""
+    chosen = fmt or parsers.detect(document) or (cloudtrail.FORMAT if cloudtrail.looks_like(document) else None)
+    if chosen == cloudtrail.FORMAT:
+        return cloudtrail.detect(document, detections if detections is not None else kinds.default_detections())
     if chosen is None:
-        raise InvalidInput(
-            f"{name}: not a document of a known format; give one of {', '.join(sorted(parsers.PARSERS))}"
-        )
+        raise InvalidInput(f"{name}: not a document of a known format; give one of {', '.join(FORMATS)}")
     parser = parsers.PARSERS.get(chosen)
     if parser is None:
-        raise InvalidInput(f"unknown format {chosen!r}; use one of {', '.join(sorted(parsers.PARSERS))}")
+        raise InvalidInput(f"unknown format {chosen!r}; use one of {', '.join(FORMATS)}")
     return parser(document)
 
 
@@ -52,5 +69,5 @@ def import_payload(
     bus: EventBus | None = None,
     repository: str = "",
 ) -> ImportReport:
-    batch = read(payload, fmt=fmt, name=name or "document")
+    batch = read(payload, fmt=fmt, name=name or "document", detections=kinds.detections(session))
     return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus, repository=repository)
