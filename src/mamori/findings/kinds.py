@@ -60,6 +60,27 @@ class BusinessHoursSpec(SpecModel):
         return self
 
 
+class TicketRule(SpecModel):
+    """File one ticket per finding that reaches one of `priorities` (optionally only of these kinds/tools)."""
+
+    type: Literal["jira", "github"]
+    priorities: list[Literal["P1", "P2", "P3", "P4"]] = Field(default_factory=lambda: ["P1"])  # type: ignore[arg-type]
+    kinds: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list)
+    project: str | None = Field(default=None, description="the Jira project key")
+    issue_type: str = "Task"
+    repository: str | None = Field(default=None, description="owner/name for GitHub issues")
+    labels: list[str] = Field(default_factory=lambda: ["security"])
+
+    @model_validator(mode="after")
+    def _target(self) -> TicketRule:
+        if self.type == "jira" and not self.project:
+            raise ValueError("a jira ticket rule needs a project")
+        if self.type == "github" and not self.repository:
+            raise ValueError("a github ticket rule needs a repository (owner/name)")
+        return self
+
+
 class FindingsPolicySpec(SpecModel):
     sla_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     business_hours: BusinessHoursSpec | None = Field(
@@ -70,6 +91,7 @@ class FindingsPolicySpec(SpecModel):
     tag_keys: list[str] = Field(default_factory=lambda: ["service", "Service", "mamori:service"])
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     data_classes: list[ServiceData] = Field(default_factory=list)
+    tickets: list[TicketRule] = Field(default_factory=list, description="the first matching rule files the ticket")
 
     @field_validator("sla_days")
     @classmethod

@@ -60,6 +60,8 @@ class FindingRow(Base):
     justification: Mapped[str | None] = mapped_column(String(64), nullable=True)
     accepted_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    ticket: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ticket_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     suppressed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     """The suppression rule (or `securityhub:SUPPRESSED`) that hides the finding from the queue."""
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from mamori.findings import identity, kinds, ownership
 from mamori.findings.events import SecurityFindingOpened, SecurityFindingResolved
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun, ScanScope
 from mamori.findings.records import Batch, Observation
+from mamori.findings.service import tickets
 from mamori.findings.service.merge import Context, describe, refresh
 
 CHUNK = 500
@@ -110,6 +111,16 @@ def _own(obs: Observation, mapping: ownership.Mapping, repository: str) -> owner
 
 def _uid_hash(obs: Observation) -> str:
     return hashlib.sha256(obs.uid.encode()).hexdigest()
+
+
+def _known(session: Session, pending: list[tuple[Observation, str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(digest, status) of the stored sources of the batch, read without loading rows: what is unchanged."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    columns = select(FindingSource.tool, FindingSource.uid_hash, FindingSource.digest, FindingSource.status)
+    for chunk in _chunks(sorted({h for _, h, _ in pending})):
+        for tool, uid_hash, raw_digest, status in session.execute(columns.where(FindingSource.uid_hash.in_(chunk))):
+            out[(tool, uid_hash)] = (raw_digest, status)
+    return out
 
 
 def _load(
@@ -217,16 +228,16 @@ def import_batch(
         owners[id(obs)] = _own(obs, mapping, repository)
         key = identity.key_for(obs)
         pending.append((obs, _uid_hash(obs), identity.key_digest(key)))
-    sources, findings = _load(session, pending)
+    seen: set[tuple[str, str]] = {(obs.tool, uid_hash) for obs, uid_hash, _ in pending}
+    digests = {id(obs): digest(obs.raw) for obs, _, _ in pending}
+    known = _known(session, pending)
+    changed = [p for p in pending if known.get((p[0].tool, p[1])) != (digests[id(p[0])], p[0].status)]
+    report.unchanged += len(pending) - len(changed)
+    sources, findings = _load(session, changed)
     events: list[Event] = []
-    seen: set[tuple[str, str]] = set()
-    for obs, uid_hash, key_hash in pending:
-        raw_digest = digest(obs.raw)
+    for obs, uid_hash, key_hash in changed:
+        raw_digest = digests[id(obs)]
         src = sources.get((obs.tool, uid_hash))
-        seen.add((obs.tool, uid_hash))
-        if src is not None and src.digest == raw_digest and src.status == obs.status:
-            report.unchanged += 1
-            continue
         owner = owners[id(obs)]
         ctx.exposed[key_hash] = owner.internet_facing if obs.internet_facing is None else obs.internet_facing
         f = src.finding if src is not None else findings.get(key_hash)
@@ -244,7 +255,7 @@ def import_batch(
         describe(f, obs, changes, track=not created)
         f.last_seen_at = now
         flipped = refresh(f, ctx, changes, confidence=obs.confidence)
-        _record(session, f, report, changes, created=created, flipped=flipped, actor=actor, now=now, events=events)
+        _record(session, ctx, f, report, changes, created=created, flipped=flipped, actor=actor, now=now, events=events)
     session.flush()
     if batch.scan:
         _close_unreported(session, batch, seen, ctx, report, actor=actor, events=events)
@@ -256,6 +267,7 @@ def import_batch(
 
 def _record(
     session: Session,
+    ctx: Context,
     f: FindingRow,
     report: ImportReport,
     changes: dict[str, Any],
@@ -267,6 +279,9 @@ def _record(
     events: list[Event],
 ) -> None:
     report.finding_ids.append(f.id)
+    if (created or flipped == "reopened") and ctx.policy.tickets:
+        session.flush()
+        tickets.queue(session, f, ctx.policy, now=now)
     if created:
         report.created += 1
         session.add(FindingHistory(finding=f, at=now, actor=actor, event="created", changes={}, note=""))
@@ -313,6 +328,7 @@ def _close_unreported(
                 flipped = refresh(src.finding, ctx, changes)
                 _record(
                     session,
+                    ctx,
                     src.finding,
                     report,
                     changes,
