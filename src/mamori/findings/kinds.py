@@ -81,6 +81,25 @@ class TicketRule(SpecModel):
         return self
 
 
+class PullSource(SpecModel):
+    """A source the hourly pull job reads: Security Hub GetFindings in one region, a repository's Dependabot
+    alerts, or a Snyk organisation's issues."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    type: Literal["securityhub", "github-dependabot", "snyk-issues"]
+    region: str | None = None
+    repository: str | None = Field(default=None, pattern=r"^[^/\s]+/[^/\s]+$")
+    organization: str | None = Field(default=None, description="the Snyk organisation id")
+    updated_within_days: int = Field(default=7, ge=1, le=90, description="Security Hub: only findings updated since")
+
+    @model_validator(mode="after")
+    def _where(self) -> PullSource:
+        needed = {"securityhub": "region", "github-dependabot": "repository", "snyk-issues": "organization"}[self.type]
+        if not getattr(self, needed):
+            raise ValueError(f"a {self.type} source needs {needed}")
+        return self
+
+
 class FindingsPolicySpec(SpecModel):
     sla_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     business_hours: BusinessHoursSpec | None = Field(
@@ -92,6 +111,7 @@ class FindingsPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     data_classes: list[ServiceData] = Field(default_factory=list)
     tickets: list[TicketRule] = Field(default_factory=list, description="the first matching rule files the ticket")
+    pull: list[PullSource] = Field(default_factory=list)
 
     @field_validator("sla_days")
     @classmethod
