@@ -57,7 +57,8 @@ def test_github_alerts_follow_the_link_header(runtime: Runtime) -> None:
         seen.append(str(request.url))
         assert request.headers["Authorization"] == "Bearer t0ken"
         if "after=" not in str(request.url):
-            link = '<https://api.github.com/repos/jobs-example/jobs-web/dependabot/alerts?per_page=100&after=Y3Vyc29y>; rel="next"'
+            after = "https://api.github.com/repos/jobs-example/jobs-web/dependabot/alerts?per_page=100&after=Y3Vyc29y"
+            link = f'<{after}>; rel="next"'
             return httpx.Response(200, json=[first], headers={"Link": link})
         return httpx.Response(200, json=[second])
 
