@@ -7,17 +7,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from mamori.core import manifest
 from mamori.core.audit import Actor
+from mamori.core.models import Delivery
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.findings.kinds import PullSource
 from mamori.findings.models import FindingSource
 from mamori.findings.service import pull
 from mamori.findings.sigv4 import Credentials, sign
-from tests.conftest import RuntimeFactory
+from mamori.web.app import create_app
+from tests.conftest import RuntimeFactory, issue_token
 from tests.findings.conftest import dojo, load
 from tests.support import peers
 
@@ -136,3 +140,38 @@ def test_the_pull_job_imports_each_source_and_survives_a_failing_one(
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(FindingSource)) == 2
+
+
+def test_a_decision_is_written_back_to_security_hub_on_request(
+    make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, str, dict[str, object]]] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKID/")
+        body = json.loads(request.content)
+        sent.append((request.method, request.url.path, body))
+        return httpx.Response(200, json={"ProcessedFindings": body["FindingIdentifiers"], "UnprocessedFindings": []})
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKID")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    runtime = make_runtime(http_transport=httpx.MockTransport(hub))
+    headers = {"Authorization": f"Bearer {issue_token(runtime, 'write')}"}
+    with TestClient(create_app(runtime), base_url="https://testserver") as client:
+        client.post(
+            "/api/v1/findings/imports", content=dojo("awssecurityhub", "guardduty.json").read_bytes(), headers=headers
+        )
+        f = client.get("/api/v1/findings?severity=LOW", headers=headers).json()[0]
+        client.post(f"/api/v1/findings/{f['id']}/triage", json={"state": "false_positive"}, headers=headers)
+        queued = client.post(f"/api/v1/findings/{f['id']}/writeback", json={"note": "our scanner"}, headers=headers)
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] == "SUPPRESSED"
+    Worker(runtime).run_until_idle()
+    assert len(sent) == 1
+    method, path, body = sent[0]
+    assert (method, path) == ("PATCH", "/findings/batchupdate")
+    assert body["Workflow"] == {"Status": "SUPPRESSED"} and body["Note"]["Text"] == "our scanner"
+    assert body["FindingIdentifiers"][0]["ProductArn"] == "arn:aws:securityhub:us-east-1::product/aws/guardduty"
+    with runtime.sessions() as session:
+        logged = session.scalars(select(Delivery).where(Delivery.channel == "securityhub")).all()
+        assert [(d.ok, d.detail) for d in logged] == [(True, "1 finding(s) set to SUPPRESSED")]

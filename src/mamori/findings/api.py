@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from mamori.findings.schemas import FindingOut, ImportOut, TriageIn, finding_out, import_out
-from mamori.findings.service import intake, queries, triage
+from mamori.core import jobs
+from mamori.findings.schemas import FindingOut, ImportOut, TriageIn, WriteBackIn, WriteBackOut, finding_out, import_out
+from mamori.findings.service import intake, queries, triage, writeback
 from mamori.findings.service.queries import Filters
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
 
@@ -95,3 +96,22 @@ def triage_finding(
     out = finding_out(f, history=queries.history(session, f.id), detail=True)
     session.commit()
     return out
+
+
+@router.post("/{finding_id}/writeback", status_code=202, response_model=WriteBackOut)
+def write_back(
+    finding_id: str, body: WriteBackIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Queue the Security Hub update (BatchUpdateFindings) of this finding's records; the status defaults to
+    the one that says the same as the triage state."""
+    f, status = writeback.plan(session, finding_id=finding_id, status=body.status)
+    note = body.note or f"Mamori triage: {f.state}"
+    requests = writeback.requests_for(f, status=status, note=note, actor=principal.name)
+    payload = writeback.WriteBackPayload(finding_id=f.id, status=status, note=note, actor=principal.name)
+    job = jobs.enqueue(session, kind=writeback.WRITE_BACK_JOB, now=runtime.now(), payload=payload)
+    session.commit()
+    return {
+        "job_id": job.id,
+        "status": status,
+        "requests": [{"region": r, "path": p, "body": b} for r, p, b in requests],
+    }

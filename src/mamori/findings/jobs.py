@@ -16,8 +16,9 @@ from mamori.core.errors import MamoriError
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload, PermanentJobError
 from mamori.core.runtime import PeriodicSpec
 from mamori.findings import kinds
-from mamori.findings.service import pull, tickets, triage
+from mamori.findings.service import pull, tickets, triage, writeback
 from mamori.findings.service.tickets import TICKET_JOB, TicketPayload
+from mamori.findings.service.writeback import WRITE_BACK_JOB, WriteBackPayload
 from mamori.findings.sigv4 import Credentials
 from mamori.integrations.errors import DeliveryError
 
@@ -107,10 +108,45 @@ def ticket_job(ctx: JobContext, payload: TicketPayload) -> None:
     )
 
 
+def write_back_job(ctx: JobContext, payload: WriteBackPayload) -> None:
+    """Send the decision to Security Hub; every attempt is in the delivery log."""
+    keys = secrets(ctx).aws
+    if keys is None:
+        raise PermanentJobError("AWS credentials are not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    subject = f"findings:{payload.finding_id}"
+    try:
+        with ctx.runtime.http_client(timeout=30.0) as client:
+            answers = writeback.send(ctx.session, client, payload=payload, credentials=keys, now=ctx.now)
+    except (MamoriError, httpx.HTTPError) as exc:
+        deliveries.attempt(
+            ctx,
+            source="findings",
+            kind="webhook",
+            channel="securityhub",
+            target="BatchUpdateFindings",
+            subject=subject,
+            ok=False,
+            detail=str(exc),
+        )
+        raise
+    processed = sum(len(a.get("ProcessedFindings") or []) for a in answers)
+    deliveries.attempt(
+        ctx,
+        source="findings",
+        kind="webhook",
+        channel="securityhub",
+        target="BatchUpdateFindings",
+        subject=subject,
+        ok=True,
+        detail=f"{processed} finding(s) set to {payload.status}",
+    )
+
+
 JOBS: list[JobKind[Any]] = [
     JobKind(SUPPRESSIONS_JOB, NoPayload, suppressions_job),
     JobKind(TICKET_JOB, TicketPayload, ticket_job),
     JobKind(PULL_JOB, PullPayload, pull_job),
+    JobKind(WRITE_BACK_JOB, WriteBackPayload, write_back_job),
 ]
 PERIODIC = [
     PeriodicSpec(name="findings.suppressions", kind=SUPPRESSIONS_JOB, interval=timedelta(hours=1)),

@@ -22,6 +22,21 @@ class TriageIn(BaseModel):
     expected_version: int | None = Field(default=None, description="the version you saw; refused if it moved")
 
 
+class WriteBackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(
+        default=None, description="NEW, NOTIFIED, SUPPRESSED or RESOLVED; default from the triage state"
+    )
+    note: str | None = Field(default=None, max_length=512)
+
+
+class WriteBackOut(BaseModel):
+    job_id: int
+    status: str
+    requests: list[dict[str, Any]]
+
+
 class ImportOut(BaseModel):
     import_id: str
     format: str
