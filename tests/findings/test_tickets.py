@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
-from mamori.core import manifest
+from mamori.core import jobs, manifest
 from mamori.core.audit import Actor
 from mamori.core.models import Delivery
 from mamori.core.worker import Worker
+from mamori.findings.jobs import DIGEST_JOB
 from mamori.findings.models import FindingRow
 from mamori.findings.service import intake
 from tests.conftest import RuntimeFactory
@@ -58,3 +60,36 @@ def test_one_issue_per_matching_finding_and_none_twice(make_runtime: RuntimeFact
         logged = session.scalars(select(Delivery).where(Delivery.source == "findings")).all()
         assert [(d.kind, d.channel, d.ok) for d in logged] == [("ticket", "github", True)] * len(p3)
     assert all("mamori-finding-" in str(b["labels"]) for b in created)
+
+
+def test_the_weekly_digest_lists_sla_breaches_and_reaches_the_webhook(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    received: list[dict[str, object]] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        received.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    runtime = make_runtime(http_transport=httpx.MockTransport(hook))
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "policy.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: FindingsPolicy\nmetadata: {name: default}\nspec:\n"
+        "  slaDays: {P3: 1}\n  digest: {webhook: 'https://hooks.jobs.example/security'}\n"
+    )
+    manifest.apply(runtime, manifest.load(tmp_path / "cfg", runtime.kinds), actor=Actor(name="test", source="config"))
+    with runtime.sessions.begin() as session:
+        intake.import_payload(
+            session, payload=dojo("awssecurityhub", "guardduty.json").read_bytes(), now=runtime.now(), actor="t"
+        )
+    runtime.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    with runtime.sessions.begin() as session:
+        jobs.enqueue(session, kind=DIGEST_JOB, now=runtime.now())
+    Worker(runtime).run_until_idle()
+    assert received, "the digest was posted"
+    body = received[-1]
+    with runtime.sessions() as session:
+        p3 = session.scalars(select(FindingRow).where(FindingRow.priority == "P3")).all()
+        logged = session.scalars(select(Delivery).where(Delivery.kind == "digest", Delivery.source == "findings")).all()
+    assert {o["id"] for o in body["overdue"]} == {f.id for f in p3}  # type: ignore[union-attr]
+    assert "SLA breached" in str(body["text"]) and logged and all(d.ok for d in logged)

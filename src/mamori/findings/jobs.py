@@ -16,7 +16,7 @@ from mamori.core.errors import MamoriError
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload, PermanentJobError
 from mamori.core.runtime import PeriodicSpec
 from mamori.findings import kinds
-from mamori.findings.service import pull, tickets, triage, writeback
+from mamori.findings.service import digest, pull, tickets, triage, writeback
 from mamori.findings.service.tickets import TICKET_JOB, TicketPayload
 from mamori.findings.service.writeback import WRITE_BACK_JOB, WriteBackPayload
 from mamori.findings.sigv4 import Credentials
@@ -25,6 +25,7 @@ from mamori.integrations.errors import DeliveryError
 log = logging.getLogger(__name__)
 SUPPRESSIONS_JOB = "findings.suppressions"
 PULL_JOB = "findings.pull"
+DIGEST_JOB = "findings.digest"
 
 
 def suppressions_job(ctx: JobContext, payload: NoPayload) -> None:
@@ -142,13 +143,34 @@ def write_back_job(ctx: JobContext, payload: WriteBackPayload) -> None:
     )
 
 
+def digest_job(ctx: JobContext, payload: NoPayload) -> None:
+    """The weekly digest to every target; retried only when every target failed."""
+    targets = kinds.policy(ctx.session).digest
+    results = digest.deliver(ctx.runtime, digest.compose(ctx.session, now=ctx.now), targets=targets)
+    for channel, target, ok, detail in results:
+        deliveries.attempt(
+            ctx,
+            source="findings",
+            kind="digest",
+            channel=channel,
+            target=target,
+            subject="findings:digest",
+            ok=ok,
+            detail=detail,
+        )
+    if results and not any(ok for _, _, ok, _ in results):
+        raise RuntimeError("the security digest reached no target: " + "; ".join(d for *_, d in results))
+
+
 JOBS: list[JobKind[Any]] = [
     JobKind(SUPPRESSIONS_JOB, NoPayload, suppressions_job),
     JobKind(TICKET_JOB, TicketPayload, ticket_job),
     JobKind(PULL_JOB, PullPayload, pull_job),
     JobKind(WRITE_BACK_JOB, WriteBackPayload, write_back_job),
+    JobKind(DIGEST_JOB, NoPayload, digest_job),
 ]
 PERIODIC = [
     PeriodicSpec(name="findings.suppressions", kind=SUPPRESSIONS_JOB, interval=timedelta(hours=1)),
     PeriodicSpec(name="findings.pull", kind=PULL_JOB, interval=timedelta(hours=1)),
+    PeriodicSpec(name="findings.digest", kind=DIGEST_JOB, interval=timedelta(days=7)),
 ]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mamori.core.catalog import check_email
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
+from mamori.core.urls import check_http_url
 from mamori.findings import ownership
 from mamori.findings.detections import CloudTrailDetectionSpec
 from mamori.findings.risk import DEFAULT_SLA_DAYS, PRIORITIES, BusinessHours
@@ -100,6 +101,24 @@ class PullSource(SpecModel):
         return self
 
 
+class DigestTargets(SpecModel):
+    slack_channel: str | None = None
+    email: list[str] = Field(default_factory=list)
+    webhook: str | None = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            check_email(address)
+        return value
+
+
 class FindingsPolicySpec(SpecModel):
     sla_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     business_hours: BusinessHoursSpec | None = Field(
@@ -112,6 +131,7 @@ class FindingsPolicySpec(SpecModel):
     data_classes: list[ServiceData] = Field(default_factory=list)
     tickets: list[TicketRule] = Field(default_factory=list, description="the first matching rule files the ticket")
     pull: list[PullSource] = Field(default_factory=list)
+    digest: DigestTargets = Field(default_factory=DigestTargets)
 
     @field_validator("sla_days")
     @classmethod
