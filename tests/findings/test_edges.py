@@ -161,6 +161,7 @@ def test_pages_render_the_queue_a_finding_and_the_week(client: TestClient, runti
     assert queue.status_code == 200
     assert "S3 general purpose buckets should block public access" in queue.text
     assert "EC2 instances should be managed" not in queue.text, "suppressed findings leave the open queue"
+    assert 'aria-label="1 open, 0 overdue, 0 due within 7 days"' in queue.text, "the SLA bar of each service"
     assert "EC2 instances should be managed" in client.get("/findings?state=suppressed").text
     assert "outbound port scans" in client.get("/findings?tool=guardduty").text
     with runtime.sessions() as session:
