@@ -22,8 +22,10 @@ from mamori.findings import identity, kinds, ownership
 from mamori.findings.events import SecurityFindingOpened, SecurityFindingResolved
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun, ScanScope
 from mamori.findings.records import Batch, Observation
+from mamori.findings.service import drafts as drafts_module
 from mamori.findings.service import tickets
-from mamori.findings.service.merge import Context, describe, refresh
+from mamori.findings.service.drafts import Draft, DraftSource
+from mamori.findings.service.merge import Context, FindingLike, describe, refresh
 
 CHUNK = 500
 T = TypeVar("T")
@@ -145,8 +147,8 @@ def _load(
     return sources, findings
 
 
-def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Owner, ctx: Context) -> FindingRow:
-    f = FindingRow(
+def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Owner, ctx: Context) -> Draft:
+    f = Draft(
         id=new_id(),
         key=key,
         key_hash=key_hash,
@@ -161,15 +163,7 @@ def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Own
         location=obs.location[:1000],
         service=owner.service,
         team=ctx.teams.get(owner.service or ""),
-        status="active",
-        state="new",
         severity=obs.severity,
-        priority="P4",
-        priority_reasons=[],
-        tools=[],
-        paths=[],
-        aliases=[],
-        tags={},
         first_seen_at=ctx.now,
         last_seen_at=ctx.now,
         state_changed_at=ctx.now,
@@ -178,7 +172,7 @@ def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Own
 
 
 def _write_source(
-    src: FindingSource, obs: Observation, raw_digest: str, import_id: str, now: datetime
+    src: FindingSource | DraftSource, obs: Observation, raw_digest: str, import_id: str, now: datetime
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     values = {
@@ -202,6 +196,68 @@ def _write_source(
     return changes
 
 
+@dataclass
+class _Pass:
+    """The working state of one import: what was loaded, what is new, what to write and announce."""
+
+    session: Session
+    ctx: Context
+    report: ImportReport
+    run_id: str
+    actor: str
+    sources: dict[Any, FindingSource]
+    findings: dict[str, FindingLike]
+    drafts: list[Draft] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def apply(self, obs: Observation, uid_hash: str, key_hash: str, raw_digest: str, owner: ownership.Owner) -> None:
+        """Merge one changed observation into its finding (a new draft when none exists)."""
+        now = self.ctx.now
+        src: FindingSource | DraftSource | None = self.sources.get((obs.tool, uid_hash))
+        self.ctx.exposed[key_hash] = owner.internet_facing if obs.internet_facing is None else obs.internet_facing
+        f = src.finding if isinstance(src, FindingSource) else self.findings.get(key_hash)
+        created = f is None
+        if f is None:
+            f = _new_finding(obs, identity.key_for(obs), key_hash, owner, self.ctx)
+            self.drafts.append(f)
+            self.findings[key_hash] = f
+        if src is None:
+            if isinstance(f, Draft):
+                f.sources.append(src := DraftSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
+            else:
+                f.sources.append(src := FindingSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
+        changes = _write_source(src, obs, raw_digest, self.run_id, now)
+        describe(f, obs, changes, track=not created)
+        f.last_seen_at = now
+        flipped = refresh(f, self.ctx, changes, confidence=obs.confidence)
+        _record(
+            self.session,
+            self.ctx,
+            f,
+            self.report,
+            changes,
+            created=created,
+            flipped=flipped,
+            actor=self.actor,
+            now=now,
+            events=self.events,
+            history=self.history,
+        )
+
+
+def _prepare(
+    batch: Batch, mapping: ownership.Mapping, repository: str
+) -> tuple[list[tuple[Observation, str, str]], dict[int, ownership.Owner]]:
+    """(observation, uid hash, key hash) of each distinct record, and each one's owner."""
+    pending: list[tuple[Observation, str, str]] = []
+    owners: dict[int, ownership.Owner] = {}
+    for obs in _latest(batch.observations):
+        owners[id(obs)] = _own(obs, mapping, repository)
+        pending.append((obs, _uid_hash(obs), identity.key_digest(identity.key_for(obs))))
+    return pending, owners
+
+
 def import_batch(
     session: Session,
     *,
@@ -221,54 +277,30 @@ def import_batch(
     report.rejected = len({p.index for p in batch.problems})
     report.problems = [p.render() for p in batch.problems]
     ctx = context(session, now=now)
-    mapping = ctx.policy.mapping()
-    pending: list[tuple[Observation, str, str]] = []
-    owners: dict[int, ownership.Owner] = {}
-    for obs in _latest(batch.observations):
-        owners[id(obs)] = _own(obs, mapping, repository)
-        key = identity.key_for(obs)
-        pending.append((obs, _uid_hash(obs), identity.key_digest(key)))
+    pending, owners = _prepare(batch, ctx.policy.mapping(), repository)
     seen: set[tuple[str, str]] = {(obs.tool, uid_hash) for obs, uid_hash, _ in pending}
     digests = {id(obs): digest(obs.raw) for obs, _, _ in pending}
     known = _known(session, pending)
     changed = [p for p in pending if known.get((p[0].tool, p[1])) != (digests[id(p[0])], p[0].status)]
     report.unchanged += len(pending) - len(changed)
-    sources, findings = _load(session, changed)
-    events: list[Event] = []
+    sources, loaded = _load(session, changed)
+    work = _Pass(session, ctx, report, run.id, actor, sources, dict(loaded))
     for obs, uid_hash, key_hash in changed:
-        raw_digest = digests[id(obs)]
-        src = sources.get((obs.tool, uid_hash))
-        owner = owners[id(obs)]
-        ctx.exposed[key_hash] = owner.internet_facing if obs.internet_facing is None else obs.internet_facing
-        f = src.finding if src is not None else findings.get(key_hash)
-        created = f is None
-        if f is None:
-            f = _new_finding(obs, identity.key_for(obs), key_hash, owner, ctx)
-            session.add(f)
-            findings[key_hash] = f
-        changes: dict[str, Any] = {}
-        if src is None:
-            src = FindingSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now)
-            f.sources.append(src)
-            sources[(obs.tool, uid_hash)] = src
-        changes.update(_write_source(src, obs, raw_digest, run.id, now))
-        describe(f, obs, changes, track=not created)
-        f.last_seen_at = now
-        flipped = refresh(f, ctx, changes, confidence=obs.confidence)
-        _record(session, ctx, f, report, changes, created=created, flipped=flipped, actor=actor, now=now, events=events)
+        work.apply(obs, uid_hash, key_hash, digests[id(obs)], owners[id(obs)])
+    drafts_module.write(session, work.drafts, work.history)
     session.flush()
     if batch.scan:
-        _close_unreported(session, batch, seen, ctx, report, actor=actor, events=events)
+        _close_unreported(session, batch, seen, ctx, report, actor=actor, events=work.events)
     _touch_scopes(session, batch.scopes, run.id, now)
     run.counts, run.problems = report.counts(), report.problems[:200]
-    _announce(session, report, bus, events, now=now, name=name)
+    _announce(session, report, bus, work.events, now=now, name=name)
     return report
 
 
 def _record(
     session: Session,
     ctx: Context,
-    f: FindingRow,
+    f: FindingLike,
     report: ImportReport,
     changes: dict[str, Any],
     *,
@@ -277,14 +309,18 @@ def _record(
     actor: str,
     now: datetime,
     events: list[Event],
+    history: list[dict[str, Any]] | None = None,
 ) -> None:
     report.finding_ids.append(f.id)
     if (created or flipped == "reopened") and ctx.policy.tickets:
-        session.flush()
         tickets.queue(session, f, ctx.policy, now=now)
     if created:
         report.created += 1
-        session.add(FindingHistory(finding=f, at=now, actor=actor, event="created", changes={}, note=""))
+        row = {"finding_id": f.id, "at": now, "actor": actor, "event": "created", "changes": {}, "note": ""}
+        if isinstance(f, Draft) and history is not None:
+            history.append(row)
+        else:
+            session.add(FindingHistory(**row))
         events.append(_event(SecurityFindingOpened, f, now))
         return
     if not changes:
@@ -294,7 +330,10 @@ def _record(
     report.updated += event == "updated"
     report.resolved += event == "resolved"
     report.reopened += event == "reopened"
-    session.add(FindingHistory(finding=f, at=now, actor=actor, event=event, changes=changes, note=""))
+    if isinstance(f, Draft) and history is not None:
+        history.append({"finding_id": f.id, "at": now, "actor": actor, "event": event, "changes": changes, "note": ""})
+    else:
+        session.add(FindingHistory(finding=f, at=now, actor=actor, event=event, changes=changes, note=""))
     if flipped:
         events.append(_event(SecurityFindingOpened if flipped == "reopened" else SecurityFindingResolved, f, now))
 
@@ -355,7 +394,7 @@ def _touch_scopes(session: Session, scopes: set[str], import_id: str, now: datet
             existing.last_checked_at, existing.import_id = now, import_id
 
 
-def _event(cls: type[SecurityFindingOpened | SecurityFindingResolved], f: FindingRow, now: datetime) -> Event:
+def _event(cls: type[SecurityFindingOpened | SecurityFindingResolved], f: FindingLike, now: datetime) -> Event:
     return cls(
         finding_id=f.id,
         kind=f.kind,

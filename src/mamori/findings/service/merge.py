@@ -11,8 +11,11 @@ from mamori.findings import risk, suppression
 from mamori.findings.kinds import FindingsPolicySpec, SuppressionRuleSpec
 from mamori.findings.models import FindingRow
 from mamori.findings.records import SEVERITIES, Observation
+from mamori.findings.service.drafts import Draft
 
 WORKFLOW_SUPPRESSED = "securityhub:SUPPRESSED"
+FindingLike = FindingRow | Draft
+"""A stored finding, or one of this import's new ones (written in bulk at its end)."""
 
 
 @dataclass
@@ -36,7 +39,7 @@ def worst(severities: list[str]) -> str:
     return ranked[0] if ranked else "MEDIUM"
 
 
-def describe(f: FindingRow, obs: Observation, changes: dict[str, Any], *, track: bool) -> None:
+def describe(f: FindingLike, obs: Observation, changes: dict[str, Any], *, track: bool) -> None:
     """Copy the observation's descriptive fields (not its identity) onto the finding, noting what moved."""
     values: dict[str, Any] = {
         "title": obs.title[:500],
@@ -60,7 +63,7 @@ def describe(f: FindingRow, obs: Observation, changes: dict[str, Any], *, track:
             setattr(f, name, value)
 
 
-def refresh(f: FindingRow, ctx: Context, changes: dict[str, Any], *, confidence: float | None = None) -> str | None:
+def refresh(f: FindingLike, ctx: Context, changes: dict[str, Any], *, confidence: float | None = None) -> str | None:
     """Recompute the finding from its sources; returns "resolved" or "reopened" when its status flipped."""
     active = [s for s in f.sources if s.status == "active"]
     status = "active" if active else "resolved"
@@ -87,7 +90,7 @@ def refresh(f: FindingRow, ctx: Context, changes: dict[str, Any], *, confidence:
     return flipped
 
 
-def _rank(f: FindingRow, ctx: Context, changes: dict[str, Any], confidence: float | None) -> None:
+def _rank(f: FindingLike, ctx: Context, changes: dict[str, Any], confidence: float | None) -> None:
     exposure = risk.Exposure(
         severity=f.severity,
         score=f.score if f.kind in {"dependency", "vulnerability"} else None,
@@ -111,7 +114,7 @@ def _rank(f: FindingRow, ctx: Context, changes: dict[str, Any], confidence: floa
         f.due_at = due
 
 
-def suppress(f: FindingRow, ctx: Context, changes: dict[str, Any], *, workflow_suppressed: bool) -> None:
+def suppress(f: FindingLike, ctx: Context, changes: dict[str, Any], *, workflow_suppressed: bool) -> None:
     subject = suppression.Subject(
         tools=tuple(f.tools or []),
         account=f.account,

@@ -13,6 +13,7 @@ from mamori.core.jobs import Payload, PermanentJobError
 from mamori.core.runtime import Runtime
 from mamori.findings.kinds import FindingsPolicySpec, TicketRule
 from mamori.findings.models import FindingHistory, FindingRow
+from mamori.findings.service.drafts import Draft
 from mamori.integrations.tickets import GitHubTarget, JiraTarget, Ticket, create_github_issue, create_jira_issue
 
 TICKET_JOB = "findings.file_ticket"
@@ -23,7 +24,7 @@ class TicketPayload(Payload):
     rule: int
 
 
-def rule_for(policy: FindingsPolicySpec, f: FindingRow) -> int | None:
+def rule_for(policy: FindingsPolicySpec, f: FindingRow | Draft) -> int | None:
     for index, rule in enumerate(policy.tickets):
         if f.priority not in rule.priorities:
             continue
@@ -35,7 +36,7 @@ def rule_for(policy: FindingsPolicySpec, f: FindingRow) -> int | None:
     return None
 
 
-def queue(session: Session, f: FindingRow, policy: FindingsPolicySpec, *, now: datetime) -> bool:
+def queue(session: Session, f: FindingRow | Draft, policy: FindingsPolicySpec, *, now: datetime) -> bool:
     """Enqueue the ticket job of an open finding that a rule matches; a second call for it adds nothing."""
     if f.ticket or f.status != "active" or f.suppressed_by:
         return False
