@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource
@@ -89,16 +89,21 @@ def write(session: Session, drafts: list[Draft], history: list[dict[str, Any]]) 
     """Insert the drafts, their sources and their first history rows (one statement per table)."""
     if not drafts:
         return
-    session.execute(insert(FindingRow), [{k: getattr(d, k) for k in _FINDING_FIELDS} for d in drafts])
+    # Core inserts on the tables: one executemany each, without the ORM's per-row RETURNING.
+    session.execute(insert(_table(FindingRow)), [{k: getattr(d, k) for k in _FINDING_FIELDS} for d in drafts])
     rows = []
     for d in drafts:
         for s in d.sources:
             row = {k: getattr(s, k) for k in _SOURCE_FIELDS}
             row["finding_id"] = d.id
             rows.append(row)
-    session.execute(insert(FindingSource), rows)
+    session.execute(insert(_table(FindingSource)), rows)
     if history:
-        session.execute(insert(FindingHistory), history)
+        session.execute(insert(_table(FindingHistory)), history)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
 __all__ = ["Draft", "DraftSource", "asdict", "write"]

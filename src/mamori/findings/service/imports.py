@@ -291,7 +291,7 @@ def import_batch(
     session.flush()
     if batch.scan:
         _close_unreported(session, batch, seen, ctx, report, actor=actor, events=work.events)
-    _touch_scopes(session, batch.scopes, run.id, now)
+        _touch_scopes(session, batch.scopes, run.id, now)
     run.counts, run.problems = report.counts(), report.problems[:200]
     _announce(session, report, bus, work.events, now=now, name=name)
     return report

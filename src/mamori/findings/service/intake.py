@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,18 @@ from mamori.findings.service.imports import ImportReport, import_batch
 
 MAX_BYTES = 512 * 1024 * 1024
 FORMATS = sorted([*parsers.PARSERS, cloudtrail.FORMAT])
+
+
+@contextmanager
+def fewer_collections(threshold: int = 500_000) -> Iterator[None]:
+    """Raise the collector's first-generation threshold while a large document is parsed and merged: the
+    records all survive the import, and collections meanwhile would only walk them again and again."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(threshold, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def read(
@@ -69,5 +84,6 @@ def import_payload(
     bus: EventBus | None = None,
     repository: str = "",
 ) -> ImportReport:
-    batch = read(payload, fmt=fmt, name=name or "document", detections=kinds.detections(session))
-    return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus, repository=repository)
+    with fewer_collections():
+        batch = read(payload, fmt=fmt, name=name or "document", detections=kinds.detections(session))
+        return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus, repository=repository)
