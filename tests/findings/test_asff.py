@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from mamori.findings import identity
-from mamori.findings.parsers import asff
+from mamori.findings import identity, parsers
+from mamori.findings.parsers import asff, inspector2
 from tests.findings.conftest import dojo, load
 
 # awssecurityhub expected counts (DefectDojo SOURCE.md): one finding per ASFF record Id.
@@ -141,3 +141,26 @@ def test_eventbridge_imported_events_are_read_and_samples_kept_out() -> None:
     batch = asff.parse([event])
     assert [o.uid for o in batch.observations] == [records[0]["Id"]]
     assert len(batch.skipped) == 1 and "sample" in batch.skipped[0]
+
+
+# DefectDojo SOURCE.md: aws_inspector2 zero 0, one 1, many 8
+@pytest.mark.parametrize(("name", "count"), [("zero", 0), ("one", 1), ("many", 8)])
+def test_inspector2_native_findings(name: str, count: int) -> None:
+    doc = load(dojo("aws_inspector2", f"aws_inspector2_{name}_vul.json"))
+    assert parsers.detect(doc) == inspector2.FORMAT
+    batch = inspector2.parse(doc)
+    assert batch.problems == [] and len(batch.observations) == count
+
+
+def test_inspector2_statuses_and_unrated_severity() -> None:
+    obs = inspector2.parse(load(dojo("aws_inspector2", "aws_inspector2_many_vul.json"))).observations
+    assert [o.status for o in obs].count("resolved") == 1
+    untriaged = [o for o in obs if o.raw["severity"] == "UNTRIAGED"]
+    assert untriaged and all(o.severity == "MEDIUM" for o in untriaged)
+    libxml = next(o for o in obs if o.advisory == "CVE-2022-29824")
+    assert (libxml.kind, libxml.package, libxml.version, libxml.epss) == (
+        "vulnerability",
+        "libxml2",
+        "2.9.4+dfsg1",
+        0.0015,
+    )

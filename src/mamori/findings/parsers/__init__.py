@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mamori.findings.parsers import asff, aws_events, dependabot, ocsf, snyk
+from mamori.findings.parsers import asff, aws_events, dependabot, inspector2, ocsf, snyk
 from mamori.findings.records import Batch
 
 Parser = Callable[[Any], Batch]
@@ -17,6 +17,7 @@ PARSERS: dict[str, Parser] = {
     dependabot.FORMAT: dependabot.parse,
     snyk.FORMAT: snyk.parse,
     snyk.ISSUES_FORMAT: snyk.parse_issues,
+    inspector2.FORMAT: inspector2.parse,
 }
 DETECTORS: list[tuple[str, Callable[[Any], bool]]] = [
     (asff.FORMAT, asff.looks_like),
@@ -26,6 +27,7 @@ DETECTORS: list[tuple[str, Callable[[Any], bool]]] = [
     (dependabot.FORMAT, dependabot.looks_like),
     (snyk.FORMAT, snyk.looks_like),
     (snyk.ISSUES_FORMAT, snyk.looks_like_issues),
+    (inspector2.FORMAT, inspector2.looks_like),
 ]
 
 
