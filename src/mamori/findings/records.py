@@ -7,6 +7,7 @@ raise on one bad record: they return a `RecordProblem` naming the record's index
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -71,6 +72,9 @@ class Observation:
     """What a scan that produced this record re-checked (account x region x check, or repo x manifest)."""
     url: str = ""
     internet_facing: bool | None = None
+    revision: str = ""
+    """A short token that changes whenever the tool changes the record (set by parsers whose format has one:
+    ASFF's UpdatedAt and status fields); the import compares it instead of a digest of the whole record."""
 
     def ref(self) -> str:
         return f"record {self.index} ({self.tool} {self.uid})"
@@ -107,6 +111,12 @@ class Batch:
     skipped: list[str] = field(default_factory=list)
     """Records deliberately kept out (sample findings, passing checks of a scan), with the reason."""
     total: int = 0
+    unchanged: list[tuple[str, str]] = field(default_factory=list)
+    """(tool, uid) of records a pre-check found stored with the same revision: not parsed, not changed."""
+
+
+Known = Callable[[str, str, str, str], bool]
+"""(tool, uid, revision, status) -> whether the store already holds exactly this record."""
 
 
 def severity_from_score(score: float | None) -> str:

@@ -9,11 +9,20 @@ resolved observation; Security Hub's own SUPPRESSED workflow is carried for the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from mamori.findings.identity import canonical_advisory
 from mamori.findings.parsers.fields import FieldError, arn_part, items, number, obj, sub, text, timestamp
-from mamori.findings.records import Batch, Observation, RecordProblem, normalise_severity, severity_from_score
+from mamori.findings.records import (
+    Batch,
+    Known,
+    Observation,
+    RecordProblem,
+    normalise_severity,
+    severity_from_score,
+)
 
 FORMAT = "asff"
 PRODUCTS = {
@@ -59,8 +68,38 @@ def _records(document: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def parse(document: Any) -> Batch:
-    """Every record of the document; a bad record becomes a problem and the others are still read."""
+def revision(record: dict[str, Any]) -> str:
+    """What changes when Security Hub or its product changes the record (ASFF requires a new UpdatedAt)."""
+    fields = record.get("ProductFields") if isinstance(record.get("ProductFields"), dict) else {}
+    parts = [
+        record.get("UpdatedAt"),
+        record.get("RecordState"),
+        record.get("Workflow"),
+        record.get("WorkflowState"),
+        record.get("Compliance"),
+        record.get("Severity"),
+        fields.get("aws/guardduty/service/count") if fields else None,
+    ]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def index(document: Any) -> list[tuple[str, str]]:
+    """(product, Id) of every record that has both, cheaply: what a pre-check asks the store about."""
+    try:
+        records = _records(document)
+    except FieldError:
+        return []
+    out = []
+    for _, record in records:
+        if isinstance(record, dict) and isinstance(record.get("Id"), str) and isinstance(record.get("ProductArn"), str):
+            fields = record.get("ProductFields") if isinstance(record.get("ProductFields"), dict) else {}
+            out.append((tool_of(record["ProductArn"], fields or {}), record["Id"]))
+    return out
+
+
+def parse(document: Any, *, known: Known | None = None) -> Batch:
+    """Every record of the document; a bad record becomes a problem and the others are still read. With
+    `known`, a record the store already holds at the same revision is counted unchanged and not parsed."""
     batch = Batch(format=FORMAT)
     try:
         records = _records(document)
@@ -69,6 +108,9 @@ def parse(document: Any) -> Batch:
         return batch
     batch.total = len(records)
     for index, (loc, record) in enumerate(records):
+        if known is not None and _known(record, known):
+            batch.unchanged.append((tool_of(record["ProductArn"], record.get("ProductFields") or {}), record["Id"]))
+            continue
         try:
             found = parse_record(obj(record, loc), loc=loc, index=index)
         except FieldError as exc:
@@ -81,6 +123,16 @@ def parse(document: Any) -> Batch:
             batch.observations.append(obs)
             batch.scopes.add(obs.scope)
     return batch
+
+
+def _known(record: Any, known: Known) -> bool:
+    if not (
+        isinstance(record, dict) and isinstance(record.get("Id"), str) and isinstance(record.get("ProductArn"), str)
+    ):
+        return False
+    fields = record.get("ProductFields") if isinstance(record.get("ProductFields"), dict) else {}
+    status, _ = _status(record)
+    return known(tool_of(record["ProductArn"], fields or {}), record["Id"], revision(record), status)
 
 
 def tool_of(product_arn: str, product_fields: dict[str, Any]) -> str:
@@ -198,6 +250,7 @@ def parse_record(record: dict[str, Any], *, loc: str, index: int) -> list[Observ
         status=status,  # type: ignore[arg-type]
         workflow=workflow,
         updated_at=timestamp(record.get("UpdatedAt"), f"{loc}.UpdatedAt"),
+        revision=revision(record),
         repeat_count=int(repeat) if repeat is not None else None,
         sample=sample,
         tags={str(k): str(v) for k, v in (tags or {}).items()},

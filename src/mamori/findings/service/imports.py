@@ -21,7 +21,7 @@ from mamori.core.models import Service, Team
 from mamori.findings import identity, kinds, ownership
 from mamori.findings.events import SecurityFindingOpened, SecurityFindingResolved
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun, ScanScope
-from mamori.findings.records import Batch, Observation
+from mamori.findings.records import Batch, Known, Observation
 from mamori.findings.service import drafts as drafts_module
 from mamori.findings.service import tickets
 from mamori.findings.service.drafts import Draft, DraftSource
@@ -111,8 +111,26 @@ def _own(obs: Observation, mapping: ownership.Mapping, repository: str) -> owner
     return owner
 
 
+def uid_digest(uid: str) -> str:
+    return hashlib.sha256(uid.encode()).hexdigest()
+
+
 def _uid_hash(obs: Observation) -> str:
-    return hashlib.sha256(obs.uid.encode()).hexdigest()
+    return uid_digest(obs.uid)
+
+
+def known_in(session: Session, keys: list[tuple[str, str]]) -> Known:
+    """The pre-check for a document's (tool, uid) pairs: one query per chunk, before anything is parsed."""
+    stored: dict[tuple[str, str], tuple[str, str]] = {}
+    columns = select(FindingSource.tool, FindingSource.uid_hash, FindingSource.digest, FindingSource.status)
+    for chunk in _chunks(sorted({uid_digest(uid) for _, uid in keys})):
+        for tool, uid_hash, raw_digest, status in session.execute(columns.where(FindingSource.uid_hash.in_(chunk))):
+            stored[(tool, uid_hash)] = (raw_digest, status)
+
+    def known(tool: str, uid: str, revision: str, status: str) -> bool:
+        return stored.get((tool, uid_digest(uid))) == (revision, status)
+
+    return known
 
 
 def _known(session: Session, pending: list[tuple[Observation, str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -279,7 +297,9 @@ def import_batch(
     ctx = context(session, now=now)
     pending, owners = _prepare(batch, ctx.policy.mapping(), repository)
     seen: set[tuple[str, str]] = {(obs.tool, uid_hash) for obs, uid_hash, _ in pending}
-    digests = {id(obs): digest(obs.raw) for obs, _, _ in pending}
+    seen.update((tool, uid_digest(uid)) for tool, uid in batch.unchanged)
+    report.unchanged += len(batch.unchanged)
+    digests = {id(obs): obs.revision or digest(obs.raw) for obs, _, _ in pending}
     known = _known(session, pending)
     changed = [p for p in pending if known.get((p[0].tool, p[1])) != (digests[id(p[0])], p[0].status)]
     report.unchanged += len(pending) - len(changed)

@@ -16,8 +16,9 @@ from mamori.core.events import EventBus
 from mamori.findings import detections as cloudtrail
 from mamori.findings import kinds, parsers
 from mamori.findings.detections import CloudTrailDetectionSpec
+from mamori.findings.parsers import asff
 from mamori.findings.records import Batch
-from mamori.findings.service.imports import ImportReport, import_batch
+from mamori.findings.service.imports import ImportReport, import_batch, known_in
 
 MAX_BYTES = 512 * 1024 * 1024
 FORMATS = sorted([*parsers.PARSERS, cloudtrail.FORMAT])
@@ -41,6 +42,7 @@ def read(
     fmt: str | None = None,
     name: str = "document",
     detections: dict[str, CloudTrailDetectionSpec] | None = None,
+    session: Session | None = None,
 ) -> Batch:
     """Parse `payload` as a document of `fmt` (detected when None); malformed JSON or an unknown format is an
     InvalidInput naming what was expected. Bad records inside a good document are the batch's problems."""
@@ -50,7 +52,7 @@ def read(
         document: Any = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{name}: not valid JSON ({exc})") from None
-    return parse(document, fmt=fmt, name=name, detections=detections)
+    return parse(document, fmt=fmt, name=name, detections=detections, session=session)
 
 
 def parse(
@@ -59,14 +61,18 @@ def parse(
     fmt: str | None = None,
     name: str = "document",
     detections: dict[str, CloudTrailDetectionSpec] | None = None,
+    session: Session | None = None,
 ) -> Batch:
     """The batch of a parsed document; CloudTrail records are run through the detections (the shipped
-    defaults unless given)."""
+    defaults unless given). With a `session`, ASFF records already stored at the same revision are not
+    parsed again (the re-import of a large export costs little more than reading it)."""
     chosen = fmt or parsers.detect(document) or (cloudtrail.FORMAT if cloudtrail.looks_like(document) else None)
     if chosen == cloudtrail.FORMAT:
         return cloudtrail.detect(document, detections if detections is not None else kinds.default_detections())
     if chosen is None:
         raise InvalidInput(f"{name}: not a document of a known format; give one of {', '.join(FORMATS)}")
+    if chosen == asff.FORMAT and session is not None:
+        return asff.parse(document, known=known_in(session, asff.index(document)))
     parser = parsers.PARSERS.get(chosen)
     if parser is None:
         raise InvalidInput(f"unknown format {chosen!r}; use one of {', '.join(FORMATS)}")
@@ -85,5 +91,5 @@ def import_payload(
     repository: str = "",
 ) -> ImportReport:
     with fewer_collections():
-        batch = read(payload, fmt=fmt, name=name or "document", detections=kinds.detections(session))
+        batch = read(payload, fmt=fmt, name=name or "document", detections=kinds.detections(session), session=session)
         return import_batch(session, batch=batch, now=now, actor=actor, name=name, bus=bus, repository=repository)
