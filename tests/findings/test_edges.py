@@ -182,3 +182,30 @@ def test_pages_render_the_queue_a_finding_and_the_week(client: TestClient, runti
     assert "under_investigation" in client.get(f"/findings/{f.id}").text
     week = client.get("/findings/changes")
     assert week.status_code == 200 and "triaged" in week.text
+
+
+def test_vex_export_states_the_decisions_on_package_findings(client: TestClient, runtime: Runtime) -> None:
+    headers = _bearer(runtime, "write")
+    client.post(
+        "/api/v1/findings/imports", content=dojo("awssecurityhub", "inspector_ecr.json").read_bytes(), headers=headers
+    )
+    client.post(
+        "/api/v1/findings/imports", content=dojo("awssecurityhub", "guardduty.json").read_bytes(), headers=headers
+    )
+    rows = client.get("/api/v1/findings?kind=vulnerability", headers=headers).json()
+    semver = next(f for f in rows if f["package"] == "semver")
+    done = client.post(
+        f"/api/v1/findings/{semver['id']}/triage",
+        json={"state": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    missing = client.post(f"/api/v1/findings/{rows[0]['id']}/triage", json={"state": "not_affected"}, headers=headers)
+    assert missing.status_code == 422 and "justification" in missing.text
+    doc = client.get("/api/v1/findings/vex", headers=headers).json()
+    assert doc["@context"] == "https://openvex.dev/ns/v0.2.0"
+    assert len(doc["statements"]) == 7, "the seven image vulnerabilities, not the GuardDuty detections"
+    stated = next(s for s in doc["statements"] if s["vulnerability"]["name"] == "CVE-2022-25883")
+    assert (stated["status"], stated["justification"]) == ("not_affected", "vulnerable_code_not_in_execute_path")
+    assert stated["products"][0]["@id"] == semver["location"]
+    assert stated["products"][0]["subcomponents"] == [{"@id": "pkg:npm/semver@7.5.1"}]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from mamori.core import jobs
+from mamori.findings import vex
 from mamori.findings.schemas import FindingOut, ImportOut, TriageIn, WriteBackIn, WriteBackOut, finding_out, import_out
 from mamori.findings.service import intake, queries, triage, writeback
 from mamori.findings.service.queries import Filters
@@ -69,6 +70,17 @@ def list_findings(  # noqa: PLR0917 - FastAPI passes query parameters by name
 def counts(_: Reader, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Open findings per service and team, by priority, with overdue and due-soon counts."""
     return queries.counts(session, now=runtime.now())
+
+
+@router.get("/vex", response_model=dict[str, Any], responses={200: {"description": "an OpenVEX 0.2.0 document"}})
+def export_vex(
+    principal: Reader, session: SessionDep, runtime: RuntimeDep, service: str | None = None
+) -> dict[str, Any]:
+    """The decisions on package findings (dependencies and image vulnerabilities) as OpenVEX statements."""
+    rows = queries.list_findings(
+        session, filters=Filters(state="all", service=service), now=runtime.now(), limit=100_000
+    )
+    return vex.document(rows, author=principal.name, now=runtime.now())
 
 
 @router.get("/{finding_id}", response_model=FindingOut, response_model_exclude_none=True)

@@ -43,6 +43,13 @@ _ECOSYSTEMS = {
     "node": "npm",
     "nodejs": "npm",
     "pub": "pub",
+    "pipenv": "pypi",
+    "pythonpkg": "pypi",
+    "nodepkg": "npm",
+    "gobinary": "go",
+    "pom": "maven",
+    "gemspec": "rubygems",
+    "dotnet_core": "nuget",
 }
 
 
