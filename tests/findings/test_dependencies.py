@@ -164,3 +164,9 @@ def test_dependabot_snyk_and_osv_of_one_problem_are_one_finding_with_three_sourc
         status = {s.tool: s.status for s in session.scalars(select(FindingSource))}
         assert status == {"dependabot": "resolved", "snyk": "active", "osv": "active"}
         assert session.scalars(select(FindingRow.status)).one() == "active", "two tools still report it"
+    with runtime.sessions.begin() as session:
+        gone = vulns_events.FindingResolved(**event.model_dump(exclude={"event_id"}))
+        runtime.bus.publish(session, gone, now=runtime.now())
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        assert {s.tool: s.status for s in session.scalars(select(FindingSource))}["osv"] == "resolved"
