@@ -82,7 +82,7 @@ class FindingSource(Base):
 
     __tablename__ = "findings_sources"
     __table_args__ = (
-        UniqueConstraint("tool", "uid_hash"),
+        UniqueConstraint("uid_hash", "tool"),  # uid_hash first: imports look sources up by it alone
         Index("ix_findings_sources_scope", "tool", "scope_hash", "status"),
         Index("ix_findings_sources_finding_id", "finding_id"),
     )
@@ -132,7 +132,7 @@ class ScanScope(Base):
     """A scope one tool's scans re-check (account x region x check, repo x manifest) and when it last did."""
 
     __tablename__ = "findings_scopes"
-    __table_args__ = (UniqueConstraint("tool", "scope_hash"),)
+    __table_args__ = (UniqueConstraint("scope_hash", "tool"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tool: Mapped[str] = mapped_column(String(100))

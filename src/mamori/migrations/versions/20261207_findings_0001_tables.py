@@ -2,7 +2,7 @@
 
 Revision ID: findings_0001
 Revises: 
-Create Date: 2026-12-07 14:41:41.637835
+Create Date: 2026-12-07 15:10:20.478315
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('last_checked_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('import_id', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_findings_scopes')),
-    sa.UniqueConstraint('tool', 'scope_hash', name=op.f('uq_findings_scopes_tool_scope_hash'))
+    sa.UniqueConstraint('scope_hash', 'tool', name=op.f('uq_findings_scopes_scope_hash_tool'))
     )
     op.create_table('findings_history',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -127,7 +127,7 @@ def upgrade() -> None:
     sa.Column('last_seen_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['finding_id'], ['findings_queue.id'], name=op.f('fk_findings_sources_finding_id_findings_queue'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_findings_sources')),
-    sa.UniqueConstraint('tool', 'uid_hash', name=op.f('uq_findings_sources_tool_uid_hash'))
+    sa.UniqueConstraint('uid_hash', 'tool', name=op.f('uq_findings_sources_uid_hash_tool'))
     )
     with op.batch_alter_table('findings_sources', schema=None) as batch_op:
         batch_op.create_index('ix_findings_sources_finding_id', ['finding_id'], unique=False)
