@@ -41,7 +41,7 @@ def looks_like(document: Any) -> bool:
     if isinstance(document, dict):
         if isinstance(document.get("Findings") or document.get("findings"), list):
             first = (document.get("Findings") or document.get("findings") or [{}])[0]
-            return (isinstance(first, dict) and "SchemaVersion" in first) or "ProductArn" in first
+            return isinstance(first, dict) and ("SchemaVersion" in first or "ProductArn" in first)
         return document.get("source") == "aws.securityhub" and isinstance(document.get("detail"), dict)
     if isinstance(document, list) and document and isinstance(document[0], dict):
         return document[0].get("source") == "aws.securityhub" or "ProductArn" in document[0]

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mamori.core import timeline
 from mamori.core.db import new_id
 from mamori.core.events import Event, EventBus
 from mamori.core.models import Service, Team
@@ -24,6 +23,7 @@ from mamori.findings.models import FindingHistory, FindingRow, FindingSource, Im
 from mamori.findings.records import Batch, Known, Observation
 from mamori.findings.service import drafts as drafts_module
 from mamori.findings.service import tickets
+from mamori.findings.service.announce import announce, finding_event
 from mamori.findings.service.drafts import Draft, DraftSource
 from mamori.findings.service.merge import Context, FindingLike, describe, refresh
 
@@ -313,7 +313,7 @@ def import_batch(
         _close_unreported(session, batch, seen, ctx, report, actor=actor, events=work.events)
         _touch_scopes(session, batch.scopes, run.id, now)
     run.counts, run.problems = report.counts(), report.problems[:200]
-    _announce(session, report, bus, work.events, now=now, name=name)
+    announce(session, report, bus, work.events, now=now, name=name)
     return report
 
 
@@ -341,7 +341,7 @@ def _record(
             history.append(row)
         else:
             session.add(FindingHistory(**row))
-        events.append(_event(SecurityFindingOpened, f, now))
+        events.append(finding_event(SecurityFindingOpened, f, now))
         return
     if not changes:
         report.unchanged += 1
@@ -355,7 +355,9 @@ def _record(
     else:
         session.add(FindingHistory(finding=f, at=now, actor=actor, event=event, changes=changes, note=""))
     if flipped:
-        events.append(_event(SecurityFindingOpened if flipped == "reopened" else SecurityFindingResolved, f, now))
+        events.append(
+            finding_event(SecurityFindingOpened if flipped == "reopened" else SecurityFindingResolved, f, now)
+        )
 
 
 def _close_unreported(
@@ -412,36 +414,3 @@ def _touch_scopes(session: Session, scopes: set[str], import_id: str, now: datet
             session.add(ScanScope(tool=tool, scope=scope, scope_hash=h, last_checked_at=now, import_id=import_id))
         else:
             existing.last_checked_at, existing.import_id = now, import_id
-
-
-def _event(cls: type[SecurityFindingOpened | SecurityFindingResolved], f: FindingLike, now: datetime) -> Event:
-    return cls(
-        finding_id=f.id,
-        kind=f.kind,
-        title=f.title,
-        service=f.service,
-        team=f.team,
-        tools=list(f.tools or []),
-        severity=f.severity,
-        priority=f.priority,
-        at=now,
-    )
-
-
-def _announce(
-    session: Session, report: ImportReport, bus: EventBus | None, events: list[Event], *, now: datetime, name: str
-) -> None:
-    if bus is not None:
-        for event in events:
-            bus.publish(session, event, now=now)
-    if report.created or report.resolved or report.reopened:
-        timeline.record(
-            session,
-            at=now,
-            kind="findings_import",
-            source="findings",
-            title=f"{report.format} import{' of ' + name if name else ''}: {report.created} new, "
-            f"{report.resolved} resolved, {report.reopened} reopened",
-            data=report.counts(),
-            ref="/findings",
-        )
