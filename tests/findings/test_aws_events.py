@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
+from mamori.core.runtime import Runtime
 from mamori.findings import identity, parsers
+from mamori.findings.models import FindingRow
 from mamori.findings.parsers import asff, aws_events
-from tests.findings.conftest import dojo, load
+from tests.findings.conftest import Importer, dojo, load
 from tests.support import peers
 
 RULES = ("cloudsec", "panther-labs+panther-analysis", "rules", "aws_guardduty_rules")
@@ -131,3 +134,13 @@ def test_an_unknown_compliance_type_is_named() -> None:
     doc["detail"]["newEvaluationResult"]["complianceType"] = "BROKEN"
     problem = aws_events.parse_config(doc).problems[0]
     assert problem.loc == "event.detail.newEvaluationResult.complianceType"
+
+
+def test_a_config_rule_flip_opens_and_resolves_one_finding(import_doc: Importer, runtime: Runtime) -> None:
+    assert import_doc(_compliance("NON_COMPLIANT")).created == 1
+    back = _compliance("COMPLIANT", "NON_COMPLIANT")
+    back["detail"]["newEvaluationResult"]["resultRecordedTime"] = "2026-12-02T10:00:00.000Z"
+    assert import_doc(back).resolved == 1
+    with runtime.sessions() as session:
+        f = session.scalars(select(FindingRow)).one()
+        assert (f.tools, f.status, f.control) == (["config"], "resolved", "s3-bucket-public-read-prohibited")

@@ -15,7 +15,8 @@ from mamori.core.errors import ValidationFailed
 from mamori.core.runtime import Runtime
 from mamori.findings import risk
 from mamori.findings.models import FindingHistory, FindingRow
-from mamori.findings.service import triage
+from mamori.findings.service import triage, writeback
+from mamori.findings.service.drafts import Draft, DraftSource
 from tests.findings.conftest import Importer, dojo, load
 
 RULE = """apiVersion: mamori.dev/v1
@@ -132,3 +133,47 @@ def test_business_hours_count_only_working_time() -> None:
     assert risk.due_at(friday_4pm, "P1", {"P1": 1}) == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
     saturday = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     assert risk.due_at(saturday, "P1", {"P1": 2}, business=hours) == datetime(2026, 12, 8, 17, 0, tzinfo=UTC)
+
+
+def test_ocsf_records_of_security_hub_are_written_back_with_the_v2_shape() -> None:
+    record = {"finding_info": {"uid": "f-1"}, "metadata": {"product": {"uid": "aws-securityhub"}}}
+    draft = Draft(
+        id="x",
+        key="k",
+        key_hash="h",
+        kind="cloud",
+        account="111122223333",
+        region="eu-west-1",
+        resource="r",
+        control="c",
+        ecosystem="",
+        package="",
+        advisory="",
+        location="",
+        service=None,
+        team=None,
+        severity="HIGH",
+        first_seen_at=datetime(2026, 12, 1, tzinfo=UTC),
+        last_seen_at=datetime(2026, 12, 1, tzinfo=UTC),
+        state_changed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        state="false_positive",
+        sources=[
+            DraftSource(
+                tool="aws-securityhub",
+                uid="f-1",
+                uid_hash="u",
+                first_seen_at=datetime(2026, 12, 1, tzinfo=UTC),
+                format="ocsf",
+                raw=record,
+            )
+        ],
+    )
+    [(region, path, body)] = writeback.requests_for(draft, status=writeback.FOR_STATE[draft.state], note="n", actor="a")  # type: ignore[arg-type]
+    assert (region, path) == ("eu-west-1", "/findingsv2/batchupdatev2")
+    assert body == {
+        "FindingIdentifiers": [
+            {"CloudAccountUid": "111122223333", "FindingInfoUid": "f-1", "MetadataProductUid": "aws-securityhub"}
+        ],
+        "StatusId": 3,
+        "Comment": "n",
+    }
