@@ -93,3 +93,31 @@ def test_the_weekly_digest_lists_sla_breaches_and_reaches_the_webhook(
         logged = session.scalars(select(Delivery).where(Delivery.kind == "digest", Delivery.source == "findings")).all()
     assert {o["id"] for o in body["overdue"]} == {f.id for f in p3}  # type: ignore[union-attr]
     assert "SLA breached" in str(body["text"]) and logged and all(d.ok for d in logged)
+
+
+def test_a_finding_whose_priority_rises_into_a_rule_gets_its_ticket(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    created: list[str] = []
+
+    def github(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json=[])
+        created.append(json.loads(request.content)["title"])
+        return httpx.Response(201, json={"number": len(created), "html_url": "https://github.com/o/r/issues/1"})
+
+    runtime = make_runtime(http_transport=httpx.MockTransport(github), github_token="t0ken")
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "policy.yaml").write_text(POLICY.replace("priorities: [P3]", "priorities: [P1, P2]"))
+    manifest.apply(runtime, manifest.load(tmp_path / "cfg", runtime.kinds), actor=Actor(name="test", source="config"))
+    doc = json.loads(dojo("awssecurityhub", "guardduty.json").read_text())
+    with runtime.sessions.begin() as session:
+        intake.import_payload(session, payload=json.dumps(doc).encode(), now=runtime.now(), actor="t")
+    Worker(runtime).run_until_idle()
+    assert created == []
+    doc["Findings"][0]["Severity"] = {"Label": "CRITICAL", "Normalized": 90}
+    doc["Findings"][0]["UpdatedAt"] = "2024-02-01T00:00:00Z"
+    with runtime.sessions.begin() as session:
+        intake.import_payload(session, payload=json.dumps(doc).encode(), now=runtime.now(), actor="t")
+    Worker(runtime).run_until_idle()
+    assert len(created) == 1 and created[0].startswith("[P2]")

@@ -332,7 +332,7 @@ def _record(
     history: list[dict[str, Any]] | None = None,
 ) -> None:
     report.finding_ids.append(f.id)
-    if (created or flipped == "reopened") and ctx.policy.tickets:
+    if (created or flipped == "reopened" or "priority" in changes) and ctx.policy.tickets:
         tickets.queue(session, f, ctx.policy, now=now)
     if created:
         report.created += 1
