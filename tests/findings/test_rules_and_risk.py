@@ -6,12 +6,13 @@ import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
-from mamori.core.errors import ValidationFailed
+from mamori.core.errors import Conflict, ValidationFailed
 from mamori.core.runtime import Runtime
 from mamori.findings import risk
 from mamori.findings.models import FindingHistory, FindingRow
@@ -177,3 +178,19 @@ def test_ocsf_records_of_security_hub_are_written_back_with_the_v2_shape() -> No
         "StatusId": 3,
         "Comment": "n",
     }
+
+
+def test_a_decision_racing_an_import_is_a_conflict_not_a_lost_update(
+    runtime: Runtime, import_doc: Importer, clock: FixedClock
+) -> None:
+    if runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes the write lock at BEGIN: the two transactions cannot interleave")
+    doc = load(dojo("awssecurityhub", "config_one_finding_active.json"))
+    import_doc(doc)
+    with runtime.sessions() as stale:
+        f = stale.scalars(select(FindingRow)).one()
+        changed = copy.deepcopy(doc)
+        changed["findings"][0].update(Severity={"Label": "HIGH"}, UpdatedAt="2026-12-01T00:00:00Z")
+        import_doc(changed)  # another transaction moves the finding's version
+        with pytest.raises(Conflict, match="reload it"):
+            triage.triage(stale, finding_id=f.id, actor=Actor(name="ada", source="ui"), now=clock.now(), state="fixed")

@@ -32,7 +32,7 @@ async def import_document(  # noqa: PLR0917 - FastAPI passes query parameters by
     actor = principal.actor().name
 
     def work() -> dict[str, Any]:
-        with runtime.sessions.begin() as session:
+        with intake.concurrent_changes_refused(), runtime.sessions.begin() as session:
             report = intake.import_payload(
                 session,
                 payload=payload,

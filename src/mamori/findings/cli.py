@@ -93,7 +93,7 @@ def import_command(
     with _server() as rt:
         for path in paths:
             payload = _read(path)
-            with rt.sessions.begin() as session:
+            with intake.concurrent_changes_refused(), rt.sessions.begin() as session:
                 report = intake.import_payload(
                     session,
                     payload=payload,

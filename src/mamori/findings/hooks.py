@@ -27,7 +27,7 @@ async def _import(request: Request, runtime: Any, *, fmt: str | None, actor: str
     payload = await request.body()
 
     def work() -> dict[str, Any]:
-        with runtime.sessions.begin() as session:
+        with intake.concurrent_changes_refused(), runtime.sessions.begin() as session:
             report = intake.import_payload(
                 session,
                 payload=payload,

@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from mamori.core.errors import InvalidInput
+from mamori.core.errors import Conflict, InvalidInput
 from mamori.core.events import EventBus
 from mamori.findings import detections as cloudtrail
 from mamori.findings import kinds, parsers
@@ -34,6 +36,18 @@ def fewer_collections(threshold: int = 500_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextmanager
+def concurrent_changes_refused() -> Iterator[None]:
+    """Wrap an import's transaction: a finding changed meanwhile (its version moved) or created by another
+    import at the same moment becomes a Conflict the caller can retry, not an internal error."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError) as exc:
+        raise Conflict(
+            f"another change to the same findings happened at the same time; retry ({type(exc).__name__})"
+        ) from None
 
 
 def read(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from mamori.core import audit, timeline
 from mamori.core.audit import Actor
@@ -72,6 +73,10 @@ def triage(
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if not changes and not comment:
         return f
+    try:
+        session.flush()  # the version check: an import that moved the finding meanwhile makes this fail
+    except StaleDataError:
+        raise Conflict(f"finding {finding_id} was changed by an import at the same time; reload it") from None
     session.add(
         FindingHistory(finding_id=f.id, at=now, actor=actor.name, event="triaged", changes=changes, note=comment or "")
     )
