@@ -13,9 +13,9 @@ from mamori import cli_support
 from mamori.cli_support import err_console, handle_errors, print_json
 from mamori.core.errors import InvalidInput
 from mamori.core.runtime import Runtime
-from mamori.findings import identity
+from mamori.findings import identity, ownership
 from mamori.findings.schemas import finding_out, import_out
-from mamori.findings.service import intake, queries
+from mamori.findings.service import imports, intake, queries
 from mamori.findings.service.queries import Filters
 
 findings_app = typer.Typer(help="Security findings from every tool in one queue.", no_args_is_help=True)
@@ -52,9 +52,13 @@ def _report_problems(problems: list[str]) -> None:
 def parse_command(
     path: Annotated[Path, typer.Argument(help="A JSON document from a tool.")],
     fmt: Annotated[str | None, typer.Option("--format", help="asff, ocsf, ...; detected when left out.")] = None,
+    repository: Annotated[str, typer.Option("--repository", help="owner/name a `snyk test` ran on.")] = "",
 ) -> None:
-    """Parse PATH without a server and print each finding's identity. Exit 2 when a record is rejected."""
+    """Parse PATH without a server and print each finding's identity (without the server's ownership
+    mapping, a dependency's location is its repository). Exit 2 when a record is rejected."""
     batch = intake.read(_read(path), fmt=fmt, name=str(path))
+    for obs in batch.observations:
+        imports.own(obs, ownership.Mapping(), repository)
     print_json(
         {
             "format": batch.format,

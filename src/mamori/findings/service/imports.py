@@ -95,7 +95,7 @@ def _newer(a: Observation, b: Observation) -> bool:
     return a.updated_at >= b.updated_at
 
 
-def _own(obs: Observation, mapping: ownership.Mapping, repository: str) -> ownership.Owner:
+def own(obs: Observation, mapping: ownership.Mapping, repository: str) -> ownership.Owner:
     """The owner of the observation; a dependency's location becomes `<service or repo:owner/name>:<manifest>`
     (each tool names the manifest relative to the repository's root)."""
     if repository and not obs.repository:
@@ -271,7 +271,7 @@ def _prepare(
     pending: list[tuple[Observation, str, str]] = []
     owners: dict[int, ownership.Owner] = {}
     for obs in _latest(batch.observations):
-        owners[id(obs)] = _own(obs, mapping, repository)
+        owners[id(obs)] = own(obs, mapping, repository)
         pending.append((obs, _uid_hash(obs), identity.key_digest(identity.key_for(obs))))
     return pending, owners
 
