@@ -170,3 +170,19 @@ def test_dependabot_snyk_and_osv_of_one_problem_are_one_finding_with_three_sourc
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:
         assert {s.tool: s.status for s in session.scalars(select(FindingSource))}["osv"] == "resolved"
+
+
+def test_a_snyk_run_closes_what_it_no_longer_reports_in_its_own_project_only(
+    import_doc: Importer, runtime: Runtime
+) -> None:
+    one = load(dojo("snyk", "single_project_one_vuln.json"))
+    other = copy.deepcopy(one)
+    other.update(projectName="com.test:other", displayTargetFile="other/pom.xml")
+    assert import_doc(one, repository="jobs-example/jobs-api").created == 1
+    assert import_doc(other, repository="jobs-example/jobs-api").created == 1
+    clean = {**copy.deepcopy(one), "vulnerabilities": [], "ok": True}
+    report = import_doc(clean, repository="jobs-example/jobs-api")
+    assert (report.resolved, report.created) == (1, 0)
+    with runtime.sessions() as session:
+        statuses = sorted(s.status for s in session.scalars(select(FindingSource)))
+    assert statuses == ["active", "resolved"], "the other project's run was not re-checked, so it stays open"

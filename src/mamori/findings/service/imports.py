@@ -240,12 +240,15 @@ class _Pass:
             f = _new_finding(obs, identity.key_for(obs), key_hash, owner, self.ctx)
             self.drafts.append(f)
             self.findings[key_hash] = f
+        added = src is None
         if src is None:
             if isinstance(f, Draft):
                 f.sources.append(src := DraftSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
             else:
                 f.sources.append(src := FindingSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
         changes = _write_source(src, obs, raw_digest, self.run_id, now)
+        if added and not created:
+            changes[f"{obs.tool}.source"] = [None, obs.uid]
         describe(f, obs, changes, track=not created)
         f.last_seen_at = now
         flipped = refresh(f, self.ctx, changes, confidence=obs.confidence)
