@@ -15,10 +15,12 @@ from typer.testing import CliRunner
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
+from mamori.core.worker import Worker
 from mamori.demo import DEMO_CONFIG
 from mamori.findings import demo, hooks
 from mamori.findings.cli import findings_app
 from mamori.findings.models import FindingRow, FindingSource
+from mamori.vulns import demo as vulns_demo
 from tests.conftest import issue_token
 from tests.findings.conftest import dojo
 from tests.support import peers
@@ -146,12 +148,28 @@ def test_demo_seed_is_idempotent_and_applies_the_suppression_rule(runtime: Runti
     _seed(runtime)
     _seed(runtime)
     with runtime.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(FindingSource)) == 4
+        # 4 Security Hub records, 1 Dependabot alert, 4 CloudTrail detections (root sign-in also without SAML,
+        # the security group both changed and opened to the world)
+        assert session.scalar(select(func.count()).select_from(FindingSource)) == 9
         rows = {f.control: f for f in session.scalars(select(FindingRow))}
     assert rows["SSM.1"].suppressed_by == "staging-ssm-managed"
     assert (rows["S3.8"].service, rows["S3.8"].team) == ("jobs-web", "frontend")
     assert rows["Recon:EC2/Portscan"].service == "jobs-api"
     assert "internet-facing resource" in rows["Recon:EC2/Portscan"].priority_reasons
+    assert {"root-console-login", "security-group-open-to-world"} <= set(rows)
+
+
+def test_the_demo_dependabot_alert_and_the_vulns_demo_scan_are_one_finding(runtime: Runtime) -> None:
+    _seed(runtime)
+    vulns_demo.seed(runtime)
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        lodash = session.scalars(select(FindingRow).where(FindingRow.package == "lodash")).one()
+    assert (lodash.tools, lodash.location, lodash.advisory) == (
+        ["dependabot", "osv"],
+        "jobs-web:package-lock.json",
+        "CVE-2021-23337",
+    )
 
 
 def test_pages_render_the_queue_a_finding_and_the_week(client: TestClient, runtime: Runtime, login: Login) -> None:

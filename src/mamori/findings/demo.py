@@ -1,4 +1,5 @@
-"""Demo data: the findings policy and a suppression rule, and a small Security Hub export of the demo account."""
+"""Demo data: the findings policy and a suppression rule, a Security Hub export, a Dependabot alert and a
+CloudTrail log of the demo product."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from mamori.core.runtime import Runtime
 from mamori.findings.service import intake
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
-DEMO_FILES = ("securityhub-export.json",)
+DEMO_FILES = ("securityhub-export.json", "dependabot-alert.json", "cloudtrail.json")
+"""A Security Hub export of the demo account, a Dependabot alert on jobs-web (the vulns demo's OSV scan
+finds the same lodash advisory: one finding, two sources once the worker delivers its event) and a
+CloudTrail log with a root sign-in and a security group opened to the world."""
 
 
 def seed(runtime: Runtime) -> None:
