@@ -70,6 +70,8 @@ def test_api_rejects_bad_documents_with_what_is_wrong(client: TestClient, runtim
     assert partial["created"] == 3 and partial["rejected"] == 1
     assert partial["problems"][0].startswith("record 0: Findings[0].Severity.Label: expected one of CRITICAL")
     assert client.post("/api/v1/findings/imports", json=doc, headers=_bearer(runtime, "read")).status_code == 403
+    bad_filter = client.get("/api/v1/findings?sla=late", headers=headers)
+    assert bad_filter.status_code == 400 and "sla must be overdue or due_soon" in bad_filter.text
 
 
 def test_cli_parse_offline_and_import_into_the_server(

@@ -19,7 +19,7 @@ from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require("read"))]
-QUEUE_STATES = ("open", "suppressed", "resolved", "all", *STATES)
+QUEUE_STATES = queries.QUEUE_STATES
 
 
 @router.get("/findings", response_class=HTMLResponse)

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mamori.core.errors import InvalidInput
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun
-from mamori.findings.states import OPEN_STATES
+from mamori.findings.records import SEVERITIES
+from mamori.findings.states import OPEN_STATES, STATES
 
 DUE_SOON = timedelta(days=7)
 
@@ -28,6 +30,21 @@ class Filters:
     sla: str | None = None
     """overdue or due_soon."""
     kind: str | None = None
+
+
+QUEUE_STATES = ("open", "suppressed", "resolved", "all", *STATES)
+SLA_FILTERS = ("overdue", "due_soon")
+
+
+def check(flt: Filters) -> Filters:
+    """The filters, or an InvalidInput naming the one that has no meaning."""
+    if flt.state is not None and flt.state not in QUEUE_STATES:
+        raise InvalidInput(f"state must be one of {', '.join(QUEUE_STATES)}, got {flt.state!r}")
+    if flt.sla is not None and flt.sla not in SLA_FILTERS:
+        raise InvalidInput(f"sla must be overdue or due_soon, got {flt.sla!r}")
+    if flt.severity is not None and flt.severity not in SEVERITIES:
+        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}, got {flt.severity!r}")
+    return flt
 
 
 def _where(query: Any, flt: Filters, now: datetime) -> Any:
@@ -60,7 +77,7 @@ def _where(query: Any, flt: Filters, now: datetime) -> Any:
 
 
 def list_findings(session: Session, *, filters: Filters, now: datetime, limit: int = 500) -> list[FindingRow]:
-    query = _where(select(FindingRow), filters, now)
+    query = _where(select(FindingRow), check(filters), now)
     query = query.order_by(FindingRow.priority, FindingRow.due_at, FindingRow.id).limit(limit)
     return list(session.scalars(query))
 
