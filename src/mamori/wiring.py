@@ -20,6 +20,8 @@ from mamori.core.events import Event
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
+from mamori.findings import plugin as findings_plugin
+from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.gamedays import events as gameday_events
@@ -33,6 +35,7 @@ from mamori.incidents.response import service as incident_response
 from mamori.integrations import notify, tickets
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
+from mamori.vulns import events as vulns_events
 from mamori.vulns import plugin as vulns_plugin
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     flags_plugin.plugin,
     vulns_plugin.plugin,
     gamedays_plugin.plugin,
+    findings_plugin.plugin,
 ]
 
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
@@ -55,6 +59,29 @@ OUTBOUND: dict[type, Callable[[Runtime], object]] = {
 def metadata() -> MetaData:
     """Every table of every domain (importing the plugins imports their models)."""
     return Base.metadata
+
+
+def _osv_into_findings(
+    ctx: JobContext, event: vulns_events.FindingOpened | vulns_events.FindingChanged | vulns_events.FindingResolved
+) -> None:
+    """A dependency finding of the vulns domain, as a source of tool `osv` in the security-findings queue."""
+    finding = findings_osv.OsvFinding(
+        finding_id=event.finding_id,
+        service=event.service,
+        ecosystem=event.ecosystem,
+        package=event.package,
+        version=event.version,
+        advisory=event.advisory,
+        severity=event.severity,
+        priority=event.priority,
+        at=event.at,
+        aliases=tuple(event.aliases),
+        locations=tuple(event.locations),
+        state=getattr(event, "state", "new"),
+        resolved=isinstance(event, vulns_events.FindingResolved),
+        raw=event.model_dump(mode="json"),
+    )
+    findings_osv.record(ctx.session, finding=finding, now=ctx.now, bus=ctx.runtime.bus)
 
 
 def subscribe(runtime: Runtime) -> None:
@@ -75,6 +102,11 @@ def subscribe(runtime: Runtime) -> None:
     # A real page-level SLO burn on a drill's service aborts the drill; a release freeze is a response it scores.
     bus.subscribe(slo_events.BurnAlertFired, "gamedays.abort_on_slo_burn", gameday_reactions.abort_on_slo_burn)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "gamedays.record_freeze", gameday_reactions.record_freeze)
+    # Mamori's own OSV findings join the security-findings queue as sources of tool "osv" (one finding per
+    # package x advisory x location, whichever tools report it).
+    bus.subscribe(vulns_events.FindingOpened, "findings.osv_opened", _osv_into_findings)
+    bus.subscribe(vulns_events.FindingChanged, "findings.osv_changed", _osv_into_findings)
+    bus.subscribe(vulns_events.FindingResolved, "findings.osv_resolved", _osv_into_findings)
 
 
 DRILL_RESPONSE_EVENTS: list[type[Event]] = [

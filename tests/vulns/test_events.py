@@ -21,7 +21,12 @@ ALICE = Actor(name="alice@jobs.example", source="api")
 def _published(runtime: Runtime) -> list[dict[str, object]]:
     with runtime.sessions() as session:
         rows = session.scalars(select(Job).where(Job.kind == DELIVER_JOB).order_by(Job.id)).all()
-        return [{"type": r.payload["type"], **r.payload["data"]} for r in rows]
+        # one delivery per subscriber: count the deliveries to this test's own listener
+        return [
+            {"type": r.payload["type"], **r.payload["data"]}
+            for r in rows
+            if str(r.payload["subscriber"]).startswith("test.")
+        ]
 
 
 def _listen(runtime: Runtime) -> None:
