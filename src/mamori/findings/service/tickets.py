@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mamori.core import jobs
-from mamori.core.errors import NotFound
+from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.jobs import Payload, PermanentJobError
 from mamori.core.runtime import Runtime
 from mamori.findings.kinds import FindingsPolicySpec, TicketRule
 from mamori.findings.models import FindingHistory, FindingRow
 from mamori.findings.service.drafts import Draft
-from mamori.integrations.tickets import GitHubTarget, JiraTarget, Ticket, create_github_issue, create_jira_issue
+from mamori.integrations.tickets import Ticket, TicketRequest, Trackers, file_once
 
 TICKET_JOB = "findings.file_ticket"
 
@@ -72,31 +72,16 @@ def file(
     f = session.get(FindingRow, finding_id)
     if f is None:
         raise NotFound(f"no security finding {finding_id!r}")
-    settings = runtime.settings
-    title, body = describe(f, settings.base_url)
-    with runtime.http_client() as client:
-        if rule.type == "jira":
-            if not (settings.jira_url and settings.jira_email and settings.jira_token):
-                raise PermanentJobError(
-                    "Jira is not configured: set MAMORI_JIRA_URL, MAMORI_JIRA_EMAIL, MAMORI_JIRA_TOKEN"
-                )
-            target = JiraTarget(
-                settings.jira_url,
-                settings.jira_email,
-                settings.jira_token.get_secret_value(),
-                rule.project or "",
-                rule.issue_type,
-            )
-            ticket = create_jira_issue(
-                client, target, summary=title, description=body, labels=rule.labels, marker=marker(f.id)
-            )
-        else:
-            if settings.github_token is None:
-                raise PermanentJobError("GitHub is not configured: set MAMORI_GITHUB_TOKEN")
-            repo = GitHubTarget(
-                settings.github_api_url, settings.github_token.get_secret_value(), rule.repository or ""
-            )
-            ticket = create_github_issue(client, repo, title=title, body=body, labels=rule.labels, marker=marker(f.id))
+    title, body = describe(f, runtime.settings.base_url)
+    try:
+        tracker = runtime.state(Trackers).get(rule.type)
+    except ValidationFailed as exc:
+        raise PermanentJobError(exc.detail) from None
+    request = TicketRequest(
+        marker=marker(f.id), title=title, body=body, labels=tuple(rule.labels), issue_type=rule.issue_type
+    )
+    project = (rule.project if rule.type == "jira" else rule.repository) or ""
+    ticket = file_once(tracker, project, request)
     f.ticket, f.ticket_url = ticket.key, ticket.url
     session.add(
         FindingHistory(
