@@ -13,10 +13,14 @@ from mamori.core import plugin as core_plugin
 from mamori.core.clock import Clock, SystemClock
 from mamori.core.config import Settings
 from mamori.core.db import Base, make_engine, make_sessionmaker
+from mamori.core.jobs import JobContext
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
+from mamori.delivery import plugin as delivery_plugin
+from mamori.delivery.service import incidents as delivery_incidents
 from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
+from mamori.incidents import events as incident_events
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
 from mamori.slo import events as slo_events
@@ -28,6 +32,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
+    delivery_plugin.plugin,
 ]
 
 
@@ -45,6 +50,27 @@ def subscribe(runtime: Runtime) -> None:
     # Guarded rollouts: a burn or a release freeze on a service halts its flag ramps.
     bus.subscribe(slo_events.BurnAlertFired, "flags.halt_ramps_on_burn", flag_ramps.on_burn_alert)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "flags.halt_ramps_on_freeze", flag_ramps.on_release_freeze)
+    # Incidents mark deploys failed (change fail rate, recovery time) and unplanned (rework rate).
+    bus.subscribe(incident_events.IncidentDeclared, "delivery.note_incident", _delivery_incident_declared)
+    bus.subscribe(incident_events.IncidentResolved, "delivery.note_incident_resolved", _delivery_incident_resolved)
+
+
+def _delivery_incident_declared(ctx: JobContext, event: incident_events.IncidentDeclared) -> None:
+    delivery_incidents.note_declared(
+        ctx.session,
+        incident_id=event.incident_id,
+        service=event.service,
+        severity=event.severity,
+        title=event.title,
+        labels=event.labels,
+        at=event.at,
+    )
+
+
+def _delivery_incident_resolved(ctx: JobContext, event: incident_events.IncidentResolved) -> None:
+    delivery_incidents.note_resolved(
+        ctx.session, incident_id=event.incident_id, service=event.service, severity=event.severity, at=event.at
+    )
 
 
 def kind_registry() -> KindRegistry:

@@ -1,0 +1,177 @@
+"""`mamori delivery ...`: record deploys, builds and steps from any CI, print a service's measures, and show a
+GitHub integration's webhook secret."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from mamori import cli_support
+from mamori.core.errors import Problem, ValidationFailed
+from mamori.delivery import github, kinds
+from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, measures_out
+from mamori.delivery.service import generic, measures
+
+delivery_app = typer.Typer(help="Delivery measures: DORA, builds step by step, tests, coverage.", no_args_is_help=True)
+record_app = typer.Typer(help="Record a deploy, build, step or test report from any CI.", no_args_is_help=True)
+delivery_app.add_typer(record_app, name="record")
+
+Service = Annotated[str, typer.Option("--service", help="the service (as in the catalog)")]
+Start = Annotated[str | None, typer.Option("--start", help="ISO 8601 start, e.g. 2026-12-07T10:00:00Z")]
+End = Annotated[str | None, typer.Option("--end", help="ISO 8601 end (now when left out)")]
+
+
+def _model(model: type[Any], values: dict[str, Any]) -> Any:
+    """Validate command-line values with the API's model, naming each option that is wrong."""
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                loc="--" + ".".join(str(p) for p in e["loc"]).replace("_", "-") if e["loc"] else "(options)",
+                msg=e["msg"],
+            )
+            for e in exc.errors()
+        ]
+        raise ValidationFailed("invalid options", problems=problems) from None
+
+
+def _now_if(value: str | None) -> str:
+    return value or datetime.now().astimezone().isoformat()
+
+
+@record_app.command("deploy")
+@cli_support.handle_errors
+def record_deploy(  # noqa: PLR0917 - Typer passes the options by name
+    service: Service,
+    environment: Annotated[str, typer.Option("--environment", "--env")],
+    status: Annotated[str, typer.Option("--status", help="success or failure")],
+    sha: Annotated[str | None, typer.Option("--sha")] = None,
+    version: Annotated[str | None, typer.Option("--version")] = None,
+    branch: Annotated[str | None, typer.Option("--branch")] = None,
+    repo: Annotated[str | None, typer.Option("--repo", help="owner/name")] = None,
+    start: Start = None,
+    end: End = None,
+    deploy_id: Annotated[str | None, typer.Option("--id", help="your id for the deploy")] = None,
+    rollback: Annotated[bool, typer.Option("--rollback")] = False,
+    hotfix: Annotated[bool, typer.Option("--hotfix")] = False,
+) -> None:
+    """Record a finished deploy; prints {status, id}."""
+    body = _model(
+        DeployIn,
+        {
+            "id": deploy_id,
+            "service": service,
+            "environment": environment,
+            "status": status,
+            "sha": sha,
+            "version": version,
+            "branch": branch,
+            "repo": repo,
+            "started_at": start,
+            "finished_at": _now_if(end),
+            "rollback": rollback,
+            "hotfix": hotfix,
+        },
+    )
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        row, new = generic.record_deploy(session, bus=runtime.bus, body=body, now=runtime.now())
+        cli_support.print_json({"status": "stored" if new else "duplicate", "id": row.id})
+
+
+@record_app.command("build")
+@cli_support.handle_errors
+def record_build(  # noqa: PLR0917 - Typer passes the options by name
+    service: Service,
+    build_id: Annotated[str, typer.Option("--id", help="the build's id in your CI")],
+    status: Annotated[str, typer.Option("--status", help="success, failure, cancelled or skipped")],
+    name: Annotated[str, typer.Option("--name")] = "build",
+    sha: Annotated[str | None, typer.Option("--sha")] = None,
+    branch: Annotated[str | None, typer.Option("--branch")] = None,
+    start: Start = None,
+    end: End = None,
+) -> None:
+    """Record a build (a CI run); steps are added with `record step --build ID`."""
+    body = _model(
+        BuildIn,
+        {
+            "id": build_id,
+            "service": service,
+            "name": name,
+            "status": status,
+            "sha": sha,
+            "branch": branch,
+            "started_at": _now_if(start),
+            "finished_at": end,
+        },
+    )
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        row = generic.record_build(session, bus=runtime.bus, body=body, now=runtime.now())
+        cli_support.print_json({"status": "stored", "id": row.id})
+
+
+@record_app.command("step")
+@cli_support.handle_errors
+def record_step(  # noqa: PLR0917 - Typer passes the options by name
+    service: Service,
+    build: Annotated[str, typer.Option("--build", help="the build's id")],
+    name: Annotated[str, typer.Option("--name")],
+    status: Annotated[str, typer.Option("--status")],
+    start: Annotated[str, typer.Option("--start")],
+    end: Annotated[str, typer.Option("--end")],
+    job: Annotated[str, typer.Option("--job")] = "build",
+    number: Annotated[int | None, typer.Option("--number")] = None,
+    cached: Annotated[bool | None, typer.Option("--cached/--not-cached")] = None,
+) -> None:
+    """Record one step of a build, with its start and end (and whether its cache was hit)."""
+    body = _model(
+        StepIn,
+        {
+            "build": build,
+            "service": service,
+            "name": name,
+            "job": job,
+            "number": number,
+            "status": status,
+            "cached": cached,
+            "started_at": start,
+            "finished_at": end,
+        },
+    )
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        row = generic.record_step(session, bus=runtime.bus, body=body, now=runtime.now())
+        cli_support.print_json({"status": "stored", "id": str(row.id)})
+
+
+@delivery_app.command("measures")
+@cli_support.handle_errors
+def measures_command(
+    service: Annotated[str, typer.Argument(help="the service")],
+    days: Annotated[int | None, typer.Option("--days", min=1, max=366)] = None,
+) -> None:
+    """Print a service's DORA measures (with bands) and pull request phases as JSON."""
+    runtime = cli_support.runtime()
+    with runtime.sessions() as session:
+        policy = kinds.policy(session)
+        end = runtime.now()
+        start = end - timedelta(days=days or policy.window_days)
+        result = measures.measure(session, service=service, start=start, end=end, policy=policy)
+        cli_support.print_json(measures_out(result).model_dump(mode="json"))
+
+
+@delivery_app.command("github-secret")
+@cli_support.handle_errors
+def github_secret(
+    integration: Annotated[str, typer.Argument(help="the name in /hooks/github/<name>")] = "default",
+) -> None:
+    """The secret to set on a GitHub webhook that posts to /hooks/github/<integration>."""
+    secret = github.integration_secret(cli_support.settings().signing_key(), integration)
+    cli_support.print_json(
+        {"integration": integration, "path": f"/hooks/github/{integration}", "secret": secret.decode()}
+    )

@@ -1,0 +1,48 @@
+"""Webhook edge: GitHub deliveries, authenticated by their X-Hub-Signature-256 (no API token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from mamori.core.runtime import Runtime
+from mamori.delivery import github
+from mamori.delivery.schemas import IntakeOut
+from mamori.delivery.service import intake
+from mamori.web.deps import RuntimeDep
+
+router = APIRouter(tags=["delivery hooks"])
+
+
+@router.post(
+    "/hooks/github/{integration}",
+    response_model=IntakeOut,
+    status_code=202,
+    responses={
+        200: {"model": IntakeOut, "description": "a delivery seen before (counted once) or a ping"},
+        401: {"description": "no X-Hub-Signature-256"},
+        403: {"description": "the signature does not match"},
+        400: {"description": "not JSON, or X-GitHub-Event / X-GitHub-Delivery missing"},
+        422: {"description": "a field Mamori needs is missing; the problem names its path"},
+    },
+)
+async def github_webhook(integration: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """A GitHub webhook. Its secret is `mamori delivery github-secret <integration>`."""
+    body = await request.body()
+    hook = intake.WebhookRequest(
+        event=request.headers.get("x-github-event"),
+        delivery_id=request.headers.get("x-github-delivery"),
+        signature=request.headers.get("x-hub-signature-256"),
+        body=body,
+    )
+    result = await run_in_threadpool(_store, runtime, integration, hook)  # the database is blocking
+    code = 200 if result.status in ("duplicate", "pong") else 202
+    out = IntakeOut(status=result.status, delivery_id=result.delivery_id, event=result.event, records=result.records)
+    return JSONResponse(out.model_dump(mode="json"), status_code=code)
+
+
+def _store(runtime: Runtime, integration: str, hook: intake.WebhookRequest) -> intake.Intake:
+    secret = github.integration_secret(runtime.settings.signing_key(), integration)
+    with runtime.sessions.begin() as session:
+        return intake.accept_github(session, bus=runtime.bus, secret=secret, request=hook, now=runtime.now())

@@ -1,0 +1,60 @@
+"""Dashboard pages of the delivery domain: the services overview, a service's DORA tiles and deploys, and a
+CI run's build waterfall."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from mamori.delivery import kinds, waterfall
+from mamori.delivery.service import measures, queries
+from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
+from mamori.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(require("read"))]
+
+
+@router.get("/delivery", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
+    policy = kinds.policy(session)
+    now = runtime.now()
+    return render(
+        request,
+        "delivery/overview.html",
+        {
+            "services": queries.service_summaries(session, since=now - timedelta(days=policy.window_days)),
+            "policy": policy,
+        },
+    )
+
+
+@router.get("/delivery/services/{service}", response_class=HTMLResponse)
+def service_page(request: Request, service: str, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
+    policy = kinds.policy(session)
+    end = runtime.now()
+    start = end - timedelta(days=policy.window_days)
+    result = measures.measure(session, service=service, start=start, end=end, policy=policy)
+    return render(
+        request,
+        "delivery/service.html",
+        {
+            "service": service,
+            "m": result,
+            "bands": result.dora.bands(),
+            "deploys": queries.recent_deploys(session, service=service, limit=50),
+            "runs": queries.recent_runs(session, service=service, limit=20),
+            "step_trends": queries.step_trends(session, service=service, since=start),
+            "failed": set(result.dora.failed_ids),
+            "unplanned": set(result.dora.unplanned_ids),
+        },
+    )
+
+
+@router.get("/delivery/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str, session: SessionDep, _: Viewer) -> HTMLResponse:
+    run, jobs = queries.get_run(session, run_id=run_id)
+    return render(request, "delivery/run.html", {"run": run, "chart": waterfall.layout(jobs)})

@@ -1,0 +1,134 @@
+"""Read-only queries behind the pages and the catalog column: deploy counts, recent deploys and runs, step
+duration trends, one run with its jobs and steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from mamori.core.errors import NotFound
+from mamori.delivery import dora
+from mamori.delivery.models import DeliveryDeploy, DeliveryJob, DeliveryRun, DeliveryStep
+from mamori.delivery.waterfall import Span
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    service: str
+    deploys: int
+    production_deploys: int
+    failed: int
+    last_deploy: datetime | None
+
+
+def service_summaries(
+    session: Session, *, since: datetime, services: Sequence[str] | None = None
+) -> list[ServiceSummary]:
+    query = (
+        select(
+            DeliveryDeploy.service,
+            func.count(),
+            func.sum(case((DeliveryDeploy.production.is_(True), 1), else_=0)),
+            func.max(DeliveryDeploy.finished_at),
+        )
+        .where(DeliveryDeploy.created_at >= since)
+        .group_by(DeliveryDeploy.service)
+    )
+    failed_query = (
+        select(DeliveryDeploy.service, func.count())
+        .where(DeliveryDeploy.created_at >= since, DeliveryDeploy.status == "failure")
+        .group_by(DeliveryDeploy.service)
+    )
+    if services is not None:
+        query = query.where(DeliveryDeploy.service.in_(services))
+        failed_query = failed_query.where(DeliveryDeploy.service.in_(services))
+    failed = {name: n for name, n in session.execute(failed_query)}
+    return [
+        ServiceSummary(
+            service=name, deploys=n, production_deploys=int(prod or 0), failed=failed.get(name, 0), last_deploy=last
+        )
+        for name, n, prod, last in session.execute(query.order_by(DeliveryDeploy.service))
+    ]
+
+
+def recent_deploys(session: Session, *, service: str, limit: int) -> list[DeliveryDeploy]:
+    return list(
+        session.scalars(
+            select(DeliveryDeploy)
+            .where(DeliveryDeploy.service == service)
+            .order_by(DeliveryDeploy.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_runs(session: Session, *, service: str, limit: int) -> list[DeliveryRun]:
+    return list(
+        session.scalars(
+            select(DeliveryRun)
+            .where(DeliveryRun.service == service)
+            .order_by(DeliveryRun.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StepTrend:
+    job: str
+    step: str
+    runs: int
+    median_s: float | None
+    cache_hit_ratio: float | None
+
+
+def step_trends(session: Session, *, service: str, since: datetime) -> list[StepTrend]:
+    """Per job and step: how many runs, the median duration and how often the cache was hit."""
+    rows = session.execute(
+        select(
+            DeliveryJob.name, DeliveryStep.name, DeliveryStep.started_at, DeliveryStep.finished_at, DeliveryStep.cached
+        )
+        .join(DeliveryJob, DeliveryStep.job_id == DeliveryJob.id)
+        .join(DeliveryRun, DeliveryJob.run_id == DeliveryRun.id)
+        .where(DeliveryRun.service == service, DeliveryRun.created_at >= since)
+    )
+    grouped: dict[tuple[str, str], list[tuple[float | None, bool | None]]] = {}
+    for job, step, started, finished, cached in rows:
+        seconds = (finished - started).total_seconds() if started and finished else None
+        grouped.setdefault((job, step), []).append((seconds, cached))
+    out = []
+    for (job, step), values in sorted(grouped.items()):
+        known = [c for _, c in values if c is not None]
+        out.append(
+            StepTrend(
+                job=job,
+                step=step,
+                runs=len(values),
+                median_s=dora.lower_median(s for s, _ in values if s is not None),
+                cache_hit_ratio=sum(known) / len(known) if known else None,
+            )
+        )
+    return out
+
+
+def get_run(session: Session, *, run_id: str) -> tuple[DeliveryRun, list[tuple[Span, list[Span]]]]:
+    run = session.get(DeliveryRun, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id!r}")
+    jobs = session.scalars(
+        select(DeliveryJob).where(DeliveryJob.run_id == run.id).order_by(DeliveryJob.started_at)
+    ).all()
+    out = []
+    for job in jobs:
+        steps = session.scalars(select(DeliveryStep).where(DeliveryStep.job_id == job.id).order_by(DeliveryStep.number))
+        out.append(
+            (
+                Span(job.name, job.started_at, job.finished_at, job.conclusion),
+                [Span(s.name, s.started_at, s.finished_at, s.conclusion, s.cached) for s in steps],
+            )
+        )
+    return run, out
