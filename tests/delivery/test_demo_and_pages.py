@@ -18,7 +18,7 @@ from mamori.demo import DEMO_CONFIG
 from tests.web.conftest import Login
 
 
-def _seed(runtime: Runtime) -> None:
+def seed_demo(runtime: Runtime) -> None:
     manifest.apply(runtime, manifest.load(DEMO_CONFIG, runtime.kinds), actor=Actor(name="demo", source="config"))
     demo.seed(runtime)
 
@@ -29,7 +29,7 @@ def _count(runtime: Runtime, model: type) -> int:
 
 
 def test_demo_year_gives_dora_figures_with_the_failed_deploy_and_its_rollback(runtime: Runtime) -> None:
-    _seed(runtime)
+    seed_demo(runtime)
     now = runtime.now()
     with runtime.sessions() as session:
         policy = kinds.policy(session)
@@ -50,7 +50,7 @@ def test_demo_year_gives_dora_figures_with_the_failed_deploy_and_its_rollback(ru
 
 
 def test_demo_seed_is_idempotent(runtime: Runtime) -> None:
-    _seed(runtime)
+    seed_demo(runtime)
     before = (_count(runtime, DeliveryDeploy), _count(runtime, DeliveryRun), _count(runtime, DeliveryStep))
     demo.seed(runtime)
     assert (_count(runtime, DeliveryDeploy), _count(runtime, DeliveryRun), _count(runtime, DeliveryStep)) == before
@@ -58,7 +58,7 @@ def test_demo_seed_is_idempotent(runtime: Runtime) -> None:
 
 
 def test_pages_show_tiles_deploys_and_a_waterfall(client: TestClient, runtime: Runtime, login: Login) -> None:
-    _seed(runtime)
+    seed_demo(runtime)
     login()
     overview = client.get("/delivery")
     assert overview.status_code == 200 and "/delivery/services/jobs-web" in overview.text

@@ -5,13 +5,27 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from mamori.core.runtime import Runtime
 from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy
-from mamori.delivery.schemas import BuildIn, DeployIn, DeployOut, MeasuresOut, RecordedOut, StepIn, measures_out
-from mamori.delivery.service import generic, measures
+from mamori.delivery.schemas import (
+    BuildIn,
+    CoverageOut,
+    DeployIn,
+    DeployOut,
+    JUnitReportOut,
+    MeasuresOut,
+    RecordedOut,
+    StepIn,
+    coverage_out,
+    junit_report_out,
+    measures_out,
+)
+from mamori.delivery.service import generic, measures, reports
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/delivery", tags=["delivery"])
@@ -69,3 +83,51 @@ def record_step(body: StepIn, _: Ingester, session: SessionDep, runtime: Runtime
     row = generic.record_step(session, bus=runtime.bus, body=body, now=runtime.now())
     session.commit()
     return RecordedOut(status="stored", id=str(row.id))
+
+
+@router.post("/tests", response_model=JUnitReportOut, status_code=201)
+async def import_tests(  # noqa: PLR0917 - FastAPI passes query parameters by name
+    request: Request,
+    _: Ingester,
+    runtime: RuntimeDep,
+    service: str,
+    sha: str | None = None,
+    branch: str | None = None,
+    name: Annotated[str, Query(max_length=300)] = "junit",
+) -> JUnitReportOut:
+    """A JUnit XML report (the request body) for a service at a commit; 422 naming the line when unreadable."""
+    data = await request.body()
+    return await run_in_threadpool(_store_tests, runtime, service, sha, branch, name, data)
+
+
+def _store_tests(  # noqa: PLR0917 - the report and what it was run for
+    runtime: Runtime, service: str, sha: str | None, branch: str | None, name: str, data: bytes
+) -> JUnitReportOut:
+    with runtime.sessions.begin() as session:
+        run = reports.import_junit(
+            session, service=service, data=data, sha=sha, branch=branch, name=name, now=runtime.now()
+        )
+        return junit_report_out(session, run)
+
+
+@router.post("/coverage", response_model=CoverageOut, status_code=201)
+async def import_coverage(
+    request: Request,
+    _: Ingester,
+    runtime: RuntimeDep,
+    service: str,
+    sha: str | None = None,
+    format: Annotated[
+        str | None, Query(description="cobertura, lcov, coveragepy or jacoco (detected when left out)")
+    ] = None,
+) -> CoverageOut:
+    """A coverage report (the request body): Cobertura, LCOV, coverage.py JSON or JaCoCo."""
+    data = await request.body()
+    return await run_in_threadpool(_store_coverage, runtime, service, sha, format, data)
+
+
+def _store_coverage(runtime: Runtime, service: str, sha: str | None, fmt: str | None, data: bytes) -> CoverageOut:
+    with runtime.sessions.begin() as session:
+        return coverage_out(
+            reports.import_coverage(session, service=service, data=data, sha=sha, fmt=fmt, now=runtime.now())
+        )

@@ -4,16 +4,17 @@ GitHub integration's webhook secret."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from mamori import cli_support
-from mamori.core.errors import Problem, ValidationFailed
+from mamori.core.errors import InvalidInput, Problem, ValidationFailed
 from mamori.delivery import github, kinds
-from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, measures_out
-from mamori.delivery.service import generic, measures
+from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, coverage_out, junit_report_out, measures_out
+from mamori.delivery.service import generic, measures, reports
 
 delivery_app = typer.Typer(help="Delivery measures: DORA, builds step by step, tests, coverage.", no_args_is_help=True)
 record_app = typer.Typer(help="Record a deploy, build, step or test report from any CI.", no_args_is_help=True)
@@ -147,6 +148,50 @@ def record_step(  # noqa: PLR0917 - Typer passes the options by name
     with runtime.sessions.begin() as session:
         row = generic.record_step(session, bus=runtime.bus, body=body, now=runtime.now())
         cli_support.print_json({"status": "stored", "id": str(row.id)})
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+
+
+@record_app.command("test")
+@cli_support.handle_errors
+def record_test(
+    service: Service,
+    reports_: Annotated[list[Path], typer.Argument(metavar="JUNIT_XML...", help="JUnit XML reports")],
+    sha: Annotated[str | None, typer.Option("--sha")] = None,
+    branch: Annotated[str | None, typer.Option("--branch")] = None,
+) -> None:
+    """Import JUnit XML reports (all or none: one unreadable report stores nothing)."""
+    runtime = cli_support.runtime()
+    data = [(p.name, _read(p)) for p in reports_]
+    with runtime.sessions.begin() as session:
+        out = []
+        for name, body in data:
+            run = reports.import_junit(
+                session, service=service, data=body, sha=sha, branch=branch, name=name, now=runtime.now()
+            )
+            out.append(junit_report_out(session, run).model_dump(mode="json"))
+        cli_support.print_json(out)
+
+
+@record_app.command("coverage")
+@cli_support.handle_errors
+def record_coverage(
+    service: Service,
+    report: Annotated[Path, typer.Argument(help="Cobertura XML, LCOV, coverage.py JSON or JaCoCo XML")],
+    sha: Annotated[str | None, typer.Option("--sha")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="detected when left out")] = None,
+) -> None:
+    """Import a coverage report."""
+    runtime = cli_support.runtime()
+    body = _read(report)
+    with runtime.sessions.begin() as session:
+        row = reports.import_coverage(session, service=service, data=body, sha=sha, fmt=fmt, now=runtime.now())
+        cli_support.print_json(coverage_out(row).model_dump(mode="json"))
 
 
 @delivery_app.command("measures")

@@ -16,7 +16,7 @@ from mamori.core.runtime import Runtime
 from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy
 from mamori.delivery.records import CommitRecord, DeployRecord, JobRecord, PullRequestRecord, ReviewRecord, StepRecord
-from mamori.delivery.service import incidents
+from mamori.delivery.service import incidents, reports
 from mamori.delivery.service.store import Store
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -24,6 +24,16 @@ REPOS = {"jobs-web": "jobly-example/jobs-web", "jobs-api": "jobly-example/jobs-a
 AUTHORS = ["aiko", "bruno", "chen", "dara", "emeka", "fatima"]
 CACHE_MOUNTS_DAYS_AGO = 60
 FAILED_DEPLOY_DAYS_AGO = 20
+TESTS_DAYS = 60
+TESTS = [
+    ("search", "ranks exact titles first", 0.8),
+    ("search", "filters by city", 0.4),
+    ("apply", "uploads a CV", 2.5),
+    ("apply", "sends the confirmation mail", 1.2),
+    ("employer", "lists applicants", 0.6),
+    ("checkout", "applies a discount", 3.1),
+]
+"""(class, test, typical seconds); `checkout::applies a discount` is the flaky one."""
 STEPS = [
     ("Checkout", 4, 2),
     ("bundle install", 170, 25),
@@ -72,6 +82,8 @@ def _year(store: Store, service: str, repo: str, now: datetime, rnd: random.Rand
             cached=cached,
             rnd=rnd,
         )
+        if days_ago <= TESTS_DAYS:
+            _tests(store, service, sha=head, at=deploy_at - timedelta(minutes=12), days_ago=days_ago, rnd=rnd)
         for env, offset in (("staging", timedelta(minutes=-10)), ("production", timedelta())):
             _deploy(store, service, repo, sha=head, env=env, at=deploy_at + offset, key=f"{env}-{days_ago}")
 
@@ -169,3 +181,31 @@ def _failed_deploy(store: Store, *, session_now: datetime) -> None:
         severity="SEV2",
         at=day + timedelta(minutes=80),
     )
+
+
+def _tests(store: Store, service: str, *, sha: str, at: datetime, days_ago: int, rnd: random.Random) -> None:
+    """A JUnit report per build (the flaky test fails now and then and passes on a rerun of the same commit),
+    and an LCOV report whose coverage creeps up."""
+    cases = []
+    flaky_failed = rnd.random() < 0.25
+    for classname, name, seconds in TESTS:
+        body = '<failure message="timeout"/>' if flaky_failed and classname == "checkout" else ""
+        took = seconds * rnd.uniform(0.8, 1.3)
+        cases.append(f'<testcase classname="{classname}" name="{name}" time="{took:.3f}">{body}</testcase>')
+    xml = f'<testsuite name="{service}" tests="{len(cases)}">{"".join(cases)}</testsuite>'.encode()
+    reports.import_junit(store.session, service=service, data=xml, sha=sha, branch="main", name="rspec.xml", now=at)
+    if flaky_failed:
+        rerun = xml.replace(b'<failure message="timeout"/>', b"")
+        reports.import_junit(
+            store.session,
+            service=service,
+            data=rerun,
+            sha=sha,
+            branch="main",
+            name="rspec-rerun.xml",
+            now=at + timedelta(minutes=4),
+        )
+    covered = 700 + (TESTS_DAYS - days_ago) * 3
+    lines = "".join(f"DA:{i},{1 if i <= covered else 0}\n" for i in range(1, 1001))
+    lcov = "TN:\nSF:app/search.rb\n" + lines + "end_of_record\n"
+    reports.import_coverage(store.session, service=service, data=lcov.encode(), sha=sha, fmt="lcov", now=at)

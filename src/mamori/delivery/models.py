@@ -208,6 +208,7 @@ class DeliveryTestCase(Base):
     outcome: Mapped[str] = mapped_column(String(10))  # passed | failed | error | skipped
     duration_s: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+    flaky: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DeliveryCoverage(Base):

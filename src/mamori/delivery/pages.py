@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from mamori.delivery import kinds, waterfall
-from mamori.delivery.service import measures, queries
+from mamori.delivery.service import health, measures, queries
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 from mamori.web.templating import render
 
@@ -48,6 +48,7 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
             "deploys": queries.recent_deploys(session, service=service, limit=50),
             "runs": queries.recent_runs(session, service=service, limit=20),
             "step_trends": queries.step_trends(session, service=service, since=start),
+            "health": health.health(session, service=service, since=start),
             "failed": set(result.dora.failed_ids),
             "unplanned": set(result.dora.unplanned_ids),
         },

@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mamori.delivery.figures import ServiceMeasures
+from mamori.delivery.models import DeliveryCoverage, DeliveryTestCase, DeliveryTestRun
 
 DeployStatus = Literal["success", "failure"]
 RunStatus = Literal["success", "failure", "cancelled", "skipped"]
@@ -173,3 +176,50 @@ class DeployOut(BaseModel):
     hotfix: bool
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class JUnitReportOut(BaseModel):
+    id: str
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    duration_seconds: float
+    flaky: list[str]
+
+
+class CoverageOut(BaseModel):
+    id: int
+    format: str
+    lines_valid: int
+    lines_covered: int
+    branches_valid: int | None
+    branches_covered: int | None
+    line_rate: float | None
+
+
+def junit_report_out(session: Session, run: DeliveryTestRun) -> JUnitReportOut:
+    flaky = session.scalars(
+        select(DeliveryTestCase.test_id).where(DeliveryTestCase.run_id == run.id, DeliveryTestCase.flaky.is_(True))
+    ).all()
+    return JUnitReportOut(
+        id=run.id,
+        tests=run.tests,
+        failures=run.failures,
+        errors=run.errors,
+        skipped=run.skipped,
+        duration_seconds=run.duration_s,
+        flaky=sorted(set(flaky)),
+    )
+
+
+def coverage_out(row: DeliveryCoverage) -> CoverageOut:
+    return CoverageOut(
+        id=row.id,
+        format=row.format,
+        lines_valid=row.lines_valid,
+        lines_covered=row.lines_covered,
+        branches_valid=row.branches_valid,
+        branches_covered=row.branches_covered,
+        line_rate=row.lines_covered / row.lines_valid if row.lines_valid else None,
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: delivery_0001
 Revises: 
-Create Date: 2026-12-07 14:21:16.298460
+Create Date: 2026-12-07 14:30:18.585836
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=10), nullable=False),
     sa.Column('duration_s', sa.Float(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('flaky', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['delivery_test_runs.id'], name=op.f('fk_delivery_test_cases_run_id_delivery_test_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_test_cases'))
     )
