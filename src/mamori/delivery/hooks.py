@@ -1,16 +1,17 @@
-"""Webhook edge: GitHub deliveries, authenticated by their X-Hub-Signature-256 (no API token)."""
+"""Edges outside /api/v1: GitHub deliveries (authenticated by their X-Hub-Signature-256, no API token) and the
+Prometheus scrape of the delivery figures."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from mamori.core.runtime import Runtime
-from mamori.delivery import github
+from mamori.delivery import exposition, github, kinds
 from mamori.delivery.schemas import IntakeOut
-from mamori.delivery.service import intake
-from mamori.web.deps import RuntimeDep
+from mamori.delivery.service import export, intake
+from mamori.web.deps import Reader, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["delivery hooks"])
 
@@ -46,3 +47,11 @@ def _store(runtime: Runtime, integration: str, hook: intake.WebhookRequest) -> i
     secret = github.integration_secret(runtime.settings.signing_key(), integration)
     with runtime.sessions.begin() as session:
         return intake.accept_github(session, bus=runtime.bus, secret=secret, request=hook, now=runtime.now())
+
+
+@router.get("/metrics/delivery", response_class=PlainTextResponse, tags=["delivery"])
+def prometheus_metrics(_: Reader, session: SessionDep, runtime: RuntimeDep) -> PlainTextResponse:
+    """Every delivery figure (DORA per service with its band, build steps, tests, coverage) in Prometheus
+    text format, for a scrape with a read token."""
+    text = export.prometheus_text(session, now=runtime.now(), policy=kinds.policy(session))
+    return PlainTextResponse(text, media_type=exposition.CONTENT_TYPE)

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
+from mamori.core.urls import check_http_url
+from mamori.delivery.datadog import SERIES_PATH, SITES
 from mamori.delivery.dora import Rules
 
 KIND = "DeliveryPolicy"
@@ -46,11 +48,37 @@ class DoraRules(SpecModel):
         )
 
 
+class DatadogSink(SpecModel):
+    site: str = Field(default="datadoghq.com", description="the Datadog site (datadoghq.com, datadoghq.eu, ...)")
+    api_key_env: str = Field(
+        default="DD_API_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the API key"
+    )
+    url: str | None = Field(default=None, description="send to this base URL instead of the site's (a proxy)")
+    tags: list[str] = Field(default_factory=list, description="added to every series, e.g. env:prod")
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str) -> str:
+        if value not in SITES:
+            raise ValueError(f"unknown Datadog site; use one of {', '.join(sorted(SITES))}")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    @property
+    def endpoint(self) -> str:
+        return (self.url or SITES[self.site]).rstrip("/") + SERIES_PATH
+
+
 class DeliveryPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     dora: DoraRules = Field(default_factory=DoraRules)
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
+    datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
 
     @field_validator("production_environments")
     @classmethod
