@@ -11,6 +11,7 @@ from mamori.core.runtime import Runtime
 from mamori.delivery import exposition, github, kinds
 from mamori.delivery.schemas import IntakeOut
 from mamori.delivery.service import export, intake
+from mamori.delivery.service.cache import PolicyCache
 from mamori.web.deps import Reader, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["delivery hooks"])
@@ -46,7 +47,10 @@ async def github_webhook(integration: str, request: Request, runtime: RuntimeDep
 def _store(runtime: Runtime, integration: str, hook: intake.WebhookRequest) -> intake.Intake:
     secret = github.integration_secret(runtime.settings.signing_key(), integration)
     with runtime.sessions.begin() as session:
-        return intake.accept_github(session, bus=runtime.bus, secret=secret, request=hook, now=runtime.now())
+        policy = runtime.state(PolicyCache).get(session)
+        return intake.accept_github(
+            session, bus=runtime.bus, secret=secret, request=hook, now=runtime.now(), policy=policy
+        )
 
 
 @router.get("/metrics/delivery", response_class=PlainTextResponse, tags=["delivery"])

@@ -8,13 +8,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import Forbidden, InvalidInput, Problem, Unauthenticated, ValidationFailed
 from mamori.core.events import EventBus
 from mamori.delivery import github, kinds
+from mamori.delivery.kinds import DeliveryPolicySpec
 from mamori.delivery.models import DeliveryWebhook
 from mamori.delivery.service.store import Store
 
@@ -38,7 +39,15 @@ class WebhookRequest:
     body: bytes
 
 
-def accept_github(session: Session, *, bus: EventBus, secret: bytes, request: WebhookRequest, now: datetime) -> Intake:
+def accept_github(
+    session: Session,
+    *,
+    bus: EventBus,
+    secret: bytes,
+    request: WebhookRequest,
+    now: datetime,
+    policy: DeliveryPolicySpec | None = None,
+) -> Intake:
     """Verify and store one GitHub delivery. Raises a 401/403 for a missing or wrong signature, 400 for a
     body that is not JSON or headers that are missing, 422 for a payload without a field Mamori needs;
     nothing is written then. A delivery id seen before is answered `duplicate` and changes nothing."""
@@ -58,40 +67,28 @@ def accept_github(session: Session, *, bus: EventBus, secret: bytes, request: We
         payload = json.loads(request.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not JSON: {exc}") from None
-    if _seen(session, delivery_id):
-        return Intake("duplicate", delivery_id, event, {})
     action = payload.get("action") if isinstance(payload, dict) else None
     if event not in github.EVENTS:
-        return _receipt(
+        fresh = _claim(
             session, delivery_id=delivery_id, event=event, action=action, repo=None, outcome="ignored", now=now
-        ) or Intake("ignored", delivery_id, event, {})
+        )
+        return Intake("ignored" if fresh else "duplicate", delivery_id, event, {})
     try:
         parsed = github.parse(event, payload)
     except github.PayloadError as exc:
         raise ValidationFailed(
             f"the {event} payload cannot be read", problems=[Problem(loc=exc.path, msg=exc.msg)]
         ) from None
-    duplicate = _receipt(
+    if not _claim(
         session, delivery_id=delivery_id, event=event, action=action, repo=parsed.repo, outcome="stored", now=now
-    )
-    if duplicate is not None:
-        return duplicate
-    stored = Store(session=session, policy=kinds.policy(session), bus=bus, source=SOURCE, now=now).add(parsed.records)
+    ):
+        return Intake("duplicate", delivery_id, event, {})
+    policy = policy if policy is not None else kinds.policy(session)
+    stored = Store(session=session, policy=policy, bus=bus, source=SOURCE, now=now).add(parsed.records)
     return Intake("stored", delivery_id, event, dict(stored.counts))
 
 
-def _seen(session: Session, delivery_id: str) -> bool:
-    return (
-        session.scalar(
-            select(DeliveryWebhook.id).where(
-                DeliveryWebhook.source == SOURCE, DeliveryWebhook.delivery_id == delivery_id
-            )
-        )
-        is not None
-    )
-
-
-def _receipt(
+def _claim(
     session: Session,
     *,
     delivery_id: str,
@@ -100,23 +97,25 @@ def _receipt(
     repo: str | None,
     outcome: str,
     now: datetime,
-) -> Intake | None:
-    """Write the receipt first, in a savepoint: a concurrent copy of the same delivery loses the race on the
-    unique key and is answered `duplicate` (None when this one is first)."""
-    try:
-        with session.begin_nested():
-            session.add(
-                DeliveryWebhook(
-                    source=SOURCE,
-                    delivery_id=delivery_id[:100],
-                    event=event[:60],
-                    action=str(action)[:60] if isinstance(action, str) else None,
-                    repo=repo,
-                    outcome=outcome,
-                    received_at=now,
-                )
-            )
-    except IntegrityError:
-        log.info("GitHub delivery %s arrived twice at once; counted once", delivery_id)
-        return Intake("duplicate", delivery_id, event, {})
-    return None
+) -> bool:
+    """Write the receipt, unless this delivery id has one: True when this copy is the first. One statement
+    (INSERT ... ON CONFLICT DO NOTHING), so two copies arriving at once are still counted once."""
+    values = {
+        "source": SOURCE,
+        "delivery_id": delivery_id[:100],
+        "event": event[:60],
+        "action": action[:60] if isinstance(action, str) else None,
+        "repo": repo,
+        "outcome": outcome,
+        "received_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(DeliveryWebhook).values(**values).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+    )
+    result = session.execute(statement)
+    claimed = bool(getattr(result, "rowcount", 0))
+    if not claimed:
+        log.info("GitHub delivery %s seen before; counted once", delivery_id)
+    return claimed
