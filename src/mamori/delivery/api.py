@@ -17,16 +17,20 @@ from mamori.delivery.schemas import (
     CoverageOut,
     DeployIn,
     DeployOut,
+    EffectOut,
+    ImprovementIn,
     JUnitReportOut,
     MeasuresOut,
     RecordedOut,
+    RegressionOut,
     StepIn,
     coverage_out,
+    effect_out,
     junit_report_out,
     measures_out,
 )
-from mamori.delivery.service import generic, measures, reports
-from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep
+from mamori.delivery.service import effects, generic, measures, reports
+from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
 
 router = APIRouter(prefix="/delivery", tags=["delivery"])
 
@@ -131,3 +135,31 @@ def _store_coverage(runtime: Runtime, service: str, sha: str | None, fmt: str | 
         return coverage_out(
             reports.import_coverage(session, service=service, data=data, sha=sha, fmt=fmt, now=runtime.now())
         )
+
+
+@router.post("/improvements", response_model=EffectOut, status_code=201)
+def mark_improvement(body: ImprovementIn, who: Writer, session: SessionDep, runtime: RuntimeDep) -> EffectOut:
+    """Mark a change ("enabled BuildKit cache mounts") at a moment; answers its effect so far."""
+    row = effects.create_improvement(
+        session, service=body.service, title=body.title, measure=body.measure, at=body.at, by=who.name,
+        now=runtime.now(), ref=body.ref,
+    )  # fmt: skip
+    session.commit()
+    return effect_out(*effects.effect_of(session, improvement_id=row.id))
+
+
+@router.get("/improvements/{improvement_id}/effect", response_model=EffectOut)
+def improvement_effect(
+    improvement_id: str, _: Reader, session: SessionDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> EffectOut:
+    """Before/after medians, the rank test, a bootstrap interval and the sample sizes, over `days` each side."""
+    return effect_out(*effects.effect_of(session, improvement_id=improvement_id, window_days=days))
+
+
+@router.get("/services/{service}/regressions", response_model=list[RegressionOut])
+def service_regressions(
+    service: str, _: Reader, session: SessionDep, runtime: RuntimeDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> list[RegressionOut]:
+    """Steps and tests whose recent median rose markedly, with the commit where it started."""
+    found = effects.find_regressions(session, service=service, since=runtime.now() - timedelta(days=days))
+    return [RegressionOut.model_validate(r, from_attributes=True) for r in found]

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from mamori import cli_support
 from mamori.core.errors import InvalidInput, Problem, ValidationFailed
 from mamori.delivery import github, kinds
-from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, coverage_out, junit_report_out, measures_out
-from mamori.delivery.service import generic, measures, reports
+from mamori.delivery.records import parse_time
+from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, coverage_out, effect_out, junit_report_out, measures_out
+from mamori.delivery.service import effects, generic, measures, reports
 
 delivery_app = typer.Typer(help="Delivery measures: DORA, builds step by step, tests, coverage.", no_args_is_help=True)
 record_app = typer.Typer(help="Record a deploy, build, step or test report from any CI.", no_args_is_help=True)
@@ -220,3 +221,41 @@ def github_secret(
     cli_support.print_json(
         {"integration": integration, "path": f"/hooks/github/{integration}", "secret": secret.decode()}
     )
+
+
+@delivery_app.command("improvement")
+@cli_support.handle_errors
+def improvement_command(
+    service: Service,
+    title: Annotated[str, typer.Option("--title", help='what changed, e.g. "enabled BuildKit cache mounts"')],
+    measure: Annotated[str, typer.Option("--measure", help=effects.MEASURE_HELP)],
+    at: Annotated[str, typer.Option("--at", help="ISO 8601 moment of the change")],
+    by: Annotated[str, typer.Option("--by", help="who marks it")] = "cli",
+) -> None:
+    """Mark an improvement and print its effect so far."""
+    try:
+        moment = parse_time(at)
+    except ValueError as exc:
+        raise ValidationFailed("invalid options", problems=[Problem(loc="--at", msg=str(exc))]) from None
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        row = effects.create_improvement(
+            session, service=service, title=title, measure=measure, at=moment, by=by, now=runtime.now()
+        )
+        cli_support.print_json(effect_out(*effects.effect_of(session, improvement_id=row.id)).model_dump(mode="json"))
+
+
+@delivery_app.command("effect")
+@cli_support.handle_errors
+def effect_command(
+    improvement: Annotated[str, typer.Argument(help="the improvement's id")],
+    days: Annotated[int, typer.Option("--days", min=1, max=366)] = 30,
+) -> None:
+    """Print an improvement's before/after report (medians, rank test, bootstrap interval, sample sizes)."""
+    runtime = cli_support.runtime()
+    with runtime.sessions() as session:
+        cli_support.print_json(
+            effect_out(*effects.effect_of(session, improvement_id=improvement, window_days=days)).model_dump(
+                mode="json"
+            )
+        )

@@ -16,7 +16,7 @@ from mamori.core.runtime import Runtime
 from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy
 from mamori.delivery.records import CommitRecord, DeployRecord, JobRecord, PullRequestRecord, ReviewRecord, StepRecord
-from mamori.delivery.service import incidents, reports
+from mamori.delivery.service import effects, incidents, reports
 from mamori.delivery.service.store import Store
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -56,6 +56,10 @@ def seed(runtime: Runtime) -> None:
         for service, repo in REPOS.items():
             _year(store, service, repo, now, random.Random(service))
         _failed_deploy(store, session_now=now)
+        effects.create_improvement(
+            session, service="jobs-web", title="Enabled BuildKit cache mounts", measure="step:build/bundle install",
+            at=(now - timedelta(days=CACHE_MOUNTS_DAYS_AGO)).replace(hour=0), by="aiko", now=now,
+        )  # fmt: skip
 
 
 def _year(store: Store, service: str, repo: str, now: datetime, rnd: random.Random) -> None:

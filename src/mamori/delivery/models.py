@@ -226,3 +226,19 @@ class DeliveryCoverage(Base):
     branches_valid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     files: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryImprovement(Base):
+    """A change whose effect is measured ("enabled BuildKit cache mounts"): before/after `at` on one measure."""
+
+    __tablename__ = "delivery_improvements"
+
+    id: Mapped[str] = mapped_column(id_column_type(), primary_key=True, default=new_id)
+    service: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(String(400))  # step:<job>/<step> | build | lead_time | tests
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(40))  # manual | pr | deploy
+    ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

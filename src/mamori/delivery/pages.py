@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from mamori.delivery import kinds, waterfall
-from mamori.delivery.service import health, measures, queries
+from mamori.delivery.service import effects, health, measures, queries
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 from mamori.web.templating import render
 
@@ -49,6 +49,11 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
             "runs": queries.recent_runs(session, service=service, limit=20),
             "step_trends": queries.step_trends(session, service=service, since=start),
             "health": health.health(session, service=service, since=start),
+            "effects": [
+                effects.effect_of(session, improvement_id=i.id)
+                for i in effects.list_improvements(session, service=service)
+            ],
+            "regressions": effects.find_regressions(session, service=service, since=start),
             "failed": set(result.dora.failed_ids),
             "unplanned": set(result.dora.unplanned_ids),
         },

@@ -9,8 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamori.delivery.effect import Effect
 from mamori.delivery.figures import ServiceMeasures
-from mamori.delivery.models import DeliveryCoverage, DeliveryTestCase, DeliveryTestRun
+from mamori.delivery.models import DeliveryCoverage, DeliveryImprovement, DeliveryTestCase, DeliveryTestRun
 
 DeployStatus = Literal["success", "failure"]
 RunStatus = Literal["success", "failure", "cancelled", "skipped"]
@@ -223,3 +224,48 @@ def coverage_out(row: DeliveryCoverage) -> CoverageOut:
         branches_covered=row.branches_covered,
         line_rate=row.lines_covered / row.lines_valid if row.lines_valid else None,
     )
+
+
+class ImprovementIn(_In):
+    service: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=2000)
+    measure: str = Field(min_length=1, max_length=400, description="step:<job>/<step>, build, lead_time or tests")
+    at: AwareDatetime
+    ref: str | None = Field(default=None, max_length=200, description="the PR or deploy it came with")
+
+
+class EffectOut(BaseModel):
+    improvement: str
+    service: str
+    title: str
+    measure: str
+    at: datetime
+    n_before: int
+    n_after: int
+    median_before: float | None
+    median_after: float | None
+    change: float | None
+    change_pct: float | None
+    mann_whitney_u: float | None
+    p_value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    verdict: str
+
+
+def effect_out(row: DeliveryImprovement, e: Effect) -> EffectOut:
+    return EffectOut(
+        improvement=row.id, service=row.service, title=row.title, measure=row.measure, at=row.at,
+        n_before=e.n_before, n_after=e.n_after, median_before=e.median_before, median_after=e.median_after,
+        change=e.change, change_pct=e.change_pct, mann_whitney_u=e.u, p_value=e.p_value, ci_low=e.ci_low,
+        ci_high=e.ci_high, verdict=e.verdict,
+    )  # fmt: skip
+
+
+class RegressionOut(BaseModel):
+    key: str
+    baseline_median: float
+    recent_median: float
+    ratio: float
+    since_at: datetime
+    since_ref: str | None

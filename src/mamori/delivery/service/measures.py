@@ -15,7 +15,7 @@ from mamori.delivery.kinds import DeliveryPolicySpec
 from mamori.delivery.models import DeliveryCommit, DeliveryDeploy, DeliveryIncident, DeliveryPullRequest
 
 
-def _production_deploys(session: Session, service: str, end: datetime) -> list[DeliveryDeploy]:
+def production_deploys(session: Session, service: str, end: datetime) -> list[DeliveryDeploy]:
     return list(
         session.scalars(
             select(DeliveryDeploy)
@@ -31,7 +31,7 @@ def _production_deploys(session: Session, service: str, end: datetime) -> list[D
     )
 
 
-def _commit_history(session: Session, repos: set[str]) -> tuple[dict[str, str | None], dict[str, datetime]]:
+def commit_history(session: Session, repos: set[str]) -> tuple[dict[str, str | None], dict[str, datetime]]:
     parents: dict[str, str | None] = {}
     authored: dict[str, datetime] = {}
     if repos:
@@ -63,8 +63,8 @@ def shipped_commits(deploys: Sequence[DeliveryDeploy], parents: dict[str, str | 
 def measure(
     session: Session, *, service: str, start: datetime, end: datetime, policy: DeliveryPolicySpec
 ) -> ServiceMeasures:
-    deploys = _production_deploys(session, service, end)
-    parents, authored = _commit_history(session, {d.repo for d in deploys if d.repo})
+    deploys = production_deploys(session, service, end)
+    parents, authored = commit_history(session, {d.repo for d in deploys if d.repo})
     shipped = shipped_commits(deploys, parents)
     prs = list(session.scalars(select(DeliveryPullRequest).where(DeliveryPullRequest.service == service)))
     hotfix_shas = {

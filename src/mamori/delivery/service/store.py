@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mamori.core import timeline
 from mamori.core.events import EventBus
 from mamori.delivery.events import DeployFinished
 from mamori.delivery.kinds import DeliveryPolicySpec
@@ -194,6 +195,14 @@ class Store:
     def _finished(self, row: DeliveryDeploy) -> None:
         if row.status == "success" and row.production and not row.rollback and row.sha:
             row.rollback = self._is_redeploy(row)
+        if row.production:
+            what = "rollback" if row.rollback else ("deploy" if row.status == "success" else "failed deploy")
+            timeline.record(
+                self.session, at=row.finished_at or self.now, kind="deploy", source="delivery",
+                title=f"{row.service}: {what} of {row.version or (row.sha or '')[:12]} to {row.environment}",
+                service=row.service, data={"status": row.status, "sha": row.sha, "deploy": row.id},
+                ref=f"/delivery/services/{row.service}",
+            )  # fmt: skip
         self.bus.publish(
             self.session,
             DeployFinished(

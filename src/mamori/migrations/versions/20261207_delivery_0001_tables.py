@@ -2,7 +2,7 @@
 
 Revision ID: delivery_0001
 Revises: 
-Create Date: 2026-12-07 14:30:18.585836
+Create Date: 2026-12-07 14:48:52.048364
 """
 
 from __future__ import annotations
@@ -72,6 +72,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery_deploys', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_deploys_service_env_finished', ['service', 'environment', 'finished_at'], unique=False)
+
+    op.create_table('delivery_improvements',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('service', sa.String(length=200), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('measure', sa.String(length=400), nullable=False),
+    sa.Column('at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=200), nullable=True),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_improvements'))
+    )
+    with op.batch_alter_table('delivery_improvements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_improvements_service'), ['service'], unique=False)
 
     op.create_table('delivery_incidents',
     sa.Column('incident_id', sa.String(length=100), nullable=False),
@@ -239,6 +254,10 @@ def downgrade() -> None:
     op.drop_table('delivery_runs')
     op.drop_table('delivery_pull_requests')
     op.drop_table('delivery_incidents')
+    with op.batch_alter_table('delivery_improvements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_improvements_service'))
+
+    op.drop_table('delivery_improvements')
     with op.batch_alter_table('delivery_deploys', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_deploys_service_env_finished')
 
