@@ -179,7 +179,7 @@ def test_the_periodic_job_exports_when_a_policy_names_datadog(
     _deploys(runtime, service="jobs-api")
     monkeypatch.setenv("MAMORI_TEST_DD_KEY", "secret")
     with runtime.sessions.begin() as session:
-        core_jobs.enqueue(session, kind=jobs.EXPORT_DATADOG_JOB, payload={}, now=runtime.now())
+        core_jobs.enqueue(session, kind=jobs.EXPORT_METRICS_JOB, payload={}, now=runtime.now())
     Worker(runtime).run_until_idle()
     assert seen, "the job posted the series"
     series = json.loads(seen[0].content)["series"]

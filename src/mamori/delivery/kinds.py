@@ -73,12 +73,26 @@ class DatadogSink(SpecModel):
         return (self.url or SITES[self.site]).rstrip("/") + SERIES_PATH
 
 
+class OtlpSink(SpecModel):
+    endpoint: str = Field(description="the collector's OTLP/HTTP base URL, e.g. http://otel-collector:4318")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="sent with every request (no secrets: see headersEnv)"
+    )
+    headers_env: dict[str, str] = Field(default_factory=dict, description="header name -> env var holding its value")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        return check_http_url(value)
+
+
 class DeliveryPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     dora: DoraRules = Field(default_factory=DoraRules)
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
+    otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
 
     @field_validator("production_environments")
     @classmethod

@@ -3,6 +3,7 @@ v2 series export (each payload's attempts in the delivery log; 429 and 5xx are r
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import deliveries
 from mamori.core.manifest import stored_specs
-from mamori.delivery import datadog, exposition
+from mamori.delivery import datadog, exposition, otlp
 from mamori.delivery.kinds import DatadogSink, DeliveryPolicySpec
 from mamori.delivery.models import DeliveryDeploy, DeliveryRun, DeliveryTestRun
 from mamori.delivery.samples import Sample, StepFigure, TestFigures, service_samples
@@ -83,13 +84,15 @@ def send_datadog(
     failed and the others are still sent."""
     bodies = datadog.payloads(samples, timestamp=int(now.timestamp()), extra_tags=sink.tags, max_bytes=max_bytes)
     sent = failed = 0
+    headers = {"DD-API-KEY": api_key, "Content-Type": "application/json", "Accept": "application/json"}
     for body in bodies:
         if _post(
             session,
             client=client,
             url=sink.endpoint,
-            api_key=api_key,
+            headers=headers,
             body=body,
+            channel="datadog",
             now=now,
             sleep=sleep,
             max_attempts=max_attempts,
@@ -100,18 +103,37 @@ def send_datadog(
     return ExportResult(payloads=len(bodies), sent=sent, failed=failed, series=len(samples))
 
 
+def send_otlp(
+    session: Session,
+    *,
+    client: httpx.Client,
+    endpoint: str,
+    samples: list[Sample],
+    now: datetime,
+    headers: dict[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_attempts: int = 4,
+) -> bool:
+    """POST the figures to an OTLP/HTTP collector's /v1/metrics as JSON (retrying 429 and 5xx)."""
+    body = json.dumps(otlp.request(samples, time_unix_nano=int(now.timestamp()) * 1_000_000_000)).encode()
+    url = endpoint.rstrip("/") + otlp.METRICS_PATH
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return _post(session, client=client, url=url, headers=sent, body=body, channel="otlp", now=now, sleep=sleep,
+                 max_attempts=max_attempts)  # fmt: skip
+
+
 def _post(
     session: Session,
     *,
     client: httpx.Client,
     url: str,
-    api_key: str,
+    headers: dict[str, str],
     body: bytes,
+    channel: str,
     now: datetime,
     sleep: Callable[[float], None],
     max_attempts: int,
 ) -> bool:
-    headers = {"DD-API-KEY": api_key, "Content-Type": "application/json", "Accept": "application/json"}
     for attempt in range(1, max_attempts + 1):
         try:
             response = client.post(url, content=body, headers=headers, follow_redirects=False)
@@ -122,13 +144,14 @@ def _post(
             wait = datadog.retry_after(status, {k.lower(): v for k, v in response.headers.items()}, attempt)
         ok = 200 <= status < 300
         deliveries.record(
-            session, at=now, source="delivery", kind="webhook", channel="datadog", target=url, subject=SUBJECT,
-            ok=ok, detail=f"HTTP {status}: {answer}" if status else answer, attempt=attempt,
+            session, at=now, source="delivery", kind="webhook", channel=channel, target=url,
+            subject=f"delivery:metrics:{channel}", ok=ok, detail=f"HTTP {status}: {answer}" if status else answer,
+            attempt=attempt,
         )  # fmt: skip
         if ok:
             return True
         if wait is None or attempt == max_attempts:
-            log.warning("Datadog refused a series payload (%s): %s", status, answer)
+            log.warning("%s refused a metrics payload (%s): %s", channel, status, answer)
             return False
         sleep(wait)
     return False
