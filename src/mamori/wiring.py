@@ -53,6 +53,8 @@ def subscribe(runtime: Runtime) -> None:
     # Incidents mark deploys failed (change fail rate, recovery time) and unplanned (rework rate).
     bus.subscribe(incident_events.IncidentDeclared, "delivery.note_incident", _delivery_incident_declared)
     bus.subscribe(incident_events.IncidentResolved, "delivery.note_incident_resolved", _delivery_incident_resolved)
+    # Pages per person feed the delivery domain's operations load.
+    bus.subscribe(incident_events.AlertGroupPaged, "delivery.note_page", _delivery_paged)
 
 
 def _delivery_incident_declared(ctx: JobContext, event: incident_events.IncidentDeclared) -> None:
@@ -70,6 +72,18 @@ def _delivery_incident_declared(ctx: JobContext, event: incident_events.Incident
 def _delivery_incident_resolved(ctx: JobContext, event: incident_events.IncidentResolved) -> None:
     delivery_incidents.note_resolved(
         ctx.session, incident_id=event.incident_id, service=event.service, severity=event.severity, at=event.at
+    )
+
+
+def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> None:
+    delivery_incidents.note_paged(
+        ctx.session,
+        event_id=event.event_id,
+        person=event.person,
+        service=event.service,
+        group_id=event.group_id,
+        labels=event.labels,
+        at=event.at,
     )
 
 

@@ -20,7 +20,8 @@ from mamori.core.worker import Worker
 from mamori.delivery import github
 from mamori.delivery.events import DeployFinished
 from mamori.delivery.models import DeliveryDeploy, DeliveryIncident, DeliveryStep
-from mamori.incidents.events import IncidentDeclared, IncidentResolved
+from mamori.delivery.service import incidents as delivery_incidents
+from mamori.incidents.events import AlertGroupPaged, IncidentDeclared, IncidentResolved
 from mamori.wiring import build_runtime
 from tests.conftest import T0, issue_token
 
@@ -145,10 +146,23 @@ def test_incidents_arrive_by_event_and_fail_the_deploy_before_them(runtime: Runt
             ),
             now=runtime.now(),
         )
+        for person in ("ana@example.com", "ana@example.com", "ben@example.com"):
+            runtime.bus.publish(
+                session,
+                AlertGroupPaged(
+                    group_id="g1", service="jobs-api", severity="SEV2", at=T0, person=person, channel="sms", step=1
+                ),
+                now=runtime.now(),
+            )
+        drill = AlertGroupPaged(group_id="g2", service="jobs-api", severity="SEV2", at=T0, person="ben@example.com",
+                                channel="sms", step=1, labels={"mamori_drill": "1"})  # fmt: skip
+        runtime.bus.publish(session, drill, now=runtime.now())
     Worker(runtime).run_until_idle()
     with runtime.sessions() as session:
         row = session.get(DeliveryIncident, "inc-1")
         assert row is not None and row.resolved_at is not None and row.declared_at < row.resolved_at
+        paged = delivery_incidents.pages_per_person(session, since=T0 - timedelta(days=1))
+        assert paged == [("ana@example.com", 2), ("ben@example.com", 1)], "each page counted once, drills left out"
 
 
 @pytest.fixture

@@ -177,6 +177,11 @@ def _failed_deploy(store: Store, *, session_now: datetime) -> None:
         store.session, incident_id="demo-search-down", service="jobs-web", severity="SEV2",
         title="Search returns no results", labels={}, at=day + timedelta(minutes=25),
     )  # fmt: skip
+    for i, person in enumerate(("aiko@jobs.example", "bruno@jobs.example", "aiko@jobs.example")):
+        incidents.note_paged(
+            store.session, event_id=f"demo-page-{i}", person=person, service="jobs-web", group_id="demo-search-down",
+            labels={}, at=day + timedelta(minutes=20 + 5 * i),
+        )  # fmt: skip
     _deploy(store, "jobs-web", repo, sha=good, env="production", at=day + timedelta(minutes=55), key="rollback")
     incidents.note_resolved(
         store.session,

@@ -242,3 +242,18 @@ class DeliveryImprovement(Base):
     ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryPage(Base):
+    """A page delivered to a person (the incidents domain's AlertGroupPaged): the on-call load per person."""
+
+    __tablename__ = "delivery_pages"
+    __table_args__ = (UniqueConstraint("event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(String(300), index=True)
+    service: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    group_id: Mapped[str] = mapped_column(String(100))
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from mamori.delivery import kinds, waterfall
-from mamori.delivery.service import effects, health, measures, queries
+from mamori.delivery.service import effects, health, incidents, measures, queries
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 from mamori.web.templating import render
 
@@ -54,6 +54,7 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
                 for i in effects.list_improvements(session, service=service)
             ],
             "regressions": effects.find_regressions(session, service=service, since=start),
+            "paged": incidents.pages_per_person(session, since=start, service=service),
             "failed": set(result.dora.failed_ids),
             "unplanned": set(result.dora.unplanned_ids),
         },

@@ -2,7 +2,7 @@
 
 Revision ID: delivery_0001
 Revises: 
-Create Date: 2026-12-07 14:48:52.048364
+Create Date: 2026-12-07 14:55:02.053337
 """
 
 from __future__ import annotations
@@ -98,6 +98,20 @@ def upgrade() -> None:
     sa.Column('resolved_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('incident_id', name=op.f('pk_delivery_incidents'))
     )
+    op.create_table('delivery_pages',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('person', sa.String(length=300), nullable=False),
+    sa.Column('service', sa.String(length=200), nullable=True),
+    sa.Column('group_id', sa.String(length=100), nullable=False),
+    sa.Column('drill', sa.Boolean(), nullable=False),
+    sa.Column('at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_pages')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_delivery_pages_event_id'))
+    )
+    with op.batch_alter_table('delivery_pages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_pages_person'), ['person'], unique=False)
+
     op.create_table('delivery_pull_requests',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('repo', sa.String(length=300), nullable=False),
@@ -253,6 +267,10 @@ def downgrade() -> None:
 
     op.drop_table('delivery_runs')
     op.drop_table('delivery_pull_requests')
+    with op.batch_alter_table('delivery_pages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_pages_person'))
+
+    op.drop_table('delivery_pages')
     op.drop_table('delivery_incidents')
     with op.batch_alter_table('delivery_improvements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_improvements_service'))
