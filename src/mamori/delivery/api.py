@@ -11,13 +11,15 @@ from sqlalchemy import select
 
 from mamori.core.runtime import Runtime
 from mamori.delivery import kinds
-from mamori.delivery.models import DeliveryDeploy
+from mamori.delivery.models import DeliveryDeploy, DeliveryStep
 from mamori.delivery.schemas import (
     BuildIn,
+    BuildKitOut,
     CoverageOut,
     DeployIn,
     DeployOut,
     EffectOut,
+    ImageOut,
     ImprovementIn,
     JUnitReportOut,
     MeasuresOut,
@@ -163,3 +165,43 @@ def service_regressions(
     """Steps and tests whose recent median rose markedly, with the commit where it started."""
     found = effects.find_regressions(session, service=service, since=runtime.now() - timedelta(days=days))
     return [RegressionOut.model_validate(r, from_attributes=True) for r in found]
+
+
+@router.post("/builds/{build}/buildkit", response_model=BuildKitOut, status_code=201)
+async def import_buildkit(build: str, request: Request, _: Ingester, runtime: RuntimeDep, service: str) -> BuildKitOut:
+    """A `docker buildx build --progress=rawjson` stream (the body) as the steps of a build's docker job."""
+    data = await request.body()
+    return await run_in_threadpool(_store_buildkit, runtime, service, build, data)
+
+
+def _store_buildkit(runtime: Runtime, service: str, build: str, data: bytes) -> BuildKitOut:
+    with runtime.sessions.begin() as session:
+        job = reports.import_buildkit(
+            session, bus=runtime.bus, service=service, build=build, data=data, now=runtime.now()
+        )
+        steps = session.scalars(select(DeliveryStep).where(DeliveryStep.job_id == job.id)).all()
+        return BuildKitOut(job=job.id, steps=len(steps), cached=sum(1 for s in steps if s.cached))
+
+
+@router.post("/images", response_model=ImageOut, status_code=201)
+async def import_image(  # noqa: PLR0917 - FastAPI passes query parameters by name
+    request: Request,
+    _: Ingester,
+    runtime: RuntimeDep,
+    service: str,
+    kind: Annotated[str, Query(description="inspect (docker image inspect) or manifest (registry manifest JSON)")],
+    ref: str | None = None,
+    push_seconds: Annotated[float | None, Query(ge=0)] = None,
+) -> ImageOut:
+    data = await request.body()
+    return await run_in_threadpool(_store_image, runtime, service, kind, ref, push_seconds, data)
+
+
+def _store_image(  # noqa: PLR0917 - the document and what it describes
+    runtime: Runtime, service: str, kind: str, ref: str | None, push_seconds: float | None, data: bytes
+) -> ImageOut:
+    with runtime.sessions.begin() as session:
+        row = reports.import_image(
+            session, service=service, data=data, kind=kind, ref=ref, push_seconds=push_seconds, now=runtime.now()
+        )
+        return ImageOut.model_validate(row, from_attributes=True)

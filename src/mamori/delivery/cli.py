@@ -195,6 +195,42 @@ def record_coverage(
         cli_support.print_json(coverage_out(row).model_dump(mode="json"))
 
 
+@record_app.command("buildkit")
+@cli_support.handle_errors
+def record_buildkit(
+    service: Service,
+    build: Annotated[str, typer.Option("--build", help="the build's id")],
+    stream: Annotated[Path, typer.Argument(help="the output of docker buildx build --progress=rawjson")],
+) -> None:
+    """Import a BuildKit rawjson stream as the steps (cached or not) of a build's docker job."""
+    runtime = cli_support.runtime()
+    body = _read(stream)
+    with runtime.sessions.begin() as session:
+        job = reports.import_buildkit(
+            session, bus=runtime.bus, service=service, build=build, data=body, now=runtime.now()
+        )
+        cli_support.print_json({"status": "stored", "job": job.id})
+
+
+@record_app.command("image")
+@cli_support.handle_errors
+def record_image(
+    service: Service,
+    document: Annotated[Path, typer.Argument(help="docker image inspect output, or a registry manifest")],
+    kind: Annotated[str, typer.Option("--kind", help="inspect or manifest")] = "inspect",
+    ref: Annotated[str | None, typer.Option("--ref", help="the image reference")] = None,
+    push_seconds: Annotated[float | None, typer.Option("--push-seconds", min=0)] = None,
+) -> None:
+    """Record an image's size (and its layers' sizes from a manifest) and how long its push took."""
+    runtime = cli_support.runtime()
+    body = _read(document)
+    with runtime.sessions.begin() as session:
+        row = reports.import_image(
+            session, service=service, data=body, kind=kind, ref=ref, push_seconds=push_seconds, now=runtime.now()
+        )
+        cli_support.print_json({"status": "stored", "id": row.id, "size": row.size, "layers": len(row.layers)})
+
+
 @delivery_app.command("measures")
 @cli_support.handle_errors
 def measures_command(

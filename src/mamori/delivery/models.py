@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.core.db import Base, JSONType, UTCDateTime, id_column_type, new_id
@@ -257,3 +257,18 @@ class DeliveryPage(Base):
     group_id: Mapped[str] = mapped_column(String(100))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryImage(Base):
+    """An image built for a service: its size, its layers' sizes and how long its push took."""
+
+    __tablename__ = "delivery_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(200), index=True)
+    ref: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    layers: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    push_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

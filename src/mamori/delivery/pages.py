@@ -55,6 +55,7 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
             ],
             "regressions": effects.find_regressions(session, service=service, since=start),
             "paged": incidents.pages_per_person(session, since=start, service=service),
+            "images": queries.image_sizes(session, service=service, since=start),
             "failed": set(result.dora.failed_ids),
             "unplanned": set(result.dora.unplanned_ids),
         },

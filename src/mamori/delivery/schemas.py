@@ -269,3 +269,18 @@ class RegressionOut(BaseModel):
     ratio: float
     since_at: datetime
     since_ref: str | None
+
+
+class ImageOut(BaseModel):
+    id: int
+    ref: str
+    digest: str | None
+    size: int
+    layers: list[int]
+    push_seconds: float | None
+
+
+class BuildKitOut(BaseModel):
+    job: str
+    steps: int
+    cached: int

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import NotFound
 from mamori.delivery import dora
-from mamori.delivery.models import DeliveryDeploy, DeliveryJob, DeliveryRun, DeliveryStep
+from mamori.delivery.models import DeliveryDeploy, DeliveryImage, DeliveryJob, DeliveryRun, DeliveryStep
 from mamori.delivery.waterfall import Span
 
 
@@ -132,3 +132,14 @@ def get_run(session: Session, *, run_id: str) -> tuple[DeliveryRun, list[tuple[S
             )
         )
     return run, out
+
+
+def image_sizes(session: Session, *, service: str, since: datetime, limit: int = 50) -> list[DeliveryImage]:
+    """The service's images, oldest first (the size trend)."""
+    rows = session.scalars(
+        select(DeliveryImage)
+        .where(DeliveryImage.service == service, DeliveryImage.recorded_at >= since)
+        .order_by(DeliveryImage.recorded_at.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))

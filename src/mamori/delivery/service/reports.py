@@ -8,8 +8,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import Problem, ValidationFailed
-from mamori.delivery import coverage, junit
-from mamori.delivery.models import DeliveryCoverage, DeliveryTestCase, DeliveryTestRun
+from mamori.core.events import EventBus
+from mamori.delivery import buildkit, coverage, junit, kinds
+from mamori.delivery.models import DeliveryCoverage, DeliveryImage, DeliveryJob, DeliveryTestCase, DeliveryTestRun
+from mamori.delivery.records import JobRecord, StepRecord
+from mamori.delivery.service.store import Store
 
 MAX_FILES_KEPT = 5000
 
@@ -82,6 +85,100 @@ def import_coverage(
         branches_covered=report.branches_covered,
         branches_valid=report.branches_valid,
         files=files,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def import_buildkit(
+    session: Session, *, bus: EventBus, service: str, build: str, data: bytes, now: datetime, job: str = "docker build"
+) -> DeliveryJob:
+    """A BuildKit rawjson stream as one job of a build (recorded through the generic API's source): every
+    vertex a step, cached ones marked. The build is created when it was not recorded yet."""
+    try:
+        vertices = buildkit.rawjson(data)
+    except buildkit.BuildKitError as exc:
+        raise ValidationFailed(
+            "the BuildKit stream cannot be read", problems=[Problem(loc="rawjson", msg=str(exc))]
+        ) from None
+    timed = [v for v in vertices if v.started_at is not None]
+    if not timed:
+        raise ValidationFailed(
+            "the BuildKit stream has no started vertex",
+            problems=[Problem(loc="rawjson", msg="no vertexes with a start")],
+        )
+    start = min(v.started_at for v in timed if v.started_at)
+    end = max((v.finished_at for v in timed if v.finished_at), default=None)
+    failed = any(v.error for v in vertices)
+    store = Store(session=session, policy=kinds.policy(session), bus=bus, source="api", now=now)
+    steps = [
+        StepRecord(
+            number=i,
+            name=v.name[:300],
+            status="completed" if v.finished_at else "in_progress",
+            conclusion=("failure" if v.error else "success") if v.finished_at else None,
+            started_at=v.started_at,
+            finished_at=v.finished_at,
+            cached=v.cached,
+        )
+        for i, v in enumerate(timed, start=1)
+    ]
+    done = end is not None and all(v.finished_at for v in timed)
+    return store.job(
+        JobRecord(
+            external_id=f"{build}/jobs/{job}",
+            run_external_id=build,
+            run_name=job,
+            repo=None,
+            branch=None,
+            sha=None,
+            name=job,
+            status="completed" if done else "in_progress",
+            conclusion=("failure" if failed else "success") if done else None,
+            runner=None,
+            created_at=start,
+            started_at=start,
+            finished_at=end,
+            steps=steps,
+            service=service,
+        )
+    )
+
+
+def import_image(
+    session: Session,
+    *,
+    service: str,
+    data: bytes,
+    kind: str,
+    ref: str | None,
+    push_seconds: float | None,
+    now: datetime,
+) -> DeliveryImage:
+    """`docker image inspect` output (kind inspect) or a registry manifest (kind manifest)."""
+    try:
+        if kind == "inspect":
+            images = buildkit.image_inspect(data)
+            if not images:
+                raise buildkit.BuildKitError("the inspect output lists no image")
+            image = images[0]
+        elif kind == "manifest":
+            image = buildkit.manifest(data, ref=ref or "image")
+        else:
+            raise buildkit.BuildKitError(f"unknown kind {kind!r}; use inspect or manifest")
+    except buildkit.BuildKitError as exc:
+        raise ValidationFailed(
+            "the image document cannot be read", problems=[Problem(loc=kind, msg=str(exc))]
+        ) from None
+    row = DeliveryImage(
+        service=service,
+        ref=(ref or image.ref)[:500],
+        digest=image.digest,
+        size=image.size,
+        layers=image.layers,
+        push_seconds=push_seconds,
         recorded_at=now,
     )
     session.add(row)

@@ -2,7 +2,7 @@
 
 Revision ID: delivery_0001
 Revises: 
-Create Date: 2026-12-07 14:55:02.053337
+Create Date: 2026-12-07 14:58:17.735132
 """
 
 from __future__ import annotations
@@ -72,6 +72,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery_deploys', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_deploys_service_env_finished', ['service', 'environment', 'finished_at'], unique=False)
+
+    op.create_table('delivery_images',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('service', sa.String(length=200), nullable=False),
+    sa.Column('ref', sa.String(length=500), nullable=False),
+    sa.Column('digest', sa.String(length=100), nullable=True),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('layers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('push_seconds', sa.Float(), nullable=True),
+    sa.Column('recorded_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_images'))
+    )
+    with op.batch_alter_table('delivery_images', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_images_service'), ['service'], unique=False)
 
     op.create_table('delivery_improvements',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -276,6 +290,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_improvements_service'))
 
     op.drop_table('delivery_improvements')
+    with op.batch_alter_table('delivery_images', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_images_service'))
+
+    op.drop_table('delivery_images')
     with op.batch_alter_table('delivery_deploys', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_deploys_service_env_finished')
 
