@@ -15,6 +15,7 @@ from mamori.delivery.models import DeliveryDeploy, DeliveryStep
 from mamori.delivery.schemas import (
     BuildIn,
     BuildKitOut,
+    CodeStatOut,
     CoverageOut,
     DeployIn,
     DeployOut,
@@ -205,3 +206,23 @@ def _store_image(  # noqa: PLR0917 - the document and what it describes
             session, service=service, data=data, kind=kind, ref=ref, push_seconds=push_seconds, now=runtime.now()
         )
         return ImageOut.model_validate(row, from_attributes=True)
+
+
+@router.post("/code-stats", response_model=CodeStatOut, status_code=201)
+async def import_code_stat(
+    request: Request,
+    _: Ingester,
+    runtime: RuntimeDep,
+    service: str,
+    tool: Annotated[str, Query(description="cloc, tokei, rubocop or eslint")],
+    sha: str | None = None,
+) -> CodeStatOut:
+    """A tool's JSON output (the body): code size per language or offences per severity."""
+    data = await request.body()
+    return await run_in_threadpool(_store_code_stat, runtime, service, tool, sha, data)
+
+
+def _store_code_stat(runtime: Runtime, service: str, tool: str, sha: str | None, data: bytes) -> CodeStatOut:
+    with runtime.sessions.begin() as session:
+        row = reports.import_code_stat(session, service=service, tool=tool, data=data, sha=sha, now=runtime.now())
+        return CodeStatOut.model_validate(row, from_attributes=True)

@@ -195,6 +195,22 @@ def record_coverage(
         cli_support.print_json(coverage_out(row).model_dump(mode="json"))
 
 
+@record_app.command("code")
+@cli_support.handle_errors
+def record_code(
+    service: Service,
+    tool: Annotated[str, typer.Option("--tool", help="cloc, tokei (code size) or rubocop, eslint (offences)")],
+    document: Annotated[Path, typer.Argument(help="the tool's JSON output")],
+    sha: Annotated[str | None, typer.Option("--sha")] = None,
+) -> None:
+    """Record code size per language or static-analysis offences per severity."""
+    runtime = cli_support.runtime()
+    body = _read(document)
+    with runtime.sessions.begin() as session:
+        row = reports.import_code_stat(session, service=service, tool=tool, data=body, sha=sha, now=runtime.now())
+        cli_support.print_json({"status": "stored", "kind": row.kind, "total": row.total, "counts": row.counts})
+
+
 @record_app.command("buildkit")
 @cli_support.handle_errors
 def record_buildkit(

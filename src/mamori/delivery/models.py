@@ -272,3 +272,20 @@ class DeliveryImage(Base):
     layers: Mapped[list[int]] = mapped_column(JSONType, default=list)
     push_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryCodeStat(Base):
+    """A code size count (cloc, tokei) or a static-analysis count (RuboCop, ESLint, SAST by event) of a
+    service at a commit: `counts` is code lines per language, or offences per severity."""
+
+    __tablename__ = "delivery_code_stats"
+    __table_args__ = (Index("ix_delivery_code_stats_service_kind", "service", "kind", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # size | lint
+    tool: Mapped[str] = mapped_column(String(40))
+    sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    total: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -56,6 +56,8 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
             "regressions": effects.find_regressions(session, service=service, since=start),
             "paged": incidents.pages_per_person(session, since=start, service=service),
             "images": queries.image_sizes(session, service=service, since=start),
+            "sizes": queries.code_stats(session, service=service, kind="size", since=start),
+            "lints": queries.code_stats(session, service=service, kind="lint", since=start),
             "failed": set(result.dora.failed_ids),
             "unplanned": set(result.dora.unplanned_ids),
         },

@@ -284,3 +284,12 @@ class BuildKitOut(BaseModel):
     job: str
     steps: int
     cached: int
+
+
+class CodeStatOut(BaseModel):
+    id: int
+    kind: str
+    tool: str
+    sha: str | None
+    counts: dict[str, int]
+    total: int

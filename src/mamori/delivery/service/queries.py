@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import NotFound
 from mamori.delivery import dora
-from mamori.delivery.models import DeliveryDeploy, DeliveryImage, DeliveryJob, DeliveryRun, DeliveryStep
+from mamori.delivery.models import (
+    DeliveryCodeStat,
+    DeliveryDeploy,
+    DeliveryImage,
+    DeliveryJob,
+    DeliveryRun,
+    DeliveryStep,
+)
 from mamori.delivery.waterfall import Span
 
 
@@ -143,3 +150,17 @@ def image_sizes(session: Session, *, service: str, since: datetime, limit: int =
         .limit(limit)
     ).all()
     return list(reversed(rows))
+
+
+def code_stats(session: Session, *, service: str, kind: str, since: datetime) -> dict[str, list[DeliveryCodeStat]]:
+    """Per tool, its counts over time (oldest first): the code size trend or the lint trend."""
+    out: dict[str, list[DeliveryCodeStat]] = {}
+    for row in session.scalars(
+        select(DeliveryCodeStat)
+        .where(
+            DeliveryCodeStat.service == service, DeliveryCodeStat.kind == kind, DeliveryCodeStat.recorded_at >= since
+        )
+        .order_by(DeliveryCodeStat.recorded_at)
+    ):
+        out.setdefault(row.tool, []).append(row)
+    return out

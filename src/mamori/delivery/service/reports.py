@@ -9,8 +9,15 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.events import EventBus
-from mamori.delivery import buildkit, coverage, junit, kinds
-from mamori.delivery.models import DeliveryCoverage, DeliveryImage, DeliveryJob, DeliveryTestCase, DeliveryTestRun
+from mamori.delivery import buildkit, codestats, coverage, junit, kinds
+from mamori.delivery.models import (
+    DeliveryCodeStat,
+    DeliveryCoverage,
+    DeliveryImage,
+    DeliveryJob,
+    DeliveryTestCase,
+    DeliveryTestRun,
+)
 from mamori.delivery.records import JobRecord, StepRecord
 from mamori.delivery.service.store import Store
 
@@ -180,6 +187,28 @@ def import_image(
         layers=image.layers,
         push_seconds=push_seconds,
         recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def import_code_stat(
+    session: Session, *, service: str, tool: str, data: bytes, sha: str | None, now: datetime
+) -> DeliveryCodeStat:
+    """cloc/tokei output (code lines per language) or RuboCop/ESLint output (offences per severity)."""
+    try:
+        if tool in codestats.SIZE_TOOLS:
+            size = codestats.size(data, tool)
+            kind, counts = "size", {name: lang.code for name, lang in size.languages.items()}
+        else:
+            kind, counts = "lint", codestats.lint(data, tool)
+    except codestats.CodeStatsError as exc:
+        raise ValidationFailed(
+            f"the {tool} output cannot be read", problems=[Problem(loc=tool, msg=str(exc))]
+        ) from None
+    row = DeliveryCodeStat(
+        service=service, kind=kind, tool=tool, sha=sha, counts=counts, total=sum(counts.values()), recorded_at=now
     )
     session.add(row)
     session.flush()
