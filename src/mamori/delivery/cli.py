@@ -11,8 +11,9 @@ import typer
 from pydantic import ValidationError
 
 from mamori import cli_support
+from mamori.core import jobs as core_jobs
 from mamori.core.errors import InvalidInput, Problem, ValidationFailed
-from mamori.delivery import github, kinds
+from mamori.delivery import github, jobs, kinds
 from mamori.delivery.records import parse_time
 from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, coverage_out, effect_out, junit_report_out, measures_out
 from mamori.delivery.service import effects, generic, measures, reports
@@ -261,6 +262,16 @@ def measures_command(
         start = end - timedelta(days=days or policy.window_days)
         result = measures.measure(session, service=service, start=start, end=end, policy=policy)
         cli_support.print_json(measures_out(result).model_dump(mode="json"))
+
+
+@delivery_app.command("backfill")
+@cli_support.handle_errors
+def backfill_command(repo: Annotated[str, typer.Argument(help="owner/name")]) -> None:
+    """Queue a GitHub REST backfill of a repository's PRs, runs and deploys (the worker runs it)."""
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        job = core_jobs.enqueue(session, kind=jobs.BACKFILL_JOB, payload=jobs.Backfill(repo=repo), now=runtime.now())
+        cli_support.print_json({"status": "queued", "job": job.id, "repo": repo})
 
 
 @delivery_app.command("github-secret")

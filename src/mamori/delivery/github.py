@@ -358,3 +358,20 @@ _READERS = {
     "deployment_status": _deployment_status,
     "check_run": _check_run,
 }
+
+
+def records_of(event: str, item: dict[str, Any], repo: str) -> list[Record]:
+    """The records of one object as the REST API lists it (a pull request, a workflow run, a deployment),
+    read as the webhook of the same event would carry it."""
+    return _READERS[event](_Doc({event: item, "repository": {"full_name": repo}}), repo)
+
+
+def deploy_status(status: dict[str, Any], *, external_id: str) -> DeployStatusRecord:
+    """A deployment status as GET /repos/{repo}/deployments/{id}/statuses lists it."""
+    doc = _Doc(status, "statuses[0]")
+    return DeployStatusRecord(
+        external_id=external_id,
+        state=doc.text("state"),
+        at=doc.time("created_at"),
+        environment=doc.opt_str("environment"),
+    )

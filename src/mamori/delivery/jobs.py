@@ -1,4 +1,5 @@
-"""Durable jobs of the delivery domain: the minute-by-minute export to Datadog and OTLP (points are stamped when sent,
+"""Durable jobs of the delivery domain: the GitHub REST backfill per repository, and the minute-by-minute export
+to Datadog and OTLP (points are stamped when sent,
 since Datadog drops points more than an hour old)."""
 
 from __future__ import annotations
@@ -8,13 +9,61 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from mamori.core.jobs import JobContext, JobKind, NoPayload
+from pydantic import Field
+
+from mamori.core import jobs
+from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.delivery import kinds
-from mamori.delivery.service import export
+from mamori.delivery.service import backfill, export
 
 log = logging.getLogger(__name__)
 EXPORT_METRICS_JOB = "delivery.export_metrics"
+BACKFILL_JOB = "delivery.github_backfill"
+SCHEDULE_BACKFILLS_JOB = "delivery.schedule_backfills"
+
+
+class Backfill(Payload):
+    repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def github_api(ctx: JobContext) -> backfill.GitHubApi:
+    settings = ctx.runtime.settings
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    return backfill.GitHubApi(
+        client=ctx.runtime.http_client(timeout=20.0),
+        base_url=settings.github_api_url,
+        token=token,
+        allow_private=settings.allow_private_webhooks,
+    )
+
+
+def github_backfill(ctx: JobContext, payload: Backfill) -> None:
+    """Up to ten pages of one repository's lists; runs itself again for the rest, or at the rate limit's reset."""
+    outcome = backfill.sync_repo(ctx.session, api=github_api(ctx), bus=ctx.runtime.bus, repo=payload.repo, now=ctx.now)
+    if outcome.more or outcome.wait_until is not None:
+        jobs.enqueue(
+            ctx.session,
+            kind=BACKFILL_JOB,
+            now=ctx.now,
+            payload=Backfill(repo=payload.repo),
+            run_at=outcome.wait_until or ctx.now,
+            dedupe_key=f"delivery-backfill:{payload.repo}:after:{ctx.job_id}",
+        )
+
+
+def schedule_backfills(ctx: JobContext, payload: NoPayload) -> None:
+    """Every quarter hour: a backfill run for each repository the policy marks `backfill: true`."""
+    slot = int(ctx.now.timestamp()) // 900
+    for mapping in kinds.policy(ctx.session).repositories:
+        if mapping.backfill:
+            jobs.enqueue(
+                ctx.session,
+                kind=BACKFILL_JOB,
+                now=ctx.now,
+                payload=Backfill(repo=mapping.repo),
+                dedupe_key=f"delivery-backfill:{mapping.repo}:{slot}",
+            )
 
 
 def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
@@ -49,5 +98,12 @@ def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
     )
 
 
-JOBS: list[JobKind[Any]] = [JobKind(EXPORT_METRICS_JOB, NoPayload, export_metrics)]
-PERIODIC = [PeriodicSpec(name="delivery-export-metrics", kind=EXPORT_METRICS_JOB, interval=timedelta(minutes=1))]
+JOBS: list[JobKind[Any]] = [
+    JobKind(EXPORT_METRICS_JOB, NoPayload, export_metrics),
+    JobKind(BACKFILL_JOB, Backfill, github_backfill),
+    JobKind(SCHEDULE_BACKFILLS_JOB, NoPayload, schedule_backfills),
+]
+PERIODIC = [
+    PeriodicSpec(name="delivery-export-metrics", kind=EXPORT_METRICS_JOB, interval=timedelta(minutes=1)),
+    PeriodicSpec(name="delivery-schedule-backfills", kind=SCHEDULE_BACKFILLS_JOB, interval=timedelta(minutes=15)),
+]

@@ -20,6 +20,7 @@ KIND = "DeliveryPolicy"
 class RepositoryMapping(SpecModel):
     repo: str = Field(min_length=3, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     service: str = Field(min_length=1)
+    backfill: bool = Field(default=False, description="read its PRs, runs and deploys from the REST API too")
 
 
 class DoraRules(SpecModel):

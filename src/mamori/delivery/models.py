@@ -289,3 +289,23 @@ class DeliveryCodeStat(Base):
     counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     total: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryBackfill(Base):
+    """Where the GitHub REST backfill of one repository's list stands: the first page's ETag, the page to resume
+    from, the newest item of the last complete sweep, and when the rate limit lets it go on."""
+
+    __tablename__ = "delivery_backfills"
+    __table_args__ = (UniqueConstraint("repo", "resource"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(300))
+    resource: Mapped[str] = mapped_column(String(40))
+    etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pending_etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    next_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    newest: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sweep_newest: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
