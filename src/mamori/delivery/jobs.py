@@ -16,6 +16,7 @@ from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.delivery import kinds
 from mamori.delivery.service import backfill, export
+from mamori.delivery.service import inquiries as inquiry_service
 
 log = logging.getLogger(__name__)
 EXPORT_METRICS_JOB = "delivery.export_metrics"
@@ -98,12 +99,34 @@ def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
     )
 
 
+SYNC_JIRA_JOB = "delivery.sync_jira_inquiries"
+
+
+def sync_jira(ctx: JobContext, payload: NoPayload) -> None:
+    """Every quarter hour, when the policy has a JQL and Jira is configured (MAMORI_JIRA_URL, _EMAIL, _TOKEN)."""
+    settings = ctx.runtime.settings
+    config = kinds.policy(ctx.session).inquiries
+    if not config.jira_jql or not (settings.jira_url and settings.jira_email and settings.jira_token):
+        return
+    inquiry_service.sync_jira(
+        ctx.session,
+        client=ctx.runtime.http_client(timeout=20.0),
+        base_url=settings.jira_url,
+        email=settings.jira_email,
+        token=settings.jira_token.get_secret_value(),
+        config=config,
+        allow_private=settings.allow_private_webhooks,
+    )
+
+
 JOBS: list[JobKind[Any]] = [
     JobKind(EXPORT_METRICS_JOB, NoPayload, export_metrics),
     JobKind(BACKFILL_JOB, Backfill, github_backfill),
     JobKind(SCHEDULE_BACKFILLS_JOB, NoPayload, schedule_backfills),
+    JobKind(SYNC_JIRA_JOB, NoPayload, sync_jira),
 ]
 PERIODIC = [
     PeriodicSpec(name="delivery-export-metrics", kind=EXPORT_METRICS_JOB, interval=timedelta(minutes=1)),
     PeriodicSpec(name="delivery-schedule-backfills", kind=SCHEDULE_BACKFILLS_JOB, interval=timedelta(minutes=15)),
+    PeriodicSpec(name="delivery-sync-jira-inquiries", kind=SYNC_JIRA_JOB, interval=timedelta(minutes=15)),
 ]

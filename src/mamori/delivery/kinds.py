@@ -87,6 +87,17 @@ class OtlpSink(SpecModel):
         return check_http_url(value)
 
 
+class Inquiries(SpecModel):
+    slack_channels: list[str] = Field(
+        default_factory=list, description="Slack channel ids whose messages are questions"
+    )
+    team_slack_ids: list[str] = Field(default_factory=list, description="Slack user ids of the dev team")
+    jira_jql: str | None = Field(
+        default=None, description="e.g. project = OPS AND issuetype = Question AND labels = dev"
+    )
+    team_jira: list[str] = Field(default_factory=list, description="Jira account ids or emails of the dev team")
+
+
 class DeliveryPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
@@ -94,6 +105,7 @@ class DeliveryPolicySpec(SpecModel):
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
     otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
+    inquiries: Inquiries = Field(default_factory=Inquiries)
 
     @field_validator("production_environments")
     @classmethod

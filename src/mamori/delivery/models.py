@@ -309,3 +309,21 @@ class DeliveryBackfill(Base):
     items: Mapped[int] = mapped_column(Integer, default=0)
     swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DeliveryInquiry(Base):
+    """A question to the dev team (a Slack message in a watched channel, a Jira issue) and how it was answered."""
+
+    __tablename__ = "delivery_inquiries"
+    __table_args__ = (UniqueConstraint("source", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(20))  # slack | jira
+    key: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    asked_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_responder: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

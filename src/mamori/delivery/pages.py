@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from mamori.delivery import kinds, waterfall
 from mamori.delivery.service import effects, health, incidents, measures, queries
+from mamori.delivery.service import inquiries as inquiry_service
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, require
 from mamori.web.templating import render
 
@@ -21,13 +22,14 @@ Viewer = Annotated[Principal, Depends(require("read"))]
 @router.get("/delivery", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
     policy = kinds.policy(session)
-    now = runtime.now()
+    since = runtime.now() - timedelta(days=policy.window_days)
     return render(
         request,
         "delivery/overview.html",
         {
-            "services": queries.service_summaries(session, since=now - timedelta(days=policy.window_days)),
+            "services": queries.service_summaries(session, since=since),
             "policy": policy,
+            "inquiries": inquiry_service.load(session, since=since),
         },
     )
 

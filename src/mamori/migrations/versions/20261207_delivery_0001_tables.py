@@ -2,7 +2,7 @@
 
 Revision ID: delivery_0001
 Revises: 
-Create Date: 2026-12-07 15:03:52.108686
+Create Date: 2026-12-07 15:06:40.705944
 """
 
 from __future__ import annotations
@@ -140,6 +140,20 @@ def upgrade() -> None:
     sa.Column('declared_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('incident_id', name=op.f('pk_delivery_incidents'))
+    )
+    op.create_table('delivery_inquiries',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('channel', sa.String(length=200), nullable=True),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('asked_by', sa.String(length=300), nullable=True),
+    sa.Column('asked_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_response_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_responder', sa.String(length=300), nullable=True),
+    sa.Column('resolved_at', mamori.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_inquiries')),
+    sa.UniqueConstraint('source', 'key', name=op.f('uq_delivery_inquiries_source_key'))
     )
     op.create_table('delivery_pages',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -314,6 +328,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_pages_person'))
 
     op.drop_table('delivery_pages')
+    op.drop_table('delivery_inquiries')
     op.drop_table('delivery_incidents')
     with op.batch_alter_table('delivery_improvements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_improvements_service'))
