@@ -15,6 +15,7 @@ from mamori.delivery import demo, kinds
 from mamori.delivery.models import DeliveryDeploy, DeliveryRun, DeliveryStep
 from mamori.delivery.service import measures, queries
 from mamori.demo import DEMO_CONFIG
+from tests.conftest import issue_token
 from tests.web.conftest import Login
 
 
@@ -82,3 +83,13 @@ def test_pages_show_tiles_deploys_and_a_waterfall(client: TestClient, runtime: R
     assert client.get("/delivery/runs/nope").status_code == 404
     services = client.get("/services")
     assert "prod deploys / 30d" in services.text
+
+
+def test_pr_figures_per_repo_and_per_author_only_when_the_policy_opts_in(client: TestClient, runtime: Runtime) -> None:
+    seed_demo(runtime)
+    headers = {"Authorization": f"Bearer {issue_token(runtime, 'read')}"}
+    by_repo = client.get("/api/v1/delivery/services/jobs-web/pull-requests?group=repo&days=90", headers=headers)
+    assert by_repo.status_code == 200 and list(by_repo.json()) == ["jobly-example/jobs-web"]
+    assert by_repo.json()["jobly-example/jobs-web"]["merged"] > 30
+    refused = client.get("/api/v1/delivery/services/jobs-web/pull-requests?group=author", headers=headers)
+    assert refused.status_code == 403 and "pullRequestsByAuthor" in refused.json()["detail"]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from mamori.core.errors import Forbidden
 from mamori.core.runtime import Runtime
 from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy, DeliveryStep
@@ -24,6 +25,7 @@ from mamori.delivery.schemas import (
     ImprovementIn,
     JUnitReportOut,
     MeasuresOut,
+    PullRequestsOut,
     RecordedOut,
     RegressionOut,
     StepIn,
@@ -31,6 +33,7 @@ from mamori.delivery.schemas import (
     effect_out,
     junit_report_out,
     measures_out,
+    pull_requests_out,
 )
 from mamori.delivery.service import effects, generic, measures, reports
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
@@ -226,3 +229,22 @@ def _store_code_stat(runtime: Runtime, service: str, tool: str, sha: str | None,
     with runtime.sessions.begin() as session:
         row = reports.import_code_stat(session, service=service, tool=tool, data=data, sha=sha, now=runtime.now())
         return CodeStatOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/services/{service}/pull-requests", response_model=dict[str, PullRequestsOut])
+def pull_requests_by(
+    service: str,
+    _: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    group: Annotated[str, Query(pattern="^(repo|author)$")] = "repo",
+    days: Annotated[int | None, Query(ge=1, le=366)] = None,
+) -> dict[str, PullRequestsOut]:
+    """PR phases per repository, or per author when the DeliveryPolicy opts in (pullRequestsByAuthor)."""
+    policy = kinds.policy(session)
+    if group == "author" and not policy.pull_requests_by_author:
+        raise Forbidden("PR figures per author are off; set pullRequestsByAuthor: true in the DeliveryPolicy")
+    end = runtime.now()
+    start = end - timedelta(days=days or policy.window_days)
+    found = measures.pull_requests_by(session, service=service, start=start, end=end, group=group)
+    return {key: pull_requests_out(stats) for key, stats in found.items()}

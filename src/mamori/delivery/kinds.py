@@ -103,6 +103,7 @@ class DeliveryPolicySpec(SpecModel):
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     dora: DoraRules = Field(default_factory=DoraRules)
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
+    pull_requests_by_author: bool = Field(default=False, description="opt in to PR figures per author")
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
     otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
     inquiries: Inquiries = Field(default_factory=Inquiries)

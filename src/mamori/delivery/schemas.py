@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.delivery.effect import Effect
-from mamori.delivery.figures import ServiceMeasures
+from mamori.delivery.figures import PullRequestStats, ServiceMeasures
 from mamori.delivery.models import DeliveryCoverage, DeliveryImprovement, DeliveryTestCase, DeliveryTestRun
 
 DeployStatus = Literal["success", "failure"]
@@ -119,6 +119,19 @@ class PullRequestsOut(BaseModel):
     cycle_seconds: float | None
     size_median: float | None
     review_rounds_median: float | None
+
+
+def pull_requests_out(p: PullRequestStats) -> PullRequestsOut:
+    return PullRequestsOut(
+        merged=p.merged,
+        coding_seconds=p.coding_s,
+        pickup_seconds=p.pickup_s,
+        review_seconds=p.review_s,
+        deploy_seconds=p.deploy_s,
+        cycle_seconds=p.cycle_s,
+        size_median=p.size_median,
+        review_rounds_median=p.review_rounds_median,
+    )
 
 
 class MeasuresOut(BaseModel):

@@ -169,3 +169,23 @@ def pull_request_stats(  # noqa: PLR0917 - the PRs and the lookups their phases 
         size_median=med(sizes),
         review_rounds_median=med(rounds),
     )
+
+
+def pull_requests_by(
+    session: Session, *, service: str, start: datetime, end: datetime, group: str
+) -> dict[str, PullRequestStats]:
+    """PR phases per repository or per author (the caller checks the policy allows per-author figures)."""
+    deploys = production_deploys(session, service, end)
+    parents, _ = commit_history(session, {d.repo for d in deploys if d.repo})
+    shipped = shipped_commits(deploys, parents)
+    finished = {d.id: d.finished_at for d in deploys}
+    prs = list(session.scalars(select(DeliveryPullRequest).where(DeliveryPullRequest.service == service)))
+    first_commits = authored_by_branch(session, prs)
+    groups: dict[str, list[DeliveryPullRequest]] = {}
+    for pr in prs:
+        key = pr.repo if group == "repo" else (pr.author or "(unknown)")
+        groups.setdefault(key, []).append(pr)
+    return {
+        key: pull_request_stats(members, shipped, finished, first_commits, start, end)
+        for key, members in sorted(groups.items())
+    }
