@@ -23,7 +23,8 @@ from mamori.delivery import datadog, exposition, jobs
 from mamori.delivery.kinds import DatadogSink
 from mamori.delivery.models import DeliveryDeploy
 from mamori.delivery.samples import Sample
-from mamori.delivery.service import export
+from mamori.delivery.schemas import DeployIn
+from mamori.delivery.service import export, generic
 from tests.conftest import T0, RuntimeFactory, issue_token
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -185,3 +186,31 @@ def test_the_periodic_job_exports_when_a_policy_names_datadog(
     series = json.loads(seen[0].content)["series"]
     assert {"env:prod", "service:jobs-api"} <= set(series[0]["tags"])
     assert _attempts(runtime)[-1][0] is True
+
+
+def test_a_production_deploy_becomes_a_datadog_event(
+    make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[httpx.Request] = []
+    runtime = make_runtime(http_transport=_transport([], seen))
+    (tmp_path / "policy.yaml").write_text(
+        "apiVersion: mamori.dev/v1\nkind: DeliveryPolicy\nmetadata: {name: default}\n"
+        "spec:\n  datadog: {site: datadoghq.eu, apiKeyEnv: MAMORI_TEST_DD_KEY, tags: [team:web]}\n"
+    )
+    manifest.apply(runtime, manifest.load(tmp_path, runtime.kinds), actor=Actor(name="t", source="config"))
+    monkeypatch.setenv("MAMORI_TEST_DD_KEY", "secret")
+    body = DeployIn(service="jobs-web", environment="production", status="success", version="v42", finished_at=T0)
+    with runtime.sessions.begin() as session:
+        generic.record_deploy(session, bus=runtime.bus, body=body, now=runtime.now())
+        generic.record_deploy(
+            session, bus=runtime.bus, body=body.model_copy(update={"environment": "staging"}), now=runtime.now()
+        )
+    Worker(runtime).run_until_idle()
+    events = [r for r in seen if r.url.path == "/api/v1/events"]
+    assert len(events) == 1, "staging deploys are not announced"
+    sent = json.loads(events[0].content)
+    assert sent["title"] == "jobs-web deployed v42 to production" and sent["alert_type"] == "success"
+    assert sent["date_happened"] == int(T0.timestamp()) and {"service:jobs-web", "env:production", "team:web"} <= set(
+        sent["tags"]
+    )
+    assert str(events[0].url).startswith("https://api.datadoghq.eu/") and events[0].headers["DD-API-KEY"] == "secret"

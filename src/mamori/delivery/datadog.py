@@ -81,3 +81,29 @@ def retry_after(
         if value and value.strip().isdigit():
             return min(float(value.strip()), cap)
     return min(base * 2.0 ** (attempt - 1), cap)
+
+
+EVENTS_PATH = "/api/v1/events"
+
+
+def deploy_event(
+    *,
+    service: str,
+    environment: str,
+    status: str,
+    version: str | None,
+    rollback: bool,
+    at: int,
+    tags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A Datadog event for a finished deploy (events API v1: title, text, tags, alert_type, date_happened)."""
+    what = "rolled back" if rollback else ("deployed" if status == "success" else "failed to deploy")
+    return {
+        "title": f"{service} {what} {version or ''} to {environment}".replace("  ", " "),
+        "text": f"Mamori recorded a {status} deploy of {service} to {environment}.",
+        "tags": sorted({_tag("service", service), _tag("env", environment), *tags}),
+        "alert_type": "success" if status == "success" and not rollback else "warning" if rollback else "error",
+        "date_happened": at,
+        "source_type_name": "mamori",
+        "aggregation_key": f"deploy:{service}:{environment}",
+    }

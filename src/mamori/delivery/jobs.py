@@ -14,8 +14,9 @@ from pydantic import Field
 from mamori.core import jobs
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
-from mamori.delivery import kinds
-from mamori.delivery.service import backfill, export
+from mamori.delivery import datadog, kinds
+from mamori.delivery.models import DeliveryDeploy
+from mamori.delivery.service import backfill, export, store
 from mamori.delivery.service import inquiries as inquiry_service
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,42 @@ def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
     )
 
 
+DATADOG_EVENT_JOB = store.DATADOG_EVENT_JOB
+
+
+class DeployEvent(Payload):
+    deploy_id: str
+
+
+def datadog_deploy_event(ctx: JobContext, payload: DeployEvent) -> None:
+    """A finished production deploy as a Datadog event, when the policy names a Datadog sink."""
+    policy = kinds.policy(ctx.session)
+    deploy = ctx.session.get(DeliveryDeploy, payload.deploy_id)
+    if policy.datadog is None or deploy is None or deploy.finished_at is None:
+        return
+    api_key = os.environ.get(policy.datadog.api_key_env, "")
+    if not api_key:
+        log.warning("Datadog event: %s is not set; nothing sent", policy.datadog.api_key_env)
+        return
+    event = datadog.deploy_event(
+        service=deploy.service,
+        environment=deploy.environment,
+        status=deploy.status,
+        version=deploy.version or deploy.sha,
+        rollback=deploy.rollback,
+        at=int(deploy.finished_at.timestamp()),
+        tags=policy.datadog.tags,
+    )
+    export.send_deploy_event(
+        ctx.session,
+        client=ctx.runtime.http_client(timeout=10.0),
+        sink=policy.datadog,
+        api_key=api_key,
+        event=event,
+        now=ctx.now,
+    )
+
+
 SYNC_JIRA_JOB = "delivery.sync_jira_inquiries"
 
 
@@ -124,6 +161,7 @@ JOBS: list[JobKind[Any]] = [
     JobKind(BACKFILL_JOB, Backfill, github_backfill),
     JobKind(SCHEDULE_BACKFILLS_JOB, NoPayload, schedule_backfills),
     JobKind(SYNC_JIRA_JOB, NoPayload, sync_jira),
+    JobKind(DATADOG_EVENT_JOB, DeployEvent, datadog_deploy_event),
 ]
 PERIODIC = [
     PeriodicSpec(name="delivery-export-metrics", kind=EXPORT_METRICS_JOB, interval=timedelta(minutes=1)),

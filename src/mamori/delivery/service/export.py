@@ -118,8 +118,17 @@ def send_otlp(
     body = json.dumps(otlp.request(samples, time_unix_nano=int(now.timestamp()) * 1_000_000_000)).encode()
     url = endpoint.rstrip("/") + otlp.METRICS_PATH
     sent = {"Content-Type": "application/json", **(headers or {})}
-    return _post(session, client=client, url=url, headers=sent, body=body, channel="otlp", now=now, sleep=sleep,
-                 max_attempts=max_attempts)  # fmt: skip
+    return _post(
+        session,
+        client=client,
+        url=url,
+        headers=sent,
+        body=body,
+        channel="otlp",
+        now=now,
+        sleep=sleep,
+        max_attempts=max_attempts,
+    )
 
 
 def _post(
@@ -144,10 +153,17 @@ def _post(
             wait = datadog.retry_after(status, {k.lower(): v for k, v in response.headers.items()}, attempt)
         ok = 200 <= status < 300
         deliveries.record(
-            session, at=now, source="delivery", kind="webhook", channel=channel, target=url,
-            subject=f"delivery:metrics:{channel}", ok=ok, detail=f"HTTP {status}: {answer}" if status else answer,
+            session,
+            at=now,
+            source="delivery",
+            kind="webhook",
+            channel=channel,
+            target=url,
+            subject=f"delivery:metrics:{channel}",
+            ok=ok,
+            detail=f"HTTP {status}: {answer}" if status else answer,
             attempt=attempt,
-        )  # fmt: skip
+        )
         if ok:
             return True
         if wait is None or attempt == max_attempts:
@@ -155,3 +171,28 @@ def _post(
             return False
         sleep(wait)
     return False
+
+
+def send_deploy_event(
+    session: Session,
+    *,
+    client: httpx.Client,
+    sink: DatadogSink,
+    api_key: str,
+    event: dict[str, object],
+    now: datetime,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    base = (sink.url or datadog.SITES[sink.site]).rstrip("/")
+    headers = {"DD-API-KEY": api_key, "Content-Type": "application/json", "Accept": "application/json"}
+    return _post(
+        session,
+        client=client,
+        url=base + datadog.EVENTS_PATH,
+        headers=headers,
+        body=json.dumps(event).encode(),
+        channel="datadog",
+        now=now,
+        sleep=sleep,
+        max_attempts=4,
+    )

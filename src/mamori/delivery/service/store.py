@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mamori.core import timeline
+from mamori.core import jobs, timeline
 from mamori.core.events import EventBus
 from mamori.delivery.events import DeployFinished
 from mamori.delivery.kinds import DeliveryPolicySpec
@@ -33,6 +33,8 @@ from mamori.delivery.records import (
     RunRecord,
 )
 
+DATADOG_EVENT_JOB = "delivery.datadog_deploy_event"
+"""Sent by jobs.datadog_deploy_event (named here too: the store enqueues it, jobs imports the store)."""
 RUN_ORDER = {"requested": 0, "waiting": 1, "pending": 1, "queued": 2, "in_progress": 3, "completed": 4}
 
 
@@ -193,16 +195,28 @@ class Store:
         self.stored.add("deploy_statuses")
 
     def _finished(self, row: DeliveryDeploy) -> None:
+        if row.production and self.policy.datadog is not None:
+            jobs.enqueue(
+                self.session,
+                kind=DATADOG_EVENT_JOB,
+                now=self.now,
+                payload={"deploy_id": row.id},
+                dedupe_key=f"delivery-datadog-event:{row.id}",
+            )
         if row.status == "success" and row.production and not row.rollback and row.sha:
             row.rollback = self._is_redeploy(row)
         if row.production:
             what = "rollback" if row.rollback else ("deploy" if row.status == "success" else "failed deploy")
             timeline.record(
-                self.session, at=row.finished_at or self.now, kind="deploy", source="delivery",
+                self.session,
+                at=row.finished_at or self.now,
+                kind="deploy",
+                source="delivery",
                 title=f"{row.service}: {what} of {row.version or (row.sha or '')[:12]} to {row.environment}",
-                service=row.service, data={"status": row.status, "sha": row.sha, "deploy": row.id},
+                service=row.service,
+                data={"status": row.status, "sha": row.sha, "deploy": row.id},
                 ref=f"/delivery/services/{row.service}",
-            )  # fmt: skip
+            )
         self.bus.publish(
             self.session,
             DeployFinished(
