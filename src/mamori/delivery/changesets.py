@@ -63,10 +63,12 @@ def walk_chain(parents: dict[str, str | None], old: str, new: str, *, limit: int
     """The commits from `new` back along first parents until `old` (exclusive); [] when `old` is not met
     within `limit` steps (a force-push or missing history: better no lead time than a wrong one)."""
     out: list[str] = []
+    seen: set[str] = set()
     sha: str | None = new
     while sha is not None and sha != old:
-        if len(out) >= limit or sha in out:
+        if len(out) >= limit or sha in seen:
             return []
         out.append(sha)
+        seen.add(sha)
         sha = parents.get(sha)
     return out if sha == old else []

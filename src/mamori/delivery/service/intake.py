@@ -112,10 +112,12 @@ def _claim(
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(DeliveryWebhook).values(**values).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        insert(DeliveryWebhook)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        .returning(DeliveryWebhook.id)
     )
-    result = session.execute(statement)
-    claimed = bool(getattr(result, "rowcount", 0))
+    claimed = session.execute(statement).first() is not None  # RETURNING gives no row when the key was taken
     if not claimed:
         log.info("GitHub delivery %s seen before; counted once", delivery_id)
     return claimed

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import NotFound
@@ -84,6 +85,13 @@ def recent_runs(session: Session, *, service: str, limit: int) -> list[DeliveryR
     )
 
 
+def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
+    """end - start in seconds, computed by the database (no row's times are parsed in Python)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
 @dataclass(frozen=True)
 class StepTrend:
     job: str
@@ -97,16 +105,19 @@ def step_trends(session: Session, *, service: str, since: datetime) -> list[Step
     """Per job and step: how many runs, the median duration and how often the cache was hit."""
     rows = session.execute(
         select(
-            DeliveryJob.name, DeliveryStep.name, DeliveryStep.started_at, DeliveryStep.finished_at, DeliveryStep.cached
+            DeliveryJob.name,
+            DeliveryStep.name,
+            seconds_between(session, DeliveryStep.started_at, DeliveryStep.finished_at),
+            DeliveryStep.cached,
         )
         .join(DeliveryJob, DeliveryStep.job_id == DeliveryJob.id)
         .join(DeliveryRun, DeliveryJob.run_id == DeliveryRun.id)
         .where(DeliveryRun.service == service, DeliveryRun.created_at >= since)
     )
     grouped: dict[tuple[str, str], list[tuple[float | None, bool | None]]] = {}
-    for job, step, started, finished, cached in rows:
-        seconds = (finished - started).total_seconds() if started and finished else None
-        grouped.setdefault((job, step), []).append((seconds, cached))
+    for job, step, seconds, cached in rows:
+        value = None if seconds is None else round(float(seconds), 3)
+        grouped.setdefault((job, step), []).append((value, cached))
     out = []
     for (job, step), values in sorted(grouped.items()):
         known = [c for _, c in values if c is not None]
