@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mamori.cli import app
 from mamori.core.runtime import Runtime
 from mamori.delivery import effect, regressions
+from mamori.delivery.models import DeliveryImprovement
 from tests.conftest import T0, issue_token
+from tests.delivery.helpers import post, sample
 from tests.delivery.test_demo_and_pages import seed_demo
 from tests.web.conftest import Login
 
@@ -70,10 +73,14 @@ def test_the_demo_cache_change_is_measured_on_the_page_api_and_cli(
     headers = {"Authorization": f"Bearer {token}"}
     marked = client.post(
         "/api/v1/delivery/improvements",
-        json={"service": "jobs-web", "title": "Cache yarn", "measure": "step:build/yarn install",
-              "at": (T0 - timedelta(days=60)).isoformat()},
+        json={
+            "service": "jobs-web",
+            "title": "Cache yarn",
+            "measure": "step:build/yarn install",
+            "at": (T0 - timedelta(days=60)).isoformat(),
+        },
         headers=headers,
-    )  # fmt: skip
+    )
     assert marked.status_code == 201, marked.text
     body = marked.json()
     assert body["verdict"] == "improved" and body["n_before"] >= 8 and body["n_after"] >= 8
@@ -100,8 +107,21 @@ def test_cli_marks_an_improvement_and_reports_too_few_data(
     monkeypatch.setenv("MAMORI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MAMORI_SECRET_KEY", "cli-test-secret")
     runner = CliRunner()
-    made = runner.invoke(app, ["delivery", "improvement", "--service", "jobs-api", "--title", "Bigger runners",
-                               "--measure", "build", "--at", "2026-11-20T00:00:00Z"])  # fmt: skip
+    made = runner.invoke(
+        app,
+        [
+            "delivery",
+            "improvement",
+            "--service",
+            "jobs-api",
+            "--title",
+            "Bigger runners",
+            "--measure",
+            "build",
+            "--at",
+            "2026-11-20T00:00:00Z",
+        ],
+    )
     assert made.exit_code == 0, made.output
     shown = json.loads(made.stdout)
     assert shown["verdict"] == "too few data" and shown["n_before"] == 0
@@ -113,3 +133,31 @@ def test_cli_marks_an_improvement_and_reports_too_few_data(
         app, ["delivery", "improvement", "--service", "x", "--title", "t", "--measure", "build", "--at", "soon"]
     )
     assert bad_at.exit_code == 2 and "--at" in bad_at.output
+
+
+def test_a_deploy_or_a_labelled_pr_brings_its_own_improvement(client: TestClient, runtime: Runtime) -> None:
+    headers = {"Authorization": f"Bearer {issue_token(runtime, 'ingest', 'read')}"}
+    deploy = {
+        "service": "jobs-api",
+        "environment": "production",
+        "status": "success",
+        "finished_at": T0.isoformat(),
+        "improvement": {"title": "Bigger runners", "measure": "build"},
+    }
+    assert client.post("/api/v1/delivery/deploys", json=deploy, headers=headers).status_code == 201
+    bad = {
+        **deploy,
+        "finished_at": (T0 - timedelta(hours=1)).isoformat(),
+        "improvement": {"title": "x", "measure": "speed"},
+    }
+    refused = client.post("/api/v1/delivery/deploys", json=bad, headers=headers)
+    assert refused.status_code == 422 and "unknown measure" in json.dumps(refused.json())
+    pr = json.loads(sample("pull_request", "closed"))
+    pr["pull_request"]["labels"] = [{"name": "improvement"}]
+    pr["pull_request"]["merged_at"] = pr["pull_request"]["merged_at"] or pr["pull_request"]["closed_at"]
+    assert post(client, runtime, "pull_request", pr).status_code == 202
+    assert post(client, runtime, "pull_request", pr).status_code == 202  # a second delivery of the merge
+    with runtime.sessions() as session:
+        rows = session.scalars(select(DeliveryImprovement).order_by(DeliveryImprovement.source)).all()
+        assert [(r.source, r.measure) for r in rows] == [("deploy", "build"), ("pr", "build")]
+        assert rows[1].ref == f"{pr['repository']['full_name']}#{pr['number']}"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
+MEASURE_HELP = "step:<job>/<step> (a build step), build (whole runs), lead_time (per change) or tests (suite time)"
 MIN_SAMPLES = 8
 ALPHA = 0.05
 RESAMPLES = 2000
@@ -94,3 +95,13 @@ def compare(
     elif p < ALPHA and low > 0:
         verdict = "worse"
     return Effect(n1, n2, m1, m2, change, change / m1 if m1 else None, u, p, low, high, verdict)
+
+
+def check_measure(measure: str) -> str:
+    """The measure, if Mamori can compare it; ValueError naming the forms otherwise."""
+    if measure in ("build", "lead_time", "tests"):
+        return measure
+    job, _, step = measure.removeprefix("step:").partition("/")
+    if measure.startswith("step:") and job and step:
+        return measure
+    raise ValueError(f"unknown measure {measure!r}; use {MEASURE_HELP}")

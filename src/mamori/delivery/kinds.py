@@ -13,6 +13,7 @@ from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecMode
 from mamori.core.urls import check_http_url
 from mamori.delivery.datadog import SERIES_PATH, SITES
 from mamori.delivery.dora import Rules
+from mamori.delivery.effect import check_measure
 
 KIND = "DeliveryPolicy"
 
@@ -104,9 +105,16 @@ class DeliveryPolicySpec(SpecModel):
     dora: DoraRules = Field(default_factory=DoraRules)
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
     pull_requests_by_author: bool = Field(default=False, description="opt in to PR figures per author")
+    improvement_label: str = Field(default="improvement", description="a merged PR with this label is measured")
+    improvement_measure: str = Field(default="build", description="what a labelled PR's effect is measured on")
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
     otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
     inquiries: Inquiries = Field(default_factory=Inquiries)
+
+    @field_validator("improvement_measure")
+    @classmethod
+    def _measure(cls, value: str) -> str:
+        return check_measure(value)
 
     @field_validator("production_environments")
     @classmethod

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mamori.delivery.effect import Effect
+from mamori.delivery.effect import Effect, check_measure
 from mamori.delivery.figures import PullRequestStats, ServiceMeasures
 from mamori.delivery.models import DeliveryCoverage, DeliveryImprovement, DeliveryTestCase, DeliveryTestRun
 
@@ -32,6 +32,16 @@ class _Timed(_In):
         return self
 
 
+class ImprovementNote(_In):
+    title: str = Field(min_length=1, max_length=2000)
+    measure: str = Field(min_length=1, max_length=400, description="step:<job>/<step>, build, lead_time or tests")
+
+    @field_validator("measure")
+    @classmethod
+    def _measure(cls, value: str) -> str:
+        return check_measure(value)
+
+
 class DeployIn(_Timed):
     """A deploy from any CI or script: `mamori delivery record deploy` and POST /api/v1/delivery/deploys."""
 
@@ -46,6 +56,7 @@ class DeployIn(_Timed):
     rollback: bool = False
     hotfix: bool = False
     finished_at: AwareDatetime
+    improvement: ImprovementNote | None = Field(default=None, description="this deploy brings a change to measure")
 
 
 class BuildIn(_Timed):

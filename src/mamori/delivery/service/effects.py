@@ -21,16 +21,14 @@ from mamori.delivery.models import (
 )
 from mamori.delivery.service import measures
 
-MEASURE_HELP = "step:<job>/<step> (a build step), build (whole runs), lead_time (per change) or tests (suite time)"
+MEASURE_HELP = effect.MEASURE_HELP
 
 
 def _check_measure(measure: str) -> str:
-    if measure in ("build", "lead_time", "tests"):
-        return measure
-    job, _, step = measure.removeprefix("step:").partition("/")
-    if measure.startswith("step:") and job and step:
-        return measure
-    raise ValidationFailed(f"unknown measure {measure!r}; use {MEASURE_HELP}")
+    try:
+        return effect.check_measure(measure)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
 
 
 def create_improvement(

@@ -15,6 +15,7 @@ from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy, DeliveryJob, DeliveryRun, DeliveryStep
 from mamori.delivery.records import DeployRecord, JobRecord, RunRecord
 from mamori.delivery.schemas import BuildIn, DeployIn, StepIn
+from mamori.delivery.service import effects
 from mamori.delivery.service.store import Store
 
 SOURCE = "api"
@@ -58,6 +59,18 @@ def record_deploy(session: Session, *, bus: EventBus, body: DeployIn, now: datet
             hotfix=body.hotfix,
         )
     )
+    if body.improvement is not None:
+        effects.create_improvement(
+            session,
+            service=body.service,
+            title=body.improvement.title,
+            measure=body.improvement.measure,
+            at=body.finished_at,
+            by="deploy",
+            now=now,
+            source="deploy",
+            ref=external,
+        )
     return row, True
 
 

@@ -16,6 +16,7 @@ from mamori.delivery.kinds import DeliveryPolicySpec
 from mamori.delivery.models import (
     DeliveryCommit,
     DeliveryDeploy,
+    DeliveryImprovement,
     DeliveryJob,
     DeliveryPullRequest,
     DeliveryRun,
@@ -134,6 +135,25 @@ class Store:
             row.additions, row.deletions, row.changed_files = r.additions, r.deletions, r.changed_files
         self.session.flush()
         self.stored.add("pull_requests")
+        if r.merged_at is not None and self.policy.improvement_label in r.labels:
+            self._improvement_from(row, r.merged_at)
+
+    def _improvement_from(self, row: DeliveryPullRequest, merged_at: datetime) -> None:
+        """A merged PR labelled as an improvement is measured from its merge (once per PR)."""
+        ref = f"{row.repo}#{row.number}"
+        if self.session.scalar(select(DeliveryImprovement.id).where(DeliveryImprovement.ref == ref)) is None:
+            self.session.add(
+                DeliveryImprovement(
+                    service=row.service,
+                    title=row.title or ref,
+                    measure=self.policy.improvement_measure,
+                    at=merged_at,
+                    source="pr",
+                    ref=ref,
+                    created_by=row.author or "github",
+                    created_at=self.now,
+                )
+            )
 
     def _review(self, r: ReviewRecord) -> None:
         row = self._pr_row(r.repo, r.number)
