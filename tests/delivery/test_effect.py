@@ -14,9 +14,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mamori.cli import app
+from mamori.core import timeline
 from mamori.core.runtime import Runtime
 from mamori.delivery import effect, regressions
 from mamori.delivery.models import DeliveryImprovement
+from mamori.delivery.schemas import BuildIn, StepIn
+from mamori.delivery.service import effects, generic
 from tests.conftest import T0, issue_token
 from tests.delivery.helpers import post, sample
 from tests.delivery.test_demo_and_pages import seed_demo
@@ -161,3 +164,39 @@ def test_a_deploy_or_a_labelled_pr_brings_its_own_improvement(client: TestClient
         rows = session.scalars(select(DeliveryImprovement).order_by(DeliveryImprovement.source)).all()
         assert [(r.source, r.measure) for r in rows] == [("deploy", "build"), ("pr", "build")]
         assert rows[1].ref == f"{pr['repository']['full_name']}#{pr['number']}"
+
+
+def test_a_new_regression_goes_on_the_timeline_once(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as session:
+        for i in range(30):
+            start = T0 - timedelta(hours=40 - i)
+            seconds = 60 + (i % 3) if i < 25 else 150 + i
+            body = {
+                "id": f"b{i}",
+                "service": "jobs-api",
+                "status": "success",
+                "started_at": start,
+                "sha": f"c{i}",
+                "finished_at": start + timedelta(seconds=seconds + 10),
+            }
+            generic.record_build(session, bus=runtime.bus, body=BuildIn.model_validate(body), now=runtime.now())
+            step = {
+                "build": f"b{i}",
+                "service": "jobs-api",
+                "name": "docker build",
+                "status": "success",
+                "started_at": start,
+                "finished_at": start + timedelta(seconds=seconds),
+            }
+            generic.record_step(session, bus=runtime.bus, body=StepIn.model_validate(step), now=runtime.now())
+    with runtime.sessions.begin() as session:
+        first = effects.announce_regressions(
+            session, bus=runtime.bus, services=["jobs-api"], since=T0 - timedelta(days=3), now=runtime.now()
+        )
+    with runtime.sessions.begin() as session:
+        again = effects.announce_regressions(
+            session, bus=runtime.bus, services=["jobs-api"], since=T0 - timedelta(days=3), now=runtime.now()
+        )
+        notes = timeline.list_events(session, services=["jobs-api"], kinds=["note"])
+    assert (first, again) == (1, 0)
+    assert [n.data["sha"] for n in notes] == ["c25"] and "step:build/docker build slower" in notes[0].title

@@ -21,3 +21,15 @@ class DeployFinished(Event):
     version: str | None
     rollback: bool
     at: datetime
+
+
+class RegressionFound(Event):
+    """A build step or test of a service got markedly slower than its recent past (announced once per start)."""
+
+    type: ClassVar[str] = "delivery.regression_found"
+    service: str
+    key: str
+    baseline_seconds: float
+    recent_seconds: float
+    since: datetime
+    since_sha: str | None

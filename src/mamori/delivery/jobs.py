@@ -16,7 +16,7 @@ from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.delivery import datadog, kinds
 from mamori.delivery.models import DeliveryDeploy
-from mamori.delivery.service import backfill, export, store
+from mamori.delivery.service import backfill, effects, export, store
 from mamori.delivery.service import inquiries as inquiry_service
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,21 @@ def datadog_deploy_event(ctx: JobContext, payload: DeployEvent) -> None:
     )
 
 
+CHECK_REGRESSIONS_JOB = "delivery.check_regressions"
+
+
+def check_regressions(ctx: JobContext, payload: NoPayload) -> None:
+    """Hourly: new regressions of every service go on the timeline and out as RegressionFound."""
+    policy = kinds.policy(ctx.session)
+    effects.announce_regressions(
+        ctx.session,
+        bus=ctx.runtime.bus,
+        services=export.services(ctx.session),
+        since=ctx.now - timedelta(days=policy.window_days),
+        now=ctx.now,
+    )
+
+
 SYNC_JIRA_JOB = "delivery.sync_jira_inquiries"
 
 
@@ -162,9 +177,11 @@ JOBS: list[JobKind[Any]] = [
     JobKind(SCHEDULE_BACKFILLS_JOB, NoPayload, schedule_backfills),
     JobKind(SYNC_JIRA_JOB, NoPayload, sync_jira),
     JobKind(DATADOG_EVENT_JOB, DeployEvent, datadog_deploy_event),
+    JobKind(CHECK_REGRESSIONS_JOB, NoPayload, check_regressions),
 ]
 PERIODIC = [
     PeriodicSpec(name="delivery-export-metrics", kind=EXPORT_METRICS_JOB, interval=timedelta(minutes=1)),
     PeriodicSpec(name="delivery-schedule-backfills", kind=SCHEDULE_BACKFILLS_JOB, interval=timedelta(minutes=15)),
     PeriodicSpec(name="delivery-sync-jira-inquiries", kind=SYNC_JIRA_JOB, interval=timedelta(minutes=15)),
+    PeriodicSpec(name="delivery-check-regressions", kind=CHECK_REGRESSIONS_JOB, interval=timedelta(hours=1)),
 ]

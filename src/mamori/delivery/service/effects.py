@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from mamori.core import timeline
 from mamori.core.errors import NotFound, ValidationFailed
+from mamori.core.events import EventBus
 from mamori.delivery import effect, regressions
+from mamori.delivery.events import RegressionFound
 from mamori.delivery.models import (
     DeliveryImprovement,
     DeliveryJob,
@@ -157,3 +159,39 @@ def find_regressions(session: Session, *, service: str, since: datetime) -> list
         series.setdefault(f"test:{test_id}", []).append(regressions.Point(at, seconds, sha))
     found = [regressions.find(key, points) for key, points in sorted(series.items())]
     return [r for r in found if r is not None]
+
+
+def announce_regressions(
+    session: Session, *, bus: EventBus, services: list[str], since: datetime, now: datetime
+) -> int:
+    """Put each new regression on the timeline and publish RegressionFound once (keyed by where it began)."""
+    count = 0
+    for service in services:
+        for r in find_regressions(session, service=service, since=since):
+            noted = timeline.record(
+                session,
+                at=r.since_at,
+                kind="note",
+                source="delivery",
+                title=f"{service}: {r.key} slower ({r.baseline_median:.0f} s -> {r.recent_median:.0f} s)",
+                service=service,
+                data={"key": r.key, "ratio": r.ratio, "sha": r.since_ref},
+                ref=f"/delivery/services/{service}",
+                dedupe_key=f"delivery:regression:{service}:{r.key}:{r.since_ref or r.since_at.isoformat()}"[:300],
+            )
+            if noted is None:
+                continue
+            bus.publish(
+                session,
+                RegressionFound(
+                    service=service,
+                    key=r.key,
+                    baseline_seconds=r.baseline_median,
+                    recent_seconds=r.recent_median,
+                    since=r.since_at,
+                    since_sha=r.since_ref,
+                ),
+                now=now,
+            )
+            count += 1
+    return count
