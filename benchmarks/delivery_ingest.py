@@ -21,8 +21,9 @@ from sqlalchemy import select
 from mamori.core import migrate
 from mamori.core.clock import FixedClock
 from mamori.core.config import load_settings
-from mamori.delivery import github, kinds
+from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryCommit, DeliveryDeploy, DeliveryJob, DeliveryRun, DeliveryStep
+from mamori.delivery.parsers import github
 from mamori.delivery.service import export, intake
 from mamori.wiring import build_runtime
 

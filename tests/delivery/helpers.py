@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from mamori.core.runtime import Runtime
-from mamori.delivery import github
+from mamori.delivery.parsers import github
 from tests.support import peers
 
 SAMPLES = ("delivery", "octokit+webhooks", "payload-examples", "api.github.com")

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori.core.runtime import Runtime
-from mamori.delivery import buildkit
 from mamori.delivery.models import DeliveryImage, DeliveryStep
+from mamori.delivery.parsers import buildkit
 from tests.conftest import issue_token
 
 

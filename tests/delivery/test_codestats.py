@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mamori.core.runtime import Runtime
-from mamori.delivery import codestats
+from mamori.delivery.parsers import codestats
 from tests.conftest import issue_token
 from tests.web.conftest import Login
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mamori.delivery import coverage
+from mamori.delivery.parsers import coverage
 from tests.support import peers
 
 GCOVR = ("delivery", "gcovr+gcovr", "tests", "nested", "reference", "linked", "gcc-5")

@@ -19,12 +19,13 @@ from mamori.core.audit import Actor
 from mamori.core.models import Delivery
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
-from mamori.delivery import datadog, exposition, jobs
+from mamori.delivery import jobs
 from mamori.delivery.kinds import DatadogSink
 from mamori.delivery.models import DeliveryDeploy
-from mamori.delivery.samples import Sample
 from mamori.delivery.schemas import DeployIn
 from mamori.delivery.service import export, generic
+from mamori.delivery.sinks import datadog, exposition
+from mamori.delivery.sinks.samples import Sample
 from tests.conftest import T0, RuntimeFactory, issue_token
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

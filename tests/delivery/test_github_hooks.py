@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from mamori.core.runtime import Runtime
-from mamori.delivery import github
 from mamori.delivery.models import (
     DeliveryCommit,
     DeliveryDeploy,
@@ -20,6 +19,7 @@ from mamori.delivery.models import (
     DeliveryStep,
     DeliveryWebhook,
 )
+from mamori.delivery.parsers import github
 from tests.delivery.helpers import post, sample, secret
 
 ALL_SAMPLES = [

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from mamori.delivery import inquiries
 from mamori.delivery.kinds import Inquiries
+from mamori.delivery.parsers import inquiries
 from mamori.delivery.service import inquiries as service
 from mamori.web.app import create_app
 from tests.conftest import T0, RuntimeFactory

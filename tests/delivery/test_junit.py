@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mamori.delivery import junit
+from mamori.delivery.parsers import junit
 from tests.support import has_peers, peers
 
 FILES = ("delivery", "EnricoMi+publish-unit-test-result-action", "python", "test", "files", "junit-xml")

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from mamori.core.runtime import Runtime
-from mamori.delivery.samples import Sample
 from mamori.delivery.service import export
+from mamori.delivery.sinks.samples import Sample
 from tests.support import peers
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

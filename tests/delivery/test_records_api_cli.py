@@ -17,9 +17,9 @@ from mamori.core.config import load_settings
 from mamori.core.models import Job
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
-from mamori.delivery import github
 from mamori.delivery.events import DeployFinished
 from mamori.delivery.models import DeliveryDeploy, DeliveryIncident, DeliveryStep
+from mamori.delivery.parsers import github
 from mamori.delivery.service import incidents as delivery_incidents
 from mamori.incidents.events import AlertGroupPaged, IncidentDeclared, IncidentResolved
 from mamori.wiring import build_runtime

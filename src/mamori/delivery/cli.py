@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from mamori import cli_support
 from mamori.core import jobs as core_jobs
 from mamori.core.errors import InvalidInput, Problem, ValidationFailed
-from mamori.delivery import github, jobs, kinds
+from mamori.delivery import jobs, kinds
+from mamori.delivery.parsers import github
 from mamori.delivery.records import parse_time
 from mamori.delivery.schemas import BuildIn, DeployIn, StepIn, coverage_out, effect_out, junit_report_out, measures_out
 from mamori.delivery.service import effects, generic, measures, reports

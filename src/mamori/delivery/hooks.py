@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from mamori.core.errors import Forbidden, InvalidInput, Unavailable
 from mamori.core.runtime import Runtime
-from mamori.delivery import exposition, github, inquiries, kinds
+from mamori.delivery import kinds
+from mamori.delivery.parsers import github, inquiries
 from mamori.delivery.schemas import IntakeOut
 from mamori.delivery.service import export, intake
 from mamori.delivery.service import inquiries as inquiry_service
 from mamori.delivery.service.cache import PolicyCache
+from mamori.delivery.sinks import exposition
 from mamori.web.deps import Reader, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["delivery hooks"])

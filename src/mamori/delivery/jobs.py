@@ -14,10 +14,11 @@ from pydantic import Field
 from mamori.core import jobs
 from mamori.core.jobs import JobContext, JobKind, NoPayload, Payload
 from mamori.core.runtime import PeriodicSpec
-from mamori.delivery import datadog, kinds
+from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryDeploy
 from mamori.delivery.service import backfill, effects, export, store
 from mamori.delivery.service import inquiries as inquiry_service
+from mamori.delivery.sinks import datadog
 
 log = logging.getLogger(__name__)
 EXPORT_METRICS_JOB = "delivery.export_metrics"

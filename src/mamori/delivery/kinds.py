@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
 from mamori.core.urls import check_http_url
-from mamori.delivery.datadog import SERIES_PATH, SITES
 from mamori.delivery.dora import Rules
 from mamori.delivery.effect import check_measure
+from mamori.delivery.sinks.datadog import SERIES_PATH, SITES
 
 KIND = "DeliveryPolicy"
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core.events import EventBus
-from mamori.delivery import github, github_rest, kinds
+from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryBackfill
+from mamori.delivery.parsers import github, github_rest
 from mamori.delivery.records import Record
 from mamori.delivery.service.store import Store
 from mamori.integrations.webhooks import get_checked

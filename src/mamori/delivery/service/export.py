@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from mamori.core import deliveries
 from mamori.core.manifest import stored_specs
-from mamori.delivery import datadog, exposition, otlp
 from mamori.delivery.kinds import DatadogSink, DeliveryPolicySpec
 from mamori.delivery.models import DeliveryDeploy, DeliveryRun, DeliveryTestRun
-from mamori.delivery.samples import Sample, StepFigure, TestFigures, service_samples
 from mamori.delivery.service import health, measures, queries
+from mamori.delivery.sinks import datadog, exposition, otlp
+from mamori.delivery.sinks.samples import Sample, StepFigure, TestFigures, service_samples
 
 log = logging.getLogger(__name__)
 SUBJECT = "delivery:metrics:datadog"

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput
-from mamori.delivery import dora, inquiries
+from mamori.delivery import dora
 from mamori.delivery.kinds import Inquiries
 from mamori.delivery.models import DeliveryInquiry
+from mamori.delivery.parsers import inquiries
 from mamori.integrations.webhooks import get_checked
 
 JIRA_FIELDS = "summary,created,resolutiondate,reporter,comment"

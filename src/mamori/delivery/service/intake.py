@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import Forbidden, InvalidInput, Problem, Unauthenticated, ValidationFailed
 from mamori.core.events import EventBus
-from mamori.delivery import github, kinds
+from mamori.delivery import kinds
 from mamori.delivery.kinds import DeliveryPolicySpec
 from mamori.delivery.models import DeliveryWebhook
+from mamori.delivery.parsers import github
 from mamori.delivery.service.store import Store
 
 log = logging.getLogger(__name__)

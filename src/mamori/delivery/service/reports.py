@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.events import EventBus
-from mamori.delivery import buildkit, codestats, coverage, junit, kinds
+from mamori.delivery import kinds
 from mamori.delivery.models import (
     DeliveryCodeStat,
     DeliveryCoverage,
@@ -18,6 +18,7 @@ from mamori.delivery.models import (
     DeliveryTestCase,
     DeliveryTestRun,
 )
+from mamori.delivery.parsers import buildkit, codestats, coverage, junit
 from mamori.delivery.records import JobRecord, StepRecord
 from mamori.delivery.service.store import Store
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mamori.delivery.samples import PREFIX, Sample
+from mamori.delivery.sinks.samples import PREFIX, Sample
 
 MAX_PAYLOAD_BYTES = 512_000
 TYPES = {"gauge": 3, "count": 1, "rate": 2}

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from mamori.delivery.samples import Sample
+from mamori.delivery.sinks.samples import Sample
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mamori.delivery.datadog import metric_name
-from mamori.delivery.samples import Sample
+from mamori.delivery.sinks.datadog import metric_name
+from mamori.delivery.sinks.samples import Sample
 
 SCOPE = {"name": "mamori.delivery", "version": "1"}
 METRICS_PATH = "/v1/metrics"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mamori.delivery import github
+from mamori.delivery.parsers import github
 from mamori.delivery.records import Record, parse_time
 
 NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
