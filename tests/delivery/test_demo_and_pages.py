@@ -68,6 +68,7 @@ def test_pages_show_tiles_deploys_and_a_waterfall(client: TestClient, runtime: R
     for tile in ("tile-frequency", "tile-lead-time", "tile-fail-rate", "tile-recovery", "tile-rework"):
         assert f'id="{tile}"' in page.text
     assert "failed change" in page.text and "rollback" in page.text
+    assert "<td>main</td><td>production</td>" in page.text and "<td>main</td><td>staging</td>" in page.text
     assert 'id="pages-per-person"' in page.text and "aiko@jobs.example</td><td>2" in page.text
     assert "band-" in page.text
     with runtime.sessions() as session:

@@ -48,6 +48,7 @@ def service_page(request: Request, service: str, session: SessionDep, runtime: R
             "m": result,
             "bands": result.dora.bands(),
             "deploys": queries.recent_deploys(session, service=service, limit=50),
+            "deploy_groups": queries.deploys_by_branch_and_env(session, service=service, since=start),
             "runs": queries.recent_runs(session, service=service, limit=20),
             "step_trends": queries.step_trends(session, service=service, since=start),
             "health": health.health(session, service=service, since=start),

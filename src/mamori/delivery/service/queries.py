@@ -175,3 +175,37 @@ def code_stats(session: Session, *, service: str, kind: str, since: datetime) ->
     ):
         out.setdefault(row.tool, []).append(row)
     return out
+
+
+@dataclass(frozen=True)
+class DeployGroup:
+    branch: str
+    environment: str
+    deploys: int
+    failed: int
+    median_s: float | None
+
+
+def deploys_by_branch_and_env(session: Session, *, service: str, since: datetime) -> list[DeployGroup]:
+    """Deploys per branch and environment since `since`: count, failures and the median deploy duration."""
+    rows = session.execute(
+        select(
+            DeliveryDeploy.branch,
+            DeliveryDeploy.environment,
+            DeliveryDeploy.status,
+            seconds_between(session, DeliveryDeploy.started_at, DeliveryDeploy.finished_at),
+        ).where(DeliveryDeploy.service == service, DeliveryDeploy.created_at >= since)
+    )
+    groups: dict[tuple[str, str], list[tuple[str, float | None]]] = {}
+    for branch, environment, status, seconds in rows:
+        groups.setdefault((branch or "", environment), []).append((status, None if seconds is None else float(seconds)))
+    return [
+        DeployGroup(
+            branch=branch,
+            environment=environment,
+            deploys=len(items),
+            failed=sum(1 for status, _ in items if status == "failure"),
+            median_s=dora.lower_median(v for _, v in items if v is not None),
+        )
+        for (branch, environment), items in sorted(groups.items())
+    ]
