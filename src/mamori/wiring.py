@@ -20,6 +20,8 @@ from mamori.core.events import Event
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
+from mamori.delivery import plugin as delivery_plugin
+from mamori.delivery.service import incidents as delivery_incidents
 from mamori.findings import plugin as findings_plugin
 from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
@@ -47,6 +49,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     vulns_plugin.plugin,
     gamedays_plugin.plugin,
     findings_plugin.plugin,
+    delivery_plugin.plugin,
 ]
 
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
@@ -107,6 +110,11 @@ def subscribe(runtime: Runtime) -> None:
     bus.subscribe(vulns_events.FindingOpened, "findings.osv_opened", _osv_into_findings)
     bus.subscribe(vulns_events.FindingChanged, "findings.osv_changed", _osv_into_findings)
     bus.subscribe(vulns_events.FindingResolved, "findings.osv_resolved", _osv_into_findings)
+    # Incidents mark deploys failed (change fail rate, recovery time) and unplanned (rework rate).
+    bus.subscribe(incident_events.IncidentDeclared, "delivery.note_incident", _delivery_incident_declared)
+    bus.subscribe(incident_events.IncidentResolved, "delivery.note_incident_resolved", _delivery_incident_resolved)
+    # Pages per person feed the delivery domain's operations load.
+    bus.subscribe(incident_events.AlertGroupPaged, "delivery.note_page", _delivery_paged)
 
 
 DRILL_RESPONSE_EVENTS: list[type[Event]] = [
@@ -159,6 +167,36 @@ def resolve_drill_incidents(ctx: JobContext, event: gameday_events.DrillEnded) -
             incident_response.set_status(
                 ctx.session, ctx.runtime, incident=incident, status="resolved", actor=actor, now=ctx.now
             )
+
+
+def _delivery_incident_declared(ctx: JobContext, event: incident_events.IncidentDeclared) -> None:
+    delivery_incidents.note_declared(
+        ctx.session,
+        incident_id=event.incident_id,
+        service=event.service,
+        severity=event.severity,
+        title=event.title,
+        labels=event.labels,
+        at=event.at,
+    )
+
+
+def _delivery_incident_resolved(ctx: JobContext, event: incident_events.IncidentResolved) -> None:
+    delivery_incidents.note_resolved(
+        ctx.session, incident_id=event.incident_id, service=event.service, severity=event.severity, at=event.at
+    )
+
+
+def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> None:
+    delivery_incidents.note_paged(
+        ctx.session,
+        event_id=event.event_id,
+        person=event.person,
+        service=event.service,
+        group_id=event.group_id,
+        labels=event.labels,
+        at=event.at,
+    )
 
 
 def kind_registry() -> KindRegistry:
