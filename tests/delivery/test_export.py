@@ -126,7 +126,14 @@ def test_a_429_is_retried_after_the_rate_limit_reset_and_a_400_is_not(runtime: R
     with runtime.sessions.begin() as session:
         sink = DatadogSink(site="datadoghq.eu", tags=["env:prod"])
         result = export.send_datadog(
-            session, client=client, sink=sink, api_key="k", samples=samples, now=NOW, sleep=waits.append
+            session,
+            allow_private=True,
+            client=client,
+            sink=sink,
+            api_key="k",
+            samples=samples,
+            now=NOW,
+            sleep=waits.append,
         )
     assert result.payloads == 1 and (result.sent, result.failed) == (1, 0)
     assert waits == [3.0]
@@ -135,7 +142,14 @@ def test_a_429_is_retried_after_the_rate_limit_reset_and_a_400_is_not(runtime: R
     assert _attempts(runtime) == [(False, 1, "HTTP 429"), (True, 2, "HTTP 202")]
     with runtime.sessions.begin() as session:
         refused = export.send_datadog(
-            session, client=client, sink=sink, api_key="k", samples=samples, now=NOW, sleep=waits.append
+            session,
+            allow_private=True,
+            client=client,
+            sink=sink,
+            api_key="k",
+            samples=samples,
+            now=NOW,
+            sleep=waits.append,
         )
     assert (refused.sent, refused.failed) == (0, 1) and waits == [3.0], "a 400 is final"
 
@@ -151,6 +165,7 @@ def test_5xx_backs_off_then_gives_up_on_that_payload_but_sends_the_others(runtim
     with runtime.sessions.begin() as session:
         result = export.send_datadog(
             session,
+            allow_private=True,
             client=client,
             sink=DatadogSink(),
             api_key="k",
@@ -215,3 +230,27 @@ def test_a_production_deploy_becomes_a_datadog_event(
         sent["tags"]
     )
     assert str(events[0].url).startswith("https://api.datadoghq.eu/") and events[0].headers["DD-API-KEY"] == "secret"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allow_private", "why"),
+    [
+        ("http://169.254.169.254/latest", True, "metadata address"),
+        ("http://127.0.0.1:4318", False, "non-public address"),
+        ("file:///etc/passwd", True, "not an http(s) URL"),
+    ],
+)
+def test_a_metrics_endpoint_goes_through_the_private_address_guard(
+    runtime: Runtime, endpoint: str, allow_private: bool, why: str
+) -> None:
+    seen: list[httpx.Request] = []
+    client = httpx.Client(transport=_transport([httpx.Response(200)], seen))
+    samples = [Sample("mamori_delivery_deployments", 1.0, {"service": "s"})]
+    with runtime.sessions.begin() as session:
+        ok = export.send_otlp(
+            session, client=client, endpoint=endpoint, samples=samples, now=NOW, allow_private=allow_private
+        )
+    assert not ok and seen == [], "nothing was sent"
+    with runtime.sessions() as session:
+        (row,) = session.scalars(select(Delivery)).all()
+    assert not row.ok and why in row.detail

@@ -84,6 +84,7 @@ def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
             samples=samples,
             now=ctx.now,
             headers=headers,
+            allow_private=ctx.runtime.settings.allow_private_webhooks,
         )
     if policy.datadog is None:
         return
@@ -98,6 +99,7 @@ def export_metrics(ctx: JobContext, payload: NoPayload) -> None:
         api_key=api_key,
         samples=samples,
         now=ctx.now,
+        allow_private=ctx.runtime.settings.allow_private_webhooks,
     )
 
 
@@ -134,6 +136,7 @@ def datadog_deploy_event(ctx: JobContext, payload: DeployEvent) -> None:
         api_key=api_key,
         event=event,
         now=ctx.now,
+        allow_private=ctx.runtime.settings.allow_private_webhooks,
     )
 
 

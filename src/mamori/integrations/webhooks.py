@@ -125,6 +125,20 @@ def post_json(
     return deliver_json(client, url, payload, allow_private=allow_private, key=key)[0]
 
 
+def post_checked(
+    client: httpx.Client, url: str, body: bytes, *, headers: Mapping[str, str], allow_private: bool
+) -> httpx.Response:
+    """One POST of an encoded body (a metrics payload sized for its sink) to a URL from configuration,
+    through the same guard as webhooks: http(s) only, no private or loopback address unless allowed, never
+    link-local or metadata, the connection pinned to the checked address, no redirects followed. The answer
+    is returned as it came (the caller's sink knows its rate-limit headers); DeliveryError when refused."""
+    address = check_url(url, allow_private=allow_private)
+    pinned_url, host_headers, extensions = pinned(url, address)
+    return client.post(
+        pinned_url, content=body, headers={**headers, **host_headers}, follow_redirects=False, extensions=extensions
+    )
+
+
 MAX_POST_REDIRECTS = 5
 RE_POST = frozenset({301, 302, 307, 308})
 """Redirects a webhook follows by POSTing the same body again (a webhook re-sent as GET delivers nothing)."""

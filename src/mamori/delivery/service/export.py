@@ -21,6 +21,7 @@ from mamori.delivery.models import DeliveryDeploy, DeliveryRun, DeliveryTestRun
 from mamori.delivery.service import health, measures, queries
 from mamori.delivery.sinks import datadog, exposition, otlp
 from mamori.delivery.sinks.samples import Sample, StepFigure, TestFigures, service_samples
+from mamori.integrations import DeliveryError, webhooks
 
 log = logging.getLogger(__name__)
 SUBJECT = "delivery:metrics:datadog"
@@ -79,6 +80,7 @@ def send_datadog(
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = 4,
     max_bytes: int = datadog.MAX_PAYLOAD_BYTES,
+    allow_private: bool = False,
 ) -> ExportResult:
     """POST the series in payloads under Datadog's size limit; a payload that keeps failing is logged as
     failed and the others are still sent."""
@@ -96,6 +98,7 @@ def send_datadog(
             now=now,
             sleep=sleep,
             max_attempts=max_attempts,
+            allow_private=allow_private,
         ):
             sent += 1
         else:
@@ -113,6 +116,7 @@ def send_otlp(
     headers: dict[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = 4,
+    allow_private: bool = False,
 ) -> bool:
     """POST the figures to an OTLP/HTTP collector's /v1/metrics as JSON (retrying 429 and 5xx)."""
     body = json.dumps(otlp.request(samples, time_unix_nano=int(now.timestamp()) * 1_000_000_000)).encode()
@@ -128,6 +132,7 @@ def send_otlp(
         now=now,
         sleep=sleep,
         max_attempts=max_attempts,
+        allow_private=allow_private,
     )
 
 
@@ -142,28 +147,25 @@ def _post(
     now: datetime,
     sleep: Callable[[float], None],
     max_attempts: int,
+    allow_private: bool,
 ) -> bool:
     for attempt in range(1, max_attempts + 1):
         try:
-            response = client.post(url, content=body, headers=headers, follow_redirects=False)
+            response = webhooks.post_checked(client, url, body, headers=headers, allow_private=allow_private)
+        except DeliveryError as exc:  # the private-address guard refused the URL: no retry can help
+            _log(session, now=now, channel=channel, url=url, ok=False, detail=str(exc), attempt=attempt)
+            log.warning("%s: %s", channel, exc)
+            return False
         except httpx.HTTPError as exc:
             status, answer, wait = 0, f"{type(exc).__name__}: {exc}", datadog.retry_after(503, {}, attempt)
         else:
             status, answer = response.status_code, response.text[:300]
             wait = datadog.retry_after(status, {k.lower(): v for k, v in response.headers.items()}, attempt)
         ok = 200 <= status < 300
-        deliveries.record(
-            session,
-            at=now,
-            source="delivery",
-            kind="webhook",
-            channel=channel,
-            target=url,
-            subject=f"delivery:metrics:{channel}",
-            ok=ok,
+        _log(
+            session, now=now, channel=channel, url=url, ok=ok, attempt=attempt,
             detail=f"HTTP {status}: {answer}" if status else answer,
-            attempt=attempt,
-        )
+        )  # fmt: skip
         if ok:
             return True
         if wait is None or attempt == max_attempts:
@@ -171,6 +173,21 @@ def _post(
             return False
         sleep(wait)
     return False
+
+
+def _log(session: Session, *, now: datetime, channel: str, url: str, ok: bool, detail: str, attempt: int) -> None:
+    deliveries.record(
+        session,
+        at=now,
+        source="delivery",
+        kind="webhook",
+        channel=channel,
+        target=url,
+        subject=f"delivery:metrics:{channel}",
+        ok=ok,
+        detail=detail,
+        attempt=attempt,
+    )
 
 
 def send_deploy_event(
@@ -182,6 +199,7 @@ def send_deploy_event(
     event: dict[str, object],
     now: datetime,
     sleep: Callable[[float], None] = time.sleep,
+    allow_private: bool = False,
 ) -> bool:
     base = (sink.url or datadog.SITES[sink.site]).rstrip("/")
     headers = {"DD-API-KEY": api_key, "Content-Type": "application/json", "Accept": "application/json"}
@@ -195,4 +213,5 @@ def send_deploy_event(
         now=now,
         sleep=sleep,
         max_attempts=4,
+        allow_private=allow_private,
     )
