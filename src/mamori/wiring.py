@@ -19,6 +19,7 @@ from mamori.flags import plugin as flags_plugin
 from mamori.flags import ramps as flag_ramps
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
+from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import plugin as vulns_plugin
@@ -28,6 +29,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     incidents_plugin.plugin,
     flags_plugin.plugin,
     vulns_plugin.plugin,
+    sast_plugin.plugin,
 ]
 
 

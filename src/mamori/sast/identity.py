@@ -1,0 +1,63 @@
+"""A result's identities: its location hash (from the SARIF, from the source, or from its snippet) and the
+versioned fingerprints the matcher compares. Pure: the source text comes in through `read`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mamori.sast import fingerprint
+from mamori.sast.matcher import Candidate
+from mamori.sast.result import Result
+
+SourceReader = Callable[[str], str | None]
+"""Repository-relative path -> the file's text at the scanned commit, or None when it is not at hand."""
+
+
+def rule_key(result: Result) -> str:
+    """The rule as Mamori compares it: tool and rule id (Semgrep's config-path prefix is not part of it)."""
+    rule = result.rule_id
+    if result.tool == "semgrep" and ".python." in rule and rule.count(".") > 4:
+        rule = rule[rule.index(".python.") + 1 :]  # "tmp.peers...python.lang.x" -> "python.lang.x"
+    return f"{result.tool}/{rule}"
+
+
+def assign_line_hashes(results: list[Result], read: SourceReader | None) -> None:
+    """Fill `line_hash` where the tool gave none: from the file at the result's line, else its snippet."""
+    cache: dict[str, list[str] | None] = {}
+    for result in results:
+        if result.line_hash:
+            continue
+        if read is not None and result.path and result.start_line:
+            if result.path not in cache:
+                text = read(result.path)
+                cache[result.path] = fingerprint.line_hashes(text) if text is not None else None
+            hashes = cache[result.path]
+            if hashes is not None:
+                result.line_hash = fingerprint.line_hash_at(hashes, result.start_line)
+        if not result.line_hash:
+            result.line_hash = (
+                fingerprint.snippet_hash(result.snippet) if result.snippet.strip() else f"line:{result.start_line}"
+            )
+
+
+def tool_fingerprints(result: Result) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(result.tool_fingerprints.items()))
+
+
+def candidate(result: Result) -> Candidate:
+    """The matcher's view of a result whose line hash is assigned."""
+    line_hash = result.line_hash or f"line:{result.start_line}"
+    rule = rule_key(result)
+    prints = {fingerprint.identity_key(rule=rule, path=result.path, line_hash=line_hash)}
+    prints.update(f"tool:{result.tool}:{scheme}={value}" for scheme, value in result.tool_fingerprints.items())
+    schemes = sorted(result.tool_fingerprints) or ["hash"]
+    prints.update(f"tool:{result.tool}:{schemes[0]}={old}" for old in result.deprecated_fingerprints)
+    return Candidate(
+        rule=rule,
+        path=result.path,
+        line=result.start_line,
+        message=result.message,
+        line_hash=line_hash,
+        fingerprints=frozenset(prints),
+        tool_fingerprints=tool_fingerprints(result),
+    )

@@ -1,0 +1,289 @@
+"""Storing one tool's scan: match it to what the tool reported before, then write scan, sources, findings
+and results in the caller's one transaction. A scan that covered only some paths, or a pull-request scan,
+never closes a finding outside what it saw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.core import timeline
+from mamori.core.events import EventBus
+from mamori.core.models import Service
+from mamori.sast import cwe, identity, severity
+from mamori.sast.events import FindingOpened, ScanImported
+from mamori.sast.fingerprint import base_of
+from mamori.sast.matcher import Known, match
+from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
+from mamori.sast.result import ParsedScan, Result, tool_slug
+
+DEFAULT_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Where a scan belongs: repository, commit, branch, pull request, category, and what it covered."""
+
+    repo: str
+    commit: str
+    branch: str | None = None
+    pr: int | None = None
+    category: str | None = None
+    scanned_paths: list[str] | None = None
+    source_name: str = ""
+
+
+def service_for(session: Session, repo: str) -> str | None:
+    """The catalog's service whose `repository` is this repo (a URL ending in it counts)."""
+    wanted = repo.rstrip("/").removesuffix(".git").lower()
+    for name, repository in session.execute(select(Service.name, Service.repository)).all():
+        have = (repository or "").rstrip("/").removesuffix(".git").lower()
+        if have and (have == wanted or have.endswith("/" + wanted) or wanted.endswith("/" + have)):
+            return str(name)
+    return None
+
+
+def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[SastSource], list[Known]]:
+    rows = list(
+        session.scalars(
+            select(SastSource).where(SastSource.repo == repo, SastSource.tool == tool, SastSource.category == category)
+        )
+    )
+    known = [
+        Known(
+            id=s.id,
+            rule=s.rule_key,
+            path=s.path,
+            line=s.line,
+            message=s.message,
+            line_hash=s.line_hash,
+            fingerprints=frozenset(s.fingerprints),
+            tool_fingerprints=tuple(sorted(s.tool_fingerprints.items())),
+            open=s.open,
+        )
+        for s in rows
+    ]
+    return rows, known
+
+
+def _dedupe(results: list[Result]) -> tuple[list[Result], list[int]]:
+    """One result per identity (a tool that reports the same place twice): the first, and how many."""
+    first: dict[str, int] = {}
+    kept: list[Result] = []
+    counts: list[int] = []
+    for result in results:
+        key = identity.candidate(result).fingerprints
+        mamori_key = min(k for k in key if k.startswith("mamori/"))
+        if mamori_key in first:
+            counts[first[mamori_key]] += 1
+            continue
+        first[mamori_key] = len(kept)
+        kept.append(result)
+        counts.append(1)
+    return kept, counts
+
+
+def _merge_target(session: Session, repo: str, result: Result, tool: str) -> SastFinding | None:
+    """An open finding of another tool at the same place with the same CWE: one finding, two sources."""
+    if not result.cwes:
+        return None
+    rows = session.scalars(
+        select(SastFinding).where(
+            SastFinding.repo == repo,
+            SastFinding.path == result.path,
+            SastFinding.cwe.in_(result.cwes),
+            SastFinding.open.is_(True),
+        )
+    )
+    for finding in rows:
+        same_place = finding.line == result.start_line or base_of(finding.line_hash) == base_of(result.line_hash or "")
+        tools = set(session.scalars(select(SastSource.tool).where(SastSource.finding_id == finding.id)))
+        if same_place and tool not in tools:
+            return finding
+    return None
+
+
+def _new_finding(repo: str, service: str | None, result: Result, upload: Upload, now: datetime) -> SastFinding:
+    first_cwe = result.cwe
+    days = DEFAULT_SLA_DAYS.get(result.severity)
+    return SastFinding(
+        repo=repo,
+        service=service,
+        title=result.message[:1000] or result.rule_id,
+        rule=identity.rule_key(result),
+        cwe=first_cwe,
+        owasp=cwe.owasp_category(first_cwe),
+        path=result.path,
+        line=result.start_line,
+        line_hash=result.line_hash or "",
+        severity=result.severity,
+        open=True,
+        state="new",
+        suppressed=result.suppressed,
+        suppression=_suppression_text(result),
+        due_at=now + timedelta(days=days) if days else None,
+        first_commit=upload.commit,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+
+
+def _suppression_text(result: Result) -> str | None:
+    accepted = [s for s in result.suppressions if s.status == "accepted"]
+    if not accepted:
+        return None
+    s = accepted[0]
+    return f"{s.kind}: {s.justification}"[:200] if s.justification else s.kind
+
+
+def _update_source(source: SastSource, result: Result, cand_prints: frozenset[str], scan: SastScan) -> None:
+    source.path, source.line, source.line_hash = result.path, result.start_line, result.line_hash or ""
+    source.message, source.severity, source.confidence = result.message, result.severity, result.confidence
+    source.cwes, source.snippet = list(result.cwes), result.snippet[:4000]
+    source.rule_id, source.rule_key = result.rule_id, identity.rule_key(result)
+    # old identities stay matchable after an algorithm or tool-fingerprint change (a version is never dropped)
+    source.fingerprints = sorted(set(source.fingerprints) | cand_prints)
+    source.tool_fingerprints = dict(result.tool_fingerprints)
+    source.suppression = _suppression_text(result)
+    source.open, source.last_scan_id, source.last_seen_at = True, scan.id, scan.uploaded_at
+
+
+def store_scan(
+    session: Session,
+    *,
+    parsed: ParsedScan,
+    upload: Upload,
+    now: datetime,
+    bus: EventBus,
+    actor: str = "",
+    read: identity.SourceReader | None = None,
+) -> SastScan:
+    """Store one tool's scan (already parsed and valid); returns the scan with its counts."""
+    tool = tool_slug(parsed.tool)
+    for result in parsed.results:
+        result.tool = tool
+    category = upload.category if upload.category is not None else parsed.category
+    identity.assign_line_hashes(parsed.results, read)
+    results, occurrences = _dedupe(parsed.results)
+    candidates = [identity.candidate(r) for r in results]
+    rows, known = _known(session, upload.repo, tool, category)
+    closes = upload.pr is None
+    scanned = upload.scanned_paths if upload.scanned_paths is not None else parsed.scanned_paths
+    outcome = match(candidates, known, scanned=scanned)
+    if not closes:
+        outcome.fixed = []
+    service = service_for(session, upload.repo)
+    scan = SastScan(
+        repo=upload.repo, tool=tool, tool_version=parsed.tool_version, category=category, commit=upload.commit,
+        branch=upload.branch, pr=upload.pr, format=parsed.format, scanned_paths=scanned,
+        source_name=upload.source_name[:1000], uploaded_at=now, uploaded_by=actor, result_count=len(parsed.results),
+    )  # fmt: skip
+    session.add(scan)
+    session.flush()
+    by_id = {s.id: s for s in rows}
+    opened: list[tuple[SastFinding, bool]] = []
+    for (index, known_id, status), result, count in zip(outcome.matches, results, occurrences, strict=True):
+        source = by_id.get(known_id) if known_id else None
+        if source is None:
+            merged = _merge_target(session, upload.repo, result, tool)
+            finding = merged or _new_finding(upload.repo, service, result, upload, now)
+            if merged is None:
+                opened.append((finding, False))
+            session.add(finding)
+            session.flush()
+            source = SastSource(
+                finding_id=finding.id, repo=upload.repo, tool=tool, category=category, fingerprints=[],
+                first_scan_id=scan.id, first_seen_at=now,
+            )  # fmt: skip
+            session.add(source)
+        finding = session.get_one(SastFinding, source.finding_id)
+        if status == "reopened" or not finding.open:
+            finding.open, finding.reopen_count = True, finding.reopen_count + (status == "reopened")
+            if finding.state == "fixed":
+                finding.state = "new"
+            opened.append((finding, True))
+        _update_source(source, result, candidates[index].fingerprints, scan)
+        finding.path, finding.line, finding.line_hash = result.path, result.start_line, result.line_hash or ""
+        finding.last_seen_at = now
+        if severity.at_least(result.severity, finding.severity) and result.severity != finding.severity:
+            finding.severity = result.severity
+        finding.suppressed = finding.suppressed or result.suppressed
+        session.flush()
+        session.add(
+            SastScanResult(
+                scan_id=scan.id, finding_id=finding.id, source_id=source.id, status=status, path=result.path,
+                line=result.start_line, occurrences=count,
+            )
+        )  # fmt: skip
+    _close(session, [by_id[k] for k in outcome.fixed], scan)
+    scan.counts = outcome.counts()
+    session.flush()
+    _publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now)
+    return scan
+
+
+def _close(session: Session, sources: list[SastSource], scan: SastScan) -> None:
+    for source in sources:
+        source.open = False
+        session.add(
+            SastScanResult(
+                scan_id=scan.id, finding_id=source.finding_id, source_id=source.id, status="fixed", path=source.path,
+                line=source.line, occurrences=0,
+            )
+        )  # fmt: skip
+    session.flush()
+    for finding_id in {s.finding_id for s in sources}:
+        still = session.scalar(
+            select(SastSource.id).where(SastSource.finding_id == finding_id, SastSource.open.is_(True)).limit(1)
+        )
+        if still is None:
+            finding = session.get_one(SastFinding, finding_id)
+            finding.open = False
+            if finding.state in ("new", "confirmed"):
+                finding.state = "fixed"
+
+
+def _publish(
+    session: Session,
+    *,
+    bus: EventBus,
+    scan: SastScan,
+    service: str | None,
+    opened: list[tuple[SastFinding, bool]],
+    now: datetime,
+) -> None:
+    bus.publish(
+        session,
+        ScanImported(
+            scan_id=scan.id, repo=scan.repo, service=service, tool=scan.tool, commit=scan.commit,
+            branch=scan.branch, pr=scan.pr, counts=dict(scan.counts), at=now,
+        ),
+        now=now,
+    )  # fmt: skip
+    new, fixed = scan.counts.get("new", 0), scan.counts.get("fixed", 0)
+    timeline.record(
+        session,
+        at=now,
+        kind="finding",
+        source="sast",
+        title=f"{scan.tool} on {scan.repo}@{scan.commit[:12]}: {new} new, {fixed} fixed",
+        service=service,
+        data={"scan_id": scan.id, "counts": dict(scan.counts)},
+        ref=f"/sast/scans/{scan.id}",
+    )
+    seen: set[str] = set()
+    for finding, reopened in opened:
+        if finding.id in seen:
+            continue
+        seen.add(finding.id)
+        bus.publish(
+            session,
+            FindingOpened(
+                finding_id=finding.id, repo=finding.repo, service=finding.service, rule=finding.rule, cwe=finding.cwe,
+                path=finding.path, line=finding.line, severity=finding.severity, reopened=reopened, at=now,
+            ),
+            now=now,
+        )  # fmt: skip
