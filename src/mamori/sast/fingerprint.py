@@ -88,6 +88,12 @@ def snippet_hash(snippet: str) -> str:
     return "snippet:" + hashlib.sha256(squeezed.encode()).hexdigest()[:16]
 
 
+def text_hash(line: str) -> str:
+    """The flagged line's own text, whitespace-blind: equal when only indentation or neighbours changed."""
+    squeezed = "".join(line.split())
+    return hashlib.sha256(squeezed.encode()).hexdigest()[:16] if squeezed else ""
+
+
 def base_of(line_hash: str) -> str:
     """The hash without its occurrence number: equal for the same code wherever it sits in the file."""
     return line_hash.rsplit(":", 1)[0] if line_hash[-1:].isdigit() and ":" in line_hash else line_hash

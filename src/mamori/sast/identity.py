@@ -3,11 +3,12 @@ versioned fingerprints the matcher compares. Pure: the source text comes in thro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from mamori.sast import fingerprint
 from mamori.sast.matcher import Candidate
-from mamori.sast.result import Result
+from mamori.sast.result import Result, Suppression
 
 SourceReader = Callable[[str], str | None]
 """Repository-relative path -> the file's text at the scanned commit, or None when it is not at hand."""
@@ -21,19 +22,47 @@ def rule_key(result: Result) -> str:
     return f"{result.tool}/{rule}"
 
 
+_MARKERS = (("nosec", re.compile(r"#\s*nosec\b(.*)")), ("nosemgrep", re.compile(r"\bnosemgrep\b(.*)")))
+"""In-source suppression comments (Bandit's `# nosec`, Semgrep's `nosemgrep`), read from the flagged line."""
+
+
+def in_source_marker(line: str) -> str | None:
+    """`nosec: B602` style text when the line carries a suppression comment."""
+    for name, pattern in _MARKERS:
+        found = pattern.search(line)
+        if found:
+            rest = found.group(1).strip(" :")
+            return f"{name}: {rest}" if rest else name
+    return None
+
+
+def _mark_suppressed(result: Result, lines: list[str]) -> None:
+    if not 1 <= result.start_line <= len(lines) or any(s.kind == "inSource" for s in result.suppressions):
+        return
+    marker = in_source_marker(lines[result.start_line - 1])
+    if marker:
+        result.suppressions.append(Suppression(kind="inSource", justification=marker))
+
+
 def assign_line_hashes(results: list[Result], read: SourceReader | None) -> None:
-    """Fill `line_hash` where the tool gave none: from the file at the result's line, else its snippet."""
-    cache: dict[str, list[str] | None] = {}
+    """Fill `line_hash` where the tool gave none (from the file at the result's line, else its snippet), and
+    read in-source suppression comments on the flagged line when the source is at hand."""
+    cache: dict[str, tuple[list[str], list[str]] | None] = {}
     for result in results:
-        if result.line_hash:
-            continue
         if read is not None and result.path and result.start_line:
             if result.path not in cache:
                 text = read(result.path)
-                cache[result.path] = fingerprint.line_hashes(text) if text is not None else None
-            hashes = cache[result.path]
-            if hashes is not None:
-                result.line_hash = fingerprint.line_hash_at(hashes, result.start_line)
+                cache[result.path] = (fingerprint.line_hashes(text), text.splitlines()) if text is not None else None
+            known = cache[result.path]
+            if known is not None:
+                hashes, lines = known
+                _mark_suppressed(result, lines)
+                if 1 <= result.start_line <= len(lines):
+                    result.text_hash = fingerprint.text_hash(lines[result.start_line - 1])
+                if not result.line_hash:
+                    result.line_hash = fingerprint.line_hash_at(hashes, result.start_line)
+        if not result.text_hash and result.snippet.strip():
+            result.text_hash = fingerprint.text_hash(result.snippet.splitlines()[0])
         if not result.line_hash:
             result.line_hash = (
                 fingerprint.snippet_hash(result.snippet) if result.snippet.strip() else f"line:{result.start_line}"
@@ -58,6 +87,7 @@ def candidate(result: Result) -> Candidate:
         line=result.start_line,
         message=result.message,
         line_hash=line_hash,
+        text_hash=result.text_hash,
         fingerprints=frozenset(prints),
         tool_fingerprints=tool_fingerprints(result),
     )

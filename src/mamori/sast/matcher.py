@@ -5,7 +5,9 @@ Stages, in order; each earlier one wins and every known finding is claimed at mo
    fingerprint, or a hash the tool says it used to give, as horusec's `deprecatedHashes`);
 2. moved: same rule, same file, same line hash without its occurrence number (the code is the same,
    somewhere else in the file), the nearest line first;
-3. same rule, file, message and start line (the line's code was edited in place).
+3. moved: same rule, same file, same text of the flagged line, whitespace aside (GitHub's hash reads the
+   100 characters after the line start, so an edit just below the line changes it; this stage catches that);
+4. same rule, file, message and start line (the line's code was edited in place).
 Where both sides carry the tool's own fingerprint of one scheme and the values differ, the tool has said
 they are different findings: only a shared tool fingerprint (a deprecated one) can still match them.
 
@@ -29,6 +31,7 @@ class Candidate:
     line: int
     message: str
     line_hash: str
+    text_hash: str
     fingerprints: frozenset[str]
     """Identities it may be known by ("mamori/v1:..", "tool:semgrep=...", deprecated ones too)"""
     tool_fingerprints: tuple[tuple[str, str], ...] = ()
@@ -45,6 +48,7 @@ class Known:
     line: int
     message: str
     line_hash: str
+    text_hash: str
     fingerprints: frozenset[str]
     tool_fingerprints: tuple[tuple[str, str], ...] = ()
     open: bool = True
@@ -84,43 +88,61 @@ def _status(candidate: Candidate, known: Known) -> str:
     return "unchanged" if (candidate.path, candidate.line) == (known.path, known.line) else "moved"
 
 
-def match(candidates: list[Candidate], known: Iterable[Known], *, scanned: list[str] | None = None) -> Outcome:
-    """Match `candidates` (one scan) against `known` (every source of this tool and category, open or not)."""
-    known_list = list(known)
-    by_fp: dict[str, list[int]] = {}
-    by_base: dict[tuple[str, str, str], list[int]] = {}
-    by_line: dict[tuple[str, str, str, int], list[int]] = {}
-    for k, item in enumerate(known_list):
+def _index(known: list[Known]) -> list[dict[object, list[int]]]:
+    """Known positions by each stage's key: fingerprint, (rule, path, base hash), (rule, path, text), line."""
+    by_fp: dict[object, list[int]] = {}
+    by_base: dict[object, list[int]] = {}
+    by_text: dict[object, list[int]] = {}
+    by_line: dict[object, list[int]] = {}
+    for k, item in enumerate(known):
         for fp in item.fingerprints:
             by_fp.setdefault(fp, []).append(k)
         by_base.setdefault((item.rule, item.path, base_of(item.line_hash)), []).append(k)
+        if item.text_hash:
+            by_text.setdefault((item.rule, item.path, item.text_hash), []).append(k)
         by_line.setdefault((item.rule, item.path, item.message, item.line), []).append(k)
+    return [by_fp, by_base, by_text, by_line]
+
+
+def _stage_key(stage: int, cand: Candidate) -> object:
+    if stage == 2:
+        return (cand.rule, cand.path, base_of(cand.line_hash))
+    if stage == 3:
+        return (cand.rule, cand.path, cand.text_hash) if cand.text_hash else None
+    return (cand.rule, cand.path, cand.message, cand.line)
+
+
+def _exact(cand: Candidate, known: list[Known], by_fp: dict[object, list[int]], taken: set[int]) -> int | None:
+    """Stage 1: a shared fingerprint (a shared tool fingerprint even where the current ones differ)."""
+    found = {
+        k
+        for fp in cand.fingerprints
+        for k in by_fp.get(fp, ())
+        if fp.startswith("tool:") or not _tool_says_different(cand.tool_fingerprints, known[k].tool_fingerprints)
+    }
+    options = sorted(found - taken, key=lambda k: (not known[k].open, k))
+    return options[0] if options else None
+
+
+def match(candidates: list[Candidate], known: Iterable[Known], *, scanned: list[str] | None = None) -> Outcome:
+    """Match `candidates` (one scan) against `known` (every source of this tool and category, open or not)."""
+    known_list = list(known)
+    indexes = _index(known_list)
     claimed: dict[int, int] = {}
     taken: set[int] = set()
-    for c, cand in enumerate(candidates):  # stage 1: exact identity, open findings before closed ones
-        found = {
-            k
-            for fp in cand.fingerprints
-            for k in by_fp.get(fp, ())
-            if fp.startswith("tool:")
-            or not _tool_says_different(cand.tool_fingerprints, known_list[k].tool_fingerprints)
-        }
-        options = sorted(found - taken, key=lambda k: (not known_list[k].open, k))
-        if options:
-            claimed[c] = options[0]
-            taken.add(options[0])
-    for stage in (2, 3):
+    for c, cand in enumerate(candidates):
+        hit = _exact(cand, known_list, indexes[0], taken)
+        if hit is not None:
+            claimed[c] = hit
+            taken.add(hit)
+    for stage in (2, 3, 4):
         for c, cand in enumerate(candidates):
-            if c in claimed:
+            key = None if c in claimed else _stage_key(stage, cand)
+            if key is None:
                 continue
-            pool = (
-                by_base.get((cand.rule, cand.path, base_of(cand.line_hash)), [])
-                if stage == 2
-                else by_line.get((cand.rule, cand.path, cand.message, cand.line), [])
-            )
             options = [
                 k
-                for k in pool
+                for k in indexes[stage - 1].get(key, ())
                 if k not in taken and not _tool_says_different(cand.tool_fingerprints, known_list[k].tool_fingerprints)
             ]
             if options:

@@ -88,6 +88,7 @@ class SastSource(Base):
     path: Mapped[str] = mapped_column(String(1000))
     line: Mapped[int] = mapped_column(Integer, default=0)
     line_hash: Mapped[str] = mapped_column(String(100), default="")
+    text_hash: Mapped[str] = mapped_column(String(40), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     severity: Mapped[str] = mapped_column(String(16), default="medium")
     confidence: Mapped[str] = mapped_column(String(16), default="")

@@ -25,7 +25,7 @@ def plugin() -> Plugin:
         periodic=list(jobs.PERIODIC),
         api_routers=[api.router],
         page_routers=[pages.router],
-        nav=[NavEntry("Code findings", "/sast", 55)],
+        nav=[NavEntry("SAST", "/sast", 55)],
         slots=[CatalogSlot("code_findings", "Code findings", slots.open_code_findings, order=55)],
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"sast": sast_app},

@@ -37,6 +37,8 @@ class Result:
     snippet: str = ""
     line_hash: str | None = None
     """GitHub's primaryLocationLineHash (from the file, or computed from source at upload)"""
+    text_hash: str = ""
+    """A whitespace-blind hash of the flagged line's own text (from source, else the snippet's first line)"""
     tool_fingerprints: dict[str, str] = field(default_factory=dict)
     """The tool's own stable identities, by scheme (SARIF `fingerprints`, Brakeman, horusec vulnHash)"""
     deprecated_fingerprints: list[str] = field(default_factory=list)

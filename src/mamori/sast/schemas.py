@@ -80,3 +80,78 @@ class TriageIn(BaseModel):
     reason: str | None = Field(default=None, description="required for false_positive, wont_fix, accepted_risk")
     accepted_until: AwareDatetime | None = Field(default=None, description="required for accepted_risk")
     version: int | None = Field(default=None, description="the finding's version you saw (refused if changed)")
+
+
+class SourceOut(BaseModel):
+    tool: str
+    rule_id: str
+    path: str
+    line: int
+    message: str
+    severity: str
+    confidence: str
+    cwes: list[str]
+    open: bool
+    suppression: str | None
+    fingerprints: list[str]
+
+
+class HistoryOut(BaseModel):
+    scan_id: str
+    tool: str
+    commit: str
+    branch: str | None
+    pr: int | None
+    at: datetime
+    status: str
+    path: str
+    line: int
+
+
+class TriageOut(BaseModel):
+    at: datetime
+    actor: str
+    from_state: str
+    to_state: str
+    reason: str | None
+    accepted_until: datetime | None
+
+
+class FindingDetailOut(FindingOut):
+    sources: list[SourceOut]
+    history: list[HistoryOut]
+    triage: list[TriageOut]
+
+
+class GateItemOut(BaseModel):
+    finding_id: str
+    rule: str
+    title: str
+    path: str
+    line: int
+    severity: str
+    cwe: str | None
+    state: str
+    tools: list[str]
+    triaged_away: bool
+    status: str
+    reason: str
+
+
+class GateCountsOut(BaseModel):
+    blocking: int
+    new: int
+    unchanged: int
+    fixed: int
+
+
+class GateOut(BaseModel):
+    repo: str
+    base: str
+    head: str
+    passed: bool
+    baseline_found: bool
+    counts: GateCountsOut
+    blocking: list[GateItemOut]
+    new: list[GateItemOut]
+    fixed: list[GateItemOut]

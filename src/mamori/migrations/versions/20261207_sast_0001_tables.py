@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('path', sa.String(length=1000), nullable=False),
     sa.Column('line', sa.Integer(), nullable=False),
     sa.Column('line_hash', sa.String(length=100), nullable=False),
+    sa.Column('text_hash', sa.String(length=40), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('severity', sa.String(length=16), nullable=False),
     sa.Column('confidence', sa.String(length=16), nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -54,3 +55,53 @@ def upload(
     """Parse everything first (a bad report writes nothing), then store each run."""
     parsed = parse_report(payload, fmt=fmt, roots=roots)
     return [store_scan(session, parsed=run, upload=upload, now=now, bus=bus, actor=actor, read=read) for run in parsed]
+
+
+def checkout_reader(root: Path) -> identity.SourceReader:
+    """Files of a checkout, by repository-relative path; None outside the checkout or when unreadable."""
+    base = root.resolve()
+
+    def read(path: str) -> str | None:
+        target = (base / path).resolve()
+        if not target.is_relative_to(base) or not target.is_file():
+            return None
+        try:
+            return target.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    return read
+
+
+def upload_files(
+    session: Session,
+    *,
+    payloads: list[tuple[str, bytes]],
+    upload: Upload,
+    now: datetime,
+    bus: EventBus,
+    actor: str = "",
+    fmt: str | None = None,
+    checkout: Path | None = None,
+) -> list[SastScan]:
+    """Several reports of one commit in one transaction: all are parsed (and any problem named with its file)
+    before the first is stored."""
+    roots = (str(checkout.resolve()),) if checkout else ()
+    parsed: list[tuple[str, list[ParsedScan]]] = []
+    problems: list[Problem] = []
+    for name, payload in payloads:
+        try:
+            parsed.append((name, parse_report(payload, fmt=fmt, roots=roots)))
+        except InvalidInput as exc:
+            problems.append(Problem(loc="$", msg=exc.detail, file=name))
+            problems.extend(Problem(loc=p.loc, msg=p.msg, file=name) for p in exc.problems)
+    if problems:
+        raise InvalidInput("nothing was stored: a report is not valid", problems=problems)
+    read = checkout_reader(checkout) if checkout else None
+    scans: list[SastScan] = []
+    for name, runs in parsed:
+        named = Upload(**{**upload.__dict__, "source_name": name})
+        scans.extend(
+            store_scan(session, parsed=run, upload=named, now=now, bus=bus, actor=actor, read=read) for run in runs
+        )
+    return scans

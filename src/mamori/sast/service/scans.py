@@ -60,6 +60,7 @@ def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[
             line=s.line,
             message=s.message,
             line_hash=s.line_hash,
+            text_hash=s.text_hash,
             fingerprints=frozenset(s.fingerprints),
             tool_fingerprints=tuple(sorted(s.tool_fingerprints.items())),
             open=s.open,
@@ -141,6 +142,7 @@ def _suppression_text(result: Result) -> str | None:
 
 def _update_source(source: SastSource, result: Result, cand_prints: frozenset[str], scan: SastScan) -> None:
     source.path, source.line, source.line_hash = result.path, result.start_line, result.line_hash or ""
+    source.text_hash = result.text_hash
     source.message, source.severity, source.confidence = result.message, result.severity, result.confidence
     source.cwes, source.snippet = list(result.cwes), result.snippet[:4000]
     source.rule_id, source.rule_key = result.rule_id, identity.rule_key(result)
