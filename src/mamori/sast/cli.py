@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,9 +15,10 @@ from mamori import cli_support
 from mamori.cli_support import handle_errors, print_json
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
-from mamori.sast import gate_report
+from mamori.sast import gate_report, pentest, scorecard, scorecard_report
+from mamori.sast.result import tool_slug
 from mamori.sast.schemas import FindingOut, ScanOut
-from mamori.sast.service import gate, intake, queries, triage
+from mamori.sast.service import gate, intake, queries, scoring, triage
 from mamori.sast.service.scans import Upload
 
 sast_app = typer.Typer(help="Static analysis: scanner intake, PR gates, tool scorecards.", no_args_is_help=True)
@@ -128,3 +129,106 @@ def triage_command(
             actor=Actor(name=by, source="cli"), now=rt.now(), bus=rt.bus,
         )  # fmt: skip
         print_json(FindingOut.of(finding).model_dump(mode="json"))
+
+
+class ScoreFormat(StrEnum):
+    json = "json"
+    md = "md"
+
+
+def _score_files(expected: Path, reports: list[Path]) -> list[scorecard.ToolScore]:
+    cases = scorecard.parse_expected(expected.read_text(encoding="utf-8"), source=expected.name)
+    scores = []
+    for path in reports:
+        if not path.is_file():
+            raise InvalidInput(f"{path}: no such file")
+        for run in intake.parse_report(path.read_bytes()):
+            scores.append(scorecard.score(tool_slug(run.tool), cases, scorecard.flagged(run.results)))
+    return scores
+
+
+@sast_app.command("scorecard")
+@handle_errors
+def scorecard_command(
+    reports: Annotated[list[Path] | None, typer.Argument(help="Tool reports on the labelled suite.")] = None,
+    expected: Annotated[
+        Path | None, typer.Option("--expected", help="BenchmarkUtils expected results (CSV) of the suite.")
+    ] = None,
+    suite: Annotated[str, typer.Option("--suite", help="The suite's name, when recorded.")] = "benchmark",
+    record: Annotated[bool, typer.Option("--record", help="Keep the scores (the trend over time).")] = False,
+    fmt: Annotated[ScoreFormat, typer.Option("--format")] = ScoreFormat.md,
+) -> None:
+    """Score tools as OWASP BenchmarkUtils does: with --expected, the given reports (offline); without, the
+    recorded scorecards and the team's triage."""
+    if expected is not None:
+        if not expected.is_file():
+            raise InvalidInput(f"{expected}: no such file")
+        scores = _score_files(expected, reports or [])
+        if record:
+            rt = cli_support.runtime()
+            with rt.sessions.begin() as session:
+                for score in scores:
+                    scoring.record(session, score=score, suite=suite, now=rt.now())
+        if fmt is ScoreFormat.json:
+            print_json(scorecard_report.as_json(scores))
+        else:
+            sys.stdout.write(scorecard_report.as_markdown(scores))
+        return
+    rt = cli_support.runtime()
+    with rt.sessions() as session:
+        recorded: list[dict[str, Any]] = [
+            {"tool": r.tool, "suite": r.suite, "at": r.at.isoformat(), "overall": r.overall, "categories": r.categories}
+            for r in scoring.latest(session)
+        ]
+        triaged: list[dict[str, Any]] = [
+            {"tool": t.tool, "cwe": t.cwe, "tp": t.tp, "fp": t.fp, "fn": t.fn, "precision": t.precision, "tpr": t.tpr}
+            for t in scoring.triage_scores(session)
+        ]
+    if fmt is ScoreFormat.json:
+        print_json({"benchmarks": recorded, "triage": triaged})
+        return
+    lines = ["| tool | suite | TPR | FPR | precision | score |", "|---|---|---|---|---|---|"]
+    lines += [
+        f"| {r['tool']} | {r['suite']} | {r['overall']['tpr']:.1%} | {r['overall']['fpr']:.1%} "
+        f"| {'n/a' if r['overall']['precision'] is None else format(r['overall']['precision'], '.1%')} "
+        f"| {r['overall']['score']:+.1%} |"
+        for r in recorded
+    ]
+    lines += ["", "| tool | CWE | confirmed | false positives | missed | precision |", "|---|---|---|---|---|---|"]
+    lines += [
+        f"| {t['tool']} | {t['cwe']} | {t['tp']} | {t['fp']} | {t['fn']} "
+        f"| {'n/a' if t['precision'] is None else format(t['precision'], '.1%')} |"
+        for t in triaged
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+@sast_app.command("pentest")
+@handle_errors
+def pentest_command(
+    file: Annotated[Path, typer.Argument(help="Confirmed pentest findings: CSV or YAML.")],
+    repo: Annotated[str, typer.Option("--repo")],
+) -> None:
+    """Import a pentest's findings and say which tool would have caught each, and how many days earlier."""
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    fmt = "csv" if file.suffix.lower() == ".csv" else "yaml"
+    findings = pentest.parse(file.read_text(encoding="utf-8"), fmt=fmt)
+    rt = cli_support.runtime()
+    with rt.sessions.begin() as session:
+        added, known = scoring.import_pentest(
+            session, repo=repo, findings=findings, now=rt.now(), source_name=file.name
+        )
+        report = [
+            {
+                "title": m.finding.title, "cwe": m.finding.cwe, "path": m.finding.path, "endpoint": m.finding.endpoint,
+                "found_at": m.finding.found_at.isoformat(), "sast_finding": m.sast_finding_id,
+                "caught_by": [
+                    {"tool": c.tool, "first_commit": c.first_commit, "first_seen_at": c.first_seen_at.isoformat(),
+                     "days_early": c.days_early}
+                    for c in m.caught_by
+                ],
+            }
+            for m in scoring.pentest_report(session, repo=repo)
+        ]  # fmt: skip
+    print_json({"added": added, "already_known": known, "findings": report})

@@ -1,8 +1,10 @@
 """Demo data of the sast domain: Bandit and Semgrep on the jobs API at main and on a pull request that adds
-one new finding (blocked by the gate), with one false positive triaged on main."""
+one new finding (blocked by the gate), one false positive triaged on main, scorecards on a small labelled
+suite (two dates, for the trend) and a pentest report."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
+from mamori.sast import pentest, scorecard
 from mamori.sast.identity import SourceReader
 from mamori.sast.models import SastFinding, SastScan
-from mamori.sast.service import intake, triage
+from mamori.sast.service import intake, scoring, triage
 from mamori.sast.service.scans import Upload
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -47,6 +50,26 @@ def seed(runtime: Runtime) -> None:
                 )  # fmt: skip
             if version == "base":
                 _triage_false_positive(session, runtime, at)
+        _scorecards(session, now)
+        _pentest(session, now)
+
+
+def _scorecards(session: Session, now: datetime) -> None:
+    """The demo's small labelled suite, scored a month ago and yesterday (a trend of two points per tool)."""
+    folder = DEMO_DIR / "benchmark"
+    cases = scorecard.parse_expected((folder / "expected.csv").read_text())
+    for suffix, at in (("-older", now - timedelta(days=30)), ("", now - timedelta(days=1))):
+        for tool in ("bandit", "semgrep"):
+            (run,) = intake.parse_report((folder / f"{tool}{suffix}.sarif").read_bytes())
+            score = scorecard.score(tool, cases, scorecard.flagged(run.results))
+            scoring.record(session, score=score, suite="demo suite", now=at)
+
+
+def _pentest(session: Session, now: datetime) -> None:
+    """The pentest found the command injection a day ago; both tools had flagged it on main two days ago."""
+    found = pentest.parse((DEMO_DIR / "pentest.yaml").read_text(), fmt="yaml")
+    dated = [replace(item, found_at=now - timedelta(days=1)) for item in found]
+    scoring.import_pentest(session, repo=REPO, findings=dated, now=now, source_name="pentest.yaml")
 
 
 def _triage_false_positive(session: Session, runtime: Runtime, at: datetime) -> None:

@@ -137,3 +137,37 @@ class SastTriage(Base):
     tools: Mapped[list[str]] = mapped_column(JSONType, default=list)
     """The tools reporting the finding at the time (a false positive counts against each)"""
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class SastScorecard(Base):
+    """One scoring of one tool against one labelled suite (kept, so that the trend over time shows)."""
+
+    __tablename__ = "sast_scorecards"
+    __table_args__ = (Index("ix_sast_scorecards_tool_at", "tool", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tool: Mapped[str] = mapped_column(String(100))
+    suite: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    overall: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    categories: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+
+class SastPentestFinding(Base):
+    """A vulnerability a penetration test confirmed, imported to ask which tool would have caught it."""
+
+    __tablename__ = "sast_pentest_findings"
+    __table_args__ = (UniqueConstraint("repo", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(64))
+    """A digest of title, CWE and place: importing the same report twice adds nothing"""
+    title: Mapped[str] = mapped_column(String(1000))
+    cwe: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    endpoint: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    severity: Mapped[str] = mapped_column(String(16), default="medium")
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_name: Mapped[str] = mapped_column(String(1000), default="")

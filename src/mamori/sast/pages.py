@@ -1,5 +1,5 @@
 """Dashboard pages of the sast domain: repositories, a repository's findings, a finding with its code and
-history across scans (and the triage form), and the pull-request gate view."""
+history across scans (and the triage form), the pull-request gate view, and the tool scorecards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori.core.errors import MamoriError, NotFound
-from mamori.sast.service import gate, queries, triage
+from mamori.sast import charts
+from mamori.sast.service import gate, queries, scoring, triage
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
 from mamori.web.templating import render
 
@@ -112,3 +113,20 @@ def gate_page(  # noqa: PLR0917 - FastAPI passes query parameters by name
             error = exc.detail
     context = {"verdict": verdict, "error": error, "repo": repo, "base": base, "head": head}
     return render(request, "sast/gate.html", context, status_code=404 if error else 200)
+
+
+@router.get("/sast/scorecards", response_class=HTMLResponse)
+def scorecards_page(request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
+    latest = scoring.latest(session)
+    bar_rows = [(f"{r.tool} ({r.suite})", float(r.overall["tpr"]), float(r.overall["fpr"])) for r in latest]
+    return render(
+        request,
+        "sast/scorecards.html",
+        {
+            "latest": latest,
+            "bars": charts.bars(bar_rows) if bar_rows else "",
+            "trend": charts.trend(scoring.trend(session)),
+            "triage": scoring.triage_scores(session),
+            "pentest": scoring.pentest_report(session),
+        },
+    )

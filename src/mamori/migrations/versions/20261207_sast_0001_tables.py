@@ -2,7 +2,7 @@
 
 Revision ID: sast_0001
 Revises: 
-Create Date: 2026-12-07 14:17:48.249069
+Create Date: 2026-12-07 14:34:44.811975
 """
 
 from __future__ import annotations
@@ -53,6 +53,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_sast_findings_repo_open', ['repo', 'open'], unique=False)
         batch_op.create_index('ix_sast_findings_state', ['state'], unique=False)
 
+    op.create_table('sast_pentest_findings',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('repo', sa.String(length=300), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=1000), nullable=False),
+    sa.Column('cwe', sa.String(length=20), nullable=True),
+    sa.Column('path', sa.String(length=1000), nullable=True),
+    sa.Column('endpoint', sa.String(length=1000), nullable=True),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('found_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source_name', sa.String(length=1000), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sast_pentest_findings')),
+    sa.UniqueConstraint('repo', 'key', name=op.f('uq_sast_pentest_findings_repo_key'))
+    )
     op.create_table('sast_scans',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('repo', sa.String(length=300), nullable=False),
@@ -73,6 +88,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('sast_scans', schema=None) as batch_op:
         batch_op.create_index('ix_sast_scans_repo_commit', ['repo', 'commit'], unique=False)
+
+    op.create_table('sast_scorecards',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('tool', sa.String(length=100), nullable=False),
+    sa.Column('suite', sa.String(length=200), nullable=False),
+    sa.Column('at', mamori.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('overall', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('categories', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sast_scorecards'))
+    )
+    with op.batch_alter_table('sast_scorecards', schema=None) as batch_op:
+        batch_op.create_index('ix_sast_scorecards_tool_at', ['tool', 'at'], unique=False)
 
     op.create_table('sast_sources',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -161,10 +188,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sast_sources_finding_id'))
 
     op.drop_table('sast_sources')
+    with op.batch_alter_table('sast_scorecards', schema=None) as batch_op:
+        batch_op.drop_index('ix_sast_scorecards_tool_at')
+
+    op.drop_table('sast_scorecards')
     with op.batch_alter_table('sast_scans', schema=None) as batch_op:
         batch_op.drop_index('ix_sast_scans_repo_commit')
 
     op.drop_table('sast_scans')
+    op.drop_table('sast_pentest_findings')
     with op.batch_alter_table('sast_findings', schema=None) as batch_op:
         batch_op.drop_index('ix_sast_findings_state')
         batch_op.drop_index('ix_sast_findings_repo_open')
