@@ -139,3 +139,14 @@ def test_a_report_that_is_not_json_says_where_it_breaks() -> None:
     assert caught.value.problems[0].loc == "line 2 column 11"
     with pytest.raises(InvalidInput, match="unknown report format"):
         parse_report(json.dumps({"hello": 1}).encode())
+
+
+def test_the_fast_path_reads_every_fixture_exactly_as_the_careful_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = sorted(dojo("sarif").glob("*.sarif")) + [
+        peers("sast", "runs", n) for n in ("bandit.sarif", "semgrep.sarif")
+    ]
+    fast = [sarif.parse(load(f)) for f in files]
+    monkeypatch.setattr(sarif, "_fast_result", lambda *args: None)
+    careful = [sarif.parse(load(f)) for f in files]
+    assert fast == careful
+    assert sum(len(run.results) for runs in careful for run in runs) > 3900

@@ -3,6 +3,7 @@ versioned fingerprints the matcher compares. Pure: the source text comes in thro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -16,10 +17,15 @@ SourceReader = Callable[[str], str | None]
 
 def rule_key(result: Result) -> str:
     """The rule as Mamori compares it: tool and rule id (Semgrep's config-path prefix is not part of it)."""
-    rule = result.rule_id
-    if result.tool == "semgrep" and ".python." in rule and rule.count(".") > 4:
+    return _rule_key(result.tool, result.rule_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_key(tool: str, rule_id: str) -> str:
+    rule = rule_id
+    if tool == "semgrep" and ".python." in rule and rule.count(".") > 4:
         rule = rule[rule.index(".python.") + 1 :]  # "tmp.peers...python.lang.x" -> "python.lang.x"
-    return f"{result.tool}/{rule}"
+    return f"{tool}/{rule}"
 
 
 _MARKERS = (("nosec", re.compile(r"#\s*nosec\b(.*)")), ("nosemgrep", re.compile(r"\bnosemgrep\b(.*)")))
@@ -77,10 +83,12 @@ def candidate(result: Result) -> Candidate:
     """The matcher's view of a result whose line hash is assigned."""
     line_hash = result.line_hash or f"line:{result.start_line}"
     rule = rule_key(result)
-    prints = {fingerprint.identity_key(rule=rule, path=result.path, line_hash=line_hash)}
-    prints.update(f"tool:{result.tool}:{scheme}={value}" for scheme, value in result.tool_fingerprints.items())
-    schemes = sorted(result.tool_fingerprints) or ["hash"]
-    prints.update(f"tool:{result.tool}:{schemes[0]}={old}" for old in result.deprecated_fingerprints)
+    prints = [fingerprint.identity_key(rule=rule, path=result.path, line_hash=line_hash)]
+    if result.tool_fingerprints:
+        prints += [f"tool:{result.tool}:{scheme}={value}" for scheme, value in result.tool_fingerprints.items()]
+    if result.deprecated_fingerprints:
+        scheme = min(result.tool_fingerprints) if result.tool_fingerprints else "hash"
+        prints += [f"tool:{result.tool}:{scheme}={old}" for old in result.deprecated_fingerprints]
     return Candidate(
         rule=rule,
         path=result.path,

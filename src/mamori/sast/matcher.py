@@ -88,20 +88,27 @@ def _status(candidate: Candidate, known: Known) -> str:
     return "unchanged" if (candidate.path, candidate.line) == (known.path, known.line) else "moved"
 
 
-def _index(known: list[Known]) -> list[dict[object, list[int]]]:
-    """Known positions by each stage's key: fingerprint, (rule, path, base hash), (rule, path, text), line."""
-    by_fp: dict[object, list[int]] = {}
-    by_base: dict[object, list[int]] = {}
-    by_text: dict[object, list[int]] = {}
-    by_line: dict[object, list[int]] = {}
+def _fingerprint_index(known: list[Known]) -> dict[str, list[int]]:
+    by_fp: dict[str, list[int]] = {}
     for k, item in enumerate(known):
         for fp in item.fingerprints:
             by_fp.setdefault(fp, []).append(k)
+    return by_fp
+
+
+def _place_indexes(known: list[Known], left: Iterable[int]) -> list[dict[object, list[int]]]:
+    """Stages 2-4 keys of the known findings stage 1 left unclaimed: (rule, path, base hash), (rule, path,
+    line text), (rule, path, message, line)."""
+    by_base: dict[object, list[int]] = {}
+    by_text: dict[object, list[int]] = {}
+    by_line: dict[object, list[int]] = {}
+    for k in left:
+        item = known[k]
         by_base.setdefault((item.rule, item.path, base_of(item.line_hash)), []).append(k)
         if item.text_hash:
             by_text.setdefault((item.rule, item.path, item.text_hash), []).append(k)
         by_line.setdefault((item.rule, item.path, item.message, item.line), []).append(k)
-    return [by_fp, by_base, by_text, by_line]
+    return [by_base, by_text, by_line]
 
 
 def _stage_key(stage: int, cand: Candidate) -> object:
@@ -112,29 +119,30 @@ def _stage_key(stage: int, cand: Candidate) -> object:
     return (cand.rule, cand.path, cand.message, cand.line)
 
 
-def _exact(cand: Candidate, known: list[Known], by_fp: dict[object, list[int]], taken: set[int]) -> int | None:
+def _exact(cand: Candidate, known: list[Known], by_fp: dict[str, list[int]], taken: set[int]) -> int | None:
     """Stage 1: a shared fingerprint (a shared tool fingerprint even where the current ones differ)."""
-    found = {
-        k
-        for fp in cand.fingerprints
-        for k in by_fp.get(fp, ())
-        if fp.startswith("tool:") or not _tool_says_different(cand.tool_fingerprints, known[k].tool_fingerprints)
-    }
-    options = sorted(found - taken, key=lambda k: (not known[k].open, k))
-    return options[0] if options else None
+    best: int | None = None
+    for fp in cand.fingerprints:
+        for k in by_fp.get(fp, ()):
+            if k in taken or (best is not None and (not known[best].open, best) <= (not known[k].open, k)):
+                continue
+            if fp.startswith("tool:") or not _tool_says_different(cand.tool_fingerprints, known[k].tool_fingerprints):
+                best = k
+    return best
 
 
 def match(candidates: list[Candidate], known: Iterable[Known], *, scanned: list[str] | None = None) -> Outcome:
     """Match `candidates` (one scan) against `known` (every source of this tool and category, open or not)."""
     known_list = list(known)
-    indexes = _index(known_list)
+    by_fp = _fingerprint_index(known_list)
     claimed: dict[int, int] = {}
     taken: set[int] = set()
     for c, cand in enumerate(candidates):
-        hit = _exact(cand, known_list, indexes[0], taken)
+        hit = _exact(cand, known_list, by_fp, taken)
         if hit is not None:
             claimed[c] = hit
             taken.add(hit)
+    indexes = _place_indexes(known_list, (k for k in range(len(known_list)) if k not in taken))
     for stage in (2, 3, 4):
         for c, cand in enumerate(candidates):
             key = None if c in claimed else _stage_key(stage, cand)
@@ -142,7 +150,7 @@ def match(candidates: list[Candidate], known: Iterable[Known], *, scanned: list[
                 continue
             options = [
                 k
-                for k in indexes[stage - 1].get(key, ())
+                for k in indexes[stage - 2].get(key, ())
                 if k not in taken and not _tool_says_different(cand.tool_fingerprints, known_list[k].tool_fingerprints)
             ]
             if options:

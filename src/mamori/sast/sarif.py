@@ -289,6 +289,90 @@ def _result(raw: Any, loc: str, ctx: _Ctx, run: _Run) -> Result:
     )
 
 
+_FAST_RESULT_KEYS = frozenset(
+    {"ruleId", "ruleIndex", "level", "message", "locations", "partialFingerprints", "fingerprints", "properties"}
+)
+_FAST_LEVELS = frozenset({None, "error", "warning", "note", "none"})
+_FAST_PHYSICAL_KEYS = frozenset({"artifactLocation", "region", "contextRegion"})
+
+
+def _flat_strings(value: Any) -> dict[str, str] | None:
+    """A fingerprint object of plain strings (placeholders dropped), else None (the careful reader decides)."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        return None
+    if any(type(item) is not str for item in value.values()):
+        return None
+    return {k: v for k, v in value.items() if v.strip().lower() not in _PLACEHOLDERS}
+
+
+def _fast_location(locations: Any, run: _Run) -> tuple[str, int, int, int, str] | None:
+    """One physical location with a URI and a plain region, else None."""
+    if type(locations) is not list or len(locations) != 1 or type(locations[0]) is not dict:
+        return None
+    physical = locations[0].get("physicalLocation")
+    if locations[0].keys() != {"physicalLocation"} or type(physical) is not dict:
+        return None
+    artifact, region = physical.get("artifactLocation"), physical.get("region", {})
+    if type(artifact) is not dict or type(region) is not dict or not physical.keys() <= _FAST_PHYSICAL_KEYS:
+        return None
+    uri, base_id = artifact.get("uri"), artifact.get("uriBaseId")
+    if type(uri) is not str or not uri or "index" in artifact or (base_id is not None and type(base_id) is not str):
+        return None
+    start, end, column = region.get("startLine", 0), region.get("endLine"), region.get("startColumn", 0)
+    snippet = region.get("snippet", {})
+    if type(start) is not int or start < 0 or type(column) is not int or column < 0:
+        return None
+    if end is not None and (type(end) is not int or end < 0):
+        return None
+    if type(snippet) is not dict or type(snippet.get("text", "")) is not str:
+        return None
+    return (
+        relative_path(uri, base=run.bases.get(base_id, "") if base_id else "", roots=run.roots),
+        start, end or start, column, snippet.get("text", ""),
+    )  # fmt: skip
+
+
+def _fast_result(data: Any, loc: str, run: _Run) -> Result | None:
+    """The common, well-formed result read without building error paths; None sends it to the careful reader
+    (`_result`), which reads everything else and names every problem. Both give equal results."""
+    if type(data) is not dict or not data.keys() <= _FAST_RESULT_KEYS:
+        return None
+    rule_id, index, level = data.get("ruleId"), data.get("ruleIndex"), data.get("level")
+    message, props = data.get("message"), data.get("properties", {})
+    if type(rule_id) is not str or not rule_id or level not in _FAST_LEVELS or type(props) is not dict:
+        return None
+    if type(message) is not dict or message.keys() != {"text"} or type(message["text"]) is not str:
+        return None
+    rule = run.by_id.get(rule_id)
+    if index is not None and (type(index) is not int or index >= len(run.rules) or run.rules[index].id != rule_id):
+        return None
+    place = _fast_location(data.get("locations"), run)
+    if place is None:
+        return None
+    path, start, end, column, snippet = place
+    tags = props.get("tags", [])
+    partial, prints = _flat_strings(data.get("partialFingerprints")), _flat_strings(data.get("fingerprints"))
+    if partial is None or prints is None or type(tags) is not list:
+        return None
+    score = props.get("security-severity")
+    sev = _severity(
+        level or (rule.level if rule else None),
+        score if score is not None else (rule.security_severity if rule else None),
+        props,
+    )
+    confidence = severity.from_word(str(props.get("issue_confidence") or (rule.precision if rule else "")))
+    result_cwes = cwe.extract([t for t in tags if isinstance(t, str)]) if tags else []
+    return Result(
+        tool=run.tool, rule_id=rule_id, rule_name=rule.name if rule else "", message=message["text"],
+        path=path, start_line=start, end_line=end, start_column=column, severity=sev, confidence=confidence or "",
+        cwes=result_cwes or (list(rule.cwes) if rule else []), snippet=snippet,
+        line_hash=partial.get(LINE_HASH_KEY), tool_fingerprints=prints, partial_fingerprints=partial,
+        help_uri=rule.help_uri if rule else "", where=loc,
+    )  # fmt: skip
+
+
 def _severity(level: Any, score: Any, props: dict[str, Any]) -> str:
     if score is not None:
         try:
@@ -323,7 +407,9 @@ def _run(raw: Any, loc: str, ctx: _Ctx, roots: tuple[str, ...]) -> ParsedScan:
         roots=roots,
     )
     results = _list(data.get("results"), f"{loc}.results", ctx)
-    parsed = [_result(r, f"{loc}.results[{i}]", ctx, run) for i, r in enumerate(results)]
+    parsed = [_fast_result(r, "", run) or _result(r, f"{loc}.results[{i}]", ctx, run) for i, r in enumerate(results)]
+    for i, result in enumerate(parsed):
+        result.where = result.where or f"{loc}.results[{i}]"
     automation = _obj(data.get("automationDetails"), f"{loc}.automationDetails", ctx)
     category = _text(automation.get("id"), f"{loc}.automationDetails.id", ctx)
     return ParsedScan(

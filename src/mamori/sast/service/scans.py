@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.core import timeline
+from mamori.core.db import new_id
 from mamori.core.events import EventBus
 from mamori.core.models import Service
 from mamori.sast import cwe, identity, severity
 from mamori.sast.events import FindingOpened, ScanImported
 from mamori.sast.fingerprint import base_of
-from mamori.sast.matcher import Known, match
+from mamori.sast.matcher import Candidate, Known, match
 from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
 from mamori.sast.result import ParsedScan, Result, tool_slug
 
@@ -70,47 +71,71 @@ def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[
     return rows, known
 
 
-def _dedupe(results: list[Result]) -> tuple[list[Result], list[int]]:
+def _dedupe(results: list[Result]) -> tuple[list[Result], list[Candidate], list[int]]:
     """One result per identity (a tool that reports the same place twice): the first, and how many."""
     first: dict[str, int] = {}
     kept: list[Result] = []
+    candidates: list[Candidate] = []
     counts: list[int] = []
     for result in results:
-        key = identity.candidate(result).fingerprints
-        mamori_key = min(k for k in key if k.startswith("mamori/"))
-        if mamori_key in first:
-            counts[first[mamori_key]] += 1
+        cand = identity.candidate(result)
+        key = min(k for k in cand.fingerprints if k.startswith("mamori/"))
+        if key in first:
+            counts[first[key]] += 1
             continue
-        first[mamori_key] = len(kept)
+        first[key] = len(kept)
         kept.append(result)
+        candidates.append(cand)
         counts.append(1)
-    return kept, counts
+    return kept, candidates, counts
 
 
-def _merge_target(session: Session, repo: str, result: Result, tool: str) -> SastFinding | None:
-    """An open finding of another tool at the same place with the same CWE: one finding, two sources."""
-    if not result.cwes:
+@dataclass
+class _Repo:
+    """What one scan's writes need of the repository, loaded once: findings by id, open findings by place
+    (for joining another tool's finding) and each finding's tools."""
+
+    findings: dict[str, SastFinding]
+    by_place: dict[tuple[str, str], list[SastFinding]]
+    tools: dict[str, set[str]]
+
+    @classmethod
+    def load(cls, session: Session, repo: str) -> _Repo:
+        findings = {f.id: f for f in session.scalars(select(SastFinding).where(SastFinding.repo == repo))}
+        by_place: dict[tuple[str, str], list[SastFinding]] = {}
+        for f in findings.values():
+            if f.open and f.cwe:
+                by_place.setdefault((f.path, f.cwe), []).append(f)
+        tools: dict[str, set[str]] = {}
+        for finding_id, tool in session.execute(
+            select(SastSource.finding_id, SastSource.tool).where(SastSource.repo == repo)
+        ):
+            tools.setdefault(finding_id, set()).add(tool)
+        return cls(findings=findings, by_place=by_place, tools=tools)
+
+    def merge_target(self, result: Result, tool: str) -> SastFinding | None:
+        """An open finding of another tool at the same place with the same CWE: one finding, two sources."""
+        for cwe_id in result.cwes:
+            for finding in self.by_place.get((result.path, cwe_id), []):
+                same_place = finding.line == result.start_line or (
+                    base_of(finding.line_hash) == base_of(result.line_hash or "")
+                )
+                if same_place and tool not in self.tools.get(finding.id, set()):
+                    return finding
         return None
-    rows = session.scalars(
-        select(SastFinding).where(
-            SastFinding.repo == repo,
-            SastFinding.path == result.path,
-            SastFinding.cwe.in_(result.cwes),
-            SastFinding.open.is_(True),
-        )
-    )
-    for finding in rows:
-        same_place = finding.line == result.start_line or base_of(finding.line_hash) == base_of(result.line_hash or "")
-        tools = set(session.scalars(select(SastSource.tool).where(SastSource.finding_id == finding.id)))
-        if same_place and tool not in tools:
-            return finding
-    return None
+
+    def add(self, finding: SastFinding, tool: str) -> None:
+        self.findings[finding.id] = finding
+        self.tools.setdefault(finding.id, set()).add(tool)
+        if finding.cwe:
+            self.by_place.setdefault((finding.path, finding.cwe), []).append(finding)
 
 
 def _new_finding(repo: str, service: str | None, result: Result, upload: Upload, now: datetime) -> SastFinding:
     first_cwe = result.cwe
     days = DEFAULT_SLA_DAYS.get(result.severity)
     return SastFinding(
+        id=new_id(),
         repo=repo,
         service=service,
         title=result.message[:1000] or result.rule_id,
@@ -153,6 +178,14 @@ def _update_source(source: SastSource, result: Result, cand_prints: frozenset[st
     source.open, source.last_scan_id, source.last_seen_at = True, scan.id, scan.uploaded_at
 
 
+def _update_finding(finding: SastFinding, result: Result, now: datetime) -> None:
+    finding.path, finding.line, finding.line_hash = result.path, result.start_line, result.line_hash or ""
+    finding.last_seen_at = now
+    if severity.at_least(result.severity, finding.severity) and result.severity != finding.severity:
+        finding.severity = result.severity  # the most severe of its tools' opinions
+    finding.suppressed = finding.suppressed or result.suppressed
+
+
 def store_scan(
     session: Session,
     *,
@@ -165,17 +198,15 @@ def store_scan(
 ) -> SastScan:
     """Store one tool's scan (already parsed and valid); returns the scan with its counts."""
     tool = tool_slug(parsed.tool)
-    for result in parsed.results:
-        result.tool = tool
+    for each in parsed.results:
+        each.tool = tool
     category = upload.category if upload.category is not None else parsed.category
     identity.assign_line_hashes(parsed.results, read)
-    results, occurrences = _dedupe(parsed.results)
-    candidates = [identity.candidate(r) for r in results]
+    results, candidates, occurrences = _dedupe(parsed.results)
     rows, known = _known(session, upload.repo, tool, category)
-    closes = upload.pr is None
     scanned = upload.scanned_paths if upload.scanned_paths is not None else parsed.scanned_paths
     outcome = match(candidates, known, scanned=scanned)
-    if not closes:
+    if upload.pr is not None:  # a pull request's scan says nothing about the default branch: it closes nothing
         outcome.fixed = []
     service = service_for(session, upload.repo)
     scan = SastScan(
@@ -186,63 +217,72 @@ def store_scan(
     session.add(scan)
     session.flush()
     by_id = {s.id: s for s in rows}
+    state = _Repo.load(session, upload.repo)
     opened: list[tuple[SastFinding, bool]] = []
+    new_findings: list[SastFinding] = []
+    new_sources: list[SastSource] = []
+    results_out: list[SastScanResult] = []
     for (index, known_id, status), result, count in zip(outcome.matches, results, occurrences, strict=True):
         source = by_id.get(known_id) if known_id else None
         if source is None:
-            merged = _merge_target(session, upload.repo, result, tool)
+            merged = state.merge_target(result, tool)
             finding = merged or _new_finding(upload.repo, service, result, upload, now)
             if merged is None:
                 opened.append((finding, False))
-            session.add(finding)
-            session.flush()
+                new_findings.append(finding)
+            state.add(finding, tool)
             source = SastSource(
-                finding_id=finding.id, repo=upload.repo, tool=tool, category=category, fingerprints=[],
+                id=new_id(), finding_id=finding.id, repo=upload.repo, tool=tool, category=category, fingerprints=[],
                 first_scan_id=scan.id, first_seen_at=now,
             )  # fmt: skip
-            session.add(source)
-        finding = session.get_one(SastFinding, source.finding_id)
+            new_sources.append(source)
+        finding = state.findings[source.finding_id]
         if status == "reopened" or not finding.open:
             finding.open, finding.reopen_count = True, finding.reopen_count + (status == "reopened")
             if finding.state == "fixed":
                 finding.state = "new"
             opened.append((finding, True))
         _update_source(source, result, candidates[index].fingerprints, scan)
-        finding.path, finding.line, finding.line_hash = result.path, result.start_line, result.line_hash or ""
-        finding.last_seen_at = now
-        if severity.at_least(result.severity, finding.severity) and result.severity != finding.severity:
-            finding.severity = result.severity
-        finding.suppressed = finding.suppressed or result.suppressed
-        session.flush()
-        session.add(
+        _update_finding(finding, result, now)
+        results_out.append(
             SastScanResult(
                 scan_id=scan.id, finding_id=finding.id, source_id=source.id, status=status, path=result.path,
                 line=result.start_line, occurrences=count,
             )
         )  # fmt: skip
-    _close(session, [by_id[k] for k in outcome.fixed], scan)
+    for batch in (new_findings, new_sources, results_out):  # parents first: the tables have no relationship()
+        session.add_all(batch)
+        session.flush()
+    _close(session, [by_id[k] for k in outcome.fixed], scan, state)
     scan.counts = outcome.counts()
     session.flush()
     _publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now)
     return scan
 
 
-def _close(session: Session, sources: list[SastSource], scan: SastScan) -> None:
+def _close(session: Session, sources: list[SastSource], scan: SastScan, state: _Repo) -> None:
+    """Mark the tool's unseen sources fixed; a finding is fixed when no tool reports it any more."""
+    written: list[SastScanResult] = []
     for source in sources:
         source.open = False
-        session.add(
+        written.append(
             SastScanResult(
                 scan_id=scan.id, finding_id=source.finding_id, source_id=source.id, status="fixed", path=source.path,
                 line=source.line, occurrences=0,
             )
         )  # fmt: skip
+    session.add_all(written)
     session.flush()
-    for finding_id in {s.finding_id for s in sources}:
-        still = session.scalar(
-            select(SastSource.id).where(SastSource.finding_id == finding_id, SastSource.open.is_(True)).limit(1)
+    touched = sorted({s.finding_id for s in sources})
+    still_open: set[str] = set()
+    for start in range(0, len(touched), 500):
+        chunk = touched[start : start + 500]
+        still_open.update(
+            session.scalars(select(SastSource.finding_id).where(SastSource.finding_id.in_(chunk), SastSource.open))
         )
-        if still is None:
-            finding = session.get_one(SastFinding, finding_id)
+    for finding_id in touched:
+        if finding_id not in still_open:
+            finding = state.findings[finding_id]
             finding.open = False
             if finding.state in ("new", "confirmed"):
                 finding.state = "fixed"
