@@ -42,6 +42,14 @@ def in_source_marker(line: str) -> str | None:
     return None
 
 
+_MARKER_COMMENT = re.compile(r"\s*(#|//|/\*)\s*(nosec|nosemgrep)\b.*$")
+
+
+def without_marker(line: str) -> str:
+    """The line without a trailing suppression comment: adding `# nosec` to a line keeps its identity."""
+    return _MARKER_COMMENT.sub("", line)
+
+
 def _mark_suppressed(result: Result, lines: list[str]) -> None:
     if not 1 <= result.start_line <= len(lines) or any(s.kind == "inSource" for s in result.suppressions):
         return
@@ -64,7 +72,7 @@ def assign_line_hashes(results: list[Result], read: SourceReader | None) -> None
                 hashes, lines = known
                 _mark_suppressed(result, lines)
                 if 1 <= result.start_line <= len(lines):
-                    result.text_hash = fingerprint.text_hash(lines[result.start_line - 1])
+                    result.text_hash = fingerprint.text_hash(without_marker(lines[result.start_line - 1]))
                 if not result.line_hash:
                     result.line_hash = fingerprint.line_hash_at(hashes, result.start_line)
         if not result.text_hash and result.snippet.strip():

@@ -14,14 +14,12 @@ from mamori.core import timeline
 from mamori.core.db import new_id
 from mamori.core.events import EventBus
 from mamori.core.models import Service
-from mamori.sast import cwe, identity, severity
+from mamori.sast import cwe, identity, kinds, severity
 from mamori.sast.events import FindingOpened, ScanImported
 from mamori.sast.fingerprint import base_of
 from mamori.sast.matcher import Candidate, Known, match
 from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
 from mamori.sast.result import ParsedScan, Result, tool_slug
-
-DEFAULT_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
 
 
 @dataclass(frozen=True)
@@ -131,12 +129,14 @@ class _Repo:
             self.by_place.setdefault((finding.path, finding.cwe), []).append(finding)
 
 
-def _new_finding(repo: str, service: str | None, result: Result, upload: Upload, now: datetime) -> SastFinding:
+def _new_finding(
+    result: Result, *, service: str | None, upload: Upload, now: datetime, sla_days: dict[str, int]
+) -> SastFinding:
     first_cwe = result.cwe
-    days = DEFAULT_SLA_DAYS.get(result.severity)
+    days = sla_days.get(result.severity)
     return SastFinding(
         id=new_id(),
-        repo=repo,
+        repo=upload.repo,
         service=service,
         title=result.message[:1000] or result.rule_id,
         rule=identity.rule_key(result),
@@ -178,12 +178,20 @@ def _update_source(source: SastSource, result: Result, cand_prints: frozenset[st
     source.open, source.last_scan_id, source.last_seen_at = True, scan.id, scan.uploaded_at
 
 
+def _sanitise(result: Result) -> None:
+    """No NUL character reaches storage (PostgreSQL refuses them in text; a scanner may quote binary code)."""
+    for name in ("rule_id", "rule_name", "message", "path", "snippet"):
+        value = getattr(result, name)
+        if "\x00" in value:
+            setattr(result, name, value.replace("\x00", "\ufffd"))
+
+
 def _update_finding(finding: SastFinding, result: Result, now: datetime) -> None:
     finding.path, finding.line, finding.line_hash = result.path, result.start_line, result.line_hash or ""
     finding.last_seen_at = now
     if severity.at_least(result.severity, finding.severity) and result.severity != finding.severity:
         finding.severity = result.severity  # the most severe of its tools' opinions
-    finding.suppressed = finding.suppressed or result.suppressed
+    finding.suppressed, finding.suppression = result.suppressed, _suppression_text(result)  # the latest report
 
 
 def store_scan(
@@ -200,6 +208,7 @@ def store_scan(
     tool = tool_slug(parsed.tool)
     for each in parsed.results:
         each.tool = tool
+        _sanitise(each)
     category = upload.category if upload.category is not None else parsed.category
     identity.assign_line_hashes(parsed.results, read)
     results, candidates, occurrences = _dedupe(parsed.results)
@@ -218,6 +227,7 @@ def store_scan(
     session.flush()
     by_id = {s.id: s for s in rows}
     state = _Repo.load(session, upload.repo)
+    sla_days = kinds.policy(session).sla_days
     opened: list[tuple[SastFinding, bool]] = []
     new_findings: list[SastFinding] = []
     new_sources: list[SastSource] = []
@@ -226,7 +236,7 @@ def store_scan(
         source = by_id.get(known_id) if known_id else None
         if source is None:
             merged = state.merge_target(result, tool)
-            finding = merged or _new_finding(upload.repo, service, result, upload, now)
+            finding = merged or _new_finding(result, service=service, upload=upload, now=now, sla_days=sla_days)
             if merged is None:
                 opened.append((finding, False))
                 new_findings.append(finding)
