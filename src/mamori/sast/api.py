@@ -22,6 +22,7 @@ from mamori.sast.schemas import (
     UploadOut,
 )
 from mamori.sast.service import gate, intake, queries, triage
+from mamori.sast.service import github as github_service
 from mamori.sast.service.scans import Upload
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
 
@@ -58,6 +59,30 @@ async def upload_scan(  # noqa: PLR0917 - FastAPI passes query parameters by nam
         source_name="api",
     )  # fmt: skip
     return await run_in_threadpool(_store, runtime, payload, upload, format, principal.name)
+
+
+def _store_alerts(runtime: Runtime, payload: bytes, repo: str, commit: str, branch: str | None) -> UploadOut:
+    with runtime.sessions.begin() as session:
+        scans = github_service.import_alerts(
+            session, payload=payload, repo=repo, commit=commit, branch=branch, now=runtime.now(), bus=runtime.bus
+        )
+        return UploadOut(scans=[ScanOut.of(s) for s in scans])
+
+
+@router.post("/github/alerts", response_model=UploadOut, status_code=201)
+async def import_github_alerts(
+    request: Request,
+    _: Ingester,
+    runtime: RuntimeDep,
+    repo: Annotated[str, Query(min_length=1, max_length=300)],
+    commit: Annotated[str, Query(min_length=1, max_length=64)],
+    branch: str | None = None,
+) -> UploadOut:
+    """The body is GitHub's code-scanning alerts listing (`GET /repos/{owner}/{repo}/code-scanning/alerts`)."""
+    payload = await request.body()
+    if len(payload) > intake.MAX_REPORT_BYTES:
+        raise PayloadTooLarge(f"a listing may have at most {intake.MAX_REPORT_BYTES} bytes")
+    return await run_in_threadpool(_store_alerts, runtime, payload, repo, commit, branch)
 
 
 @router.get("/scans", response_model=list[ScanOut])

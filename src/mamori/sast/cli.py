@@ -19,6 +19,7 @@ from mamori.sast import gate_report, pentest, scorecard, scorecard_report
 from mamori.sast.result import tool_slug
 from mamori.sast.schemas import FindingOut, ScanOut
 from mamori.sast.service import gate, intake, queries, scoring, triage
+from mamori.sast.service import github as github_service
 from mamori.sast.service.scans import Upload
 
 sast_app = typer.Typer(help="Static analysis: scanner intake, PR gates, tool scorecards.", no_args_is_help=True)
@@ -232,3 +233,22 @@ def pentest_command(
             for m in scoring.pentest_report(session, repo=repo)
         ]  # fmt: skip
     print_json({"added": added, "already_known": known, "findings": report})
+
+
+@sast_app.command("github-alerts")
+@handle_errors
+def github_alerts_command(
+    file: Annotated[Path, typer.Argument(help="A code-scanning alerts listing (the REST API's JSON answer).")],
+    repo: Annotated[str, typer.Option("--repo")],
+    commit: Annotated[str, typer.Option("--commit", help="The default branch's commit the alerts describe.")],
+    branch: Annotated[str | None, typer.Option("--branch")] = None,
+) -> None:
+    """Import GitHub code scanning's alerts: one scan per tool; alerts no longer listed are fixed."""
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    rt = cli_support.runtime()
+    with rt.sessions.begin() as session:
+        scans = github_service.import_alerts(
+            session, payload=file.read_bytes(), repo=repo, commit=commit, branch=branch, now=rt.now(), bus=rt.bus
+        )
+        print_json({"scans": [ScanOut.of(s).model_dump(mode="json") for s in scans]})

@@ -8,6 +8,7 @@ from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.sast import (
     api,
     demo,
+    hooks,
     jobs,
     models,  # noqa: F401  (the tables must be in the metadata)
     pages,
@@ -25,6 +26,7 @@ def plugin() -> Plugin:
         periodic=list(jobs.PERIODIC),
         api_routers=[api.router],
         page_routers=[pages.router],
+        hook_routers=[hooks.router],
         nav=[NavEntry("SAST", "/sast", 55)],
         slots=[CatalogSlot("code_findings", "Code findings", slots.open_code_findings, order=55)],
         templates_dir=Path(__file__).resolve().parent / "templates",
