@@ -101,3 +101,8 @@ def test_the_scorecards_page_shows_tools_side_by_side_with_charts(
     assert 'data-tool="bandit"' in page.text and 'data-tool="semgrep"' in page.text
     assert page.text.count("<svg") == 2 and "<polyline" in page.text
     assert "Command injection in the report export" in page.text and "no tool" in page.text
+    api = client.get("/api/v1/sast/scorecards").json()
+    assert sorted(b["tool"] for b in api["benchmarks"]) == ["bandit", "semgrep"]
+    assert api["triage"] == [
+        {"tool": "bandit", "cwe": "CWE-259", "tp": 0, "fp": 1, "fn": 0, "precision": 0.0, "tpr": None}
+    ]

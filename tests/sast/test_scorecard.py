@@ -9,6 +9,7 @@ import pytest
 
 from mamori.core.errors import InvalidInput
 from mamori.sast import scorecard
+from mamori.sast.result import Result
 from mamori.sast.service.intake import parse_report
 from tests.support import peers
 
@@ -59,3 +60,32 @@ def test_a_malformed_expected_results_file_names_the_line() -> None:
     with pytest.raises(InvalidInput) as caught:
         scorecard.parse_expected("# header\nBenchmarkTest00001,sqli,maybe,89\nBenchmarkTest00002,sqli\n")
     assert [p.loc for p in caught.value.problems] == ["line 2", "line 3"]
+
+
+def _at(path: str, line: int, cwes: list[str]) -> Result:
+    return Result(tool="t", rule_id="r", message="m", path=path, start_line=line, end_line=line, cwes=cwes)
+
+
+def test_juice_shops_labelled_lines_score_vuln_lines_against_neutral_lines() -> None:
+    """SOURCE.md: 41 vuln-lines (positives); neutral lines inside the snippets are the negatives."""
+    text = peers("sast", "juice-shop+juice-shop", "DERIVED_vuln_lines.csv").read_text()
+    labels = scorecard.parse_line_labels(text)
+    assert sum(c.real for c in labels) == 41
+    assert sum(not c.real for c in labels) == text.count(",neutral-line,")
+    positive = next(c for c in labels if c.real)
+    negative = next(c for c in labels if not c.real)
+    results = [_at(*positive.test.rsplit(":", 1)[0:1], int(positive.test.rsplit(":", 1)[1]), []),
+               _at(negative.test.rsplit(":", 1)[0], int(negative.test.rsplit(":", 1)[1]), ["CWE-79"])]  # fmt: skip
+    got = scorecard.score("t", labels, scorecard.flagged_lines(results))
+    assert (got.total("tp"), got.total("fp"), got.total("fn")) == (1, 1, 40)
+
+
+def test_railsgoats_sink_locations_are_positives_that_need_their_cwe() -> None:
+    text = peers("sast", "OWASP+railsgoat", "DERIVED_candidate_locations.csv").read_text()
+    labels = scorecard.parse_line_labels(text)
+    assert len(labels) == 19 and all(c.real for c in labels)  # SOURCE.md: 19 sink locations
+    sqli = next(c for c in labels if c.cwe == "CWE-89")
+    path, line = sqli.test.rsplit(":", 1)
+    right = scorecard.score("t", labels, scorecard.flagged_lines([_at(path, int(line), ["CWE-89"])]))
+    wrong = scorecard.score("t", labels, scorecard.flagged_lines([_at(path, int(line), ["CWE-79"])]))
+    assert (right.total("tp"), wrong.total("tp")) == (1, 0)

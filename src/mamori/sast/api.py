@@ -16,12 +16,15 @@ from mamori.sast.schemas import (
     GateOut,
     HistoryOut,
     ScanOut,
+    ScorecardOut,
+    ScorecardsOut,
     SourceOut,
     TriageIn,
     TriageOut,
+    TriageScoreOut,
     UploadOut,
 )
-from mamori.sast.service import gate, intake, queries, triage
+from mamori.sast.service import gate, intake, queries, scoring, triage
 from mamori.sast.service import github as github_service
 from mamori.sast.service.scans import Upload
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
@@ -159,3 +162,18 @@ def gate_verdict(  # noqa: PLR0917 - FastAPI passes query parameters by name
     """Findings new in head against base; `passed` is false when one of them blocks."""
     verdict = gate.evaluate(session, repo=repo, base=base, head=head, now=runtime.now(), fail_on=fail_on)
     return GateOut.model_validate(gate_report.as_json(verdict))
+
+
+@router.get("/scorecards", response_model=ScorecardsOut)
+def scorecards(_: Reader, session: SessionDep) -> ScorecardsOut:
+    """The newest scorecard of each tool and suite, and each tool judged by the team's triage."""
+    return ScorecardsOut(
+        benchmarks=[
+            ScorecardOut(tool=r.tool, suite=r.suite, at=r.at, overall=r.overall, categories=r.categories)
+            for r in scoring.latest(session)
+        ],
+        triage=[
+            TriageScoreOut(tool=t.tool, cwe=t.cwe, tp=t.tp, fp=t.fp, fn=t.fn, precision=t.precision, tpr=t.tpr)
+            for t in scoring.triage_scores(session)
+        ],
+    )

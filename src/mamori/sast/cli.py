@@ -137,24 +137,32 @@ class ScoreFormat(StrEnum):
     md = "md"
 
 
-def _score_files(expected: Path, reports: list[Path]) -> list[scorecard.ToolScore]:
-    cases = scorecard.parse_expected(expected.read_text(encoding="utf-8"), source=expected.name)
+def _score_files(expected: Path, reports: list[Path], *, lines: bool) -> list[scorecard.ToolScore]:
+    text = expected.read_text(encoding="utf-8")
+    if lines:
+        cases = scorecard.parse_line_labels(text, source=expected.name)
+    else:
+        cases = scorecard.parse_expected(text, source=expected.name)
     scores = []
     for path in reports:
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
         for run in intake.parse_report(path.read_bytes()):
-            scores.append(scorecard.score(tool_slug(run.tool), cases, scorecard.flagged(run.results)))
+            reported = scorecard.flagged_lines(run.results) if lines else scorecard.flagged(run.results)
+            scores.append(scorecard.score(tool_slug(run.tool), cases, reported))
     return scores
 
 
 @sast_app.command("scorecard")
 @handle_errors
-def scorecard_command(
+def scorecard_command(  # noqa: PLR0917 - Typer passes options by name
     reports: Annotated[list[Path] | None, typer.Argument(help="Tool reports on the labelled suite.")] = None,
     expected: Annotated[
         Path | None, typer.Option("--expected", help="BenchmarkUtils expected results (CSV) of the suite.")
     ] = None,
+    lines: Annotated[
+        bool, typer.Option("--lines", help="--expected labels lines (Juice Shop, RailsGoat), not test cases.")
+    ] = False,
     suite: Annotated[str, typer.Option("--suite", help="The suite's name, when recorded.")] = "benchmark",
     record: Annotated[bool, typer.Option("--record", help="Keep the scores (the trend over time).")] = False,
     fmt: Annotated[ScoreFormat, typer.Option("--format")] = ScoreFormat.md,
@@ -164,7 +172,7 @@ def scorecard_command(
     if expected is not None:
         if not expected.is_file():
             raise InvalidInput(f"{expected}: no such file")
-        scores = _score_files(expected, reports or [])
+        scores = _score_files(expected, reports or [], lines=lines)
         if record:
             rt = cli_support.runtime()
             with rt.sessions.begin() as session:
@@ -188,20 +196,20 @@ def scorecard_command(
     if fmt is ScoreFormat.json:
         print_json({"benchmarks": recorded, "triage": triaged})
         return
-    lines = ["| tool | suite | TPR | FPR | precision | score |", "|---|---|---|---|---|---|"]
-    lines += [
+    table = ["| tool | suite | TPR | FPR | precision | score |", "|---|---|---|---|---|---|"]
+    table += [
         f"| {r['tool']} | {r['suite']} | {r['overall']['tpr']:.1%} | {r['overall']['fpr']:.1%} "
         f"| {'n/a' if r['overall']['precision'] is None else format(r['overall']['precision'], '.1%')} "
         f"| {r['overall']['score']:+.1%} |"
         for r in recorded
     ]
-    lines += ["", "| tool | CWE | confirmed | false positives | missed | precision |", "|---|---|---|---|---|---|"]
-    lines += [
+    table += ["", "| tool | CWE | confirmed | false positives | missed | precision |", "|---|---|---|---|---|---|"]
+    table += [
         f"| {t['tool']} | {t['cwe']} | {t['tp']} | {t['fp']} | {t['fn']} "
         f"| {'n/a' if t['precision'] is None else format(t['precision'], '.1%')} |"
         for t in triaged
     ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write("\n".join(table) + "\n")
 
 
 @sast_app.command("pentest")

@@ -155,3 +155,26 @@ class GateOut(BaseModel):
     blocking: list[GateItemOut]
     new: list[GateItemOut]
     fixed: list[GateItemOut]
+
+
+class ScorecardOut(BaseModel):
+    tool: str
+    suite: str
+    at: datetime
+    overall: dict[str, float | int | None]
+    categories: list[dict[str, str | float | int | None]]
+
+
+class TriageScoreOut(BaseModel):
+    tool: str
+    cwe: str
+    tp: int
+    fp: int
+    fn: int
+    precision: float | None
+    tpr: float | None
+
+
+class ScorecardsOut(BaseModel):
+    benchmarks: list[ScorecardOut]
+    triage: list[TriageScoreOut]

@@ -1,7 +1,8 @@
 """Scoring a tool against ground truth as OWASP BenchmarkUtils does.
 
 A labelled test case is flagged when the tool reports, in that test case's file, a result whose CWE is the
-case's CWE (exactly). Per category: TP, FN (real and flagged or not), TN, FP (not real and not flagged or
+case's CWE (exactly); a labelled line (Juice Shop, RailsGoat) when a result covers that line (with the
+label's CWE when it names one). Per category: TP, FN (real and flagged or not), TN, FP (not real and not flagged or
 flagged); TPR = TP/(TP+FN), FPR = FP/(FP+TN), score (Youden's J) = TPR - FPR. Overall TPR and FPR are the
 unweighted means of the categories' (every category counts once, whatever its size), the overall score is
 their difference, and overall precision is total TP over total TP+FP.
@@ -100,6 +101,59 @@ def parse_expected(text: str, *, source: str = "expected results") -> list[Expec
         out.append(Expected(test=name, category=category, real=real.lower() == "true", cwe=f"CWE-{int(cwe)}"))
     if problems:
         raise InvalidInput("not a BenchmarkUtils expected-results file", problems=problems[:50])
+    return out
+
+
+ANY_CWE = "*"
+"""The CWE of a labelled line whose label names no CWE (Juice Shop's): any result there flags it."""
+
+
+def _line_label(row: dict[str, str], number: int, problems: list[Problem], source: str) -> Expected | None:
+    if "marker" in row and (row.get("marker") or "").strip() not in ("vuln-line", "neutral-line"):
+        return None  # Juice Shop's snippet ranges say where a challenge's code is, not what is vulnerable
+    place = (row.get("file") or "").strip()
+    line = (row.get("line") or row.get("line_or_range") or "").strip()
+    if not place or not line.isdigit():
+        problems.append(
+            Problem(loc=f"line {number}", msg=f"expected a file and a line number, got {line!r}", file=source)
+        )
+        return None
+    if "marker" in row:  # Juice Shop: vuln-line = positive, neutral-line = negative, snippet ranges skipped
+        marker = (row.get("marker") or "").strip()
+        real = {"vuln-line": True, "neutral-line": False}.get(marker)
+        if real is None:
+            return None
+        return Expected(test=f"{place}:{line}", category=(row.get("category") or "").strip(), real=real, cwe=ANY_CWE)
+    cwe_id = (row.get("cwe") or "").strip()
+    if not cwe_id.isdigit():
+        problems.append(Problem(loc=f"line {number}.cwe", msg=f"expected a CWE number, got {cwe_id!r}", file=source))
+        return None
+    category = (row.get("vuln_class") or row.get("category") or f"CWE-{cwe_id}").strip()
+    return Expected(test=f"{place}:{line}", category=category, real=True, cwe=f"CWE-{int(cwe_id)}")
+
+
+def parse_line_labels(text: str, *, source: str = "labelled lines") -> list[Expected]:
+    """Labelled lines: Juice Shop's (challenge_key, file, marker, line_or_range, category) with vuln-line and
+    neutral-line markers, or positives only (vuln_class, cwe, file, line) as RailsGoat's sink locations."""
+    problems: list[Problem] = []
+    out = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        label = _line_label(row, number, problems, source)
+        if label is not None:
+            out.append(label)
+    if problems:
+        raise InvalidInput("not a labelled-lines file", problems=problems[:50])
+    return out
+
+
+def flagged_lines(results: Iterable[Result], *, tolerance: int = 0) -> dict[str, set[str]]:
+    """ "path:line" -> the CWEs a tool reported covering that line (and ANY_CWE), `tolerance` lines around."""
+    out: dict[str, set[str]] = {}
+    for result in results:
+        first = max(1, result.start_line - tolerance)
+        last = max(result.end_line, result.start_line) + tolerance
+        for line in range(first, last + 1):
+            out.setdefault(f"{result.path}:{line}", {ANY_CWE}).update(result.cwes)
     return out
 
 
