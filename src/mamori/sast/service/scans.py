@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mamori.core import timeline
@@ -165,17 +165,50 @@ def _suppression_text(result: Result) -> str | None:
     return f"{s.kind}: {s.justification}"[:200] if s.justification else s.kind
 
 
-def _update_source(source: SastSource, result: Result, cand_prints: frozenset[str], scan: SastScan) -> None:
-    source.path, source.line, source.line_hash = result.path, result.start_line, result.line_hash or ""
-    source.text_hash = result.text_hash
-    source.message, source.severity, source.confidence = result.message, result.severity, result.confidence
-    source.cwes, source.snippet = list(result.cwes), result.snippet[:4000]
-    source.rule_id, source.rule_key = result.rule_id, identity.rule_key(result)
-    # old identities stay matchable after an algorithm or tool-fingerprint change (a version is never dropped)
-    source.fingerprints = sorted(set(source.fingerprints) | cand_prints)
-    source.tool_fingerprints = dict(result.tool_fingerprints)
-    source.suppression = _suppression_text(result)
-    source.open, source.last_scan_id, source.last_seen_at = True, scan.id, scan.uploaded_at
+def _assign(row: object, values: dict[str, object]) -> None:
+    """Set only what changed: an unchanged row stays clean and costs no UPDATE (most of a rescan)."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+def _update_source(source: SastSource, result: Result, cand_prints: frozenset[str]) -> None:
+    """The source as the tool reports it now; `last_scan_id`/`last_seen_at` are set in bulk (`_touch`)."""
+    prints = set(source.fingerprints or ())
+    _assign(
+        source,
+        {
+            "path": result.path, "line": result.start_line, "line_hash": result.line_hash or "",
+            "text_hash": result.text_hash, "message": result.message, "severity": result.severity,
+            "confidence": result.confidence, "cwes": list(result.cwes), "snippet": result.snippet[:4000],
+            "rule_id": result.rule_id, "rule_key": identity.rule_key(result),
+            "tool_fingerprints": dict(result.tool_fingerprints), "suppression": _suppression_text(result),
+            "open": True,
+        },
+    )  # fmt: skip
+    if not cand_prints <= prints:
+        # old identities stay matchable after an algorithm or tool-fingerprint change (a version is never dropped)
+        source.fingerprints = sorted(prints | cand_prints)
+
+
+def _touch(session: Session, *, scan: SastScan, source_ids: list[str], finding_ids: list[str]) -> None:
+    """Last seen by this scan: one UPDATE per 500 rows instead of one per row."""
+    for start in range(0, len(source_ids), 500):
+        chunk = source_ids[start : start + 500]
+        session.execute(
+            update(SastSource)
+            .where(SastSource.id.in_(chunk))
+            .values(last_scan_id=scan.id, last_seen_at=scan.uploaded_at)
+            .execution_options(synchronize_session=False)
+        )
+    for start in range(0, len(finding_ids), 500):
+        chunk = finding_ids[start : start + 500]
+        session.execute(
+            update(SastFinding)
+            .where(SastFinding.id.in_(chunk))
+            .values(last_seen_at=scan.uploaded_at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _sanitise(result: Result) -> None:
@@ -186,12 +219,14 @@ def _sanitise(result: Result) -> None:
             setattr(result, name, value.replace("\x00", "\ufffd"))
 
 
-def _update_finding(finding: SastFinding, result: Result, now: datetime) -> None:
-    finding.path, finding.line, finding.line_hash = result.path, result.start_line, result.line_hash or ""
-    finding.last_seen_at = now
-    if severity.at_least(result.severity, finding.severity) and result.severity != finding.severity:
-        finding.severity = result.severity  # the most severe of its tools' opinions
-    finding.suppressed, finding.suppression = result.suppressed, _suppression_text(result)  # the latest report
+def _update_finding(finding: SastFinding, result: Result) -> None:
+    values: dict[str, object] = {
+        "path": result.path, "line": result.start_line, "line_hash": result.line_hash or "",
+        "suppressed": result.suppressed, "suppression": _suppression_text(result),  # the latest report
+    }  # fmt: skip
+    if severity.at_least(result.severity, finding.severity):
+        values["severity"] = result.severity  # the most severe of its tools' opinions
+    _assign(finding, values)
 
 
 def store_scan(
@@ -219,19 +254,18 @@ def store_scan(
         outcome.fixed = []
     service = service_for(session, upload.repo)
     scan = SastScan(
-        repo=upload.repo, tool=tool, tool_version=parsed.tool_version, category=category, commit=upload.commit,
-        branch=upload.branch, pr=upload.pr, format=parsed.format, scanned_paths=scanned,
+        id=new_id(), repo=upload.repo, tool=tool, tool_version=parsed.tool_version, category=category,
+        commit=upload.commit, branch=upload.branch, pr=upload.pr, format=parsed.format, scanned_paths=scanned,
         source_name=upload.source_name[:1000], uploaded_at=now, uploaded_by=actor, result_count=len(parsed.results),
     )  # fmt: skip
     session.add(scan)
-    session.flush()
     by_id = {s.id: s for s in rows}
     state = _Repo.load(session, upload.repo)
     sla_days = kinds.policy(session).sla_days
     opened: list[tuple[SastFinding, bool]] = []
     new_findings: list[SastFinding] = []
     new_sources: list[SastSource] = []
-    results_out: list[SastScanResult] = []
+    results_out: list[dict[str, object]] = []
     for (index, known_id, status), result, count in zip(outcome.matches, results, occurrences, strict=True):
         source = by_id.get(known_id) if known_id else None
         if source is None:
@@ -243,7 +277,7 @@ def store_scan(
             state.add(finding, tool)
             source = SastSource(
                 id=new_id(), finding_id=finding.id, repo=upload.repo, tool=tool, category=category, fingerprints=[],
-                first_scan_id=scan.id, first_seen_at=now,
+                first_scan_id=scan.id, first_seen_at=now, last_scan_id=scan.id, last_seen_at=now,
             )  # fmt: skip
             new_sources.append(source)
         finding = state.findings[source.finding_id]
@@ -252,17 +286,23 @@ def store_scan(
             if finding.state == "fixed":
                 finding.state = "new"
             opened.append((finding, True))
-        _update_source(source, result, candidates[index].fingerprints, scan)
-        _update_finding(finding, result, now)
+        _update_source(source, result, candidates[index].fingerprints)
+        _update_finding(finding, result)
         results_out.append(
-            SastScanResult(
-                scan_id=scan.id, finding_id=finding.id, source_id=source.id, status=status, path=result.path,
-                line=result.start_line, occurrences=count,
-            )
+            {
+                "scan_id": scan.id, "finding_id": finding.id, "source_id": source.id, "status": status,
+                "path": result.path, "line": result.start_line, "occurrences": count,
+            }
         )  # fmt: skip
-    for batch in (new_findings, new_sources, results_out):  # parents first: the tables have no relationship()
+    for batch in (new_findings, new_sources):  # parents first: the tables have no relationship()
         session.add_all(batch)
         session.flush()
+    if results_out:  # one executemany: a result row is never read back in this transaction
+        session.execute(insert(SastScanResult), results_out)
+    _touch(
+        session, scan=scan, source_ids=[str(r["source_id"]) for r in results_out],
+        finding_ids=sorted({str(r["finding_id"]) for r in results_out}),
+    )  # fmt: skip
     _close(session, [by_id[k] for k in outcome.fixed], scan, state)
     scan.counts = outcome.counts()
     session.flush()
