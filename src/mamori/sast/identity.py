@@ -54,7 +54,8 @@ def _mark_suppressed(result: Result, lines: list[str]) -> None:
     if not 1 <= result.start_line <= len(lines) or any(s.kind == "inSource" for s in result.suppressions):
         return
     marker = in_source_marker(lines[result.start_line - 1])
-    if marker:
+    # each comment speaks to its tool: Semgrep honours only nosemgrep, Bandit (and gosec-style tools) nosec
+    if marker and marker.startswith("nosemgrep") == (result.tool == "semgrep"):
         result.suppressions.append(Suppression(kind="inSource", justification=marker))
 
 
