@@ -9,9 +9,9 @@ from html import escape
 PALETTE = ("#2f6fdf", "#d9534f", "#3a9d5d", "#b7791f", "#7b61c4", "#2c8c99")
 
 
-def bars(rows: list[tuple[str, float, float]], *, width: int = 520) -> str:
+def bars(rows: list[tuple[str, float, float]], *, width: int = 600) -> str:
     """One group per tool: (name, TPR, FPR), each 0..1, as two horizontal bars with their percentages."""
-    row_h, label_w = 44, 110
+    row_h, label_w = 44, 180
     height = row_h * len(rows) + 28
     scale = width - label_w - 60
     parts = [
