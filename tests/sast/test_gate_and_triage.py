@@ -15,7 +15,8 @@ from mamori.core.runtime import Runtime
 from mamori.demo import DEMO_CONFIG
 from mamori.sast import demo, gate_report, sarif
 from mamori.sast.models import SastFinding, SastScan, SastTriage
-from mamori.sast.service import gate, triage
+from mamori.sast.service import gate, intake, triage
+from mamori.sast.service.scans import Upload
 
 ADA = Actor(name="ada@example.com", source="api")
 
@@ -138,3 +139,17 @@ def test_a_gate_on_an_unscanned_head_is_not_found(runtime: Runtime) -> None:
     with runtime.sessions() as session:
         verdict = gate.evaluate(session, repo=demo.REPO, base="f" * 40, head=demo.HEAD, now=runtime.now())
     assert not verdict.baseline_found and len(verdict.new) == 4
+
+
+def test_a_finding_marked_fixed_by_hand_that_a_scan_still_reports_is_new_again(runtime: Runtime) -> None:
+    _seed(runtime)
+    md5 = _finding(runtime, "bandit/B324")
+    with runtime.sessions.begin() as session:
+        triage.triage(session, finding_id=md5.id, state="fixed", actor=ADA, now=runtime.now(), bus=runtime.bus)
+    with runtime.sessions.begin() as session:
+        intake.upload(
+            session, payload=(demo.DEMO_DIR / "head" / "bandit.sarif").read_bytes(), now=runtime.now(), bus=runtime.bus,
+            upload=Upload(repo=demo.REPO, commit="c9", branch="main"), read=demo._reader("head"),
+        )  # fmt: skip
+        again = session.get_one(SastFinding, md5.id)
+        assert (again.state, again.open, again.reopen_count) == ("new", True, 0)

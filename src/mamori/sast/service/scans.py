@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -45,12 +46,37 @@ def service_for(session: Session, repo: str) -> str | None:
     return None
 
 
-def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[SastSource], list[Known]]:
-    rows = list(
-        session.scalars(
-            select(SastSource).where(SastSource.repo == repo, SastSource.tool == tool, SastSource.category == category)
-        )
-    )
+class _Lazy:
+    """A row read with Core (cheap for 50,000 rows); its ORM object is loaded only when something must change
+    (most rows of a rescan never are). Reads see the latest values either way."""
+
+    def __init__(self, session: Session, model: type[SastFinding] | type[SastSource], data: dict[str, Any]) -> None:
+        self._session, self._model, self._data = session, model, data
+        self._orm: object | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._orm, name) if self._orm is not None else self._data[name]
+
+    def write(self, name: str, value: object) -> None:
+        if self._orm is None:
+            self._orm = self._session.get_one(self._model, self._data["id"])
+        setattr(self._orm, name, value)
+
+
+FindingRow = SastFinding | _Lazy
+SourceRow = SastSource | _Lazy
+Row = SastFinding | SastSource | _Lazy
+
+
+def _rows(session: Session, model: type[SastFinding] | type[SastSource], *where: Any) -> list[_Lazy]:
+    table = model.__table__
+    return [_Lazy(session, model, dict(r._mapping)) for r in session.execute(select(table).where(*where))]
+
+
+def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[_Lazy], list[Known]]:
+    rows = _rows(session, SastSource, SastSource.repo == repo, SastSource.tool == tool, SastSource.category == category)
     known = [
         Known(
             id=s.id,
@@ -60,8 +86,8 @@ def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[
             message=s.message,
             line_hash=s.line_hash,
             text_hash=s.text_hash,
-            fingerprints=frozenset(s.fingerprints),
-            tool_fingerprints=tuple(sorted(s.tool_fingerprints.items())),
+            fingerprints=frozenset(s.fingerprints or ()),
+            tool_fingerprints=tuple(sorted((s.tool_fingerprints or {}).items())),
             open=s.open,
         )
         for s in rows
@@ -93,14 +119,14 @@ class _Repo:
     """What one scan's writes need of the repository, loaded once: findings by id, open findings by place
     (for joining another tool's finding) and each finding's tools."""
 
-    findings: dict[str, SastFinding]
-    by_place: dict[tuple[str, str], list[SastFinding]]
+    findings: dict[str, FindingRow]
+    by_place: dict[tuple[str, str], list[FindingRow]]
     tools: dict[str, set[str]]
 
     @classmethod
     def load(cls, session: Session, repo: str) -> _Repo:
-        findings = {f.id: f for f in session.scalars(select(SastFinding).where(SastFinding.repo == repo))}
-        by_place: dict[tuple[str, str], list[SastFinding]] = {}
+        findings: dict[str, FindingRow] = {f.id: f for f in _rows(session, SastFinding, SastFinding.repo == repo)}
+        by_place: dict[tuple[str, str], list[FindingRow]] = {}
         for f in findings.values():
             if f.open and f.cwe:
                 by_place.setdefault((f.path, f.cwe), []).append(f)
@@ -111,7 +137,7 @@ class _Repo:
             tools.setdefault(finding_id, set()).add(tool)
         return cls(findings=findings, by_place=by_place, tools=tools)
 
-    def merge_target(self, result: Result, tool: str) -> SastFinding | None:
+    def merge_target(self, result: Result, tool: str) -> FindingRow | None:
         """An open finding of another tool at the same place with the same CWE: one finding, two sources."""
         for cwe_id in result.cwes:
             for finding in self.by_place.get((result.path, cwe_id), []):
@@ -122,7 +148,7 @@ class _Repo:
                     return finding
         return None
 
-    def add(self, finding: SastFinding, tool: str) -> None:
+    def add(self, finding: FindingRow, tool: str) -> None:
         self.findings[finding.id] = finding
         self.tools.setdefault(finding.id, set()).add(tool)
         if finding.cwe:
@@ -165,14 +191,17 @@ def _suppression_text(result: Result) -> str | None:
     return f"{s.kind}: {s.justification}"[:200] if s.justification else s.kind
 
 
-def _assign(row: object, values: dict[str, object]) -> None:
+def _assign(row: Row, values: dict[str, object]) -> None:
     """Set only what changed: an unchanged row stays clean and costs no UPDATE (most of a rescan)."""
     for name, value in values.items():
         if getattr(row, name) != value:
-            setattr(row, name, value)
+            if isinstance(row, _Lazy):
+                row.write(name, value)
+            else:
+                setattr(row, name, value)
 
 
-def _update_source(source: SastSource, result: Result, cand_prints: frozenset[str]) -> None:
+def _update_source(source: SourceRow, result: Result, cand_prints: frozenset[str]) -> None:
     """The source as the tool reports it now; `last_scan_id`/`last_seen_at` are set in bulk (`_touch`)."""
     prints = set(source.fingerprints or ())
     _assign(
@@ -188,7 +217,7 @@ def _update_source(source: SastSource, result: Result, cand_prints: frozenset[st
     )  # fmt: skip
     if not cand_prints <= prints:
         # old identities stay matchable after an algorithm or tool-fingerprint change (a version is never dropped)
-        source.fingerprints = sorted(prints | cand_prints)
+        _assign(source, {"fingerprints": sorted(prints | cand_prints)})
 
 
 def _touch(session: Session, *, scan: SastScan, source_ids: list[str], finding_ids: list[str]) -> None:
@@ -219,7 +248,7 @@ def _sanitise(result: Result) -> None:
             setattr(result, name, value.replace("\x00", "\ufffd"))
 
 
-def _update_finding(finding: SastFinding, result: Result) -> None:
+def _update_finding(finding: FindingRow, result: Result) -> None:
     values: dict[str, object] = {
         "path": result.path, "line": result.start_line, "line_hash": result.line_hash or "",
         "suppressed": result.suppressed, "suppression": _suppression_text(result),  # the latest report
@@ -262,29 +291,29 @@ def store_scan(
     by_id = {s.id: s for s in rows}
     state = _Repo.load(session, upload.repo)
     sla_days = kinds.policy(session).sla_days
-    opened: list[tuple[SastFinding, bool]] = []
+    opened: list[tuple[FindingRow, bool]] = []
     new_findings: list[SastFinding] = []
     new_sources: list[SastSource] = []
     results_out: list[dict[str, object]] = []
     for (index, known_id, status), result, count in zip(outcome.matches, results, occurrences, strict=True):
-        source = by_id.get(known_id) if known_id else None
+        source: SourceRow | None = by_id.get(known_id) if known_id else None
         if source is None:
             merged = state.merge_target(result, tool)
-            finding = merged or _new_finding(result, service=service, upload=upload, now=now, sla_days=sla_days)
             if merged is None:
-                opened.append((finding, False))
-                new_findings.append(finding)
-            state.add(finding, tool)
-            source = SastSource(
-                id=new_id(), finding_id=finding.id, repo=upload.repo, tool=tool, category=category, fingerprints=[],
-                first_scan_id=scan.id, first_seen_at=now, last_scan_id=scan.id, last_seen_at=now,
+                created = _new_finding(result, service=service, upload=upload, now=now, sla_days=sla_days)
+                opened.append((created, False))
+                new_findings.append(created)
+            state.add(merged or created, tool)
+            fresh = SastSource(
+                id=new_id(), finding_id=(merged or created).id, repo=upload.repo, tool=tool, category=category,
+                fingerprints=[], first_scan_id=scan.id, first_seen_at=now, last_scan_id=scan.id, last_seen_at=now,
             )  # fmt: skip
-            new_sources.append(source)
+            new_sources.append(fresh)
+            source = fresh
         finding = state.findings[source.finding_id]
-        if status == "reopened" or not finding.open:
-            finding.open, finding.reopen_count = True, finding.reopen_count + (status == "reopened")
-            if finding.state == "fixed":
-                finding.state = "new"
+        if status == "reopened" or not finding.open or finding.state == "fixed":  # marked fixed, yet reported
+            reopen = {"open": True, "reopen_count": finding.reopen_count + (status == "reopened")}
+            _assign(finding, {**reopen, "state": "new"} if finding.state == "fixed" else reopen)
             opened.append((finding, True))
         _update_source(source, result, candidates[index].fingerprints)
         _update_finding(finding, result)
@@ -310,18 +339,19 @@ def store_scan(
     return scan
 
 
-def _close(session: Session, sources: list[SastSource], scan: SastScan, state: _Repo) -> None:
+def _close(session: Session, sources: list[_Lazy], scan: SastScan, state: _Repo) -> None:
     """Mark the tool's unseen sources fixed; a finding is fixed when no tool reports it any more."""
-    written: list[SastScanResult] = []
+    written: list[dict[str, object]] = []
     for source in sources:
-        source.open = False
+        _assign(source, {"open": False})
         written.append(
-            SastScanResult(
-                scan_id=scan.id, finding_id=source.finding_id, source_id=source.id, status="fixed", path=source.path,
-                line=source.line, occurrences=0,
-            )
+            {
+                "scan_id": scan.id, "finding_id": source.finding_id, "source_id": source.id, "status": "fixed",
+                "path": source.path, "line": source.line, "occurrences": 0,
+            }
         )  # fmt: skip
-    session.add_all(written)
+    if written:
+        session.execute(insert(SastScanResult), written)
     session.flush()
     touched = sorted({s.finding_id for s in sources})
     still_open: set[str] = set()
@@ -333,9 +363,10 @@ def _close(session: Session, sources: list[SastSource], scan: SastScan, state: _
     for finding_id in touched:
         if finding_id not in still_open:
             finding = state.findings[finding_id]
-            finding.open = False
+            closing: dict[str, object] = {"open": False}
             if finding.state in ("new", "confirmed"):
-                finding.state = "fixed"
+                closing["state"] = "fixed"
+            _assign(finding, closing)
 
 
 def _publish(
@@ -344,7 +375,7 @@ def _publish(
     bus: EventBus,
     scan: SastScan,
     service: str | None,
-    opened: list[tuple[SastFinding, bool]],
+    opened: list[tuple[FindingRow, bool]],
     now: datetime,
 ) -> None:
     bus.publish(
