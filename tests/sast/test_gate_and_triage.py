@@ -11,6 +11,7 @@ from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
+from mamori.core.models import TimelineEvent
 from mamori.core.runtime import Runtime
 from mamori.demo import DEMO_CONFIG
 from mamori.sast import demo, gate_report, sarif
@@ -153,3 +154,12 @@ def test_a_finding_marked_fixed_by_hand_that_a_scan_still_reports_is_new_again(r
         )  # fmt: skip
         again = session.get_one(SastFinding, md5.id)
         assert (again.state, again.open, again.reopen_count) == ("new", True, 0)
+
+
+def test_scans_and_new_high_findings_land_on_the_timeline(runtime: Runtime) -> None:
+    _seed(runtime)
+    with runtime.sessions() as session:
+        titles = session.scalars(select(TimelineEvent.title).where(TimelineEvent.source == "sast")).all()
+    assert sum("new," in t and "fixed" in t for t in titles) == 4  # one per scan, with its counts
+    assert any(t.startswith("New high code finding: Pickle") for t in titles)
+    assert any("marked false_positive" in t for t in titles)

@@ -41,3 +41,16 @@ def test_rules_by_tier_and_cwe_decide_what_blocks() -> None:
     assert _blocking(items, tier=3) == ["cmdi-high"]  # no tier rule fits: the policy's default (high)
     assert _blocking(items, tier=None) == ["cmdi-high"]
     assert _blocking(items, tier=1, fail_on="critical") == []  # the command line's threshold overrides
+
+
+def test_a_rule_with_a_budget_lets_that_many_new_findings_through() -> None:
+    policy = SastPolicySpec(gate=[GateRule(cwes=["CWE-79"], fail_on="medium", budget=2)], fail_on="high")
+    xss = [_item(f"xss-{n}", "medium", "CWE-79") for n in range(3)]
+
+    def blocking(items: list[GateItem]) -> list[str]:
+        verdict = decide(repo="r", base="b", head="h", items=items, policy=policy, tier=None)
+        return [i.finding_id for i in verdict.blocking]
+
+    assert blocking(xss[:2]) == []  # within the budget
+    assert blocking(xss) == ["xss-0", "xss-1", "xss-2"]  # past it: the budget is spent, all block
+    assert blocking([*xss[:2], _item("cmdi", "high", "CWE-78")]) == ["cmdi"]  # other rules keep their own

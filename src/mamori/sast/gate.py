@@ -67,6 +67,7 @@ def decide(
 ) -> Verdict:
     """`fail_on` (the command line's) overrides every rule's threshold; rules still decide what never blocks."""
     verdict = Verdict(repo=repo, base=base, head=head, passed=True, baseline_found=baseline_found)
+    spent: dict[int, list[GateItem]] = {}
     for item in items:
         if item.status == "unchanged":
             verdict.unchanged.append(item)
@@ -86,5 +87,18 @@ def decide(
         else:
             verdict.reasons[item.finding_id] = f"new, {item.severity} (blocks at {threshold})"
             verdict.blocking.append(item)
+            spent.setdefault(id(rule), []).append(item)
+    _apply_budgets(verdict, spent, {id(r): r for r in policy.gate})
     verdict.passed = not verdict.blocking
     return verdict
+
+
+def _apply_budgets(verdict: Verdict, spent: dict[int, list[GateItem]], rules: dict[int, GateRule]) -> None:
+    """A rule with a budget lets that many of its new findings through; past it, all of them block."""
+    for key, items in spent.items():
+        rule = rules.get(key)
+        if rule is None or not rule.budget or len(items) > rule.budget:
+            continue
+        for item in items:
+            verdict.blocking.remove(item)
+            verdict.reasons[item.finding_id] = f"within the policy's budget ({len(items)} of {rule.budget})"

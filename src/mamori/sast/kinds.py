@@ -10,12 +10,17 @@ from mamori.sast.severity import SEVERITIES, check
 
 
 class GateRule(SpecModel):
-    """Which new findings block: the first rule that fits a finding's service tier and CWE decides."""
+    """Which new findings block: the first rule that fits a finding's service tier and CWE decides. Like an
+    error budget, a rule may let `budget` new findings at or above its threshold through per pull request;
+    the next one blocks (and so do the ones before it, so the budget is a number, not a choice of findings)."""
 
     tiers: list[int] = Field(default_factory=list, description="service tiers (1-4) it applies to; empty: all")
     cwes: list[str] = Field(default_factory=list, description='CWEs it applies to ("CWE-89"); empty: all')
     fail_on: str = Field(default="high", description="the lowest severity that blocks")
     block: bool = True
+    budget: int = Field(
+        default=0, ge=0, description="how many new findings this rule lets through per pull request before blocking"
+    )
 
     @field_validator("fail_on")
     @classmethod

@@ -22,6 +22,10 @@ from mamori.sast.matcher import Candidate, Known, match
 from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
 from mamori.sast.result import ParsedScan, Result, tool_slug
 
+TIMELINE_PER_SCAN = 20
+"""New or reopened high and critical findings each land on the timeline, up to this many per scan (the scan's
+own event counts them all)."""
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -395,13 +399,19 @@ def _publish(
         title=f"{scan.tool} on {scan.repo}@{scan.commit[:12]}: {new} new, {fixed} fixed",
         service=service,
         data={"scan_id": scan.id, "counts": dict(scan.counts)},
-        ref=f"/sast/scans/{scan.id}",
+        ref=f"/sast/repos/{scan.repo}",
     )
     seen: set[str] = set()
     for finding, reopened in opened:
         if finding.id in seen:
             continue
         seen.add(finding.id)
+        if severity.at_least(finding.severity, "high") and len(seen) <= TIMELINE_PER_SCAN:
+            timeline.record(
+                session, at=now, kind="finding", source="sast", service=service or finding.service,
+                title=f"{'Reopened' if reopened else 'New'} {finding.severity} code finding: {finding.title[:200]}",
+                ref=f"/sast/findings/{finding.id}", data={"path": finding.path, "line": finding.line},
+            )  # fmt: skip
         bus.publish(
             session,
             FindingOpened(
