@@ -111,3 +111,39 @@ def test_a_malformed_report_stores_nothing_and_names_the_path(cli: CliRunner, ru
     assert after == before
     missing = cli.invoke(sast_app, ["upload", str(tmp_path / "nope.sarif"), "--repo", "r", "--commit", "c"])
     assert missing.exit_code == 2
+
+
+DIFF = "\n".join(
+    [
+        "diff --git a/app/views.py b/app/views.py",
+        "index 1111111..2222222 100644",
+        "--- a/app/views.py",
+        "+++ b/app/views.py",
+        "@@ -20,3 +20,7 @@ def cache_key(value):",
+        "         return hashlib.md5(value.encode()).hexdigest()",
+        " ",  # blank context lines carry one space in a unified diff
+        " ",
+        "+def load_saved_search(blob):",
+        "+    return pickle.loads(blob)",
+        "",
+    ]
+)
+
+
+def test_the_gate_prints_a_check_run_with_annotations_on_changed_lines_only(cli: CliRunner, tmp_path: Path) -> None:
+    _upload(cli, tmp_path, "base", BASE)
+    _upload(cli, tmp_path, "head", HEAD, "--pr", "7")
+    diff = tmp_path / "pr.diff"
+    diff.write_text(DIFF)
+    args = ["gate", "--repo", "acme/api", "--base", BASE, "--head", HEAD, "--format", "check-run"]
+    done = cli.invoke(sast_app, [*args, "--diff", str(diff)])
+    assert done.exit_code == 1
+    check = json.loads(done.stdout)
+    assert (check["head_sha"], check["conclusion"], check["status"]) == (HEAD, "failure", "completed")
+    (note,) = check["output"]["annotations"]
+    assert (note["path"], note["start_line"], note["annotation_level"]) == ("app/views.py", 24, "failure")
+    assert check["output"]["summary"].startswith("<!-- mamori:sast-gate -->\n**Blocked**: 1 blocking")
+    elsewhere = tmp_path / "other.diff"
+    elsewhere.write_text(DIFF.replace("+def load_saved_search(blob):\n+    return pickle.loads(blob)\n", " x\n"))
+    quiet = json.loads(cli.invoke(sast_app, [*args, "--diff", str(elsewhere)]).stdout)
+    assert quiet["output"]["annotations"] == [] and quiet["conclusion"] == "failure"

@@ -15,7 +15,7 @@ from mamori import cli_support
 from mamori.cli_support import handle_errors, print_json
 from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput
-from mamori.sast import gate_report, pentest, scorecard, scorecard_report
+from mamori.sast import check_run, gate_report, pentest, scorecard, scorecard_report
 from mamori.sast.result import tool_slug
 from mamori.sast.schemas import FindingOut, ScanOut
 from mamori.sast.service import gate, intake, queries, scoring, triage
@@ -37,6 +37,7 @@ class GateFormat(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
+    check_run = "check-run"
 
 
 @sast_app.command("upload")
@@ -75,12 +76,15 @@ def upload_command(  # noqa: PLR0917 - Typer passes options by name
 
 @sast_app.command("gate")
 @handle_errors
-def gate_command(
+def gate_command(  # noqa: PLR0917 - Typer passes options by name
     repo: Annotated[str, typer.Option("--repo")],
     base: Annotated[str, typer.Option("--base", help="The base commit SHA (the target branch).")],
     head: Annotated[str, typer.Option("--head", help="The head commit SHA (the pull request).")],
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="The lowest severity that blocks.")] = None,
     fmt: Annotated[GateFormat, typer.Option("--format")] = GateFormat.text,
+    diff: Annotated[
+        Path | None, typer.Option("--diff", help="`git diff BASE HEAD`: check-run annotations on changed lines only.")
+    ] = None,
 ) -> None:
     """Exit 1 only when findings new in head against base, not triaged away, reach the threshold."""
     rt = cli_support.runtime()
@@ -90,6 +94,10 @@ def gate_command(
         print_json(gate_report.as_json(verdict))
     elif fmt is GateFormat.sarif:
         sys.stdout.write(json.dumps(gate_report.as_sarif(verdict), indent=2) + "\n")
+    elif fmt is GateFormat.check_run:
+        if diff is not None and not diff.is_file():
+            raise InvalidInput(f"{diff}: no such file")
+        print_json(check_run.body(verdict, diff=diff.read_text(encoding="utf-8") if diff else None))
     else:
         sys.stdout.write(gate_report.as_text(verdict) + "\n")
     if not verdict.passed:
