@@ -80,6 +80,9 @@ def test_pages_show_repos_findings_history_and_the_gate(client: TestClient, runt
     assert overview.status_code == 200 and demo.REPO in overview.text
     repo = client.get(f"/sast/repos/{demo.REPO}")
     assert repo.status_code == 200 and "app/views.py:24" in repo.text and "false_positive" in repo.text
+    by_service = client.get("/sast/services/jobs-api")
+    assert by_service.status_code == 200 and "app/views.py:24" in by_service.text
+    assert "app/views.py" not in client.get("/sast/services/jobs-web").text
     gate = client.get("/sast/gate", params={"repo": demo.REPO, "base": demo.BASE, "head": demo.HEAD})
     assert 'data-verdict="blocked"' in gate.text and "BLOCKS" in gate.text
     assert client.get("/sast/gate", params={"repo": demo.REPO, "base": demo.BASE, "head": "0"}).status_code == 404

@@ -35,10 +35,30 @@ def repo_findings(request: Request, repo: str, session: SessionDep, _: Viewer, s
         "sast/findings.html",
         {
             "repo": repo,
+            "base_path": f"/sast/repos/{repo}",
             "show": show,
             "findings": rows,
             "tools": queries.tools_by_finding(session, [f.id for f in rows]),
             "scans": queries.list_scans(session, repo=repo, limit=20),
+        },
+    )
+
+
+@router.get("/sast/services/{service}", response_class=HTMLResponse)
+def service_findings(
+    request: Request, service: str, session: SessionDep, _: Viewer, show: str = "open"
+) -> HTMLResponse:
+    rows = queries.list_findings(session, service=service, open_only=show == "open")
+    return render(
+        request,
+        "sast/findings.html",
+        {
+            "repo": f"service {service}",
+            "base_path": f"/sast/services/{service}",
+            "show": show,
+            "findings": rows,
+            "tools": queries.tools_by_finding(session, [f.id for f in rows]),
+            "scans": [],
         },
     )
 

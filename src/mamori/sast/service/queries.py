@@ -22,11 +22,19 @@ def tools_by_finding(session: Session, finding_ids: list[str]) -> dict[str, list
 
 
 def list_findings(
-    session: Session, *, repo: str | None = None, open_only: bool = False, state: str | None = None, limit: int = 5000
+    session: Session,
+    *,
+    repo: str | None = None,
+    service: str | None = None,
+    open_only: bool = False,
+    state: str | None = None,
+    limit: int = 5000,
 ) -> list[SastFinding]:
     stmt = select(SastFinding).order_by(SastFinding.repo, SastFinding.path, SastFinding.line, SastFinding.id)
     if repo:
         stmt = stmt.where(SastFinding.repo == repo)
+    if service:
+        stmt = stmt.where(SastFinding.service == service)
     if open_only:
         stmt = stmt.where(SastFinding.open.is_(True))
     if state:
