@@ -163,3 +163,19 @@ def test_scans_and_new_high_findings_land_on_the_timeline(runtime: Runtime) -> N
     assert sum("new," in t and "fixed" in t for t in titles) == 4  # one per scan, with its counts
     assert any(t.startswith("New high code finding: Pickle") for t in titles)
     assert any("marked false_positive" in t for t in titles)
+
+
+def test_a_partial_head_scan_says_nothing_of_files_it_did_not_scan(runtime: Runtime) -> None:
+    _seed(runtime)
+    with runtime.sessions.begin() as session:
+        empty = b'{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Bandit"}}, "results": []}]}'
+        for commit, scope in (("p1", ["docs/"]), ("p2", ["app/"])):
+            intake.upload(
+                session, payload=empty, now=runtime.now(), bus=runtime.bus,
+                upload=Upload(repo=demo.REPO, commit=commit, pr=9, scanned_paths=scope),
+            )  # fmt: skip
+    with runtime.sessions() as session:
+        outside = gate.evaluate(session, repo=demo.REPO, base=demo.BASE, head="p1", now=runtime.now())
+        inside = gate.evaluate(session, repo=demo.REPO, base=demo.BASE, head="p2", now=runtime.now())
+    assert outside.fixed == [] and outside.passed
+    assert sorted(i.rule for i in inside.fixed) == ["bandit/B105", "bandit/B324", "bandit/B602"]

@@ -11,6 +11,7 @@ from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.models import Service
 from mamori.sast import kinds
 from mamori.sast.gate import GateItem, Verdict, decide
+from mamori.sast.matcher import in_scope
 from mamori.sast.models import SastFinding, SastScan, SastScanResult
 from mamori.sast.service.queries import tools_by_finding
 from mamori.sast.service.triage import is_triaged_away
@@ -45,7 +46,11 @@ def evaluate(
     if not head_scans:
         raise NotFound(f"no scan of {repo} at {head}: upload the head commit's results first")
     base_scans, in_base = _seen_at(session, repo, base)
-    head_tools = set(session.scalars(select(SastScan.tool).where(SastScan.id.in_(head_scans))))
+    coverage: dict[str, list[list[str] | None]] = {}
+    for tool, scanned in session.execute(
+        select(SastScan.tool, SastScan.scanned_paths).where(SastScan.id.in_(head_scans))
+    ):
+        coverage.setdefault(tool, []).append(scanned)
     ids = sorted(in_head | in_base)
     findings = {f.id: f for f in _load(session, ids)}
     tools = tools_by_finding(session, ids)
@@ -55,10 +60,10 @@ def evaluate(
         finding_tools = tuple(tools.get(finding_id, []))
         if finding_id in in_head:
             status = "unchanged" if finding_id in in_base else "new"
-        elif head_tools & set(finding_tools):
+        elif any(in_scope(finding.path, scope) for tool in finding_tools for scope in coverage.get(tool, [])):
             status = "fixed"
         else:
-            continue  # a tool that did not scan head says nothing about it
+            continue  # no head scan of its tools looked at its file: head says nothing about it
         items.append(_item(finding, finding_tools, status, now))
     service = next((f.service for f in findings.values() if f.service), None)
     tier = session.scalar(select(Service.tier).where(Service.name == service)) if service else None
