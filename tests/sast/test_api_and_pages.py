@@ -89,6 +89,8 @@ def test_pages_show_repos_findings_history_and_the_gate(client: TestClient, runt
     finding_id = gate.text.split('href="/sast/findings/', 1)[1].split('"', 1)[0]
     page = client.get(f"/sast/findings/{finding_id}")
     assert page.status_code == 200 and "pickle.loads(blob)" in page.text and "feature/saved-searches" in page.text
+    assert "def load_saved_search(blob):" in page.text  # the code context around the line, from the checkout
+    assert "&gt;   24  " in page.text  # the flagged line is marked
     refused = client.post(
         f"/sast/findings/{finding_id}/triage", data={"csrf_token": csrf, "state": "wont_fix", "reason": ""}
     )

@@ -11,6 +11,8 @@ from mamori.sast import fingerprint
 from mamori.sast.matcher import Candidate
 from mamori.sast.result import Result, Suppression
 
+CONTEXT_LINES = 3
+"""Lines kept above and below a flagged line as its code context."""
 SourceReader = Callable[[str], str | None]
 """Repository-relative path -> the file's text at the scanned commit, or None when it is not at hand."""
 
@@ -73,6 +75,9 @@ def assign_line_hashes(results: list[Result], read: SourceReader | None) -> None
                 hashes, lines = known
                 _mark_suppressed(result, lines)
                 if 1 <= result.start_line <= len(lines):
+                    first = max(1, result.start_line - CONTEXT_LINES)
+                    last = min(len(lines), max(result.end_line, result.start_line) + CONTEXT_LINES)
+                    result.context, result.context_start = "\n".join(lines[first - 1 : last]), first
                     result.text_hash = fingerprint.text_hash(without_marker(lines[result.start_line - 1]))
                 if not result.line_hash:
                     result.line_hash = fingerprint.line_hash_at(hashes, result.start_line)

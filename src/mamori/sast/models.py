@@ -96,6 +96,8 @@ class SastSource(Base):
     fingerprints: Mapped[list[str]] = mapped_column(JSONType, default=list)
     tool_fingerprints: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     snippet: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[str] = mapped_column(Text, default="")
+    context_start: Mapped[int] = mapped_column(Integer, default=0)
     suppression: Mapped[str | None] = mapped_column(String(200), nullable=True)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
     first_scan_id: Mapped[str] = mapped_column(String(32))

@@ -37,6 +37,10 @@ class Result:
     snippet: str = ""
     line_hash: str | None = None
     """GitHub's primaryLocationLineHash (from the file, or computed from source at upload)"""
+    context: str = ""
+    """A few lines around the flagged one, from the checkout given at upload (the code context shown)"""
+    context_start: int = 0
+    """The line number of the first line of `context`"""
     text_hash: str = ""
     """A whitespace-blind hash of the flagged line's own text (from source, else the snippet's first line)"""
     tool_fingerprints: dict[str, str] = field(default_factory=dict)

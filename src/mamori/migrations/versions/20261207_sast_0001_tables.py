@@ -120,6 +120,8 @@ def upgrade() -> None:
     sa.Column('fingerprints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('tool_fingerprints', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('snippet', sa.Text(), nullable=False),
+    sa.Column('context', sa.Text(), nullable=False),
+    sa.Column('context_start', sa.Integer(), nullable=False),
     sa.Column('suppression', sa.String(length=200), nullable=True),
     sa.Column('open', sa.Boolean(), nullable=False),
     sa.Column('first_scan_id', sa.String(length=32), nullable=False),

@@ -214,6 +214,7 @@ def _update_source(source: SourceRow, result: Result, cand_prints: frozenset[str
             "path": result.path, "line": result.start_line, "line_hash": result.line_hash or "",
             "text_hash": result.text_hash, "message": result.message, "severity": result.severity,
             "confidence": result.confidence, "cwes": list(result.cwes), "snippet": result.snippet[:4000],
+            "context": result.context[:8000], "context_start": result.context_start,
             "rule_id": result.rule_id, "rule_key": identity.rule_key(result),
             "tool_fingerprints": dict(result.tool_fingerprints), "suppression": _suppression_text(result),
             "open": True,
