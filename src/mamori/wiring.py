@@ -35,6 +35,7 @@ from mamori.incidents.alerts import burns as incident_burns
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.response import service as incident_response
 from mamori.integrations import notify, tickets
+from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.vulns import events as vulns_events
@@ -50,6 +51,7 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
     gamedays_plugin.plugin,
     findings_plugin.plugin,
     delivery_plugin.plugin,
+    sast_plugin.plugin,
 ]
 
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
