@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,3 +61,25 @@ def login(client: TestClient, runtime: Runtime) -> Login:
         return csrf_of(client.get("/services").text)
 
     return do
+
+
+def demo_runtime(tmp_path: Path, *, secret_key: str, **settings: Any) -> Runtime:
+    """A runtime on a fresh SQLite file in `tmp_path`, migrated, started and seeded with the demo organisation
+    (as `make demo` serves it)."""
+    from mamori import demo
+    from mamori.core import migrate
+    from mamori.core.config import load_settings
+    from mamori.core.db import make_engine
+    from mamori.wiring import build_runtime, start
+
+    url = f"sqlite:///{tmp_path / 'mamori.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    made = load_settings(
+        env={}, data_dir=tmp_path, database_url=url, secret_key=secret_key, session_cookie_secure=False, **settings
+    )
+    runtime = build_runtime(made)
+    start(runtime)
+    demo.seed(runtime)
+    return runtime

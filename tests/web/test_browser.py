@@ -14,12 +14,9 @@ import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from mamori import demo
-from mamori.core import migrate
-from mamori.core.config import load_settings
-from mamori.core.db import make_engine
 from mamori.web.app import create_app
-from mamori.wiring import build_runtime, start
 from tests.support import require_binary
+from tests.web.conftest import demo_runtime
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -42,20 +39,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'mamori.db'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    settings = load_settings(
-        env={},
-        data_dir=tmp_path,
-        database_url=url,
-        secret_key="browser-test-secret-0123456789",
-        session_cookie_secure=False,
-    )
-    runtime = build_runtime(settings)
-    start(runtime)
-    demo.seed(runtime)
+    runtime = demo_runtime(tmp_path, secret_key="browser-test-secret-0123456789")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -16,16 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori import demo
-from mamori.core import migrate
-from mamori.core.config import load_settings
-from mamori.core.db import make_engine
 from mamori.core.runtime import Runtime
 from mamori.incidents.models import AlertGroup
 from mamori.incidents.oncall import service as paging
 from mamori.web import admin_pages, pages
 from mamori.web.app import create_app
-from mamori.wiring import build_runtime, start
-from tests.web.conftest import post_login
+from tests.web.conftest import demo_runtime, post_login
 
 BASE = "https://testserver"
 MAX_PAGES = 600
@@ -89,21 +85,7 @@ def same_site(page: str, href: str) -> str | None:
 
 @pytest.fixture
 def demo_client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'mamori.db'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    settings = load_settings(
-        env={},
-        data_dir=tmp_path,
-        database_url=url,
-        secret_key="crawl-test-secret-0123456789",
-        session_cookie_secure=False,
-        base_url=BASE,
-    )
-    runtime = build_runtime(settings)
-    start(runtime)
-    demo.seed(runtime)
+    runtime = demo_runtime(tmp_path, secret_key="crawl-test-secret-0123456789", base_url=BASE)
     with TestClient(create_app(runtime), base_url=BASE, raise_server_exceptions=False) as client:
         answer = post_login(
             client, data={"email": demo.DEMO_EMAIL, "password": demo.DEMO_PASSWORD}, follow_redirects=False

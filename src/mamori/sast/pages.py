@@ -3,7 +3,6 @@ history across scans (and the triage form), the pull-request gate view, and the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,6 +12,7 @@ from mamori.core.errors import MamoriError, NotFound
 from mamori.sast import charts
 from mamori.sast.service import gate, queries, scoring, triage
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
+from mamori.web.forms import form_day
 from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -98,7 +98,7 @@ def triage_form(  # noqa: PLR0917 - FastAPI passes form fields by name
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
-        until = datetime.combine(datetime.fromisoformat(accepted_until).date(), time(), UTC) if accepted_until else None
+        until = form_day(accepted_until)
     except ValueError:
         return _detail(request, session, finding_id, error=f"accepted until: not a date: {accepted_until!r}")
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,6 +14,7 @@ from mamori.vulns.models import VulnAdvisory, VulnFeedItem, VulnFinding, VulnSyn
 from mamori.vulns.service import findings, queries
 from mamori.vulns.states import JUSTIFICATIONS, STATES
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, Writer, require
+from mamori.web.forms import form_day
 from mamori.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +96,7 @@ def triage(  # noqa: PLR0917 - FastAPI passes form fields by name
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        until = datetime.combine(datetime.fromisoformat(accepted_until).date(), time(), UTC) if accepted_until else None
+        until = form_day(accepted_until)
     except ValueError:
         return _detail(request, session, finding_id, error=f"accepted until: not a date: {accepted_until!r}")
     try:
