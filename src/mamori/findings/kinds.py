@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from mamori.core.catalog import check_email
 from mamori.core.errors import Problem
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
-from mamori.core.urls import check_http_url
 from mamori.findings import ownership
 from mamori.findings.detections import CloudTrailDetectionSpec
 from mamori.findings.risk import DEFAULT_SLA_DAYS, PRIORITIES, BusinessHours
+from mamori.integrations.notify import Recipients
 
 
 class AccountMapping(SpecModel):
@@ -101,22 +101,8 @@ class PullSource(SpecModel):
         return self
 
 
-class DigestTargets(SpecModel):
-    slack_channel: str | None = None
-    email: list[str] = Field(default_factory=list)
-    webhook: str | None = None
-
-    @field_validator("webhook")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        return None if value is None else check_http_url(value)
-
-    @field_validator("email")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        for address in value:
-            check_email(address)
-        return value
+DigestTargets = Recipients
+"""Whom the digest goes to (the shared `integrations.notify.Recipients`)."""
 
 
 class FindingsPolicySpec(SpecModel):

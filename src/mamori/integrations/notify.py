@@ -20,10 +20,13 @@ from email.utils import parseaddr
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
+from pydantic import Field, field_validator
 
+from mamori.core.catalog import check_email
 from mamori.core.config import Settings
+from mamori.core.documents import SpecModel
 from mamori.core.errors import ValidationFailed
-from mamori.core.urls import is_http_url
+from mamori.core.urls import check_http_url, is_http_url
 from mamori.integrations import webhooks
 from mamori.integrations.email import send_email
 from mamori.integrations.errors import DeliveryError
@@ -33,6 +36,28 @@ from mamori.integrations.text import slack_escape
 log = logging.getLogger(__name__)
 
 CHANNELS = ("email", "slack", "webhook")
+
+
+class Recipients(SpecModel):
+    """Whom a configuration document tells (a digest, a report): a Slack channel, addresses, a webhook."""
+
+    slack_channel: str | None = None
+    email: list[str] = Field(default_factory=list)
+    webhook: str | None = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            check_email(address)
+        return value
+
+
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 """What fits every channel unquoted: an email Message-ID's left part (dot-atom), an HTTP header, Slack metadata."""
 SLACK_EVENT_TYPE = "mamori_delivery"

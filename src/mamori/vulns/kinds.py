@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
-from mamori.core.catalog import check_email
 from mamori.core.errors import Problem, ValidationFailed
 from mamori.core.manifest import MAMORI_API, Bundle, Document, KindDef, SpecModel, stored_specs
 from mamori.core.urls import check_http_url
+from mamori.integrations.notify import Recipients
 from mamori.vulns.priority import DEFAULT_SLA_DAYS, PRIORITIES
 
 
@@ -33,22 +33,8 @@ class Feed(SpecModel):
         return check_http_url(value)
 
 
-class Digest(SpecModel):
-    slack_channel: str | None = None
-    email: list[str] = Field(default_factory=list)
-    webhook: str | None = None
-
-    @field_validator("webhook")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        return None if value is None else check_http_url(value)
-
-    @field_validator("email")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        for address in value:
-            check_email(address)
-        return value
+Digest = Recipients
+"""Whom the digest goes to (the shared `integrations.notify.Recipients`)."""
 
 
 class VulnerabilityPolicySpec(SpecModel):
