@@ -91,6 +91,14 @@ class IncidentStatusUpdated(_IncidentEvent):
     by: str
 
 
+class IncidentUpdatePosted(_IncidentEvent):
+    """A status update was posted, with or without a change of status (a drill scores its cadence from these)."""
+
+    type: ClassVar[str] = "incidents.incident_update_posted"
+    audience: str
+    by: str
+
+
 class IncidentResolved(_IncidentEvent):
     type: ClassVar[str] = "incidents.incident_resolved"
     by: str

@@ -22,6 +22,7 @@ from mamori.incidents.events import (
     IncidentRoleAssigned,
     IncidentSeverityChanged,
     IncidentStatusUpdated,
+    IncidentUpdatePosted,
     PostmortemPublished,
 )
 from mamori.incidents.kinds import stored as config
@@ -188,8 +189,24 @@ def post_update(
     if status is not None:
         set_status(session, runtime, incident=incident, status=status, actor=actor, now=now)
     _entry(session, incident, at=now, kind="update", actor=actor.name, text=text, audience=audience)
+    _audit(session, incident, actor=actor, action="update", at=now, after={"audience": audience, "text": text})
     _schedule_reminder(session, incident, now=now)
+    event = IncidentUpdatePosted(**_fields(session, incident, now=now), audience=audience, by=actor.name)
+    runtime.bus.publish(session, event, now=now)
     return incident
+
+
+def _audit(session: Session, incident: Incident, *, actor: Actor, action: str, at: datetime, **change: Any) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="Incident",
+        object_id=str(incident.number),
+        at=at,
+        before=change.get("before"),
+        after=change.get("after"),
+    )
 
 
 def set_status(
@@ -254,13 +271,18 @@ def assign_role(
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
     incident = get(session, ref)
+    session.refresh(incident, with_for_update=True)  # read-modify-write of the roles document
     roles = dict(incident.roles)
+    before = dict(roles)
     if role == "sme":
         roles["sme"] = sorted(set(roles.get("sme", [])) | {user})
     else:
         roles[role] = user
     incident.roles = roles
     _entry(session, incident, at=now, kind="role", actor=actor.name, text=f"{user} is {role}")
+    _audit(
+        session, incident, actor=actor, action="assign_role", at=now, before={"roles": before}, after={"roles": roles}
+    )
     event = IncidentRoleAssigned(**_fields(session, incident, now=now), role=role, person=user, by=actor.name)
     runtime.bus.publish(session, event, now=now)
     return incident
@@ -269,6 +291,7 @@ def assign_role(
 def add_note(session: Session, *, ref: str, text: str, actor: Actor, now: datetime) -> Incident:
     incident = get(session, ref)
     _entry(session, incident, at=now, kind="note", actor=actor.name, text=text)
+    _audit(session, incident, actor=actor, action="note", at=now, after={"text": text})
     return incident
 
 
