@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,13 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from mamori.core.runtime import Runtime
 from mamori.delivery.models import DeliveryDeploy
 from mamori.web.app import create_app
 from tests.conftest import T0, issue_token
-from tests.support import free_port, require_binary
+from tests.support import free_port, require_binary, serving
 
 CONFIG = """
 global: {{scrape_interval: 1s, scrape_timeout: 1s}}
@@ -31,16 +29,8 @@ scrape_configs:
 
 @pytest.fixture
 def mamori_server(runtime: Runtime) -> Iterator[int]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(runtime)) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 @pytest.mark.slow

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from mamori.core import auth, manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
 from mamori.flags import counts
 from mamori.web.app import create_app
+from tests.support import serving
 
 WEB_FLAGS: dict[str, Any] = {
     "flags": {
@@ -85,26 +82,10 @@ def flags_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
     return runtime
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(flags_runtime: Runtime) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(flags_runtime), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(flags_runtime)) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)

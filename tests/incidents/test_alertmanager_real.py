@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from mamori.core.runtime import Runtime
@@ -20,7 +17,7 @@ from mamori.incidents.models import Alert, AlertGroup, Intake
 from mamori.web.app import create_app
 from tests.conftest import issue_token
 from tests.incidents.fakes import apply_config, install_fakes
-from tests.support import require_binary
+from tests.support import free_port, require_binary, serving
 
 pytestmark = pytest.mark.slow
 
@@ -41,24 +38,10 @@ receivers:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def mamori_server(runtime: Runtime) -> Iterator[int]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(runtime)) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def _wait(predicate: object, timeout: float = 30.0) -> None:
@@ -75,7 +58,7 @@ def test_real_alertmanager_webhook_is_stored_and_routed(runtime: Runtime, mamori
     apply_config(runtime, tmp_path / "config")
     fakes = install_fakes(runtime)
     token = issue_token(runtime, "ingest")
-    am_port, cluster = _free_port(), ""
+    am_port, cluster = free_port(), ""
     config = tmp_path / "am.yml"
     config.write_text(AM_CONFIG.format(mamori_port=mamori_server, token=token))
     proc = subprocess.Popen(

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from mamori import demo
 from mamori.web.app import create_app
-from tests.support import require_binary
+from tests.support import require_binary, serving
 from tests.web.conftest import demo_runtime
 
 CHROMIUM_ARGS = [
@@ -30,27 +26,11 @@ CHROMIUM_ARGS = [
 SCREENSHOT = Path("/tmp/mamori-catalog.png")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     runtime = demo_runtime(tmp_path, secret_key="browser-test-secret-0123456789")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(runtime)) as base:
+        yield base
     runtime.engine.dispose()
 
 

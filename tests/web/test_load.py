@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from mamori.core import manifest
@@ -29,7 +28,7 @@ from mamori.incidents.models import AlertGroup, Intake
 from mamori.integrations.notify import InMemoryNotifier, Notifiers
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory, issue_token
-from tests.support import free_port
+from tests.support import serving
 
 CLIENTS, ROUNDS = 16, 12
 CONFIG = """\
@@ -68,18 +67,8 @@ def served(make_runtime: RuntimeFactory, tmp_path: Path) -> Iterator[tuple[Runti
     runtime = make_runtime(states=[Notifiers({"email": email})], job_poll_seconds=0.05)
     (tmp_path / "c.yaml").write_text(CONFIG)
     manifest.apply(runtime, manifest.load(tmp_path / "c.yaml", runtime.kinds), actor=Actor("t", "config"))
-    port = free_port()
-    config = uvicorn.Config(create_app(runtime, run_worker=True), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield runtime, f"http://127.0.0.1:{port}", email
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(create_app(runtime, run_worker=True)) as base:
+        yield runtime, base, email
 
 
 @pytest.mark.slow
