@@ -341,3 +341,11 @@ def test_the_last_active_admin_is_never_pruned_or_deleted(runtime: Runtime, tmp_
         user = auth.find_user(session, "alice@example.com")
         assert user is not None and user.active
         assert next(e.action for e in audit.list_entries(session) if e.object_id == "jobs-api") == "delete"
+
+
+def test_pruning_an_unknown_kind_is_refused_before_anything_changes(runtime: Runtime, tmp_path: Path) -> None:
+    root = write(tmp_path, **{"users.yaml": USER_EXAMPLE})
+    with pytest.raises(ValidationFailed, match=r"cannot prune unknown kind\(s\) Servce"):
+        manifest.apply(runtime, manifest.load(root, runtime.kinds), actor=CONFIG, prune=True, prune_kinds=["Servce"])
+    with runtime.sessions() as session:
+        assert auth.find_user(session, "alice@example.com") is None, "the whole apply was refused"

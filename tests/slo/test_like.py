@@ -20,15 +20,11 @@ def test_like_agrees_with_sqlite_on_generated_patterns_and_values() -> None:
     db.execute("PRAGMA case_sensitive_like = ON")  # SLO filters compare case-sensitively
     rng = random.Random(20261207)
     alphabet = "ab/._"
-    checked = 0
     for _ in range(4000):
         pattern = "".join(rng.choice("ab/%_%") for _ in range(rng.randint(0, 7)))
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
-        escaped_value = value  # values carry no wildcards' meaning; only the pattern does
-        expected = _sqlite_like(db, escaped_value, pattern)
+        expected = _sqlite_like(db, value, pattern)  # a value's % and _ are plain text; only the pattern's match
         assert bool(LikePattern(pattern).fullmatch(value)) is expected, (pattern, value)
-        checked += 1
-    assert checked == 4000
 
 
 def test_a_pattern_with_many_percent_signs_on_a_long_field_does_not_backtrack() -> None:

@@ -267,6 +267,12 @@ def apply(
         for doc in ordered:
             _apply_one(ctx, doc, registry, report)
         if prune:
+            known = {k for _, k in registry.kinds}
+            unknown = sorted(set(prune_kinds or ()) - known)
+            if unknown:
+                raise ValidationFailed(
+                    f"cannot prune unknown kind(s) {', '.join(unknown)}; kinds: {', '.join(sorted(known))}"
+                )
             kinds = set(prune_kinds) if prune_kinds else {d.kind for d in bundle.documents}
             _prune(ctx, bundle, registry, report, kinds=kinds)
         if dry_run:
