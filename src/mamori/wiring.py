@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 from sqlalchemy import MetaData
+from sqlalchemy.orm import Session
 
 from mamori.core import catalog, jobs
 from mamori.core import plugin as core_plugin
@@ -29,10 +30,12 @@ from mamori.flags import ramps as flag_ramps
 from mamori.gamedays import events as gameday_events
 from mamori.gamedays import plugin as gamedays_plugin
 from mamori.gamedays.service import reactions as gameday_reactions
+from mamori.gamedays.service import safety as gameday_safety
 from mamori.incidents import events as incident_events
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
 from mamori.incidents.alerts import service as incident_alerts
+from mamori.incidents.oncall import drills as incident_drills
 from mamori.incidents.response import service as incident_response
 from mamori.integrations import notify, tickets
 from mamori.sast import plugin as sast_plugin
@@ -128,6 +131,7 @@ DRILL_RESPONSE_EVENTS: list[type[Event]] = [
     incident_events.IncidentSeverityChanged,
     incident_events.IncidentRoleAssigned,
     incident_events.IncidentStatusUpdated,
+    incident_events.IncidentUpdatePosted,
     incident_events.IncidentResolved,
     incident_events.PostmortemPublished,
 ]
@@ -169,6 +173,14 @@ def resolve_drill_incidents(ctx: JobContext, event: gameday_events.DrillEnded) -
             incident_response.set_status(
                 ctx.session, ctx.runtime, incident=incident, status="resolved", actor=actor, now=ctx.now
             )
+
+
+def drill_rules(session: Session, drill_id: str) -> incident_drills.DrillRules | None:
+    """What a drill allows the incident flow (paging only its participants, tickets if its scenario says so)."""
+    found = gameday_safety.safety_of(session, drill_id)
+    if found is None:
+        return None
+    return incident_drills.DrillRules(found.drill_id, found.pageable, file_tickets=found.file_tickets)
 
 
 def _delivery_incident_declared(ctx: JobContext, event: incident_events.IncidentDeclared) -> None:
@@ -242,6 +254,8 @@ def build_runtime(
         for kind, factory in plugin.states.items():
             if kind not in given:
                 runtime.states.put(factory(runtime))
+    if incident_drills.DrillPolicy not in given:
+        runtime.states.put(incident_drills.DrillPolicy(drill_rules))
     subscribe(runtime)
     return runtime
 

@@ -197,3 +197,27 @@ def test_a_team_gets_each_expectation_one_of_its_members_is_credited_with_once()
         ("backend", 2.0, 50.0, ("ack", "ic")),
         ("security", 1.0, 25.0, ("ic",)),
     ]
+
+
+def test_updates_without_a_status_change_keep_the_cadence_and_a_change_posted_with_its_update_counts_once() -> None:
+    s = spec({"id": "u", "statusUpdates": {"firstWithin": "15m", "cadence": "30m"}})
+    timeline = [
+        e(10, scoring.STATUS_UPDATED, "alice@x.io", status="identified", incident_id="i1"),
+        e(10, scoring.UPDATE_POSTED, "alice@x.io", audience="internal", incident_id="i1"),  # the same act
+        e(35, scoring.UPDATE_POSTED, "alice@x.io", audience="internal", incident_id="i1"),  # no change: counts
+        e(60, scoring.UPDATE_POSTED, "alice@x.io", audience="internal", incident_id="i1"),
+        e(80, scoring.STATUS_UPDATED, "bob@x.io", status="monitoring", incident_id="i1"),  # a change, no update
+    ]
+    got = only(scoring.score(s, timeline, start=T0, end=at(100), now=at(100)))
+    assert got.outcome == "met" and got.met_at == at(10)
+    assert [(x.at, x.kind) for x in got.evidence] == [
+        (at(10), scoring.UPDATE_POSTED),
+        (at(35), scoring.UPDATE_POSTED),
+        (at(60), scoring.UPDATE_POSTED),
+        (at(80), scoring.STATUS_UPDATED),
+    ]
+    assert got.credited == ("alice@x.io", "bob@x.io")
+    # without the updates that changed nothing, the gaps 10 -> 80 and the first update alone would miss the cadence
+    fewer = [x for x in timeline if not (x.kind == scoring.UPDATE_POSTED and x.at != at(10))]
+    worse = only(scoring.score(s, fewer, start=T0, end=at(100), now=at(100)))
+    assert worse.points == pytest.approx(0.5 + 0.5 * 1 / 2, abs=1e-4)

@@ -12,7 +12,8 @@ Semantics:
   two, since under-declaring is the costlier mistake (fewer people, slower updates).
 - Status updates: half the points for the first update by its deadline, half for keeping the cadence (the share
   of gaps between updates, and from the last update to the incident's resolution or the drill's end, that were
-  no longer than the cadence).
+  no longer than the cadence). An update is a posted update (with or without a change of status) or a change of
+  status made without posting one; a change posted with its update is that one update.
 - Each point is credited to the people whose actions are its evidence (a role counts for its holder and for
   whoever assigned it), for the debrief rather than for a ranking.
 """
@@ -36,6 +37,7 @@ DECLARED = "incident_declared"
 SEVERITY_CHANGED = "severity_changed"
 ROLE_ASSIGNED = "role_assigned"
 STATUS_UPDATED = "status_updated"
+UPDATE_POSTED = "update_posted"
 INCIDENT_RESOLVED = "incident_resolved"
 POSTMORTEM = "postmortem_published"
 FLAG_CHANGED = "flag_changed"
@@ -54,6 +56,7 @@ ENTRY_KINDS = (
     SEVERITY_CHANGED,
     ROLE_ASSIGNED,
     STATUS_UPDATED,
+    UPDATE_POSTED,
     INCIDENT_RESOLVED,
     POSTMORTEM,
     FLAG_CHANGED,
@@ -160,6 +163,19 @@ ENTRY_OF = {
 """Which timeline entry meets each kind of expectation, and the field that must name what it expects."""
 
 
+def _same_act(entry: Entry) -> tuple[datetime, object]:
+    return entry.at, entry.data.get("incident_id")
+
+
+def _updates(entries: Sequence[Entry]) -> list[Entry]:
+    """Posted updates, and changes of status made without posting one (the status change an update carries is
+    published with it, at the same instant for the same incident: it is not a second update)."""
+    posted = {_same_act(e) for e in entries if e.kind == UPDATE_POSTED}
+    return [
+        e for e in entries if e.kind == UPDATE_POSTED or (e.kind == STATUS_UPDATED and _same_act(e) not in posted)
+    ]
+
+
 def _matcher(expectation: Expectation) -> Callable[[Entry], bool]:
     """The test an entry must pass to meet `expectation` (built once: timelines can be long)."""
     entry_kind, field_name = ENTRY_OF[expectation.kind]
@@ -225,7 +241,7 @@ def _judge(expectation: Expectation, entries: Sequence[Entry], window: _Window) 
     deadline = anchor + _deadline_of(expectation)
     counted = [e for e in entries if e.at >= anchor and (kind == "postmortem" or e.at <= window.closes)]
     matches = _matcher(expectation)
-    hits = [e for e in counted if matches(e)]
+    hits = _updates(counted) if kind == "status_updates" else [e for e in counted if matches(e)]
     if not hits:
         still = deadline > window.now and (window.end is None or kind == "postmortem")
         outcome = "pending" if still else "missed"

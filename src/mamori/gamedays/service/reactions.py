@@ -30,6 +30,7 @@ RESPONSE_KINDS = {
     "incidents.incident_severity_changed": scoring.SEVERITY_CHANGED,
     "incidents.incident_role_assigned": scoring.ROLE_ASSIGNED,
     "incidents.incident_status_updated": scoring.STATUS_UPDATED,
+    "incidents.incident_update_posted": scoring.UPDATE_POSTED,
     "incidents.incident_resolved": scoring.INCIDENT_RESOLVED,
     "incidents.postmortem_published": scoring.POSTMORTEM,
 }
@@ -45,6 +46,7 @@ KEPT_FIELDS = (
     "status",
     "step",
     "channel",
+    "audience",
 )
 
 
@@ -59,6 +61,7 @@ def _text(kind: str, data: dict[str, Any], actor: str | None) -> str:
         scoring.SEVERITY_CHANGED: f"severity {data.get('previous')} -> {data.get('severity')}{who}",
         scoring.ROLE_ASSIGNED: f"{data.get('person')} is {data.get('role')}{who}",
         scoring.STATUS_UPDATED: f"status {data.get('status')}{who}",
+        scoring.UPDATE_POSTED: f"{data.get('audience', 'internal')} update posted{who}",
         scoring.INCIDENT_RESOLVED: f"incident #{data.get('number')} resolved{who}",
         scoring.POSTMORTEM: f"postmortem of #{data.get('number')} published{who}",
     }

@@ -31,7 +31,7 @@ from mamori.incidents.events import AlertGroupPaged
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import EscalationPolicySpec, Notify
 from mamori.incidents.models import Alert, AlertGroup, Notification, NotificationAttempt
-from mamori.incidents.oncall import rotation
+from mamori.incidents.oncall import drills, rotation
 from mamori.incidents.oncall.notifiers import NotifyError, Page, message
 from mamori.integrations.notify import Notifier, Notifiers, UpdatingNotifier
 
@@ -134,9 +134,13 @@ def _users_for(session: Session, notify: Notify, *, now: datetime) -> list[str]:
 
 
 def page_targets(session: Session, runtime: Runtime, group: AlertGroup, notify: Notify, *, now: datetime) -> int:
-    """Create notifications (and their send jobs) for everyone a step names; returns how many."""
-    created = 0
+    """Create notifications (and their send jobs) for everyone a step names; returns how many. A drill's group
+    pages only the drill's participants, whatever the step names (the others get a skipped notification)."""
+    created, rules = 0, drills.rules_of_group(session, runtime, group.id)
     for email in _users_for(session, notify, now=now):
+        if not drills.may_page(rules, email):
+            _notification(session, group, email, "none", "", now=now, status="skipped", error=_not_in(rules))
+            continue
         user = auth.find_user(session, email)  # case-insensitive: User documents keep the case they were given
         if user is None:
             created += _notification(
@@ -145,13 +149,19 @@ def page_targets(session: Session, runtime: Runtime, group: AlertGroup, notify: 
             continue
         for channel, target, delay in _contacts(user):
             created += _notification(session, group, email, channel, target, now=now, delay=delay)
-    if notify.team:
+    if notify.team and rules is not None:  # a team's channel reaches people outside the drill
+        _notification(session, group, None, "team", notify.team, now=now, status="skipped", error=_not_in(rules))
+    elif notify.team:
         team = session.scalar(select(Team).where(Team.name == notify.team))
         if team is not None and team.slack_channel:
             created += _notification(session, group, None, "slack", team.slack_channel, now=now)
         if team is not None and team.email:
             created += _notification(session, group, None, "email", team.email, now=now)
     return created
+
+
+def _not_in(rules: drills.DrillRules | None) -> str:
+    return f"not a participant of drill {rules.drill_id if rules else '?'}"
 
 
 def _contacts(user: User) -> list[tuple[str, str, timedelta]]:

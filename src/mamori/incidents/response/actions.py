@@ -18,6 +18,7 @@ from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.jobs import JobContext
 from mamori.core.runtime import Runtime
 from mamori.incidents.models import ActionItem, Incident
+from mamori.incidents.oncall import drills
 from mamori.integrations import DeliveryError
 from mamori.integrations.tickets import TRACKERS, TicketRequest, TicketTracker, Trackers, file_once
 
@@ -67,6 +68,7 @@ def file_item(
 ) -> ActionItem:
     """Ask for an action item to be filed; the filing job runs in the background. Filing twice is refused."""
     item = get_item(session, item_id)
+    drills.refuse_ticket(_drill_rules(session, runtime, item))  # a drill files no real ticket unless its scenario says
     if tracker_name not in TRACKERS:
         raise ValidationFailed(f"tracker must be one of {', '.join(TRACKERS)}, not {tracker_name!r}")
     tracker(runtime, tracker_name)  # configured?
@@ -117,6 +119,11 @@ def _service_repository(session: Session, name: str) -> str | None:
     return found.repository if found is not None else None
 
 
+def _drill_rules(session: Session, runtime: Runtime, item: ActionItem) -> drills.DrillRules | None:
+    incident = session.get(Incident, item.incident_id)
+    return drills.rules_of_group(session, runtime, incident.group_id) if incident is not None else None
+
+
 def ticket_for(session: Session, runtime: Runtime, item: ActionItem) -> TicketRequest:
     incident = session.get(Incident, item.incident_id)
     base = runtime.settings.base_url.rstrip("/")
@@ -124,7 +131,7 @@ def ticket_for(session: Session, runtime: Runtime, item: ActionItem) -> TicketRe
     team = catalog.service_team(session, incident.service) if incident and incident.service else None
     return TicketRequest(
         marker=marker(item.id),
-        title=item.title,
+        title=drills.mark(item.title) if _drill_rules(session, runtime, item) else item.title,
         body=f"Action item from the postmortem of {title}" + (f" (team {team})." if team else "."),
         labels=("mamori",),
         facts=(("Owner", item.owner or "-"), ("Incident", f"{base}/incidents/{item.incident_id}")),

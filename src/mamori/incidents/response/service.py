@@ -27,6 +27,7 @@ from mamori.incidents.events import (
 )
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import ActionItem, AlertGroup, Incident, IncidentEntry, Postmortem
+from mamori.incidents.oncall import drills
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 ROLES = ("commander", "deputy", "scribe", "communications", "sme")
@@ -80,6 +81,7 @@ def declare(
         raise NotFound(f"no alert group {group_id!r}")
     if not title.strip():
         raise ValidationFailed("an incident needs a title")
+    title = drills.mark(title.strip()) if drills.rules_of_group(session, runtime, group_id) else title
     service = service or (group.service if group else None)
     number = int(session.scalar(select(func.max(Incident.number))) or 0) + 1
     incident = Incident(
@@ -186,6 +188,7 @@ def post_update(
     incident = get(session, ref)
     if audience not in ("internal", "external"):
         raise ValidationFailed("audience must be internal or external")
+    text = drills.checked_update(drills.rules_of_group(session, runtime, incident.group_id), audience, text)
     if status is not None:
         set_status(session, runtime, incident=incident, status=status, actor=actor, now=now)
     _entry(session, incident, at=now, kind="update", actor=actor.name, text=text, audience=audience)
