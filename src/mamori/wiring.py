@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import MetaData
@@ -41,8 +43,11 @@ from mamori.integrations import notify, tickets
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
+from mamori.slo.service import Plans as SloPlans
+from mamori.slo.service import drills as slo_drills
 from mamori.vulns import events as vulns_events
 from mamori.vulns import plugin as vulns_plugin
+from mamori.vulns.service import drills as vulns_drills
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +115,9 @@ def subscribe(runtime: Runtime) -> None:
     # A real page-level SLO burn on a drill's service aborts the drill; a release freeze is a response it scores.
     bus.subscribe(slo_events.BurnAlertFired, "gamedays.abort_on_slo_burn", gameday_reactions.abort_on_slo_burn)
     bus.subscribe(slo_events.ReleaseFreezeStarted, "gamedays.record_freeze", gameday_reactions.record_freeze)
+    # A drill's SLO events go to a drill-only slice (no budget counts them); its news item to the triage queue.
+    bus.subscribe(gameday_events.DrillSloEventsInjected, "slo.drill_slice", drill_slo_events_to_slice)
+    bus.subscribe(gameday_events.DrillNewsInjected, "vulns.drill_finding", drill_news_to_triage)
     # Mamori's own OSV findings join the security-findings queue as sources of tool "osv" (one finding per
     # package x advisory x location, whichever tools report it).
     bus.subscribe(vulns_events.FindingOpened, "findings.osv_opened", _osv_into_findings)
@@ -173,6 +181,48 @@ def resolve_drill_incidents(ctx: JobContext, event: gameday_events.DrillEnded) -
             incident_response.set_status(
                 ctx.session, ctx.runtime, incident=incident, status="resolved", actor=actor, now=ctx.now
             )
+
+
+def drill_slo_events_to_slice(ctx: JobContext, event: gameday_events.DrillSloEventsInjected) -> None:
+    """A drill's SLO events are kept in a drill-only slice of the SLO; what they would have burnt joins the
+    drill's timeline (an SLO that is not applied says so there)."""
+    where = {"drill_id": event.drill_id, "inject_id": event.inject_id, "at": event.at}
+    try:
+        got = slo_drills.take_drill_events(
+            ctx.session,
+            **where,
+            slo=event.slo,
+            good=event.good,
+            total=event.total,
+            over=timedelta(seconds=event.over_seconds),
+            plans=ctx.runtime.state(SloPlans),
+        )
+    except NotFound as exc:
+        gameday_reactions.record_taken(ctx.session, **where, text=exc.detail, data={"taken": False})
+        return
+    data = {"taken": True, "slo": got.slo, "objectives": [asdict(o) for o in got.objectives]}
+    gameday_reactions.record_taken(ctx.session, **where, text=got.text(), data=data)
+
+
+def drill_news_to_triage(ctx: JobContext, event: gameday_events.DrillNewsInjected) -> None:
+    """A drill's vendor-breach news item becomes a drill finding in the vulns triage queue (no SLA, no exposure)."""
+    finding, _ = vulns_drills.open_drill_finding(
+        ctx.session,
+        drill_id=event.drill_id,
+        inject_id=event.inject_id,
+        title=event.title,
+        vendor=event.vendor,
+        summary=event.summary,
+        link=event.link,
+        now=ctx.now,
+    )
+    text = (
+        f"in the vulns triage queue as drill finding {finding.priority} {finding.title} (/vulns/findings/{finding.id})"
+    )
+    data = {"taken": True, "finding": finding.id, "priority": finding.priority}
+    gameday_reactions.record_taken(
+        ctx.session, drill_id=event.drill_id, inject_id=event.inject_id, at=event.at, text=text, data=data
+    )
 
 
 def drill_rules(session: Session, drill_id: str) -> incident_drills.DrillRules | None:

@@ -51,6 +51,12 @@ class SloEventsInject(SpecModel):
     total: int = Field(ge=1)
     over: PositiveDuration = timedelta(minutes=5)
 
+    @model_validator(mode="after")
+    def _good_within_total(self) -> SloEventsInject:
+        if self.good > self.total:
+            raise ValueError(f"good ({self.good}) cannot be more than total ({self.total})")
+        return self
+
 
 class NewsInject(SpecModel):
     """A vendor-breach news item or an advisory for the vulnerability watch."""

@@ -45,6 +45,7 @@ RELEASE_FROZEN = "release_frozen"
 ACTION = "action"
 CLUE_REVEALED = "clue_revealed"
 CHAOS = "chaos_activity"
+INJECT_TAKEN = "inject_taken"
 NOTE = "note"
 ENTRY_KINDS = (
     INJECT_FIRED,
@@ -64,6 +65,7 @@ ENTRY_KINDS = (
     ACTION,
     CLUE_REVEALED,
     CHAOS,
+    INJECT_TAKEN,
     NOTE,
     "started",
     "ended",

@@ -68,7 +68,7 @@ def compose(session: Session, *, now: datetime) -> Digest:
     open_rows = list(
         session.scalars(
             select(VulnFinding)
-            .where(VulnFinding.state.in_(OPEN_STATES))
+            .where(VulnFinding.state.in_(OPEN_STATES), VulnFinding.kind != "drill")  # drills are not news
             .order_by(VulnFinding.priority, VulnFinding.due_at)
         )
     )

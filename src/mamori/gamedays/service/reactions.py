@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mamori.core.audit import Actor
 from mamori.core.events import Event
@@ -141,3 +142,23 @@ def record_freeze(ctx: JobContext, event: Event) -> None:
                 data={"service": service},
                 dedupe_key=f"event:{event.event_id}:{drill.id}",
             )
+
+
+def record_taken(
+    session: Session, *, drill_id: str, inject_id: str, at: datetime, text: str, data: dict[str, Any]
+) -> None:
+    """What another domain made of one of the drill's injects (its drill-only SLO slice, its drill finding in the
+    triage queue) joins the drill's timeline, once."""
+    drill = session.get(Drill, drill_id)
+    if drill is None:
+        log.warning("inject %s names drill %s, which does not exist", inject_id, drill_id)
+        return
+    add_entry(
+        session,
+        drill,
+        at=at,
+        kind=scoring.INJECT_TAKEN,
+        text=text,
+        data={"inject": inject_id, **data},
+        dedupe_key=f"taken:{drill_id}:{inject_id}",
+    )

@@ -49,8 +49,9 @@ def list_findings(
         query = query.where(VulnFinding.kind == kind)
     if package:
         query = query.where(VulnFinding.package == package)
-    if overdue_at is not None:
+    if overdue_at is not None:  # a game day's drill finding has no SLA
         query = query.where(VulnFinding.state.in_(OPEN_STATES), VulnFinding.due_at < overdue_at)
+        query = query.where(VulnFinding.kind != "drill")
     query = query.order_by(VulnFinding.priority, VulnFinding.due_at, VulnFinding.id).limit(limit)
     return list(session.scalars(query))
 
@@ -64,7 +65,8 @@ def exposure(session: Session, *, now: datetime) -> dict[str, Any]:
     by_age: dict[str, int] = {label: 0 for _, label in AGE_BUCKETS} | {">90d": 0}
     by_service: dict[str, dict[str, int]] = defaultdict(lambda: {"open": 0, "breached": 0})
     breached = accepted = 0
-    for f in session.scalars(select(VulnFinding).where(VulnFinding.state.in_([*OPEN_STATES, "risk_accepted"]))):
+    counted = VulnFinding.state.in_([*OPEN_STATES, "risk_accepted"]), VulnFinding.kind != "drill"  # not drills
+    for f in session.scalars(select(VulnFinding).where(*counted)):
         if f.state == "risk_accepted":
             accepted += 1
             continue

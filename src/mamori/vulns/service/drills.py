@@ -1,0 +1,67 @@
+"""A game day's vendor-breach news item, in the triage queue as a drill finding (`kind` drill): triaged like a
+vendor incident (the vendor's criticality, a credential leak flagged for rotation), but with no due date, so no
+SLA counts it, and left out of the exposure figures, the digest and the service timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.vulns import kinds
+from mamori.vulns.models import VulnFinding
+from mamori.vulns.vendor_match import leaks_credentials
+from mamori.vulns.watch import CRITICALITY_PRIORITY
+
+DRILL_KIND = "drill"
+
+
+def drill_key(drill_id: str, inject_id: str) -> str:
+    return f"drill|{drill_id}|{inject_id}"[:900]
+
+
+def open_drill_finding(
+    session: Session,
+    *,
+    drill_id: str,
+    inject_id: str,
+    title: str,
+    vendor: str | None,
+    summary: str,
+    link: str | None,
+    now: datetime,
+) -> tuple[VulnFinding, bool]:
+    """The drill finding of one news inject (created once: a repeated delivery returns the existing one, False)."""
+    key = drill_key(drill_id, inject_id)
+    existing = session.scalar(select(VulnFinding).where(VulnFinding.key == key))
+    if existing is not None:
+        return existing, False
+    spec = kinds.vendors(session).get(vendor) if vendor else None
+    priority = CRITICALITY_PRIORITY[spec.criticality if spec else "medium"]
+    reasons = [
+        f"drill {drill_id}: no SLA, not counted in exposure",
+        f"vendor criticality {spec.criticality if spec else 'unknown'}",
+    ]
+    if leaks_credentials(f"{title}\n{summary}"):
+        priority = "P1"
+        reasons.insert(1, "credentials or tokens leaked: rotate (drill)")
+    finding = VulnFinding(
+        key=key,
+        kind=DRILL_KIND,
+        vendor=vendor,
+        team=spec.owner if spec else None,
+        title=(title if title.startswith("[DRILL]") else f"[DRILL] {title}")[:500],
+        evidence=summary,
+        link=link,
+        priority=priority,
+        priority_reasons=reasons,
+        state="new",
+        due_at=None,
+        first_seen_at=now,
+        last_seen_at=now,
+        state_changed_at=now,
+    )
+    session.add(finding)
+    session.flush()
+    return finding, True
