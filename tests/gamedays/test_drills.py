@@ -233,6 +233,26 @@ def test_an_aborted_drill_says_which_chaos_rollbacks_to_run(
     Worker(runtime).run_until_idle()
     with runtime.sessions.begin() as s:
         drills.abort(s, runtime, drill_id=drill_id, reason="stop", actor=GM, now=runtime.now())
+    Worker(runtime).run_until_idle()  # the abort switch's rollback job: a process provider is not run on the server
+    with runtime.sessions() as s:
+        notes = [e.text for e in entries.entries_of(s, drill_id) if e.data.get("undo")]
+    assert notes == ["rollback scale-back-up: a process provider is not run by Mamori; run it by hand"]
+
+
+def test_a_finished_drill_names_the_chaos_rollbacks_to_run(runtime: Runtime, clock: FixedClock, tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "experiment.json").write_text(json.dumps(EXPERIMENT))
+    scenario = SCENARIO.replace(
+        "  expectations:", "    - {id: fault, at: 2m, chaos: {experiment: experiment.json}}\n  expectations:"
+    )
+    apply(runtime, root, scenario)
+    drill_id = start(runtime)
+    clock.advance(minutes=2)
+    Worker(runtime).run_until_idle()
+    with runtime.sessions.begin() as s:
+        drills.finish(s, runtime, drill_id=drill_id, actor=GM, now=runtime.now())
+    Worker(runtime).run_until_idle()
     with runtime.sessions() as s:
         notes = [e.text for e in entries.entries_of(s, drill_id) if e.data.get("undo")]
     assert notes == ["run the rollbacks of Kill a checkout pod: scale-back-up"]

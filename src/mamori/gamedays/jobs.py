@@ -9,7 +9,7 @@ from typing import Any
 from mamori.core.audit import Actor
 from mamori.core.jobs import JobContext, JobKind, Payload
 from mamori.core.runtime import PeriodicSpec
-from mamori.gamedays.service import drills
+from mamori.gamedays.service import drills, rollbacks
 
 
 class DrillJob(Payload):
@@ -44,5 +44,6 @@ JOBS: list[JobKind[Any]] = [
     JobKind(drills.START_JOB, DrillJob, start_drill),
     JobKind(drills.INJECT_JOB, InjectJob, run_inject),
     JobKind(drills.END_JOB, DrillJob, end_drill),
+    JobKind(rollbacks.ROLLBACK_JOB, rollbacks.RollbackJob, rollbacks.run),
 ]
 PERIODIC: list[PeriodicSpec] = []

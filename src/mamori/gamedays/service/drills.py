@@ -26,6 +26,7 @@ from mamori.gamedays.kinds import KIND
 from mamori.gamedays.models import Drill, DrillInject
 from mamori.gamedays.scenario import GameDaySpec, Inject
 from mamori.gamedays.schemas import DrillOut, InjectOut, ScenarioOut
+from mamori.gamedays.service import rollbacks
 from mamori.gamedays.service.entries import add_entry, drill_ids_of, entries_of
 
 log = logging.getLogger(__name__)
@@ -260,9 +261,12 @@ def reveal(session: Session, runtime: Runtime, *, drill_id: str, inject_id: str,
     return drill
 
 
-def _note_fault_to_undo(session: Session, drill: Drill, inject: Inject, *, now: datetime) -> None:
-    """Mamori runs no experiment itself (that would run a scenario's commands on the server): when a drill stops,
-    the timeline says what to undo, by name."""
+def _note_fault_to_undo(session: Session, drill: Drill, inject: Inject, *, aborted: bool, now: datetime) -> None:
+    """Mamori runs no experiment itself (the game master runs it and imports its journal). The abort switch runs a
+    chaos inject's rollbacks (`rollbacks.run`, a job); otherwise the timeline says what to undo, by name."""
+    if inject.chaos is not None and inject.chaos.rollbacks and aborted:
+        rollbacks.enqueue(session, drill, inject, now=now)
+        return
     if inject.chaos is not None and inject.chaos.rollbacks:
         document = inject.chaos.document or {}
         names = [str(a.get("name")) for a in document.get("rollbacks") or [] if isinstance(a, dict)]
@@ -285,7 +289,8 @@ def _stop(session: Session, runtime: Runtime, drill: Drill, *, outcome: str, rea
             if row.job_id is not None:
                 jobs.cancel(session, job_id=row.job_id, now=now)
         elif row.status == "fired" and row.kind in ("chaos", "fis"):
-            _note_fault_to_undo(session, drill, next(i for i in spec.injects if i.id == row.inject_id), now=now)
+            inject = next(i for i in spec.injects if i.id == row.inject_id)
+            _note_fault_to_undo(session, drill, inject, aborted=outcome == "aborted", now=now)
         elif row.status == "fired" and row.kind == "alert":
             alert = next(i.alert for i in spec.injects if i.id == row.inject_id)
             assert alert is not None
