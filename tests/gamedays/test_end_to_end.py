@@ -1,5 +1,6 @@
-"""A real `mamori serve` process: a drill pages a participant by e-mail (a real SMTP server), the test acts as
-the responder over HTTP, the score matches what was done, and the abort leaves nothing open."""
+"""A real `mamori serve` process: a drill pages a participant by e-mail (a real SMTP server) and nobody else its
+route names, the test acts as the responder over HTTP (a customer-facing update is refused), the score matches
+what was done, and the abort leaves nothing open and nothing counted in the real metrics."""
 
 from __future__ import annotations
 
@@ -41,7 +42,12 @@ spec:
     - {id: declare, after: page, declare: {severity: SEV2, within: 2m}}
     - {id: ic, after: page, assignRole: {role: commander, within: 2m}}
     - {id: comms, after: page, assignRole: {role: communications, within: 2m}}
+    - {id: updates, after: page, statusUpdates: {firstWithin: 2m}}
 """
+# the drill route's policy names carol too: only the drill's participant (bob) may be paged
+DRILL_PAGING = PAGING.replace(
+    "notify: {users: [bob@example.com]}", "notify: {users: [carol@example.com, bob@example.com]}"
+)
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
@@ -63,7 +69,8 @@ def server(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str], dict[
     config = tmp_path / "config"
     config.mkdir()
     (config / "users.yaml").write_text("---\n".join(USER % {"name": n} for n in ("alice", "bob", "carol")))
-    (config / "paging.yaml").write_text(PAGING)
+    assert DRILL_PAGING != PAGING
+    (config / "paging.yaml").write_text(DRILL_PAGING)
     (config / "scenario.yaml").write_text(SCENARIO)
     env = {
         **os.environ,
@@ -116,7 +123,7 @@ def test_a_drill_pages_bob_who_responds_over_http_and_the_score_matches(
     drill_id = drill.json()["id"]
 
     mail = wait_for("the page by e-mail", lambda: [m for m in inbox.messages if b"[DRILL] Checkout 5xx" in m])
-    assert b"bob@example.com" in mail[0] and not any(b"carol@example.com" in m for m in inbox.messages)
+    assert b"bob@example.com" in mail[0]
     (group,) = api.get("/api/v1/alert-groups", headers=admin).json()
     assert api.post(f"/api/v1/alert-groups/{group['id']}/acknowledge", headers=bob).status_code == 200
     declared = api.post(
@@ -131,16 +138,28 @@ def test_a_drill_pages_bob_who_responds_over_http_and_the_score_matches(
     )
     assert role.status_code == 200, role.text
 
+    customer = api.post(
+        f"/api/v1/incidents/{ref}/updates", json={"text": "we are down", "audience": "external"}, headers=bob
+    )
+    assert customer.status_code == 409 and "no customer-facing" in customer.text
+    update = api.post(f"/api/v1/incidents/{ref}/updates", json={"text": "rolling back the deploy"}, headers=bob)
+    assert update.status_code == 200, update.text
+    incident = api.get(f"/api/v1/incidents/{ref}", headers=admin).json()
+    assert incident["title"] == "[DRILL] checkout" and incident["status"] == "investigating"
+
     def recorded() -> list[str] | None:
         kinds = [e["kind"] for e in api.get(f"/api/v1/gamedays/drills/{drill_id}/timeline", headers=admin).json()]
-        return kinds if {"acknowledged", "incident_declared", "role_assigned"} <= set(kinds) else None
+        wanted = {"acknowledged", "incident_declared", "role_assigned", "update_posted"}
+        return kinds if wanted <= set(kinds) else None
 
-    wait_for("the responses on the drill's timeline", recorded)
+    kinds = wait_for("the responses on the drill's timeline", recorded)
+    assert kinds.count("update_posted") == 1  # the refused customer update left nothing
     score = api.post(f"/api/v1/gamedays/drills/{drill_id}/score", headers=admin).json()
     got = {o["id"]: o["outcome"] for o in score["expectations"]}
-    assert got == {"ack": "met", "declare": "met", "ic": "met", "comms": "pending"}
+    assert got == {"ack": "met", "declare": "met", "ic": "met", "comms": "pending", "updates": "met"}
     bob_score = next(p for p in score["participants"] if p["user"] == "bob@example.com")
-    assert sorted(bob_score["credited"]) == ["ack", "declare", "ic"] and bob_score["points"] == 3.0
+    assert sorted(bob_score["credited"]) == ["ack", "declare", "ic", "updates"] and bob_score["points"] == 4.0
+    assert not any(b"carol@example.com" in m for m in inbox.messages)
 
     aborted = api.post(f"/api/v1/gamedays/drills/{drill_id}/abort", json={"reason": "end of test"}, headers=bob)
     assert aborted.status_code == 200 and aborted.json()["status"] == "aborted"
@@ -151,3 +170,7 @@ def test_a_drill_pages_bob_who_responds_over_http_and_the_score_matches(
         return all(g["status"] == "resolved" for g in groups) and incident["status"] == "resolved"
 
     wait_for("the drill's alert and incident to be resolved", closed)
+    real = api.get("/api/v1/metrics/incidents", headers=admin).json()
+    assert (real["alert_groups"], real["incidents"], real["mtta_seconds"], real["mttr_seconds"]) == (0, 0, None, None)
+    assert real["incidents_by_severity"] == {} and real["trends"]["total"] == 0
+    assert api.get("/api/v1/metrics/oncall", headers=admin).json()["people"] == []
