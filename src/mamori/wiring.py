@@ -186,22 +186,23 @@ def resolve_drill_incidents(ctx: JobContext, event: gameday_events.DrillEnded) -
 def drill_slo_events_to_slice(ctx: JobContext, event: gameday_events.DrillSloEventsInjected) -> None:
     """A drill's SLO events are kept in a drill-only slice of the SLO; what they would have burnt joins the
     drill's timeline (an SLO that is not applied says so there)."""
-    where = {"drill_id": event.drill_id, "inject_id": event.inject_id, "at": event.at}
+    ids, at = {"drill_id": event.drill_id, "inject_id": event.inject_id}, event.at
     try:
         got = slo_drills.take_drill_events(
             ctx.session,
-            **where,
+            **ids,
             slo=event.slo,
             good=event.good,
             total=event.total,
             over=timedelta(seconds=event.over_seconds),
+            at=at,
             plans=ctx.runtime.state(SloPlans),
         )
     except NotFound as exc:
-        gameday_reactions.record_taken(ctx.session, **where, text=exc.detail, data={"taken": False})
+        gameday_reactions.record_taken(ctx.session, **ids, at=at, text=exc.detail, data={"taken": False})
         return
     data = {"taken": True, "slo": got.slo, "objectives": [asdict(o) for o in got.objectives]}
-    gameday_reactions.record_taken(ctx.session, **where, text=got.text(), data=data)
+    gameday_reactions.record_taken(ctx.session, **ids, at=at, text=got.text(), data=data)
 
 
 def drill_news_to_triage(ctx: JobContext, event: gameday_events.DrillNewsInjected) -> None:

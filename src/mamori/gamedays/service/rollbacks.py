@@ -79,7 +79,8 @@ def _literal_configuration(document: dict[str, Any]) -> dict[str, Any]:
 
 def execute(document: dict[str, Any], activities: list[dict[str, Any]]) -> dict[str, Any]:
     """Run `activities` as the experiment's rollbacks with chaoslib; returns the journal of that run."""
-    from chaoslib.rollback import run_rollbacks  # the chaostoolkit package (dev extra; optional at run time)
+    # the chaostoolkit package (dev extra; optional at run time: without it the timeline says what to run by hand)
+    from chaoslib.rollback import run_rollbacks  # type: ignore[import-untyped]
 
     title = str(document.get("title") or "experiment")
     experiment = {"title": title, "method": document.get("method") or [], "rollbacks": activities}
