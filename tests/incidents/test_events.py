@@ -15,6 +15,7 @@ from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.incidents import events
 from mamori.incidents.alerts import service
+from mamori.incidents.oncall.drills import DrillPolicy, DrillRules
 from mamori.incidents.response import service as response
 from tests.incidents.fakes import apply_config, install_fakes
 from tests.incidents.test_escalation import LATENCY, fire
@@ -53,6 +54,8 @@ def of(seen: list[Event], cls: type[Event]) -> list[Event]:
 def test_a_drill_publishes_every_event_with_its_labels(runtime: Runtime, clock: FixedClock, tmp_path: Path) -> None:
     apply_config(runtime, tmp_path / "c")
     fakes = install_fakes(runtime)
+    # the drill's rules, as the gamedays domain would give them through the wiring: bob takes part
+    runtime.states.put(DrillPolicy(lambda _s, drill: DrillRules(drill, frozenset({"bob@example.com"}))))
     seen = record(runtime)
     group_id = fire(runtime, DRILL)
     Worker(runtime).run_until_idle()
