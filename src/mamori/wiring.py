@@ -118,6 +118,7 @@ def subscribe(runtime: Runtime) -> None:
     # A drill's SLO events go to a drill-only slice (no budget counts them); its news item to the triage queue.
     bus.subscribe(gameday_events.DrillSloEventsInjected, "slo.drill_slice", drill_slo_events_to_slice)
     bus.subscribe(gameday_events.DrillNewsInjected, "vulns.drill_finding", drill_news_to_triage)
+    bus.subscribe(gameday_events.DrillEnded, "vulns.close_drill_findings", close_drill_findings)
     # Mamori's own OSV findings join the security-findings queue as sources of tool "osv" (one finding per
     # package x advisory x location, whichever tools report it).
     bus.subscribe(vulns_events.FindingOpened, "findings.osv_opened", _osv_into_findings)
@@ -224,6 +225,10 @@ def drill_news_to_triage(ctx: JobContext, event: gameday_events.DrillNewsInjecte
     gameday_reactions.record_taken(
         ctx.session, drill_id=event.drill_id, inject_id=event.inject_id, at=event.at, text=text, data=data
     )
+
+
+def close_drill_findings(ctx: JobContext, event: gameday_events.DrillEnded) -> None:
+    vulns_drills.close_drill_findings(ctx.session, drill_id=event.drill_id, outcome=event.outcome, now=ctx.now)
 
 
 def drill_rules(session: Session, drill_id: str) -> incident_drills.DrillRules | None:

@@ -152,3 +152,11 @@ def test_drill_news_is_a_triage_finding_no_sla_or_exposure_counts(
     login()
     page = client.get(f"/gamedays/drills/{drill_id}/timeline")
     assert "drill-only SLO slice of apply-for-job" in page.text and "drill finding P1" in page.text
+
+    with runtime.sessions.begin() as s:
+        drills.abort(s, runtime, drill_id=drill_id, reason="done", actor=GM, now=runtime.now())
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as s:
+        assert queries.list_findings(s, state=["open"]) == []  # the aborted drill leaves nothing to triage
+        closed = queries.get_finding(s, finding.id)
+        assert closed.state == "fixed" and [c.body for c in closed.comments] == [f"drill {drill_id} aborted: closed"]

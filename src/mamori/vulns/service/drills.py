@@ -1,6 +1,6 @@
 """A game day's vendor-breach news item, in the triage queue as a drill finding (`kind` drill): triaged like a
 vendor incident (the vendor's criticality, a credential leak flagged for rotation), but with no due date, so no
-SLA counts it, and left out of the exposure figures, the digest and the service timeline."""
+SLA counts it, and left out of the exposure figures and the digest. When the drill ends it is closed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.vulns import kinds
-from mamori.vulns.models import VulnFinding
+from mamori.vulns.models import VulnComment, VulnFinding
+from mamori.vulns.states import OPEN_STATES
 from mamori.vulns.vendor_match import leaks_credentials
 from mamori.vulns.watch import CRITICALITY_PRIORITY
 
@@ -65,3 +66,17 @@ def open_drill_finding(
     session.add(finding)
     session.flush()
     return finding, True
+
+
+def close_drill_findings(session: Session, *, drill_id: str, outcome: str, now: datetime) -> int:
+    """When a drill ends, its findings leave the triage queue (state fixed, with a comment saying why)."""
+    closed = 0
+    query = select(VulnFinding).where(VulnFinding.kind == DRILL_KIND, VulnFinding.key.startswith(f"drill|{drill_id}|"))
+    for finding in session.scalars(query.with_for_update()):
+        if finding.state not in OPEN_STATES:
+            continue
+        finding.state, finding.state_changed_at = "fixed", now
+        finding.comments.append(VulnComment(at=now, author="gamedays", body=f"drill {drill_id} {outcome}: closed"))
+        closed += 1
+    session.flush()
+    return closed
