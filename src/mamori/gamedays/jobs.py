@@ -24,6 +24,11 @@ class InjectJob(Payload):
 SCRIPT = Actor.system("gamedays")
 
 
+def run_rollbacks(ctx: JobContext, payload: InjectJob) -> None:
+    """The abort switch's rollbacks of one fired chaos inject (enqueued once per drill and inject)."""
+    rollbacks.run(ctx.session, ctx.runtime, drill_id=payload.drill, inject_id=payload.inject, now=ctx.now)
+
+
 def start_drill(ctx: JobContext, payload: DrillJob) -> None:
     drill = drills.get(ctx.session, payload.drill, lock=True)
     if drill.status == "scheduled":
@@ -44,6 +49,6 @@ JOBS: list[JobKind[Any]] = [
     JobKind(drills.START_JOB, DrillJob, start_drill),
     JobKind(drills.INJECT_JOB, InjectJob, run_inject),
     JobKind(drills.END_JOB, DrillJob, end_drill),
-    JobKind(rollbacks.ROLLBACK_JOB, rollbacks.RollbackJob, rollbacks.run),
+    JobKind(rollbacks.ROLLBACK_JOB, InjectJob, run_rollbacks),
 ]
 PERIODIC: list[PeriodicSpec] = []

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mamori.core import jobs
-from mamori.core.jobs import JobContext, Payload
 from mamori.core.runtime import Runtime
 from mamori.gamedays import chaos, scoring
 from mamori.gamedays.models import Drill
@@ -33,11 +32,6 @@ log = logging.getLogger(__name__)
 ROLLBACK_JOB = "gamedays.run_rollbacks"
 RUNNABLE = ("http",)
 DEFAULT_TIMEOUT = 10
-
-
-class RollbackJob(Payload):
-    drill: str
-    inject: str
 
 
 def enqueue(session: Session, drill: Drill, inject: Inject, *, now: datetime) -> None:
@@ -100,15 +94,16 @@ def execute(document: dict[str, Any], activities: list[dict[str, Any]]) -> dict[
     }
 
 
-def run(ctx: JobContext, payload: RollbackJob) -> None:
-    drill = ctx.session.get(Drill, payload.drill)
+def run(session: Session, runtime: Runtime, *, drill_id: str, inject_id: str, now: datetime) -> int:
+    """The job's work (`jobs.run_rollbacks`): run the rollbacks of one fired chaos inject of the drill."""
+    drill = session.get(Drill, drill_id)
     if drill is None:
-        return
+        return 0
     spec = GameDaySpec.model_validate(drill.spec)
-    inject = next((i for i in spec.injects if i.id == payload.inject and i.chaos is not None), None)
-    if inject is None or inject.chaos is None:
-        return
-    run_for(ctx.session, ctx.runtime, drill, inject, now=ctx.now)
+    inject = next((i for i in spec.injects if i.id == inject_id and i.chaos is not None), None)
+    if inject is None:
+        return 0
+    return run_for(session, runtime, drill, inject, now=now)
 
 
 def run_for(session: Session, runtime: Runtime, drill: Drill, inject: Inject, *, now: datetime) -> int:
