@@ -173,9 +173,7 @@ def _updates(entries: Sequence[Entry]) -> list[Entry]:
     """Posted updates, and changes of status made without posting one (the status change an update carries is
     published with it, at the same instant for the same incident: it is not a second update)."""
     posted = {_same_act(e) for e in entries if e.kind == UPDATE_POSTED}
-    return [
-        e for e in entries if e.kind == UPDATE_POSTED or (e.kind == STATUS_UPDATED and _same_act(e) not in posted)
-    ]
+    return [e for e in entries if e.kind == UPDATE_POSTED or (e.kind == STATUS_UPDATED and _same_act(e) not in posted)]
 
 
 def _matcher(expectation: Expectation) -> Callable[[Entry], bool]:
