@@ -21,6 +21,7 @@ def plugin() -> Plugin:
         page_routers=[pages.router],
         nav=[NavEntry("SLOs", "/slos", 20)],
         slots=[CatalogSlot(key="slo", title="SLO status", render=slots.catalog_slot, order=20)],
+        notices=[slots.freeze_notices],
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"slo": cli.slo_app, "ingest": cli.ingest},
         seed_demo=demo.seed,
