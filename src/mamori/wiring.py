@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 from sqlalchemy import MetaData
+from sqlalchemy.orm import Session
 
 from mamori.core import catalog, jobs
 from mamori.core import plugin as core_plugin
@@ -18,7 +19,7 @@ from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.errors import InvalidInput, NotFound
 from mamori.core.events import Event
 from mamori.core.jobs import JobContext, PermanentJobError
-from mamori.core.manifest import KindRegistry
+from mamori.core.manifest import Bundle, KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.delivery import plugin as delivery_plugin
 from mamori.delivery.service import incidents as delivery_incidents
@@ -32,12 +33,14 @@ from mamori.gamedays.service import reactions as gameday_reactions
 from mamori.incidents import events as incident_events
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
+from mamori.incidents.alerts import reach as burn_reach
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.response import service as incident_response
 from mamori.integrations import notify, tickets
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
+from mamori.slo.service import objectives as slo_objectives
 from mamori.vulns import events as vulns_events
 from mamori.vulns import plugin as vulns_plugin
 
@@ -199,6 +202,16 @@ def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> 
         labels=event.labels,
         at=event.at,
     )
+
+
+def config_warnings(bundle: Bundle, session: Session | None) -> list[str]:
+    """What `mamori validate` warns about without refusing the configuration: every service whose SLOs page no
+    person when they burn (no route, no owner team policy, or a policy that reaches nobody)."""
+    view = burn_reach.OnCallView.of_bundle(bundle, session)
+    unreachable = burn_reach.unreachable_services(view, slo_objectives.slo_services(bundle, session))
+    return [
+        f"service {name}: its SLOs reach no person when they burn ({why})" for name, why in sorted(unreachable.items())
+    ]
 
 
 def kind_registry() -> KindRegistry:

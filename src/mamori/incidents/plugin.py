@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.incidents import demo, jobs, kinds, models, slots  # noqa: F401  (models: tables)
+from mamori.incidents.alerts import reach
 
 
 def plugin() -> Plugin:
@@ -34,6 +35,7 @@ def plugin() -> Plugin:
         slots=[
             CatalogSlot("oncall_now", "On call now", slots.on_call_by_service),
             CatalogSlot("open_incidents", "Open incidents", slots.open_incidents_by_service),
+            CatalogSlot("burn_reach", "SLO burns page", reach.catalog_reach),
         ],
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,
