@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mamori.core import audit, auth, catalog, timeline
+from mamori.core import audit, auth, catalog, reliability, timeline
 from mamori.core.clock import utc
 from mamori.core.errors import MamoriError, RateLimited, Unauthenticated
 from mamori.core.runtime import Runtime
@@ -195,6 +195,8 @@ def service_page(request: Request, name: str, _: Viewer, session: SessionDep, ru
             "slots": catalog_slots(session, runtime, [name]),
             "events": events,
             "notices": service_notices(session, runtime, [name]),
+            "reliability": reliability.standings(runtime, session, [name])[name],
+            "levels": [(level, reliability.TITLES[level]) for level in reliability.LEVELS],
         },
     )
 
