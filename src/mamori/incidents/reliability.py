@@ -40,7 +40,8 @@ def signals(session: Session, services: list[str], now: datetime) -> dict[str, l
         overdue[service or ""] = overdue.get(service or "", 0) + 1
     out: dict[str, list[ReliabilitySignal]] = {}
     for name in services:
-        routed = reach.burn_route(view, reach.burn_labels(slo="", service=name, severity="page")).reach
+        burn = reach.burn_route(view, reach.burn_labels(slo="", service=name, severity="page"))
+        routed, whom = burn.reach, burn.reach.why if burn.reach.policy else burn.how
         needed = required.get(name, [])
         missing = [f"#{i.number}" for i, status in needed if status != "published"]
         if not needed:
@@ -51,7 +52,7 @@ def signals(session: Session, services: list[str], now: datetime) -> dict[str, l
             done = f"all {len(needed)} published"
         late_count = overdue.get(name, 0)
         out[name] = [
-            ReliabilitySignal("incident_response", "on-call that reaches a person", routed.reachable, routed.why),
+            ReliabilitySignal("incident_response", "on-call that reaches a person", routed.reachable, whom),
             ReliabilitySignal("postmortems", "postmortems for its incidents", not missing, done),
             ReliabilitySignal(
                 "postmortems",
