@@ -3,6 +3,7 @@ timeline, time-boxed; the deploy gate answers with the bypass and who granted it
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +17,16 @@ from mamori.cli import app as cli_app
 from mamori.core import manifest
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
+from mamori.core.errors import Conflict
 from mamori.core.models import AuditEntry, TimelineEvent
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.slo import service
 from mamori.slo.models import SloFreeze, SloFreezeBypass
+from mamori.slo.service import freezes
 from mamori.web.app import create_app
 from tests.conftest import RuntimeFactory, issue_token
+from tests.core.concurrency import until_blocked_or_done
 from tests.slo.helpers import CHECKOUT_SLO, write
 from tests.web.conftest import PASSWORD, create_user, csrf_of, post_login
 
@@ -264,3 +268,34 @@ def test_the_cli_bypasses_and_lifts_as_a_mamori_user(
     with runtime.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "ReleaseFreeze")).one()
         assert (entry.actor, entry.source, entry.action) == ("oncall@jobs.example", "cli", "bypass")
+
+
+def test_a_lift_waits_for_a_bypass_holding_the_freeze_row_and_then_refuses(
+    make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Read-modify-write of a freeze takes its row lock: a lift started while a bypass holds the row waits for
+    it, re-reads the row, and a second lift after the first finds the freeze ended (409), never two lifts."""
+    runtime = make_runtime()
+    freeze_id = _frozen(runtime, clock, tmp_path)
+    lead, other = Actor("lead@jobs.example", "api"), Actor("other@jobs.example", "api")
+    outcome: list[str] = []
+
+    def second_lift() -> None:
+        with runtime.sessions() as session:
+            try:
+                freezes.lift(session, runtime.bus, freeze_id=freeze_id, actor=other, reason="me too", now=runtime.now())
+                session.commit()
+                outcome.append("lifted")
+            except Conflict as exc:
+                outcome.append(exc.detail)
+
+    with runtime.sessions() as first:
+        freezes.lift(first, runtime.bus, freeze_id=freeze_id, actor=lead, reason="fixed", now=runtime.now())
+        thread = threading.Thread(target=second_lift)
+        thread.start()
+        until_blocked_or_done(runtime, thread)
+        first.commit()
+    thread.join(timeout=20)
+    assert len(outcome) == 1 and "already ended" in outcome[0] and "lifted by lead@jobs.example" in outcome[0]
+    with runtime.sessions() as session:
+        assert session.get(SloFreeze, freeze_id).lifted_by == "lead@jobs.example"  # type: ignore[union-attr]
