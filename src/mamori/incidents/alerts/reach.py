@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -221,18 +220,3 @@ def group_reach(session: Session, group: AlertGroup) -> Reach:
     spec = EscalationPolicySpec.model_validate(snapshot) if snapshot else None
     found = policy_reach(view, group.escalation_policy, spec)
     return found if found.reachable else Reach(found.policy, (), (), f"nobody is paged: {found.why}")
-
-
-def catalog_reach(session: Session, services: list[str], now: datetime) -> dict[str, str]:
-    """The catalog's "SLO burns page" column: whom a page-level burn of each service reaches, or why nobody."""
-    view = OnCallView.stored(session)
-    out: dict[str, str] = {}
-    for name in services:
-        routed = burn_route(view, burn_labels(slo="", service=name, severity="page"))
-        found = routed.reach
-        if found.reachable:
-            whom = [*found.people, *found.channels]
-            out[name] = f"policy {found.policy}: {', '.join(whom[:3])}{' …' if len(whom) > 3 else ''}"
-        else:
-            out[name] = f"nobody: {found.why if found.policy else routed.how}"
-    return out
