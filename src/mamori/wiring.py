@@ -206,12 +206,19 @@ def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> 
 
 def config_warnings(bundle: Bundle, session: Session | None) -> list[str]:
     """What `mamori validate` warns about without refusing the configuration: every service whose SLOs page no
-    person when they burn (no route, no owner team policy, or a policy that reaches nobody)."""
+    person when they burn (no route, no owner team policy, or a policy that reaches nobody), an SLO whose service
+    is not in the catalog, a schedule naming someone who is no User."""
     view = burn_reach.OnCallView.of_bundle(bundle, session)
-    unreachable = burn_reach.unreachable_services(view, slo_objectives.slo_services(bundle, session))
-    return [
+    slos = slo_objectives.slo_services(bundle, session)
+    unreachable = burn_reach.unreachable_services(view, slos)
+    out = [
         f"service {name}: its SLOs reach no person when they burn ({why})" for name, why in sorted(unreachable.items())
     ]
+    services = bundle.names("Service")
+    out += [
+        f"SLO {slo}: service {name!r} is no declared or stored Service" for name, slo in slos if name not in services
+    ]
+    return out + burn_reach.unknown_schedule_users(bundle)
 
 
 def kind_registry() -> KindRegistry:

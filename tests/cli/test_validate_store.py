@@ -151,3 +151,30 @@ def test_validate_warns_for_every_service_whose_slos_reach_no_person(no_db_env: 
     ghost = _dir(tmp_path / "ghost", org=contactless, more=SECOND, slo=SLO % {"service": "jobs-api"})
     warned = json.loads(runner.invoke(app, ["validate", "--config", str(ghost)]).stdout)["warnings"]
     assert warned and "policy backend names alice@jobs.example, none of them a user with a contact" in warned[0]
+
+
+SCHEDULE = """\
+apiVersion: mamori.dev/v1
+kind: Schedule
+metadata: {name: primary}
+spec:
+  timeZone: UTC
+  layers:
+    - name: weekly
+      start: 2026-01-05T09:00:00
+      rotation: {type: weekly}
+      users: [alice@jobs.example, zoe@jobs.example]
+"""
+
+
+def test_validate_warns_of_an_slo_on_no_service_and_a_schedule_naming_no_user(no_db_env: None, tmp_path: Path) -> None:
+    folder = _dir(tmp_path / "cfg", org=FIRST, more=SECOND, slo=SLO % {"service": "checkout"}, schedule=SCHEDULE)
+    checked = runner.invoke(app, ["validate", "--config", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    warnings = json.loads(checked.stdout)["warnings"]
+    assert "SLO apply-for-job: service 'checkout' is no declared or stored Service" in warnings
+    assert any(
+        w.startswith("Schedule primary (") and w.endswith("zoe@jobs.example is no declared or stored User")
+        for w in warnings
+    )
+    assert not any("alice@jobs.example is no" in w for w in warnings)

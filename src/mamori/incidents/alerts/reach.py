@@ -220,3 +220,16 @@ def group_reach(session: Session, group: AlertGroup) -> Reach:
     spec = EscalationPolicySpec.model_validate(snapshot) if snapshot else None
     found = policy_reach(view, group.escalation_policy, spec)
     return found if found.reachable else Reach(found.policy, (), (), f"nobody is paged: {found.why}")
+
+
+def unknown_schedule_users(bundle: Bundle) -> list[str]:
+    """A warning for each Schedule in the bundle that names someone who is no User (declared or stored): such
+    a shift pages nobody."""
+    known = {ref.lower() for ref in bundle.names("User")}
+    known |= {doc.model.email.lower() for doc in bundle.of_kind("User", MAMORI_API)}
+    out = []
+    for doc in bundle.of_kind(SCHEDULE, MAMORI_API):
+        strangers = [u for u in dict.fromkeys(_schedule_users(doc.model)) if u.lower() not in known]
+        if strangers:
+            out.append(f"Schedule {doc.name} ({doc.file}): {', '.join(strangers)} is no declared or stored User")
+    return out
