@@ -12,15 +12,16 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from mamori import cli_support as cs
 from mamori import demo as demo_data
 from mamori.core import auth, manifest, migrate
 from mamori.core.audit import Actor
-from mamori.core.errors import InvalidInput
+from mamori.core.errors import InvalidInput, ValidationFailed
 from mamori.core.worker import Worker
 from mamori.web.app import create_app
-from mamori.wiring import DOMAIN_PLUGINS, build_runtime, kind_registry, start
+from mamori.wiring import DOMAIN_PLUGINS, build_runtime, config_warnings, kind_registry, start
 
 cs.configure(build_runtime=build_runtime, kinds=kind_registry)
 
@@ -46,12 +47,42 @@ def db_upgrade() -> None:
     cs.err_console.print("database is up to date")
 
 
+def _store_configured() -> bool:
+    """A database is configured: MAMORI_DATABASE_URL is set, or the default SQLite file exists."""
+    settings = cs.settings()
+    return bool(settings.database_url) or (settings.data_dir / "mamori.db").exists()
+
+
 @app.command()
 @cs.handle_errors
-def validate(config: ConfigDir) -> None:
-    """Check configuration documents; print every problem with file, document and field (no database)."""
-    bundle = manifest.load(config, cs.kinds())
-    cs.print_json({"valid": True, "documents": [f"{d.kind}/{d.name}" for d in bundle.documents]})
+def validate(
+    config: ConfigDir,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit code 2) on warnings too.")] = False,
+) -> None:
+    """Check configuration documents; print every problem with file, document and field. When a database is
+    configured, references may name objects already stored there (an SLO's service, a route's policy); it
+    warns for every service whose SLOs reach no person."""
+    if not _store_configured():
+        bundle = manifest.load(config, cs.kinds())
+        warnings, against = config_warnings(bundle, None), "files"
+    else:
+        rt = cs.runtime()
+        try:
+            with rt.sessions() as session:
+                stored = manifest.stored_names(session)
+                bundle = manifest.load(config, rt.kinds, stored=stored)
+                warnings, against = config_warnings(bundle, session), "files and database"
+        except SQLAlchemyError as exc:  # unreachable, or not migrated yet: say so and check the files alone
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            cs.err_console.print(f"note: cannot read the database ({reason}); checking the files alone", markup=False)
+            bundle = manifest.load(config, rt.kinds)
+            warnings, against = config_warnings(bundle, None), "files"
+    for warning in warnings:
+        cs.err_console.print(f"warning: {warning}", highlight=False, markup=False)
+    documents = [f"{d.kind}/{d.name}" for d in bundle.documents]
+    cs.print_json({"valid": True, "checked_against": against, "documents": documents, "warnings": warnings})
+    if strict and warnings:
+        raise ValidationFailed(f"{len(warnings)} warning(s) and --strict")
 
 
 @app.command()
@@ -72,7 +103,11 @@ def apply(
     """Load configuration into Mamori, all or nothing."""
     rt = cs.runtime()
     migrate.upgrade(rt.engine)
-    bundle = manifest.load(config, rt.kinds)
+    docs = manifest.parse_documents(config, rt.kinds)
+    pruned = set(prune_kind) if prune_kind else ({d.kind for d in docs} if prune else set())
+    with rt.sessions() as session:  # references may name what is stored and stays (not what this apply prunes)
+        stored = manifest.stored_names(session, except_kinds=pruned)
+    bundle = manifest.validate(docs, rt.kinds, stored=stored)
     report = manifest.apply(
         rt,
         bundle,

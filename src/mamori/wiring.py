@@ -21,7 +21,7 @@ from mamori.core.db import Base, make_engine, make_sessionmaker
 from mamori.core.errors import InvalidInput, NotFound
 from mamori.core.events import Event
 from mamori.core.jobs import JobContext, PermanentJobError
-from mamori.core.manifest import KindRegistry
+from mamori.core.manifest import Bundle, KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.delivery import plugin as delivery_plugin
 from mamori.delivery.service import incidents as delivery_incidents
@@ -36,6 +36,7 @@ from mamori.gamedays.service import safety as gameday_safety
 from mamori.incidents import events as incident_events
 from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
+from mamori.incidents.alerts import reach as burn_reach
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.oncall import drills as incident_drills
 from mamori.incidents.response import service as incident_response
@@ -45,6 +46,7 @@ from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
 from mamori.slo.service import Plans as SloPlans
 from mamori.slo.service import drills as slo_drills
+from mamori.slo.service import objectives as slo_objectives
 from mamori.vulns import events as vulns_events
 from mamori.vulns import plugin as vulns_plugin
 from mamori.vulns.service import drills as vulns_drills
@@ -267,6 +269,23 @@ def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> 
         labels=event.labels,
         at=event.at,
     )
+
+
+def config_warnings(bundle: Bundle, session: Session | None) -> list[str]:
+    """What `mamori validate` warns about without refusing the configuration: every service whose SLOs page no
+    person when they burn (no route, no owner team policy, or a policy that reaches nobody), an SLO whose service
+    is not in the catalog, a schedule naming someone who is no User."""
+    view = burn_reach.OnCallView.of_bundle(bundle, session)
+    slos = slo_objectives.slo_services(bundle, session)
+    unreachable = burn_reach.unreachable_services(view, slos)
+    out = [
+        f"service {name}: its SLOs reach no person when they burn ({why})" for name, why in sorted(unreachable.items())
+    ]
+    services = bundle.names("Service")
+    out += [
+        f"SLO {slo}: service {name!r} is no declared or stored Service" for name, slo in slos if name not in services
+    ]
+    return out + burn_reach.unknown_schedule_users(bundle)
 
 
 def kind_registry() -> KindRegistry:

@@ -138,8 +138,10 @@ def _check_team(doc: Document, bundle: Bundle) -> list[Problem]:
     seen: dict[str, int] = {}
     for i, member in enumerate(spec.members):
         person = by_ref.get(member.user.lower()) or by_ref.get(member.user)
+        if person is None and {member.user, member.user.lower()} & bundle.stored.get((MAMORI_API, "User"), set()):
+            person = member.user.lower()  # a user already stored (applied before, or made with the CLI)
         if person is None:
-            problems.append(doc.problem(f"spec.members[{i}].user", f"no User {member.user!r} is declared"))
+            problems.append(doc.problem(f"spec.members[{i}].user", f"no User {member.user!r} is declared or stored"))
         elif person in seen:
             problems.append(
                 doc.problem(f"spec.members[{i}].user", f"{member.user!r} is already member {seen[person]} of the team")
@@ -152,7 +154,7 @@ def _check_team(doc: Document, bundle: Bundle) -> list[Problem]:
 def _check_service(doc: Document, bundle: Bundle) -> list[Problem]:
     spec: ServiceSpec = doc.model
     if spec.owner and spec.owner not in bundle.names("Team"):
-        return [doc.problem("spec.owner", f"no Team {spec.owner!r} is declared")]
+        return [doc.problem("spec.owner", f"no Team {spec.owner!r} is declared or stored")]
     return []
 
 

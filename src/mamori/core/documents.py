@@ -75,9 +75,15 @@ class Document:
 
 @dataclass
 class Bundle:
-    """A validated set of documents, indexed by (kind, name) for cross-references."""
+    """A validated set of documents, indexed by (kind, name) for cross-references.
+
+    `stored` holds the names of objects already in the database, (apiVersion, kind) -> names, when the bundle
+    was checked against one (`manifest.stored_names`): `names` answers with both, so a reference to an object
+    applied earlier (an SLO's service, a route's policy) is no error. Users are there by email (lower case)
+    and by handle."""
 
     documents: list[Document]
+    stored: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def of_kind(self, kind: str, api_version: str | None = None) -> list[Document]:
         return [d for d in self.documents if d.kind == kind and (api_version is None or d.api_version == api_version)]
@@ -89,7 +95,9 @@ class Bundle:
         return None
 
     def names(self, kind: str, api_version: str = MAMORI_API) -> set[str]:
-        return {d.name for d in self.documents if d.kind == kind and d.api_version == api_version}
+        """The names declared in the bundle or already stored."""
+        declared = {d.name for d in self.documents if d.kind == kind and d.api_version == api_version}
+        return declared | self.stored.get((api_version, kind), set())
 
 
 @dataclass

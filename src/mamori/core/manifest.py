@@ -40,7 +40,7 @@ from mamori.core.documents import (
     SpecModel,
 )
 from mamori.core.errors import NotFound, Problem, ValidationFailed
-from mamori.core.models import ConfigObject
+from mamori.core.models import ConfigObject, Service, Team, User
 
 if TYPE_CHECKING:
     from mamori.core.runtime import Runtime
@@ -64,6 +64,7 @@ __all__ = [
     "load",
     "parse_documents",
     "problems_from_validation",
+    "stored_names",
     "stored_specs",
     "validate",
 ]
@@ -202,8 +203,11 @@ def _label(item: tuple[Any, Any]) -> bool:
     )
 
 
-def validate(docs: list[Document], registry: KindRegistry) -> Bundle:
-    """Validate each spec against its kind's model, then run cross-document checks."""
+def validate(
+    docs: list[Document], registry: KindRegistry, *, stored: dict[tuple[str, str], set[str]] | None = None
+) -> Bundle:
+    """Validate each spec against its kind's model, then run cross-document checks (against the bundle, and
+    against what is `stored` when given: see `stored_names`)."""
     problems: list[Problem] = []
     for doc in docs:
         kind_def = registry.get(doc.api_version, doc.kind)
@@ -223,7 +227,7 @@ def validate(docs: list[Document], registry: KindRegistry) -> Bundle:
             digest(doc)  # what apply will store must be writable as JSON (e.g. no self-referring YAML anchors)
         except (TypeError, ValueError) as exc:
             problems.append(doc.problem("spec", f"cannot be stored: {exc}"))
-    bundle = Bundle(documents=docs)
+    bundle = Bundle(documents=docs, stored=stored or {})
     if not problems:
         for doc in docs:
             kind_def = registry.get(doc.api_version, doc.kind)
@@ -234,9 +238,33 @@ def validate(docs: list[Document], registry: KindRegistry) -> Bundle:
     return bundle
 
 
-def load(root: Path, registry: KindRegistry) -> Bundle:
+def load(root: Path, registry: KindRegistry, *, stored: dict[tuple[str, str], set[str]] | None = None) -> Bundle:
     """Parse and validate a directory (or one file): what `mamori validate` does."""
-    return validate(parse_documents(root, registry), registry)
+    return validate(parse_documents(root, registry), registry, stored=stored)
+
+
+def stored_names(session: Session, *, except_kinds: Collection[str] = ()) -> dict[tuple[str, str], set[str]]:
+    """(apiVersion, kind) -> names of what is already stored, for references to it: every applied document,
+    and the users (email in lower case and handle), teams and services the API or CLI made. Configuration
+    objects of `except_kinds` are left out (an apply that prunes them may remove them)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    gone: set[tuple[str, str]] = set()
+    for row in session.scalars(select(ConfigObject)):
+        if row.kind in except_kinds:
+            gone.add((row.kind, row.name))
+            if row.kind == "User" and isinstance(row.spec.get("email"), str):
+                gone.add(("User", row.spec["email"].lower()))
+            continue
+        out.setdefault((row.api_version, row.kind), set()).add(row.name)
+    for user in session.scalars(select(User).where(User.active)):
+        for ref in (user.email.lower(), user.handle):
+            if ref and ("User", ref) not in gone:
+                out.setdefault((MAMORI_API, "User"), set()).add(ref)
+    for kind, model in (("Team", Team), ("Service", Service)):
+        for name in session.scalars(select(model.name)):
+            if (kind, name) not in gone:
+                out.setdefault((MAMORI_API, kind), set()).add(name)
+    return out
 
 
 def digest(doc: Document) -> str:

@@ -63,6 +63,37 @@ class CatalogSlot:
 
 
 @dataclass(frozen=True)
+class ServiceNotice:
+    """Something a person should see, and may act on, wherever a service is shown (its catalog page, the pages
+    of its SLOs and flags): `template` is one of the domain's templates, rendered with `context`."""
+
+    key: str
+    service: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+NoticeSource = Callable[[Session, list[str], datetime], list[ServiceNotice]]
+"""A domain's notices for the given services (session, service names, now)."""
+
+
+@dataclass(frozen=True)
+class ReliabilitySignal:
+    """Whether one service meets one rung of the Service Reliability Hierarchy by one domain's measure, and the
+    evidence either way ("2 SLOs fed with data in the last hour and alerting", "no SLO"). `level` is one of
+    `mamori.core.reliability.LEVELS`."""
+
+    level: str
+    name: str
+    met: bool
+    evidence: str
+
+
+ReliabilitySource = Callable[[Session, list[str], datetime], dict[str, list[ReliabilitySignal]]]
+"""A domain's reliability signals for the given services (session, service names, now): name -> signals."""
+
+
+@dataclass(frozen=True)
 class PeriodicSpec:
     name: str
     kind: str
@@ -87,6 +118,10 @@ class Plugin:
     hook_routers: list[Any] = field(default_factory=list)
     nav: list[NavEntry] = field(default_factory=list)
     slots: list[CatalogSlot] = field(default_factory=list)
+    notices: list[NoticeSource] = field(default_factory=list)
+    """What the domain asks people to see where a service is shown (see `ServiceNotice`)."""
+    reliability: list[ReliabilitySource] = field(default_factory=list)
+    """The domain's signals for each service's level in the Service Reliability Hierarchy."""
     templates_dir: Path | None = None
     commands: dict[str, Any] = field(default_factory=dict)
     """CLI additions by name: a Typer app becomes a command group, a function a single command."""

@@ -14,7 +14,7 @@ from mamori.flags import etags, ramps, service, serving, stale
 from mamori.flags.diff import diff_lines
 from mamori.flags.models import FlagChange
 from mamori.web.deps import Reader, RuntimeDep, SessionDep, Writer
-from mamori.web.templating import render
+from mamori.web.templating import render, service_notices
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,6 +48,7 @@ def _page(request: Request, session: Any, environment: str, error: str | None = 
         "next_environment": service.next_environment(session, environment=environment),
         "notice": request.query_params.get("notice"),
         "deliveries": deliveries.search(session, subject=f"flags:flag:{environment}/", limit=50),
+        "notices": service_notices(session, request.app.state.runtime, [row.service or ""]),
     }
     return render(request, "flags/environment.html", context, status_code=status)
 

@@ -24,6 +24,7 @@ def plugin() -> Plugin:
         hook_routers=[ofrep.router],
         nav=[NavEntry("Flags", "/flags", 40)],
         slots=[CatalogSlot(key="flags", title="Flags", render=slots.render, order=40)],
+        reliability=[slots.reliability],
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"flags": flags_app},
         seed_demo=seed_demo,

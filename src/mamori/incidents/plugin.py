@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
-from mamori.incidents import demo, jobs, kinds, models, slots  # noqa: F401  (models: tables)
+from mamori.incidents import demo, jobs, kinds, models, reliability, slots  # noqa: F401  (models: tables)
 
 
 def plugin() -> Plugin:
@@ -34,7 +34,9 @@ def plugin() -> Plugin:
         slots=[
             CatalogSlot("oncall_now", "On call now", slots.on_call_by_service),
             CatalogSlot("open_incidents", "Open incidents", slots.open_incidents_by_service),
+            CatalogSlot("burn_reach", "SLO burns page", slots.burn_reach_by_service),
         ],
+        reliability=[reliability.signals],
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,
         commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},

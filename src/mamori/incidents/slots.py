@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import catalog, manifest
 from mamori.core.duration import format_duration
+from mamori.incidents.alerts import reach
 from mamori.incidents.kinds import ALERT_ROUTE, POLICY
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import AlertRouteSpec, EscalationPolicySpec, Notify, ScheduleSpec
@@ -54,6 +55,21 @@ def on_call_by_service(session: Session, services: list[str], now: datetime) -> 
                 shift = rotation.who(schedules[candidate], now)
                 out[name] = shift.user or "nobody (gap)"
                 break
+    return out
+
+
+def burn_reach_by_service(session: Session, services: list[str], now: datetime) -> dict[str, str]:
+    """The catalog's "SLO burns page" column: whom a page-level burn of each service reaches, or why nobody."""
+    view = reach.OnCallView.stored(session)
+    out: dict[str, str] = {}
+    for name in services:
+        routed = reach.burn_route(view, reach.burn_labels(slo="", service=name, severity="page"))
+        found = routed.reach
+        if found.reachable:
+            whom = [*found.people, *found.channels]
+            out[name] = f"policy {found.policy}: {', '.join(whom[:3])}{' …' if len(whom) > 3 else ''}"
+        else:
+            out[name] = f"nobody: {found.why if found.policy else routed.how}"
     return out
 
 

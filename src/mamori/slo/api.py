@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,19 +12,24 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from mamori.core.errors import InvalidInput
+from mamori.core.catalog import service_team
+from mamori.core.errors import InvalidInput, NotFound
 from mamori.slo import service
+from mamori.slo.models import SloFreeze
 from mamori.slo.schemas import (
     DeployFrozen,
     DeployGate,
+    FreezeBypassIn,
+    FreezeLiftIn,
+    FreezeOut,
     IngestSummary,
     OtlpExportResponse,
     PolicyActionOut,
     SloAlertOut,
     SloResult,
 )
-from mamori.slo.service import enforcement
-from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep
+from mamori.slo.service import enforcement, freezes
+from mamori.web.deps import Ingester, Principal, Reader, RuntimeDep, SessionDep, authorize_for_team
 from mamori.web.problem import PROBLEM_TYPE
 
 router = APIRouter(tags=["slo"])
@@ -127,20 +133,89 @@ def list_alerts(_: Reader, session: SessionDep, status: str | None = None) -> li
         404: {"description": "Neither the catalog nor any SLO knows the service (problem JSON)."},
     },
 )
-def deploy_gate(service: str, _: Reader, session: SessionDep) -> DeployGate | JSONResponse:
-    """200 when `service` may deploy; 423 with the reasons and since when while an error-budget policy froze it;
-    404 for a service neither the catalog nor any SLO knows (a typo must not let a deploy through unchecked)."""
-    gate = enforcement.deploy_gate(session, service=service)
+def deploy_gate(service: str, _: Reader, session: SessionDep, runtime: RuntimeDep) -> DeployGate | JSONResponse:
+    """200 when `service` may deploy (with `detail` "allowed: bypass by X until T: reason" while a person bypassed
+    the freeze; each such answer counts one deploy of the bypass); 423 with the reasons and since when while an
+    error-budget policy froze it; 404 for a service neither the catalog nor any SLO knows (a typo must not let a
+    deploy through unchecked)."""
+    gate = enforcement.deploy_gate(session, service=service, now=runtime.now(), count=True)
     if gate["allowed"]:
+        session.commit()  # the bypass's deploy count
         return DeployGate.model_validate(gate)
     body = {
         "type": "about:blank",
         "title": "Locked",
         "status": 423,
-        "detail": f"releases of {service} are frozen since {gate['since']}",
         **gate,
+        "detail": f"releases of {service} are frozen since {gate['since']}",
     }
     return JSONResponse(body, status_code=423, media_type=PROBLEM_TYPE)
+
+
+def _freeze_out(view: freezes.FreezeView) -> FreezeOut:
+    return FreezeOut.model_validate(view.as_json())
+
+
+@router.get("/slo-freezes", response_model=list[FreezeOut])
+def list_freezes(_: Reader, session: SessionDep, runtime: RuntimeDep, service: str | None = None) -> list[FreezeOut]:
+    """Release freezes still holding (of one service with `service=`), with their cause and usable bypass."""
+    return [_freeze_out(v) for v in freezes.active(session, now=runtime.now(), service=service)]
+
+
+def authorize(principal: Principal, session: Session, freeze_id: int, scope: str) -> None:
+    """Lifting a freeze needs `write` (an editor), bypassing it `respond` (a responder), in the organisation or in
+    the service's owner team; a viewer can do neither."""
+    freeze = session.get(SloFreeze, freeze_id)
+    if freeze is None:
+        raise NotFound(f"no release freeze {freeze_id}")
+    authorize_for_team(principal, service_team(session, freeze.service), scope)
+
+
+@router.post("/slo-freezes/{freeze_id}/lift", response_model=FreezeOut)
+def lift_freeze(
+    freeze_id: int, body: FreezeLiftIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> FreezeOut:
+    """End a release freeze now, with a reason (audited, on the timeline); 409 when it already ended."""
+    authorize(principal, session, freeze_id, "write")
+    now = runtime.now()
+    before = next((v for v in freezes.active(session, now=now) if v.id == freeze_id), None)
+    freeze = freezes.lift(
+        session, runtime.bus, freeze_id=freeze_id, actor=principal.actor("api"), reason=body.reason, now=now
+    )
+    out = FreezeOut(
+        id=freeze.id,
+        service=freeze.service,
+        reason=freeze.reason,
+        since=freeze.since.isoformat(),
+        slo=before.slo if before else None,
+        bypass=None,
+        lifted_by=freeze.lifted_by,
+        lift_reason=freeze.lift_reason,
+    )
+    session.commit()
+    return out
+
+
+@router.post("/slo-freezes/{freeze_id}/bypass", response_model=FreezeOut, status_code=201)
+def bypass_freeze(
+    freeze_id: int, body: FreezeBypassIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> FreezeOut:
+    """Let deploys through a freeze for `expires_in_minutes` (and `max_deploys` deploys when given), with a
+    reason; the deploy gate then answers "allowed: bypass by X until T: reason"."""
+    authorize(principal, session, freeze_id, "respond")
+    now = runtime.now()
+    freezes.bypass(
+        session,
+        freeze_id=freeze_id,
+        actor=principal.actor("api"),
+        reason=body.reason,
+        expires_in=timedelta(minutes=body.expires_in_minutes),
+        max_deploys=body.max_deploys,
+        now=now,
+    )
+    view = next(v for v in freezes.active(session, now=now) if v.id == freeze_id)
+    session.commit()
+    return _freeze_out(view)
 
 
 @router.get("/slo-policy-actions", response_model=list[PolicyActionOut])

@@ -11,11 +11,15 @@ import typer
 from mamori import cli_support as cs
 from mamori.core import migrate
 from mamori.core.clock import parse_instant
+from mamori.core.duration import parse_duration
 from mamori.core.errors import InvalidInput
 from mamori.slo import service
-from mamori.slo.service import review
+from mamori.slo.service import freezes, review
 
 slo_app = typer.Typer(no_args_is_help=True, help="Service level objectives: evaluate, export, review.")
+
+freeze_app = typer.Typer(no_args_is_help=True, help="Release freezes: list, lift or bypass one with a reason.")
+slo_app.add_typer(freeze_app, name="freeze")
 
 ConfigDir = Annotated[Path, typer.Option("--config", help="Directory (or file) of OpenSLO documents.")]
 
@@ -86,3 +90,54 @@ def review_period(
         cs.print_json(review.as_json(items))
     else:
         sys.stdout.write(review.as_markdown(items, since=start, until=end))
+
+
+By = Annotated[str, typer.Option("--by", help="Your Mamori user (email or handle): recorded in the audit log.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why, e.g. 'hotfix for INC-12' (required).")]
+
+
+@freeze_app.command("list")
+@cs.handle_errors
+def freeze_list(service_name: Annotated[str | None, typer.Option("--service")] = None) -> None:
+    """The release freezes still holding, with their cause and usable bypass (JSON)."""
+    rt = cs.runtime()
+    migrate.upgrade(rt.engine)
+    with rt.sessions() as session:
+        cs.print_json([v.as_json() for v in freezes.active(session, now=rt.now(), service=service_name)])
+
+
+@freeze_app.command("lift")
+@cs.handle_errors
+def freeze_lift(freeze_id: Annotated[int, typer.Argument(help="The freeze's id.")], by: By, reason: Reason) -> None:
+    """End a release freeze now (its policy episode stays open until the budget recovers)."""
+    rt = cs.runtime()
+    migrate.upgrade(rt.engine)
+    with rt.sessions.begin() as session:
+        actor = freezes.person(session, ref=by, freeze_id=freeze_id, action="lift")
+        freeze = freezes.lift(session, rt.bus, freeze_id=freeze_id, actor=actor, reason=reason, now=rt.now())
+        cs.print_json({"id": freeze.id, "service": freeze.service, "lifted_by": freeze.lifted_by, "reason": reason})
+
+
+@freeze_app.command("bypass")
+@cs.handle_errors
+def freeze_bypass(
+    freeze_id: Annotated[int, typer.Argument(help="The freeze's id.")],
+    by: By,
+    reason: Reason,
+    expires_in: Annotated[str, typer.Option("--for", help="How long, e.g. 2h or 30m (at most 72h).")] = "2h",
+    deploys: Annotated[int | None, typer.Option("--deploys", help="Deploys it lets through (default: any).")] = None,
+) -> None:
+    """Let deploys through a release freeze for a while; the deploy gate names you, the reason and the expiry."""
+    try:
+        duration = parse_duration(expires_in)
+    except ValueError as exc:
+        raise InvalidInput(f"--for {expires_in!r}: {exc}") from None
+    rt = cs.runtime()
+    migrate.upgrade(rt.engine)
+    with rt.sessions.begin() as session:
+        actor = freezes.person(session, ref=by, freeze_id=freeze_id, action="bypass")
+        row = freezes.bypass(
+            session, freeze_id=freeze_id, actor=actor, reason=reason, expires_in=duration, max_deploys=deploys,
+            now=rt.now(),
+        )  # fmt: skip
+        cs.print_json({"freeze": freeze_id, "bypass": row.id, "detail": "allowed: " + freezes.describe(row)})

@@ -140,3 +140,24 @@ class SloFreeze(Base):
     reason: Mapped[str] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """Who lifted the freeze before its episode cleared (None: it ended with its episode, or still holds)."""
+    lift_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SloFreezeBypass(Base):
+    """A person lets deploys through one freeze until `expires_at`, for `max_deploys` deploys (None: any number)
+    with a reason ("hotfix for INC-12"); each deploy-gate answer that passes thanks to it counts one use."""
+
+    __tablename__ = "slo_freeze_bypasses"
+    __table_args__ = (Index("ix_slo_freeze_bypasses_freeze", "freeze_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    freeze_id: Mapped[int] = mapped_column(Integer)
+    service: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_deploys: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    deploys: Mapped[int] = mapped_column(Integer, default=0)

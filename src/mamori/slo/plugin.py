@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
-from mamori.slo import api, cli, demo, jobs, pages, slots
+from mamori.slo import api, cli, demo, jobs, pages, reliability, slots
 from mamori.slo import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.slo.kinds import KINDS
 from mamori.slo.service import Plans
@@ -21,6 +21,8 @@ def plugin() -> Plugin:
         page_routers=[pages.router],
         nav=[NavEntry("SLOs", "/slos", 20)],
         slots=[CatalogSlot(key="slo", title="SLO status", render=slots.catalog_slot, order=20)],
+        notices=[slots.freeze_notices],
+        reliability=[reliability.signals],
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"slo": cli.slo_app, "ingest": cli.ingest},
         seed_demo=demo.seed,

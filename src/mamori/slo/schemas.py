@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Number = int | float
 
@@ -92,15 +92,29 @@ class SloAlertOut(BaseModel):
 class FreezeReason(BaseModel):
     reason: str
     since: str
+    freeze: int
+
+
+class GateBypass(BaseModel):
+    """A person's bypass of one freeze: who, why, until when, deploys counted (of at most `max_deploys`)."""
+
+    freeze: int
+    by: str
+    reason: str
+    until: str
+    max_deploys: int | None
+    deploys: int
 
 
 class DeployGate(BaseModel):
-    """Whether a service may deploy; while frozen, since when and why."""
+    """Whether a service may deploy; while frozen, since when and why; while bypassed, by whom until when."""
 
     service: str
     allowed: bool
     since: str | None
     reasons: list[FreezeReason]
+    bypasses: list[GateBypass] = []
+    detail: str | None = None
 
 
 class DeployFrozen(DeployGate):
@@ -126,3 +140,39 @@ class PolicyActionOut(BaseModel):
     status: str
     outcome: dict[str, Any]
     error: str | None
+
+
+class FreezeBypassOut(BaseModel):
+    id: int
+    by: str
+    reason: str
+    until: str
+    max_deploys: int | None
+    deploys: int
+
+
+class FreezeOut(BaseModel):
+    """A release freeze still holding: its cause (the policy episode's reason, the SLO) and its usable bypass."""
+
+    id: int
+    service: str
+    reason: str
+    since: str
+    slo: str | None
+    bypass: FreezeBypassOut | None
+    lifted_by: str | None = None
+    lift_reason: str | None = None
+
+
+class FreezeLiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="why the freeze may end now")
+
+
+class FreezeBypassIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="why deploys may pass, e.g. 'hotfix for INC-12'")
+    expires_in_minutes: int = Field(default=120, ge=1, le=72 * 60, description="how long the bypass lasts")
+    max_deploys: int | None = Field(default=None, ge=1, description="deploys it lets through (none: any number)")

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mamori.core.runtime import ServiceNotice
 from mamori.slo.models import SloStatus
-from mamori.slo.service import enforcement, queries
+from mamori.slo.service import freezes, queries
 
 
 def catalog_slot(session: Session, service_names: list[str], now: datetime) -> dict[str, str]:
@@ -19,6 +20,9 @@ def catalog_slot(session: Session, service_names: list[str], now: datetime) -> d
     burning: dict[str, set[str]] = {}
     for alert in queries.list_alerts(session, status="firing"):
         burning.setdefault(alert.service, set()).add(alert.severity)
+    frozen_by: dict[str, list[freezes.FreezeView]] = {}
+    for view in freezes.active(session, now=now):
+        frozen_by.setdefault(view.service, []).append(view)
     for name in service_names:
         rows = statuses.get(name)
         if not rows:
@@ -27,7 +31,22 @@ def catalog_slot(session: Session, service_names: list[str], now: datetime) -> d
         text = f"{len(rows)} SLO{'s' if len(rows) != 1 else ''} · lowest budget {worst.remaining:.0%} ({worst.slo})"
         if burning.get(name):
             text += " · burning: " + "/".join(sorted(burning[name]))
-        if enforcement.active_freezes(session, service=name):
-            text += " · releases frozen"
+        frozen = frozen_by.get(name)
+        if frozen:
+            text += f" · releases frozen since {frozen[0].since:%Y-%m-%d %H:%M} UTC: {frozen[0].reason}"
+            if all(f.bypass is not None for f in frozen):
+                text += f" (bypassed by {frozen[0].bypass.granted_by})"  # type: ignore[union-attr]
         out[name] = text
     return out
+
+
+def freeze_notices(session: Session, service_names: list[str], now: datetime) -> list[ServiceNotice]:
+    """Each freeze still holding on these services, with its cause, its bypass and the lift and bypass forms."""
+    wanted = set(service_names)
+    return [
+        ServiceNotice(
+            key=f"slo.freeze.{view.id}", service=view.service, template="slo/_freeze.html", context={"freeze": view}
+        )
+        for view in freezes.active(session, now=now)
+        if view.service in wanted
+    ]

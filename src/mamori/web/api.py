@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from mamori.core import audit, auth, catalog, deliveries, jobs, timeline
+from mamori.core import audit, auth, catalog, deliveries, jobs, reliability, timeline
 from mamori.core.clock import utc
 from mamori.core.errors import NotFound, ValidationFailed
 from mamori.core.models import ApiToken, Service, Team
@@ -19,6 +19,7 @@ from mamori.web.schemas import (
     AuditOut,
     IssuedTokenOut,
     JobOut,
+    ReliabilityOut,
     ServiceOut,
     TeamOut,
     TimelineIn,
@@ -111,6 +112,13 @@ def list_services(_: Reader, session: SessionDep, runtime: RuntimeDep) -> object
 def get_service(name: str, _: Reader, session: SessionDep, runtime: RuntimeDep) -> object:
     service = catalog.get_service(session, name)
     return service_out(session, runtime, service, catalog_slots(session, runtime, [name]))
+
+
+@router.get("/services/{name}/reliability", response_model=ReliabilityOut)
+def get_service_reliability(name: str, _: Reader, session: SessionDep, runtime: RuntimeDep) -> object:
+    """Where the service stands in the Service Reliability Hierarchy, each domain's signals with their evidence."""
+    catalog.get_service(session, name)
+    return reliability.standings(runtime, session, [name])[name].as_json()
 
 
 @router.get("/tokens", response_model=list[TokenOut])

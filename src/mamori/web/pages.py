@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mamori.core import audit, auth, catalog, timeline
+from mamori.core import audit, auth, catalog, reliability, timeline
 from mamori.core.clock import utc
 from mamori.core.errors import MamoriError, RateLimited, Unauthenticated
 from mamori.core.runtime import Runtime
 from mamori.web.api import catalog_slots
 from mamori.web.deps import SESSION_COOKIE, Principal, RuntimeDep, SessionDep, require
-from mamori.web.templating import render
+from mamori.web.templating import render, service_notices
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require("read"))]
@@ -194,6 +194,9 @@ def service_page(request: Request, name: str, _: Viewer, session: SessionDep, ru
             "columns": _slot_columns(runtime),
             "slots": catalog_slots(session, runtime, [name]),
             "events": events,
+            "notices": service_notices(session, runtime, [name]),
+            "reliability": reliability.standings(runtime, session, [name])[name],
+            "levels": [(level, reliability.TITLES[level]) for level in reliability.LEVELS],
         },
     )
 

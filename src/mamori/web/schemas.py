@@ -58,6 +58,24 @@ class ServiceOut(BaseModel):
     slots: dict[str, str] = {}
 
 
+class ReliabilitySignalOut(BaseModel):
+    level: str
+    name: str
+    met: bool
+    evidence: str
+
+
+class ReliabilityOut(BaseModel):
+    """A service's level in the Service Reliability Hierarchy (rank 0-7), the next level and what it lacks."""
+
+    level: str | None
+    rank: int
+    title: str
+    next: str | None
+    missing: list[str]
+    signals: list[ReliabilitySignalOut]
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="", max_length=200)

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
 
 from mamori.core import urls
-from mamori.core.runtime import NavEntry, Runtime
+from mamori.core.runtime import NavEntry, Runtime, ServiceNotice
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -40,6 +41,16 @@ def navigation(runtime: Runtime) -> list[NavEntry]:
     for plugin in runtime.plugins:
         entries.extend(plugin.nav)
     return sorted(entries, key=lambda e: (e.order, e.title))
+
+
+def service_notices(session: Session, runtime: Runtime, services: list[str]) -> list[ServiceNotice]:
+    """Every domain's notices for these services (a release freeze with its lift and bypass forms, ...), for a
+    page to show with `{% include "_notices.html" %}`."""
+    names = [s for s in dict.fromkeys(services) if s]
+    if not names:
+        return []
+    now = runtime.now()
+    return [notice for plugin in runtime.plugins for source in plugin.notices for notice in source(session, names, now)]
 
 
 def render(

@@ -1,8 +1,9 @@
 """SLO burn-rate alerts from the SLO engine, as alerts (source "slo"), without importing the SLO domain.
 
-Routing: through an applied AlertRoute named `slo` when there is one (labels: alertname=SLOBurn, slo,
-service, severity=page|ticket, objective); otherwise page burns become SEV2 and ticket burns SEV4
-with no escalation policy.
+Routing (`reach.burn_route`): through the applied AlertRoute named `slo` like any alert (labels:
+alertname=SLOBurn, slo, service, severity=page|ticket, objective; without that route page burns become SEV2
+and ticket burns SEV4); where it gives no escalation policy, the service's owner team's policy pages. A burn
+that reaches nobody says so on its alert page (`reach.group_reach`) and in the catalog.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from mamori.core import manifest
 from mamori.core.jobs import JobContext
-from mamori.incidents.alerts import service
+from mamori.incidents.alerts import reach, service
 from mamori.incidents.alerts.intake import FIRING, RESOLVED, IncomingAlert
-from mamori.incidents.kinds import ALERT_ROUTE
-from mamori.incidents.kinds.documents import AlertRouteSpec, RouteSet
+from mamori.incidents.kinds.documents import AlertRouteSpec
 
-INTEGRATION = "slo"
-ROUTE = "slo"
+INTEGRATION = reach.INTEGRATION
+ROUTE = reach.SLO_ROUTE
 
 
 class BurnEvent(Protocol):
@@ -55,21 +54,13 @@ class BurnEvent(Protocol):
 
 
 def _labels(event: BurnEvent) -> dict[str, str]:
-    return {
-        "alertname": "SLOBurn",
-        "slo": str(event.slo),
-        "service": str(event.service),
-        "severity": str(event.severity),
-        "objective": str(event.objective),
-    }
+    return reach.burn_labels(
+        slo=str(event.slo), service=str(event.service), severity=str(event.severity), objective=str(event.objective)
+    )
 
 
 def _route(session: Session, event: BurnEvent) -> AlertRouteSpec:
-    spec = manifest.stored_specs(session, kind=ALERT_ROUTE).get(ROUTE)
-    if spec is not None:
-        return AlertRouteSpec.model_validate(spec)
-    severity = "SEV2" if event.severity == "page" else "SEV4"
-    return AlertRouteSpec(group_by=["alertname", "slo", "severity"], routes=[], default=RouteSet(severity=severity))
+    return reach.burn_route(reach.OnCallView.stored(session), _labels(event)).spec
 
 
 def _dedup(event: BurnEvent) -> str:

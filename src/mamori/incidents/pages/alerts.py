@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import deliveries, urls
 from mamori.core.errors import InvalidInput
-from mamori.incidents.alerts import service, silences
+from mamori.incidents.alerts import reach, service, silences
 from mamori.incidents.alerts.matchers import Matcher
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.kinds.documents import EscalationPolicySpec
@@ -68,6 +68,7 @@ def _alert_context(session: Session, group: AlertGroup) -> dict[str, Any]:
         "severities": list(config.severities(session).values()),
         "silence_matchers": "\n".join(matchers),
         "silence_hours": SILENCE_HOURS,
+        "reach": reach.group_reach(session, group),
     }
 
 

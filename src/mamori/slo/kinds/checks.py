@@ -12,14 +12,14 @@ from mamori.slo.openslo import OPENSLO_APIS, AlertPolicySpec, SLISpec, SLOSpec
 
 
 def _declared(bundle: Bundle, kind: str, name: str) -> bool:
-    return any(bundle.get(kind, name, api) is not None for api in OPENSLO_APIS)
+    return any(name in bundle.names(kind, api) for api in OPENSLO_APIS)  # in the bundle, or already stored
 
 
 def _ref_problems(doc: Document, bundle: Bundle, refs: list[tuple[str, str, str | None]]) -> list[Problem]:
     problems = []
     for loc, kind, name in refs:
         if name is not None and not _declared(bundle, kind, name):
-            problems.append(doc.problem(loc, f"{kind} {name!r} is not defined in this configuration"))
+            problems.append(doc.problem(loc, f"{kind} {name!r} is not defined in this configuration nor stored"))
     return problems
 
 
@@ -134,5 +134,7 @@ def budget_policy(doc: Document, bundle: Bundle) -> list[Problem]:
     problems = []
     for i, name in enumerate(spec.slos):
         if not _declared(bundle, "SLO", name):
-            problems.append(doc.problem(f"spec.slos[{i}]", f"SLO {name!r} is not defined in this configuration"))
+            problems.append(
+                doc.problem(f"spec.slos[{i}]", f"SLO {name!r} is not defined in this configuration nor stored")
+            )
     return problems

@@ -24,6 +24,7 @@ from mamori.slo.events import ReleaseFreezeEnded
 from mamori.slo.kinds import POLICY_KIND
 from mamori.slo.kinds.policy import ErrorBudgetPolicySpec, Rule, rule_holds
 from mamori.slo.models import SloAlert, SloDocument, SloFreeze, SloPolicyAction, SloPolicyEpisode, SloStatus
+from mamori.slo.service import freezes
 
 log = logging.getLogger(__name__)
 
@@ -150,20 +151,42 @@ def active_freezes(session: Session, *, service: str) -> list[SloFreeze]:
     )
 
 
-def deploy_gate(session: Session, *, service: str) -> dict[str, Any]:
-    """Whether `service` may deploy; when not, the reasons and since when. NotFound for a service neither the
-    catalog nor any SLO knows: a typo must not let a deploy through unchecked."""
+def deploy_gate(session: Session, *, service: str, now: datetime, count: bool = False) -> dict[str, Any]:
+    """Whether `service` may deploy; when not, the reasons and since when; when a person bypassed every freeze,
+    allowed with who bypassed, until when and why. With `count`, each bypass that lets this answer through counts
+    one deploy (under a row lock, so a one-deploy bypass lets exactly one gate answer through).
+
+    NotFound for a service neither the catalog nor any SLO knows: a typo must not let a deploy through unchecked."""
     known = session.scalar(select(CatalogService.id).where(CatalogService.name == service)) is not None or any(
         (doc.spec or {}).get("service") == service for doc in session.scalars(select(SloDocument))
     )
     if not known:
         raise NotFound(f"no service {service!r} in the catalog or in any SLO; a typo must not let a deploy through")
-    freezes = active_freezes(session, service=service)
+    frozen = active_freezes(session, service=service)
+    passes = freezes.bypasses_of(session, [f.id for f in frozen], now=now, lock=count)
+    bypassed = bool(frozen) and all(f.id in passes for f in frozen)
+    if bypassed and count:
+        for row in passes.values():
+            row.deploys += 1
+        session.flush()
+    used = [passes[f.id] for f in frozen] if bypassed else []
     return {
         "service": service,
-        "allowed": not freezes,
-        "since": freezes[0].since.isoformat() if freezes else None,
-        "reasons": [{"reason": f.reason, "since": f.since.isoformat()} for f in freezes],
+        "allowed": not frozen or bypassed,
+        "since": frozen[0].since.isoformat() if frozen else None,
+        "reasons": [{"reason": f.reason, "since": f.since.isoformat(), "freeze": f.id} for f in frozen],
+        "bypasses": [
+            {
+                "freeze": b.freeze_id,
+                "by": b.granted_by,
+                "reason": b.reason,
+                "until": b.expires_at.isoformat(),
+                "max_deploys": b.max_deploys,
+                "deploys": b.deploys,
+            }
+            for b in used
+        ],
+        "detail": "allowed: " + "; ".join(freezes.describe(b) for b in used) if used else None,
     }
 
 

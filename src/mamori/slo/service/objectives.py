@@ -77,3 +77,16 @@ def export_prometheus(*, config: Path, kinds: KindRegistry) -> tuple[str, list[s
     docs = docs_from_config(config, kinds)
     rules, skipped = prometheus_rules.export(definitions.compile_objectives(docs), docs)
     return prometheus_rules.to_yaml(rules), skipped
+
+
+def slo_services(bundle: manifest.Bundle, session: Session | None) -> list[tuple[str, str]]:
+    """(service, SLO name) of every SLO stored (when there is a database) or in the bundle (which wins)."""
+    found: dict[str, str] = {}
+    if session is not None:
+        for row in session.scalars(select(SloDocument).where(SloDocument.kind == "SLO")):
+            if isinstance((row.spec or {}).get("service"), str):
+                found[row.name] = row.spec["service"]
+    for api in OPENSLO_APIS:
+        for doc in bundle.of_kind("SLO", api):
+            found[doc.name] = doc.model.service
+    return sorted((service, name) for name, service in found.items())
