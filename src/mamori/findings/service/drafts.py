@@ -4,13 +4,15 @@ new rows of a large export skip the ORM's per-object bookkeeping. A `Draft` has 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
+from mamori.core.db import UTCDateTime
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource
 
 
@@ -86,24 +88,67 @@ _SOURCE_FIELDS = [f.name for f in fields(DraftSource) if f.name != "id"]
 
 
 def write(session: Session, drafts: list[Draft], history: list[dict[str, Any]]) -> None:
-    """Insert the drafts, their sources and their first history rows (one statement per table)."""
+    """Insert the drafts, their sources and their first history rows (one executemany per table)."""
     if not drafts:
         return
-    # Core inserts on the tables: one executemany each, without the ORM's per-row RETURNING.
-    session.execute(insert(_table(FindingRow)), [{k: getattr(d, k) for k in _FINDING_FIELDS} for d in drafts])
+    connection = session.connection()
+    insert_rows(
+        connection, _table(FindingRow), [[getattr(d, k) for k in _FINDING_FIELDS] for d in drafts], _FINDING_FIELDS
+    )
     rows = []
     for d in drafts:
         for s in d.sources:
-            row = {k: getattr(s, k) for k in _SOURCE_FIELDS}
-            row["finding_id"] = d.id
+            row = [getattr(s, k) for k in _SOURCE_FIELDS]
+            row.append(d.id)
             rows.append(row)
-    session.execute(insert(_table(FindingSource)), rows)
+    insert_rows(connection, _table(FindingSource), rows, [*_SOURCE_FIELDS, "finding_id"])
     if history:
-        session.execute(insert(_table(FindingHistory)), history)
+        names = list(history[0])
+        insert_rows(connection, _table(FindingHistory), [[h[n] for n in names] for h in history], names)
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[list[Any]], names: list[str]) -> None:
+    """One executemany of `rows` (values in the order of `names`) straight to the driver.
+
+    Each value goes through its column type's own bind processor for this dialect (the same conversion an
+    ORM or Core insert makes: JSON serialised, datetimes put in UTC), but without SQLAlchemy building a
+    parameter dictionary per row; a timestamp column's few distinct values are converted once each."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    converters: list[Callable[[Any], Any] | None] = []
+    for name in names:
+        column = table.columns[name]
+        process = column.type._cached_bind_processor(dialect)
+        if process is not None and isinstance(column.type, UTCDateTime):
+            process = _memoised(process)
+        converters.append(process)
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(placeholder for _ in names)})"
+    pairs = [(i, c) for i, c in enumerate(converters) if c is not None]
+    for row in rows:
+        for i, convert in pairs:
+            value = row[i]
+            if value is not None:
+                row[i] = convert(value)
+    connection.exec_driver_sql(sql, [tuple(r) for r in rows])
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = process(value)
+            return out
+
+    return convert
 
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-__all__ = ["Draft", "DraftSource", "asdict", "write"]
+__all__ = ["Draft", "DraftSource", "asdict", "insert_rows", "write"]

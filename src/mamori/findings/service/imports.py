@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mamori.core.db import new_id
 from mamori.core.events import Event, EventBus
 from mamori.core.models import Service, Team
 from mamori.findings import identity, kinds, ownership
@@ -167,7 +167,7 @@ def _load(
 
 def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Owner, ctx: Context) -> Draft:
     f = Draft(
-        id=new_id(),
+        id=secrets.token_hex(16),  # the 32 hex digits of core.db.new_id, without building a UUID object
         key=key,
         key_hash=key_hash,
         kind=obs.kind,
@@ -227,17 +227,21 @@ class _Pass:
     findings: dict[str, FindingLike]
     drafts: list[Draft] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[Event] | None = field(default_factory=list)
+    """The events to publish; None when nobody subscribes to them (they are then not even built)."""
 
-    def apply(self, obs: Observation, uid_hash: str, key_hash: str, raw_digest: str, owner: ownership.Owner) -> None:
+    def apply(
+        self, obs: Observation, uid_hash: str, key: tuple[str, str], raw_digest: str, owner: ownership.Owner
+    ) -> None:
         """Merge one changed observation into its finding (a new draft when none exists)."""
         now = self.ctx.now
+        key_text, key_hash = key
         src: FindingSource | DraftSource | None = self.sources.get((obs.tool, uid_hash))
         self.ctx.exposed[key_hash] = owner.internet_facing if obs.internet_facing is None else obs.internet_facing
         f = src.finding if isinstance(src, FindingSource) else self.findings.get(key_hash)
         created = f is None
         if f is None:
-            f = _new_finding(obs, identity.key_for(obs), key_hash, owner, self.ctx)
+            f = _new_finding(obs, key_text, key_hash, owner, self.ctx)
             self.drafts.append(f)
             self.findings[key_hash] = f
         added = src is None
@@ -269,13 +273,16 @@ class _Pass:
 
 def _prepare(
     batch: Batch, mapping: ownership.Mapping, repository: str
-) -> tuple[list[tuple[Observation, str, str]], dict[int, ownership.Owner]]:
-    """(observation, uid hash, key hash) of each distinct record, and each one's owner."""
+) -> tuple[list[tuple[Observation, str, str]], dict[int, tuple[ownership.Owner, str]]]:
+    """(observation, uid hash, key hash) of each distinct record, and each one's owner and key (the identity
+    is computed once per record, after the owner: a dependency's location depends on it)."""
     pending: list[tuple[Observation, str, str]] = []
-    owners: dict[int, ownership.Owner] = {}
+    owners: dict[int, tuple[ownership.Owner, str]] = {}
     for obs in _latest(batch.observations):
-        owners[id(obs)] = own(obs, mapping, repository)
-        pending.append((obs, _uid_hash(obs), identity.key_digest(identity.key_for(obs))))
+        owner = own(obs, mapping, repository)
+        key = identity.key_for(obs)
+        owners[id(obs)] = (owner, key)
+        pending.append((obs, _uid_hash(obs), identity.key_digest(key)))
     return pending, owners
 
 
@@ -307,16 +314,20 @@ def import_batch(
     changed = [p for p in pending if known.get((p[0].tool, p[1])) != (digests[id(p[0])], p[0].status)]
     report.unchanged += len(pending) - len(changed)
     sources, loaded = _load(session, changed)
-    work = _Pass(session, ctx, report, run.id, actor, sources, dict(loaded))
+    listened = bus is not None and any(
+        bus.subscriptions.get(cls.type) for cls in (SecurityFindingOpened, SecurityFindingResolved)
+    )
+    work = _Pass(session, ctx, report, run.id, actor, sources, dict(loaded), events=[] if listened else None)
     for obs, uid_hash, key_hash in changed:
-        work.apply(obs, uid_hash, key_hash, digests[id(obs)], owners[id(obs)])
+        owner, key = owners[id(obs)]
+        work.apply(obs, uid_hash, (key, key_hash), digests[id(obs)], owner)
     drafts_module.write(session, work.drafts, work.history)
     session.flush()
     if batch.scan:
         _close_unreported(session, batch, seen, ctx, report, actor=actor, events=work.events)
         _touch_scopes(session, batch.scopes, run.id, now)
     run.counts, run.problems = report.counts(), report.problems[:200]
-    announce(session, report, bus, work.events, now=now, name=name)
+    announce(session, report, bus, work.events or [], now=now, name=name)
     return report
 
 
@@ -331,7 +342,7 @@ def _record(
     flipped: str | None,
     actor: str,
     now: datetime,
-    events: list[Event],
+    events: list[Event] | None,
     history: list[dict[str, Any]] | None = None,
 ) -> None:
     report.finding_ids.append(f.id)
@@ -344,7 +355,8 @@ def _record(
             history.append(row)
         else:
             session.add(FindingHistory(**row))
-        events.append(finding_event(SecurityFindingOpened, f, now))
+        if events is not None:
+            events.append(finding_event(SecurityFindingOpened, f, now))
         return
     if not changes:
         report.unchanged += 1
@@ -357,7 +369,7 @@ def _record(
         history.append({"finding_id": f.id, "at": now, "actor": actor, "event": event, "changes": changes, "note": ""})
     else:
         session.add(FindingHistory(finding=f, at=now, actor=actor, event=event, changes=changes, note=""))
-    if flipped:
+    if flipped and events is not None:
         events.append(
             finding_event(SecurityFindingOpened if flipped == "reopened" else SecurityFindingResolved, f, now)
         )
@@ -371,7 +383,7 @@ def _close_unreported(
     report: ImportReport,
     *,
     actor: str,
-    events: list[Event],
+    events: list[Event] | None,
 ) -> None:
     """A scan's active records in a scope it re-checked but no longer reports are resolved; others stay."""
     by_tool: dict[str, list[str]] = {}
