@@ -10,16 +10,17 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mamori.core.events import Event, EventBus
 from mamori.core.models import Service, Team
 from mamori.findings import identity, kinds, ownership
 from mamori.findings.events import SecurityFindingOpened, SecurityFindingResolved
-from mamori.findings.models import FindingHistory, FindingRow, FindingSource, ImportRun, ScanScope
+from mamori.findings.models import FindingHistory, FindingSource, ImportRun, ScanScope
 from mamori.findings.records import Batch, Known, Observation
 from mamori.findings.service import drafts as drafts_module
 from mamori.findings.service import tickets
@@ -60,7 +61,9 @@ def digest(raw: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+@lru_cache(maxsize=65536)
 def scope_hash(scope: str) -> str:
+    """The digest of a scope (a large import names few distinct scopes: each is hashed once)."""
     return hashlib.sha256(scope.encode()).hexdigest()
 
 
@@ -143,28 +146,6 @@ def _known(session: Session, pending: list[tuple[Observation, str, str]]) -> dic
     return out
 
 
-def _load(
-    session: Session, pending: list[tuple[Observation, str, str]]
-) -> tuple[dict[Any, FindingSource], dict[str, FindingRow]]:
-    """Existing sources by (tool, uid hash) and findings by key hash (with their sources) for the batch."""
-    sources: dict[Any, FindingSource] = {}
-    uid_hashes = sorted({h for _, h, _ in pending})
-    for chunk in _chunks(uid_hashes):
-        for src in session.scalars(select(FindingSource).where(FindingSource.uid_hash.in_(chunk))):
-            sources[(src.tool, src.uid_hash)] = src
-    finding_ids = sorted({s.finding_id for s in sources.values()})
-    key_hashes = sorted({k for _, _, k in pending})
-    findings: dict[str, FindingRow] = {}
-    query = select(FindingRow).options(selectinload(FindingRow.sources))
-    for chunk in _chunks(finding_ids):
-        for f in session.scalars(query.where(FindingRow.id.in_(chunk))):
-            findings[f.key_hash] = f
-    for chunk in _chunks([k for k in key_hashes if k not in findings]):
-        for f in session.scalars(query.where(FindingRow.key_hash.in_(chunk))):
-            findings[f.key_hash] = f
-    return sources, findings
-
-
 def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Owner, ctx: Context) -> Draft:
     f = Draft(
         id=secrets.token_hex(16),  # the 32 hex digits of core.db.new_id, without building a UUID object
@@ -223,12 +204,18 @@ class _Pass:
     report: ImportReport
     run_id: str
     actor: str
-    sources: dict[Any, FindingSource]
-    findings: dict[str, FindingLike]
+    sources: dict[tuple[str, str], DraftSource]
+    findings: dict[str, Draft]
     drafts: list[Draft] = field(default_factory=list)
+    """The findings to write: new ones and the stored ones this import changed."""
     history: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] | None = field(default_factory=list)
     """The events to publish; None when nobody subscribes to them (they are then not even built)."""
+    by_id: dict[str, Draft] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.by_id = {f.id: f for f in self.findings.values()}
 
     def apply(
         self, obs: Observation, uid_hash: str, key: tuple[str, str], raw_digest: str, owner: ownership.Owner
@@ -236,20 +223,21 @@ class _Pass:
         """Merge one changed observation into its finding (a new draft when none exists)."""
         now = self.ctx.now
         key_text, key_hash = key
-        src: FindingSource | DraftSource | None = self.sources.get((obs.tool, uid_hash))
+        src = self.sources.get((obs.tool, uid_hash))
         self.ctx.exposed[key_hash] = owner.internet_facing if obs.internet_facing is None else obs.internet_facing
-        f = src.finding if isinstance(src, FindingSource) else self.findings.get(key_hash)
+        f = self.by_id[src.finding_id] if src is not None else self.findings.get(key_hash)
         created = f is None
         if f is None:
             f = _new_finding(obs, key_text, key_hash, owner, self.ctx)
             self.drafts.append(f)
-            self.findings[key_hash] = f
+            self.findings[key_hash] = self.by_id[f.id] = f
+        elif f.stored and f.id not in self.touched:
+            self.touched.add(f.id)
+            self.drafts.append(f)
         added = src is None
         if src is None:
-            if isinstance(f, Draft):
-                f.sources.append(src := DraftSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
-            else:
-                f.sources.append(src := FindingSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now))
+            src = DraftSource(tool=obs.tool, uid=obs.uid, uid_hash=uid_hash, first_seen_at=now, finding_id=f.id)
+            f.sources.append(src)
         changes = _write_source(src, obs, raw_digest, self.run_id, now)
         if added and not created:
             changes[f"{obs.tool}.source"] = [None, obs.uid]
@@ -313,7 +301,9 @@ def import_batch(
     known = _known(session, pending)
     changed = [p for p in pending if known.get((p[0].tool, p[1])) != (digests[id(p[0])], p[0].status)]
     report.unchanged += len(pending) - len(changed)
-    sources, loaded = _load(session, changed)
+    sources, loaded = drafts_module.load(
+        session, sorted({h for _, h, _ in changed}), sorted({k for _, _, k in changed}), CHUNK
+    )
     listened = bus is not None and any(
         bus.subscriptions.get(cls.type) for cls in (SecurityFindingOpened, SecurityFindingResolved)
     )
@@ -321,7 +311,7 @@ def import_batch(
     for obs, uid_hash, key_hash in changed:
         owner, key = owners[id(obs)]
         work.apply(obs, uid_hash, (key, key_hash), digests[id(obs)], owner)
-    drafts_module.write(session, work.drafts, work.history)
+    drafts_module.write(session, work.drafts, work.history, import_id=run.id)
     session.flush()
     if batch.scan:
         _close_unreported(session, batch, seen, ctx, report, actor=actor, events=work.events)
