@@ -137,6 +137,7 @@ def write(session: Session, drafts: list[Draft], history: list[dict[str, Any]], 
     if stored:
         _update_findings(connection, stored)
         _forget(session, stored)
+    drafts = sorted(drafts, key=lambda d: d.key_hash)  # the order of the key index (and of new ids)
     new = [[getattr(d, k) for k in _FINDING_FIELDS] for d in drafts if not d.stored]
     insert_rows(connection, _table(FindingRow), new, _FINDING_FIELDS)
     inserts, updates = [], []
@@ -157,7 +158,8 @@ def write(session: Session, drafts: list[Draft], history: list[dict[str, Any]], 
     )
     if history:
         names = list(history[0])
-        insert_rows(connection, _table(FindingHistory), [[h[n] for n in names] for h in history], names)
+        ordered = sorted(history, key=lambda h: h["finding_id"])  # stable: one finding's rows keep their order
+        insert_rows(connection, _table(FindingHistory), [[h[n] for n in names] for h in ordered], names)
 
 
 def _update_findings(connection: Connection, stored: list[Draft]) -> None:

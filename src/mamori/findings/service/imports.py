@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -146,9 +145,17 @@ def _known(session: Session, pending: list[tuple[Observation, str, str]]) -> dic
     return out
 
 
+def draft_id(now: datetime, key_hash: str) -> str:
+    """A new finding's id: 32 hex digits like `core.db.new_id`, here the time in milliseconds then the start of
+    the key's digest (unique with it). One import's new findings then sort the same by id and by key, and
+    after the ids already stored: the bulk insert appends to the primary-key index instead of scattering
+    100,000 random ids through it (SQLite's own work was half the import's time)."""
+    return f"{int(now.timestamp() * 1000):012x}{key_hash[:20]}"
+
+
 def _new_finding(obs: Observation, key: str, key_hash: str, owner: ownership.Owner, ctx: Context) -> Draft:
     f = Draft(
-        id=secrets.token_hex(16),  # the 32 hex digits of core.db.new_id, without building a UUID object
+        id=draft_id(ctx.now, key_hash),
         key=key,
         key_hash=key_hash,
         kind=obs.kind,
