@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from mamori.findings.parsers.fields import FieldError, obj, text, timestamp, type_name
@@ -60,22 +62,7 @@ def parse_csv(payload: bytes, *, name: str = "document") -> Batch:
         return batch
     for index, row in enumerate(reader):
         batch.total += 1
-        loc = f"line {reader.line_num}"
-        try:
-            if None in row:
-                raise FieldError(loc, f"{len(row[None])} more field(s) than the header's {len(header)} columns")
-            obs = _observation(
-                index=index,
-                loc=loc,
-                raw={k: v for k, v in row.items() if v is not None},
-                column=lambda n, r=row: (r.get(n) or "").strip(),
-                names=_CSV_NAMES,
-            )
-        except FieldError as exc:
-            batch.problems.append(RecordProblem(index, exc.loc, exc.msg))
-            continue
-        batch.observations.append(obs)
-        batch.scopes.add(obs.scope)
+        _keep(batch, index, partial(_csv_row, row, len(header), index, f"line {reader.line_num}"))
     return batch
 
 
@@ -89,27 +76,38 @@ def parse_json(document: Any) -> Batch:
         return batch
     batch.total = len(document)
     for index, item in enumerate(document):
-        loc = f"[{index}]"
-        try:
-            record = obj(item, loc)
-            for field in JSON_REQUIRED:
-                text(record, field, loc)
-            tags = record.get("ResourceTags")
-            if tags is not None and not isinstance(tags, dict | list):
-                raise FieldError(f"{loc}.ResourceTags", f"expected an object, got {type_name(tags)}")
-            obs = _observation(
-                index=index,
-                loc=loc,
-                raw=record,
-                column=lambda n, r=record: _json_value(r, n),
-                names=_JSON_NAMES,
-            )
-        except FieldError as exc:
-            batch.problems.append(RecordProblem(index, exc.loc, exc.msg))
-            continue
-        batch.observations.append(obs)
-        batch.scopes.add(obs.scope)
+        _keep(batch, index, partial(_json_result, item, index, f"[{index}]"))
     return batch
+
+
+def _keep(batch: Batch, index: int, read: Callable[[], Observation]) -> None:
+    """The record's observation into the batch, or its FieldError as the record's problem."""
+    try:
+        obs = read()
+    except FieldError as exc:
+        batch.problems.append(RecordProblem(index, exc.loc, exc.msg))
+        return
+    batch.observations.append(obs)
+    batch.scopes.add(obs.scope)
+
+
+def _csv_row(row: dict[Any, Any], columns: int, index: int, loc: str) -> Observation:
+    if None in row:
+        raise FieldError(loc, f"{len(row[None])} more field(s) than the header's {columns} columns")
+    raw = {k: v for k, v in row.items() if v is not None}
+    column = lambda n: (row.get(n) or "").strip()  # noqa: E731
+    return _observation(index=index, loc=loc, raw=raw, column=column, names=_CSV_NAMES)
+
+
+def _json_result(item: Any, index: int, loc: str) -> Observation:
+    record = obj(item, loc)
+    for field in JSON_REQUIRED:
+        text(record, field, loc)
+    tags = record.get("ResourceTags")
+    if tags is not None and not isinstance(tags, dict | list):
+        raise FieldError(f"{loc}.ResourceTags", f"expected an object, got {type_name(tags)}")
+    column = lambda n: _json_value(record, n)  # noqa: E731
+    return _observation(index=index, loc=loc, raw=record, column=column, names=_JSON_NAMES)
 
 
 _CSV_NAMES = {
