@@ -127,7 +127,7 @@ class _DriverTime:
             finally:
                 meter.cpu += time.process_time() - start
 
-        Connection.exec_driver_sql = timed  # type: ignore[method-assign]
+        Connection.exec_driver_sql = timed  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
