@@ -218,3 +218,12 @@ def test_stored_findings_are_written_back_with_a_new_version(import_doc: Importe
         assert (after.version_id, after.severity) == (version + 1, "CRITICAL") != (version, severity)
         (src,) = after.sources
         assert src.severity == "CRITICAL" and src.raw["UpdatedAt"] == "2030-01-01T00:00:00Z"
+
+
+def test_the_plain_rows_of_an_import_have_every_column_of_their_tables() -> None:
+    """An import loads and writes findings as `Draft`/`DraftSource`: a column added to a table and not to them
+    would be lost on every update (and their loading would fail)."""
+    from dataclasses import fields
+
+    assert {f.name for f in fields(drafts.Draft)} - {"sources", "stored"} == set(FindingRow.__table__.columns.keys())
+    assert {f.name for f in fields(drafts.DraftSource)} == set(FindingSource.__table__.columns.keys())
