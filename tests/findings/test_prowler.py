@@ -10,6 +10,7 @@ import copy
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori.core.errors import InvalidInput
@@ -18,6 +19,7 @@ from mamori.findings import identity
 from mamori.findings.models import FindingRow, FindingSource
 from mamori.findings.parsers import ocsf, prowler
 from mamori.findings.service import intake
+from tests.conftest import issue_token
 from tests.findings.conftest import Importer, dojo, load
 from tests.support import peers
 
@@ -179,3 +181,13 @@ def test_a_muted_result_is_suppressed_like_prowlers_ocsf_status() -> None:
     muted[columns.index("MUTED")] = "True"
     (obs,) = intake.read(f"{header}\n{';'.join(muted)}\n".encode()).observations
     assert (obs.status, obs.workflow) == ("active", "SUPPRESSED")
+
+
+def test_a_csv_report_uploads_through_the_api(client: TestClient, runtime: Runtime) -> None:
+    headers = {"Authorization": f"Bearer {issue_token(runtime, 'write')}"}
+    body = _example("aws")
+    imported = client.post("/api/v1/findings/imports?name=prowler.csv", content=body, headers=headers)
+    assert imported.status_code == 200, imported.text
+    assert (imported.json()["format"], imported.json()["created"]) == ("prowler-csv", 4)
+    listed = client.get("/api/v1/findings?tool=prowler", headers=headers).json()
+    assert {f["control"] for f in listed} >= {"accessanalyzer_enabled"}
