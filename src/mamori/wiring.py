@@ -90,6 +90,8 @@ def _osv_into_findings(
         severity=event.severity,
         priority=event.priority,
         at=event.at,
+        kev=event.kev,
+        epss=event.epss,
         aliases=tuple(event.aliases),
         locations=tuple(event.locations),
         state=getattr(event, "state", "new"),

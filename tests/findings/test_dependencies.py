@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ from mamori.core.worker import Worker
 from mamori.findings.models import FindingRow, FindingSource
 from mamori.findings.parsers import dependabot, snyk
 from mamori.vulns import events as vulns_events
+from mamori.vulns import store as vulns_store
+from mamori.vulns.service import findings as vulns_findings
 from tests.findings.conftest import Importer, dojo, load
 from tests.support import peers
+from tests.vulns.helpers import advisory, seed_services, write_advisories, write_repos
 
 OCTOKIT = ("cloudsec", "octokit+webhooks", "payload-examples", "api.github.com", "dependabot_alert")
 # DefectDojo SOURCE.md, github_vulnerability and snyk parser counts
@@ -186,3 +190,35 @@ def test_a_snyk_run_closes_what_it_no_longer_reports_in_its_own_project_only(
     with runtime.sessions() as session:
         statuses = sorted(s.status for s in session.scalars(select(FindingSource)))
     assert statuses == ["active", "resolved"], "the other project's run was not re-checked, so it stays open"
+
+
+def test_kev_and_epss_of_the_osv_scan_rank_the_merged_finding(runtime: Runtime, tmp_path: Path) -> None:
+    """End to end: the vulns domain knows the advisory is KEV with EPSS 0.91; its rescan publishes
+    FindingOpened, the worker delivers it to this domain, and the queue's risk model uses both."""
+    seed_services(runtime)
+    kev = json.dumps({"vulnerabilities": [{"cveID": "CVE-2026-1", "vendorProject": "x", "product": "mistune"}]})
+    epss = (
+        b"#model_version:v2025.03.14,score_date:2026-11-28T00:00:00+0000\ncve,epss,percentile\nCVE-2026-1,0.91,0.99\n"
+    )
+    repos = write_repos(tmp_path / "repos")
+    adv = write_advisories(
+        tmp_path / "adv",
+        advisory("GHSA-aaaa", "mistune", aliases=("CVE-2026-1",)),
+        advisory("GHSA-bbbb", "requests", fixed="2.32.0", aliases=("CVE-2026-2",)),
+    )
+    with runtime.sessions.begin() as session:
+        vulns_store.import_kev(session, payload=kev.encode(), now=runtime.now())
+        vulns_store.import_epss(session, payload=epss, now=runtime.now())
+        vulns_store.record_inventory(session, root=repos, now=runtime.now())
+        vulns_store.sync_advisories(session, runtime=runtime, now=runtime.now(), source=str(adv))
+        vulns_findings.rescan(session, now=runtime.now(), bus=runtime.bus)
+    Worker(runtime).run_until_idle()
+    with runtime.sessions() as session:
+        rows = {f.package: f for f in session.scalars(select(FindingRow).where(FindingRow.service == "jobs-api"))}
+    known, other = rows["mistune"], rows["requests"]
+    assert (known.tools, known.advisory, known.kev, known.epss) == (["osv"], "CVE-2026-1", True, pytest.approx(0.91))
+    assert known.priority == "P1"
+    assert "known exploited (CISA KEV)" in known.priority_reasons
+    assert "EPSS 0.91 >= 0.5" in known.priority_reasons
+    assert (other.kev, other.epss) == (False, None)
+    assert not any("KEV" in r or "EPSS" in r for r in other.priority_reasons)

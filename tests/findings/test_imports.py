@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
 from mamori.core.runtime import Runtime
 from mamori.findings.models import FindingHistory, FindingRow, FindingSource
 from mamori.findings.records import Batch, Observation
-from mamori.findings.service import triage
+from mamori.findings.service import drafts, triage
 from mamori.findings.service.imports import import_batch
 from tests.findings.conftest import Importer, dojo, load
 
@@ -174,3 +176,54 @@ def test_a_scan_closes_only_what_its_own_scope_rechecked(runtime: Runtime, clock
     with runtime.sessions() as session:
         status = {r: s for r, s in session.execute(select(FindingRow.resource, FindingRow.status))}
     assert status == {"res-a": "resolved", "res-b": "active", "res-c": "active"}
+
+
+def test_an_import_racing_a_decision_is_a_conflict_not_a_lost_decision(
+    import_doc: Importer, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The import writes stored findings back only at the version it read: a decision committed in between
+    makes the write fail (StaleDataError, a Conflict at the edges) instead of being overwritten."""
+    if runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes the write lock at BEGIN: the two transactions cannot interleave")
+    import_doc(dojo("awssecurityhub", "config_one_finding_active.json"))
+    with runtime.sessions() as reader:
+        (finding_id,) = reader.scalars(select(FindingRow.id)).all()
+        key_hash = reader.scalars(select(FindingRow.key_hash)).one()
+        _, found = drafts.load(reader, [], [key_hash])
+        stale = found[key_hash]
+        with runtime.sessions.begin() as other:
+            triage.triage(
+                other, finding_id=finding_id, actor=Actor(name="ada", source="ui"), now=clock.now(), state="fixed"
+            )
+        stale.severity = "LOW"
+        with pytest.raises(StaleDataError, match="1 of 1 findings changed"):
+            drafts.write(reader, [stale], [], import_id="x")
+        reader.rollback()
+    with runtime.sessions() as session:
+        f = session.get_one(FindingRow, finding_id)
+        assert f.state == "fixed" and f.severity != "LOW"
+
+
+def test_stored_findings_are_written_back_with_a_new_version(import_doc: Importer, runtime: Runtime) -> None:
+    doc = load(dojo("awssecurityhub", "config_one_finding_active.json"))
+    import_doc(doc)
+    with runtime.sessions() as session:
+        before = session.scalars(select(FindingRow)).one()
+        version, severity = before.version_id, before.severity
+    changed = copy.deepcopy(doc)
+    changed["findings"][0].update(Severity={"Label": "CRITICAL"}, UpdatedAt="2030-01-01T00:00:00Z")
+    assert import_doc(changed).updated == 1
+    with runtime.sessions() as session:
+        after = session.scalars(select(FindingRow)).one()
+        assert (after.version_id, after.severity) == (version + 1, "CRITICAL") != (version, severity)
+        (src,) = after.sources
+        assert src.severity == "CRITICAL" and src.raw["UpdatedAt"] == "2030-01-01T00:00:00Z"
+
+
+def test_the_plain_rows_of_an_import_have_every_column_of_their_tables() -> None:
+    """An import loads and writes findings as `Draft`/`DraftSource`: a column added to a table and not to them
+    would be lost on every update (and their loading would fail)."""
+    from dataclasses import fields
+
+    assert {f.name for f in fields(drafts.Draft)} - {"sources", "stored"} == set(FindingRow.__table__.columns.keys())
+    assert {f.name for f in fields(drafts.DraftSource)} == set(FindingSource.__table__.columns.keys())

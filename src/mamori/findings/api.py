@@ -26,7 +26,8 @@ async def import_document(  # noqa: PLR0917 - FastAPI passes query parameters by
     name: str = "",
     repository: str = "",
 ) -> dict[str, Any]:
-    """Import a document (ASFF, OCSF, GuardDuty or Config events, Dependabot alerts, `snyk test --json`);
+    """Import a document (ASFF, OCSF, Prowler CSV or v3 JSON, GuardDuty or Config events, Dependabot alerts,
+    `snyk test --json`);
     bad records are listed in `problems` and the good ones are stored."""
     payload = await request.body()
     actor = principal.actor().name

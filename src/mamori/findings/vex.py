@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
-CONTEXT = "https://openvex.dev/ns/v0.2.0"
+from mamori.core import triage
+
+CONTEXT = triage.OPENVEX_CONTEXT
 PURL_TYPES = {
     "pypi": "pypi",
     "npm": "npm",
@@ -68,22 +70,17 @@ def statement(f: PackageFinding) -> dict[str, Any]:
         "vulnerability": {"name": f.advisory},
         "products": [product(f)],
         "timestamp": f.state_changed_at.isoformat(),
+        "status": triage.vex_status(f.state),
     }
     if f.state == "not_affected":
-        out.update(status="not_affected", justification=f.justification or "vulnerable_code_not_in_execute_path")
-    elif f.state == "false_positive":
-        out.update(
-            status="not_affected", impact_statement="The scanner's match is a false positive (triaged in Mamori)."
-        )
-    elif f.state == "fixed":
-        out["status"] = "fixed"
+        out["justification"] = f.justification or "vulnerable_code_not_in_execute_path"
+    elif f.state == triage.FALSE_POSITIVE:
+        out["impact_statement"] = "The scanner's match is a false positive (triaged in Mamori)."
     elif f.state == "affected":
-        out.update(status="affected", action_statement="Upgrade to a fixed version.")
+        out["action_statement"] = "Upgrade to a fixed version."
     elif f.state == "risk_accepted":
         until = f.accepted_until.date().isoformat() if f.accepted_until else "further notice"
-        out.update(status="affected", action_statement=f"Risk accepted until {until}.")
-    else:
-        out["status"] = "under_investigation"
+        out["action_statement"] = f"Risk accepted until {until}."
     return out
 
 

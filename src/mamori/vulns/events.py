@@ -23,6 +23,10 @@ class _FindingEvent(Event):
     severity: str
     priority: str
     at: datetime
+    kev: bool = False
+    """Whether an id of the advisory is in CISA's Known Exploited Vulnerabilities catalog."""
+    epss: float | None = None
+    """The highest EPSS probability (0..1) of the advisory's ids, when known."""
 
 
 class FindingOpened(_FindingEvent):

@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mamori.core.triage import OPENVEX_CONTEXT
+from mamori.core.triage import VEX_JUSTIFICATIONS as JUSTIFICATIONS
+from mamori.core.triage import VEX_STATUSES as STATUSES
 from mamori.vulns.components import parse_purl
 
-OPENVEX_CONTEXT = "https://openvex.dev/ns/v0.2.0"
-STATUSES = ("not_affected", "affected", "fixed", "under_investigation")
-JUSTIFICATIONS = (
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_not_in_execute_path",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "inline_mitigations_already_exist",
-)
 # OpenVEX status <-> CycloneDX analysis.state
 _CDX_STATE = {
     "not_affected": "not_affected",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mamori.findings.parsers import asff, aws_events, dependabot, inspector2, ocsf, snyk
+from mamori.findings.parsers import asff, aws_events, dependabot, inspector2, ocsf, prowler, snyk
 from mamori.findings.records import Batch
 
 Parser = Callable[[Any], Batch]
@@ -18,6 +18,7 @@ PARSERS: dict[str, Parser] = {
     snyk.FORMAT: snyk.parse,
     snyk.ISSUES_FORMAT: snyk.parse_issues,
     inspector2.FORMAT: inspector2.parse,
+    prowler.JSON_FORMAT: prowler.parse_json,
 }
 DETECTORS: list[tuple[str, Callable[[Any], bool]]] = [
     (asff.FORMAT, asff.looks_like),
@@ -28,6 +29,7 @@ DETECTORS: list[tuple[str, Callable[[Any], bool]]] = [
     (snyk.FORMAT, snyk.looks_like),
     (snyk.ISSUES_FORMAT, snyk.looks_like_issues),
     (inspector2.FORMAT, inspector2.looks_like),
+    (prowler.JSON_FORMAT, prowler.looks_like_json),
 ]
 
 

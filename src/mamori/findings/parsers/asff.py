@@ -108,11 +108,12 @@ def parse(document: Any, *, known: Known | None = None) -> Batch:
         return batch
     batch.total = len(records)
     for index, (loc, record) in enumerate(records):
-        if known is not None and _known(record, known):
+        rev = revision(record) if isinstance(record, dict) else ""
+        if known is not None and _known(record, known, rev):
             batch.unchanged.append((tool_of(record["ProductArn"], record.get("ProductFields") or {}), record["Id"]))
             continue
         try:
-            found = parse_record(obj(record, loc), loc=loc, index=index)
+            found = parse_record(obj(record, loc), loc=loc, index=index, rev=rev)
         except FieldError as exc:
             batch.problems.append(RecordProblem(index, exc.loc, exc.msg))
             continue
@@ -125,14 +126,14 @@ def parse(document: Any, *, known: Known | None = None) -> Batch:
     return batch
 
 
-def _known(record: Any, known: Known) -> bool:
+def _known(record: Any, known: Known, rev: str) -> bool:
     if not (
         isinstance(record, dict) and isinstance(record.get("Id"), str) and isinstance(record.get("ProductArn"), str)
     ):
         return False
     fields = record.get("ProductFields") if isinstance(record.get("ProductFields"), dict) else {}
     status, _ = _status(record)
-    return known(tool_of(record["ProductArn"], fields or {}), record["Id"], revision(record), status)
+    return known(tool_of(record["ProductArn"], fields or {}), record["Id"], rev, status)
 
 
 def tool_of(product_arn: str, product_fields: dict[str, Any]) -> str:
@@ -200,7 +201,9 @@ def _control(record: dict[str, Any], tool: str, fields: dict[str, Any]) -> str:
     return str(record.get("GeneratorId") or (types[0] if types else ""))
 
 
-def parse_record(record: dict[str, Any], *, loc: str, index: int) -> list[Observation]:
+def parse_record(record: dict[str, Any], *, loc: str, index: int, rev: str = "") -> list[Observation]:
+    """The observations of one record (an Inspector record with several CVEs gives one per CVE); `rev` is
+    its `revision` when the caller already computed it."""
     uid = text(record, "Id", loc)
     product_arn = text(record, "ProductArn", loc)
     text(record, "Title", loc)
@@ -250,7 +253,7 @@ def parse_record(record: dict[str, Any], *, loc: str, index: int) -> list[Observ
         status=status,  # type: ignore[arg-type]
         workflow=workflow,
         updated_at=timestamp(record.get("UpdatedAt"), f"{loc}.UpdatedAt"),
-        revision=revision(record),
+        revision=rev or revision(record),
         repeat_count=int(repeat) if repeat is not None else None,
         sample=sample,
         tags={str(k): str(v) for k, v in (tags or {}).items()},

@@ -30,6 +30,8 @@ class OsvFinding:
     severity: str
     priority: str
     at: datetime
+    kev: bool = False
+    epss: float | None = None
     aliases: tuple[str, ...] = ()
     locations: tuple[str, ...] = ()
     state: str = "new"
@@ -71,6 +73,8 @@ def observations(f: OsvFinding) -> list[Observation]:
                 paths=(path,) if path else (),
                 service=f.service or "",
                 severity=normalise_severity(f.severity) or "MEDIUM",
+                kev=f.kev,
+                epss=f.epss,
                 status="active" if active else "resolved",
                 workflow=f.state.upper(),
                 updated_at=f.at,

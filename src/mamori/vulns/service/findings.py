@@ -190,6 +190,8 @@ def _event(cls: type[FindingOpened | FindingChanged | FindingResolved], f: VulnF
         severity=f.severity or "UNKNOWN",
         priority=f.priority,
         at=now,
+        kev=bool(f.kev),
+        epss=f.epss,
         **fields,
     )
 
