@@ -18,7 +18,6 @@ from mamori import demo
 from mamori.core.runtime import Runtime
 from mamori.web.app import create_app
 from tests.support import free_port, require_binary, serving
-from tests.web.conftest import demo_runtime
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,6 +42,8 @@ class Demo:
 
 @pytest.fixture(scope="session")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from tests.web.conftest import demo_runtime  # conftest imports this module for its fixtures
+
     chromium = require_binary("chromium")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -58,7 +59,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 @pytest.fixture
-def page(demo_site: Demo) -> Iterator[Page]:
+def demo_page(demo_site: Demo) -> Iterator[Page]:
     """A fresh browser context, logged in as the demo admin through the login form."""
     context = demo_site.browser.new_context(viewport={"width": WIDE, "height": 900}, base_url=demo_site.base)
     context.set_default_timeout(15_000)

@@ -20,7 +20,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from mamori.core import jobs
 from mamori.slo import jobs as slo_jobs
-from tests.web.demo_browser import Demo, demo_site, page, shoot  # noqa: F401  (fixtures)
+from tests.web.demo_browser import Demo, shoot
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,8 @@ def _evaluation_tick(demo: Demo) -> None:
         jobs.enqueue(session, kind=slo_jobs.EVALUATE_JOB, now=demo.runtime.now(), dedupe_key="journey:evaluate")
 
 
-def test_slo_burn_files_a_ticket_and_freezes_releases(page: Page, demo_site: Demo) -> None:  # noqa: F811
+def test_slo_burn_files_a_ticket_and_freezes_releases(demo_page: Page, demo_site: Demo) -> None:
+    page = demo_page
     nav(page, "Admin")
     page.fill("#tokens input[name=name]", "jobs-api-events")
     page.check("#tokens input[name=scopes][value=ingest]")
@@ -106,7 +107,8 @@ def test_slo_burn_files_a_ticket_and_freezes_releases(page: Page, demo_site: Dem
     # --- SLO/service pages; its step belongs here: click it, give the reason, check the gate lets one deploy.
 
 
-def test_alert_page_ack_incident_postmortem_and_filed_action_item(page: Page, demo_site: Demo) -> None:  # noqa: F811
+def test_alert_page_ack_incident_postmortem_and_filed_action_item(demo_page: Page, demo_site: Demo) -> None:
+    page = demo_page
     nav(page, "Inbox")
     page_sent = until(
         page, lambda: page.locator("article.message.channel-email", has_text="jobs-api p99 latency above 1.5s")
@@ -172,7 +174,8 @@ def test_alert_page_ack_incident_postmortem_and_filed_action_item(page: Page, de
     expect(ticket).to_contain_text("Owner: dave@jobs.example")
 
 
-def test_flag_created_rolled_out_to_a_percentage_then_killed(page: Page) -> None:
+def test_flag_created_rolled_out_to_a_percentage_then_killed(demo_page: Page) -> None:
+    page = demo_page
     nav(page, "Flags")
     page.locator(".page-head").get_by_role("link", name="staging", exact=True).click()
     create = page.locator("form.new-flag")
@@ -196,7 +199,8 @@ def test_flag_created_rolled_out_to_a_percentage_then_killed(page: Page) -> None
     expect(row.get_by_role("button", name="Turn on")).to_be_visible()
 
 
-def test_lockfile_scanned_finding_triaged_and_exported_as_vex(page: Page, tmp_path: Path) -> None:
+def test_lockfile_scanned_finding_triaged_and_exported_as_vex(demo_page: Page, tmp_path: Path) -> None:
+    page = demo_page
     lockfile = tmp_path / "requirements.txt"
     lockfile.write_text("PyYAML==5.3.1\nurllib3==2.2.2\n")
     nav(page, "Vulnerabilities")

@@ -1,0 +1,97 @@
+"""Every page of the seeded demo at a desktop's 1400 px and a phone's 400 px, in Debian's chromium: no page is
+wider than the window (document.scrollWidth, and any element whose right edge passes the viewport outside a box
+that scrolls on its own), the navigation folds behind a Menu button on the phone, and wide tables scroll in
+their own box. Screenshots go to demo_browser.SHOTS (a temporary folder), one per page and width."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.demo_browser import PHONE, WIDE, Demo, overflow, shoot
+
+pytestmark = pytest.mark.slow
+
+DETAILS = [
+    # (list page, link pattern): the first such link on the list page leads to a detail page to check
+    ("/services", r"^/services/[^/?#]+$"),
+    ("/alerts", r"^/alerts/[0-9a-f]+$"),
+    ("/incidents", r"^/incidents/[0-9a-f]+$"),
+    ("/slos", r"^/slos/(?!review)[^/?#]+$"),
+    ("/vulns/findings?state=", r"^/vulns/findings/[^/?#]+$"),
+    ("/escalation-policies", r"^/escalation-policies/[^/?#]+$"),
+    ("/oncall", r"^/oncall/schedules/[^/?#]+$"),
+]
+EXTRA = ["/slos/review", "/vulns/vendors", "/admin/jobs", "/admin/deliveries", "/incidents/severities"]
+
+
+def _hrefs(page: Page) -> list[str]:
+    found: list[str] = page.eval_on_selector_all("main a[href^='/']", "links => links.map(a => a.getAttribute('href'))")
+    return found
+
+
+def _pages(page: Page) -> list[str]:
+    """Every navigation entry, a detail page of each kind, and the postmortem and advisory pages they link to."""
+    page.goto("/services")
+    paths: list[str] = page.eval_on_selector_all("header nav a", "links => links.map(a => a.getAttribute('href'))")
+    for listing, pattern in DETAILS:
+        page.goto(listing)
+        detail = next((h for h in _hrefs(page) if re.match(pattern, h)), None)
+        assert detail is not None, f"no link like {pattern} on {listing}"
+        paths.append(detail)
+        if listing == "/incidents":
+            paths.append(f"{detail}/postmortem")
+        if listing.startswith("/vulns/findings"):
+            page.goto(detail)
+            paths += [h for h in _hrefs(page) if h.startswith("/vulns/advisories/")][:1]
+    for extra in EXTRA:
+        if page.goto(extra).status == 200:  # type: ignore[union-attr]
+            paths.append(extra)
+    return list(dict.fromkeys(paths))
+
+
+def test_no_page_is_wider_than_a_desktop_or_a_phone(demo_page: Page, demo_site: Demo) -> None:
+    page = demo_page
+    paths = _pages(page)
+    assert len(paths) >= 20, paths
+    for path in paths:
+        page.goto(path)
+        name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+        shoot(page, name, widths=(WIDE, PHONE))
+
+
+def test_the_navigation_folds_behind_a_menu_on_a_phone(demo_page: Page) -> None:
+    page = demo_page
+    page.set_viewport_size({"width": PHONE, "height": 800})
+    page.goto("/services")
+    menu = page.get_by_role("button", name="Menu")
+    link = page.locator("header nav").get_by_role("link", name="Incidents", exact=True)
+    expect(link).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(link).to_be_visible()
+    found = overflow(page)
+    assert found["scrollWidth"] <= found["innerWidth"] and not found["bad"], found
+    link.click()
+    expect(page.locator("h1").first).to_have_text("Incidents")
+    expect(page.locator("header nav").get_by_role("link", name="Incidents", exact=True)).to_be_hidden()
+
+    page.set_viewport_size({"width": WIDE, "height": 800})
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.locator("header nav").get_by_role("link", name="Alerts", exact=True)).to_be_visible()
+
+
+def test_a_wide_table_scrolls_in_its_own_box_on_a_phone(demo_page: Page) -> None:
+    page = demo_page
+    page.set_viewport_size({"width": PHONE, "height": 800})
+    page.goto("/services")
+    box = page.locator("main table").first.evaluate(
+        "t => { const s = t.closest('.table-scroll') || t; const c = getComputedStyle(s);"
+        " return {overflow: c.overflowX, scroll: s.scrollWidth, client: s.clientWidth, right: s.getBoundingClientRect().right}; }"
+    )
+    assert box["overflow"] in ("auto", "scroll"), box
+    assert box["scroll"] > box["client"], box  # the catalog is wider than a phone: it scrolls inside its box
+    assert box["right"] <= PHONE, box
