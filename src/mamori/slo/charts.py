@@ -54,10 +54,7 @@ def time_ticks(start: datetime, end: datetime) -> tuple[list[datetime], str]:
     while at <= end:
         ticks.append(at)
         at += step
-    if step < timedelta(days=1):
-        fmt = "%H:%M" if span < timedelta(hours=24) else "%d %b %H:%M"
-    else:
-        fmt = "%d %b"
+    fmt = "%d %b" if step >= timedelta(days=1) else "%H:%M" if span < timedelta(hours=24) else "%d %b %H:%M"
     return ticks, fmt
 
 
