@@ -98,12 +98,12 @@ def line_chart(
         f'<rect x="{PAD_LEFT}" y="{PAD_TOP}" width="{right - PAD_LEFT}" height="{bottom - PAD_TOP}" fill="#fff" '
         f'stroke="#d4d4d8"/>',
     ]
-    for value in value_ticks(low, high):
-        y = _y(value, low, high)
+    for tick in value_ticks(low, high):
+        y = _y(tick, low, high)
         parts.append(
             f'<line class="grid" x1="{PAD_LEFT}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f3"/>'
             f'<text class="y-tick" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6475">'
-            f"{escape(_fmt(value, percent, high - low))}</text>"
+            f"{escape(_fmt(tick, percent, high - low))}</text>"
         )
     ticks, fmt = time_ticks(start, end)
     for at in ticks:
