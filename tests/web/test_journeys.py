@@ -38,7 +38,7 @@ def until(page: Page, found: Callable[[], Locator], *, timeout: float = 20.0) ->
 
 
 def nav(page: Page, title: str) -> None:
-    """Follow an entry of the navigation (opened first where it is folded, on a phone)."""
+    """Follow an entry of the navigation (the journeys run at the desktop width, where it is unfolded)."""
     page.locator("header nav").get_by_role("link", name=title, exact=True).click()
 
 
