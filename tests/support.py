@@ -67,12 +67,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, *, timeout: float = 20.0) -> Iterator[str]:
-    """A real uvicorn server for `app` on a free port of 127.0.0.1, in a thread; yields its base URL and
-    stops it on exit."""
+def serving(app: Any, *, timeout: float = 20.0, port: int | None = None) -> Iterator[str]:
+    """A real uvicorn server for `app` on `port` (a free port of 127.0.0.1 by default), in a thread; yields its
+    base URL and stops it on exit."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -244,6 +244,7 @@ def demo(
     if reset:
         migrate.drop_everything(rt.engine)
     migrate.upgrade(rt.engine)
+    demo_data.install_inbox(rt)
     login = demo_data.seed(rt)
     start(rt)
     url = f"http://{host}:{port}/"

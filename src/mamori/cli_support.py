@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -17,8 +18,10 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from mamori.core import auth
+from mamori.core.audit import Actor
 from mamori.core.config import Settings, load_settings
-from mamori.core.errors import MamoriError
+from mamori.core.errors import MamoriError, Unauthenticated
 from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Runtime
 
@@ -65,6 +68,28 @@ def _close_opened() -> None:
         runtime = _opened.pop()
         runtime.close_http()
         runtime.engine.dispose()
+
+
+USER_ENV, TOKEN_ENV = "MAMORI_USER", "MAMORI_TOKEN"
+CLI_ACTOR = Actor(name="cli", source="cli")
+
+
+def actor(rt: Runtime) -> Actor:
+    """Who a command acts as, in the audit log and on timelines: the Mamori user of the API token in
+    MAMORI_TOKEN (or `token:<name>` for a token of no user), else the Mamori user named by MAMORI_USER (an
+    email or id; it must exist and be active), else `cli`. Never the Unix login: it names nobody in Mamori."""
+    token, user = os.environ.get(TOKEN_ENV, "").strip(), os.environ.get(USER_ENV, "").strip()
+    with rt.sessions() as session:  # read only: nothing is kept (the command's own transaction may be open)
+        if token:
+            found = auth.authenticate_token(session, token, now=rt.now())
+            name = found.user.email if found.user is not None else f"token:{found.name}"
+            return Actor(name=name, source="cli")
+        if user:
+            person = auth.find_user(session, user)
+            if person is None or not person.active:
+                raise Unauthenticated(f"{USER_ENV}={user!r}: no active Mamori user by that email or id")
+            return Actor(name=person.email, source="cli")
+    return CLI_ACTOR
 
 
 DATABASE_UNAVAILABLE = 6

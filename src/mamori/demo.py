@@ -12,6 +12,9 @@ from pathlib import Path
 from mamori.core import auth, manifest
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
+from mamori.integrations import inbox as demo_inbox
+from mamori.integrations.notify import Notifiers
+from mamori.integrations.tickets import Trackers
 
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo_config"
 DEMO_EMAIL = "admin@jobs.example"
@@ -22,6 +25,16 @@ DEMO_PASSWORD = "mamori-demo"  # noqa: S105 (the documented demo login)
 class DemoLogin:
     email: str
     password: str
+
+
+def install_inbox(runtime: Runtime) -> demo_inbox.Inbox:
+    """Route every channel and tracker the settings leave unconfigured into an in-memory inbox, shown on the
+    dashboard's Inbox page: a demo's pages and tickets land where a visitor sees them."""
+    inbox = demo_inbox.Inbox()
+    notifiers, trackers = demo_inbox.route_unconfigured(inbox, runtime.state(Notifiers), runtime.state(Trackers))
+    for item in (inbox, notifiers, trackers):
+        runtime.states.put(item)
+    return inbox
 
 
 def seed(runtime: Runtime) -> DemoLogin:

@@ -4,6 +4,7 @@ restart; the deploy gate follows the freeze."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -123,6 +124,8 @@ def test_exhausted_budget_files_tickets_notifies_freezes_and_annotates_once(
     assert issue["fields"]["labels"] == ["slo", "mamori-action-1"]
     assert "error budget remaining below 25%" in issue["fields"]["summary"]
     assert fake.github_issues[0]["labels"] == [{"name": "slo"}, {"name": "mamori-action-2"}]
+    body = fake.github_issues[0]["body"]
+    assert "SLI 90.00%, target " in body and not re.search(r"\d\.\d{5,}", body), body  # rounded for people
     [hook] = fake.webhooks
     assert hook["policy"] == "jobs-api-budget" and hook["slo"] == "apply-for-job"
     assert [type(e).__name__ for e in freezes] == ["ReleaseFreezeStarted"]

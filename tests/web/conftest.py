@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from mamori.core import auth
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
+from tests.web.demo_browser import demo_page, demo_site  # noqa: F401  (fixtures of the browser tests)
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -65,7 +66,7 @@ def login(client: TestClient, runtime: Runtime) -> Login:
 
 def demo_runtime(tmp_path: Path, *, secret_key: str, **settings: Any) -> Runtime:
     """A runtime on a fresh SQLite file in `tmp_path`, migrated, started and seeded with the demo organisation
-    (as `make demo` serves it)."""
+    (as `make demo` serves it: unconfigured channels and trackers deliver into the demo's inbox)."""
     from mamori import demo
     from mamori.core import migrate
     from mamori.core.config import load_settings
@@ -80,6 +81,7 @@ def demo_runtime(tmp_path: Path, *, secret_key: str, **settings: Any) -> Runtime
         env={}, data_dir=tmp_path, database_url=url, secret_key=secret_key, session_cookie_secure=False, **settings
     )
     runtime = build_runtime(made)
+    demo.install_inbox(runtime)
     start(runtime)
     demo.seed(runtime)
     return runtime

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,8 +107,9 @@ def _runtime() -> Iterator[Runtime]:
         runtime.engine.dispose()
 
 
-def _actor() -> Actor:
-    return Actor(name=getpass.getuser(), source="cli")
+def _actor(runtime: Runtime) -> Actor:
+    """The Mamori user or token the command acts as (MAMORI_TOKEN, MAMORI_USER), never the Unix login."""
+    return cli_support.actor(runtime)
 
 
 @flags_app.command("toggle")
@@ -129,7 +129,7 @@ def toggle_command(
             environment=environment,
             key=flag,
             enabled=state == "on",
-            actor=_actor(),
+            actor=_actor(runtime),
             reason=reason,
             now=runtime.now(),
         )
@@ -151,7 +151,7 @@ def rollout_command(
             environment=environment,
             key=flag,
             percent=percent,
-            actor=_actor(),
+            actor=_actor(runtime),
             reason=reason,
             now=runtime.now(),
         )
@@ -169,7 +169,7 @@ def promote_command(
     """Copy one flag's configuration from one environment to another."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         change = service.promote(
-            session, key=flag, source=source, target=target, actor=_actor(), reason=reason, now=runtime.now()
+            session, key=flag, source=source, target=target, actor=_actor(runtime), reason=reason, now=runtime.now()
         )
         cli_support.print_json({"change": change.id, "status": change.status})
 
@@ -192,7 +192,7 @@ def approve_command(
     """Approve (or --reject) a change waiting for a second person."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         change = ramps.decide_change(
-            session, change_id=change_id, approve=not reject, actor=_actor(), now=runtime.now(), reason=reason
+            session, change_id=change_id, approve=not reject, actor=_actor(runtime), now=runtime.now(), reason=reason
         )
         cli_support.print_json({"change": change.id, "status": change.status})
 
@@ -223,7 +223,7 @@ def ramp_command(
             interval=interval,
             service_name=service_name,
             guard=guard,
-            actor=_actor(),
+            actor=_actor(runtime),
             reason=reason,
             now=runtime.now(),
         )
@@ -250,7 +250,7 @@ def schedule_command(
             at=at,
             action=action,
             percent=percent,
-            actor=_actor(),
+            actor=_actor(runtime),
             reason=reason,
             now=runtime.now(),
         )

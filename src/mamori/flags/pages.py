@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -69,6 +70,44 @@ def _done(request: Request, session: Any, environment: str, work: Any) -> Respon
     status = getattr(change, "status", "")
     notice = {"pending": "pending-approval", "rejected": "rejected"}.get(status, "saved")
     return RedirectResponse(f"/flags/{environment}?notice={notice}", status_code=303)
+
+
+FLAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+@router.post("/flags/{environment}/new")
+def create_form(
+    request: Request,
+    environment: str,
+    *,
+    principal: Writer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """A new boolean flag, enabled and serving `off` to everyone until it is rolled out."""
+
+    def create() -> Any:
+        if not FLAG_KEY.match(key):
+            raise ValidationFailed(
+                f"flag key: 1-100 letters, digits, '_', '.', '-', starting with a letter, not {key!r}"
+            )
+        if key in serving.get_environment(session, environment=environment).document.get("flags", {}):
+            raise ValidationFailed(f"flag {key!r} exists already in {environment}")
+        flag = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "off"}
+        return service.change_flag(
+            session,
+            environment=environment,
+            key=key,
+            flag=flag,
+            action="create",
+            actor=principal.actor(),
+            reason=reason,
+            now=runtime.now(),
+        )
+
+    return _done(request, session, environment, create)
 
 
 @router.post("/flags/{environment}/{key}/toggle")

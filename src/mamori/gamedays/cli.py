@@ -5,7 +5,6 @@ of Misfortune incident list into tabletop scenarios."""
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -36,8 +35,9 @@ def _runtime() -> Iterator[Runtime]:
         runtime.engine.dispose()
 
 
-def _actor() -> Actor:
-    return Actor(name=getpass.getuser(), source="cli")
+def _actor(runtime: Runtime) -> Actor:
+    """The Mamori user or token the command acts as (MAMORI_TOKEN, MAMORI_USER), never the Unix login."""
+    return cli_support.actor(runtime)
 
 
 @gamedays_app.command("scenarios")
@@ -77,7 +77,9 @@ def start_command(
             raise InvalidInput("--at needs an offset (Z or +01:00)")
     with _runtime() as runtime, runtime.sessions.begin() as session:
         when = runtime.now() if now else start_at
-        drill = drills.create(session, runtime, scenario=scenario, actor=_actor(), now=runtime.now(), start_at=when)
+        drill = drills.create(
+            session, runtime, scenario=scenario, actor=_actor(runtime), now=runtime.now(), start_at=when
+        )
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
 
@@ -87,7 +89,7 @@ def start_scheduled_command(drill_id: str) -> None:
     """Start a scheduled drill now instead of at its time."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         drill = drills.start(
-            session, runtime, drill=drills.get(session, drill_id, lock=True), actor=_actor(), now=runtime.now()
+            session, runtime, drill=drills.get(session, drill_id, lock=True), actor=_actor(runtime), now=runtime.now()
         )
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
@@ -119,7 +121,7 @@ def reveal_command(drill_id: str, inject_id: str) -> None:
     """Reveal a clue (or fire a pending inject now)."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         drill = drills.reveal(
-            session, runtime, drill_id=drill_id, inject_id=inject_id, actor=_actor(), now=runtime.now()
+            session, runtime, drill_id=drill_id, inject_id=inject_id, actor=_actor(runtime), now=runtime.now()
         )
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
@@ -136,7 +138,7 @@ def record_command(
     with _runtime() as runtime, runtime.sessions.begin() as session:
         drill = drills.get(session, drill_id)
         entry = entries.record(
-            session, drill=drill, kind=kind, name=name, caller=_actor().name, by=by, at=runtime.now()
+            session, drill=drill, kind=kind, name=name, caller=_actor(runtime).name, by=by, at=runtime.now()
         )
         cli_support.print_json({"id": entry.id, "kind": entry.kind, "text": entry.text})
 
@@ -146,7 +148,9 @@ def record_command(
 def abort_command(drill_id: str, reason: Annotated[str, typer.Option(help="why the drill stops")]) -> None:
     """The abort switch: stop all injects, resolve the drill's alerts and incidents."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
-        drill = drills.abort(session, runtime, drill_id=drill_id, reason=reason, actor=_actor(), now=runtime.now())
+        drill = drills.abort(
+            session, runtime, drill_id=drill_id, reason=reason, actor=_actor(runtime), now=runtime.now()
+        )
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
 
@@ -155,7 +159,7 @@ def abort_command(drill_id: str, reason: Annotated[str, typer.Option(help="why t
 def finish_command(drill_id: str) -> None:
     """End a running drill (its alerts and incidents are resolved)."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
-        drill = drills.finish(session, runtime, drill_id=drill_id, actor=_actor(), now=runtime.now())
+        drill = drills.finish(session, runtime, drill_id=drill_id, actor=_actor(runtime), now=runtime.now())
         cli_support.print_json(drills.describe(session, drill).model_dump(mode="json"))
 
 
@@ -170,7 +174,9 @@ def import_journal_command(
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{journal}: cannot read: {exc}") from None
     with _runtime() as runtime, runtime.sessions.begin() as session:
-        added = entries.import_journal(session, drill=drills.get(session, drill_id), text=text, actor=_actor().name)
+        added = entries.import_journal(
+            session, drill=drills.get(session, drill_id), text=text, actor=_actor(runtime).name
+        )
         cli_support.print_json({"added": added})
 
 
@@ -183,7 +189,7 @@ def score_command(
     """Score a drill from its recorded timeline (again, after a scoring rule changed) and keep the score."""
     with _runtime() as runtime, runtime.sessions.begin() as session:
         if current:
-            reports.adopt_current_scenario(session, drill_id=drill_id, actor=_actor().name, now=runtime.now())
+            reports.adopt_current_scenario(session, drill_id=drill_id, actor=_actor(runtime).name, now=runtime.now())
         result = reports.score(session, drill_id=drill_id, now=runtime.now())
         teams = reports.teams_of(session, [p.user for p in result.participants])
         cli_support.print_json(reports.score_json(result, teams))

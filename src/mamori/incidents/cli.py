@@ -11,7 +11,6 @@ import typer
 
 from mamori import cli_support as cs
 from mamori.core import manifest
-from mamori.core.audit import Actor
 from mamori.core.clock import SystemClock
 from mamori.core.errors import InvalidInput
 from mamori.incidents import offline
@@ -109,7 +108,7 @@ def declare(  # noqa: PLR0917 (Typer maps parameters to options)
             service=service_name,
             group_id=group,
             commander=commander,
-            actor=Actor(name="cli", source="cli"),
+            actor=cs.actor(rt),
             now=rt.now(),
         )
         out = IncidentOut.model_validate(incident).model_dump(mode="json")

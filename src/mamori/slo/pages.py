@@ -53,9 +53,18 @@ def slo_review(
     return render(request, "slo/review.html", {"items": items, "since": start, "until": end})
 
 
+WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+"""The chart windows one may pick on an SLO's page (the last hour ... week of its window); none: the whole window."""
+
+
 @router.get("/slos/{name}", response_class=HTMLResponse)
-def slo_detail(name: str, request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep) -> Response:
-    objectives = queries.detail(session, slo=name, now=runtime.now(), plans=runtime.state(Plans))
+def slo_detail(
+    name: str, request: Request, _: Viewer, session: SessionDep, runtime: RuntimeDep, window: str = ""
+) -> Response:
+    if window and window not in WINDOWS:
+        raise InvalidInput(f"window: one of {', '.join(WINDOWS)} (or none for the SLO's whole window), not {window!r}")
+    view = WINDOWS.get(window)
+    objectives = queries.detail(session, slo=name, now=runtime.now(), plans=runtime.state(Plans), view=view)
     actions = objectives[0]["actions"] if objectives else []
     sent = deliveries.for_subject(session, f"slo:slo:{name}")
     services = [item["objective"].service for item in objectives]
@@ -65,6 +74,8 @@ def slo_detail(name: str, request: Request, _: Viewer, session: SessionDep, runt
         "actions": actions,
         "deliveries": sent,
         "notices": service_notices(session, runtime, services),
+        "window": window,
+        "windows": list(WINDOWS),
     }
     return render(request, "slo/detail.html", context)
 

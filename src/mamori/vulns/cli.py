@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from mamori import cli_support
 from mamori.cli_support import err_console, handle_errors, print_json
-from mamori.core.audit import Actor
 from mamori.core.errors import InvalidInput, MamoriError
 from mamori.core.runtime import Runtime
 from mamori.vulns import kinds, lockfiles, scanning, store, watch
@@ -198,7 +197,7 @@ def vex_command(
             document = json.loads(import_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"{import_file}: cannot read a JSON document ({exc})") from None
-        actor = Actor(name="cli", source="cli")
+        actor = cli_support.actor(rt)
         print_json(
             vex_service.import_document(
                 session, document=document, actor=actor, now=rt.now(), service=service, bus=rt.bus

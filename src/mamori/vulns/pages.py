@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from mamori.core.errors import MamoriError, NotFound
+from mamori.core.models import Service
 from mamori.vulns import kinds, store
 from mamori.vulns.models import VulnAdvisory, VulnFeedItem, VulnFinding, VulnSyncState
 from mamori.vulns.service import findings, queries
@@ -46,6 +51,29 @@ def queue(  # noqa: PLR0917 - FastAPI passes query parameters by name
     kind: str | None = None,
     priority: str | None = None,
 ) -> HTMLResponse:
+    return _queue_page(
+        request,
+        session,
+        service or "",
+        None,
+        state=state,
+        kind=kind or "",
+        priority=priority or "",
+        notice=request.query_params.get("notice"),
+    )
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    service: str,
+    error: str | None,
+    *,
+    state: str = "open",
+    kind: str = "",
+    priority: str = "",
+    notice: str | None = None,
+) -> HTMLResponse:
     rows = queries.list_findings(
         session, state=[state] if state else None, service=service or None, kind=kind or None, priority=priority or None
     )
@@ -55,10 +83,15 @@ def queue(  # noqa: PLR0917 - FastAPI passes query parameters by name
         {
             "findings": rows,
             "state": state,
-            "service": service or "",
-            "kind": kind or "",
+            "service": service,
+            "kind": kind,
+            "priority": priority,
             "states": ("open", *STATES),
+            "services": session.scalars(select(Service.name).order_by(Service.name)).all(),
+            "error": error,
+            "notice": notice,
         },
+        status_code=422 if error else 200,
     )
 
 
@@ -119,6 +152,38 @@ def triage(  # noqa: PLR0917 - FastAPI passes form fields by name
         return _detail(request, session, finding_id, error=exc.detail)
     session.commit()
     return RedirectResponse(f"/vulns/findings/{finding_id}", status_code=303)
+
+
+@router.post("/vulns/scan", response_model=None)
+async def scan_upload(request: Request, session: SessionDep, runtime: RuntimeDep, _: Writer) -> Response:
+    """A lockfile from the dashboard: recorded for the service, matched against the stored advisories (rescan)."""
+    form = await request.form()  # parsed (and cached) by the CSRF check already
+    service, upload = str(form.get("service") or ""), form.get("lockfile")
+    if not isinstance(upload, StarletteUpload):
+        return await run_in_threadpool(_queue_page, request, session, service, "lockfile: choose a file to scan")
+    try:
+        data = await upload.read(store.MAX_UPLOAD_BYTES + 1)
+    finally:
+        await form.close()
+
+    def work() -> Response:
+        try:
+            recorded = store.record_upload(
+                session, service=service, filename=upload.filename or "", data=data, now=runtime.now()
+            )
+            result = findings.rescan(session, now=runtime.now(), bus=runtime.bus)
+        except MamoriError as exc:
+            session.rollback()
+            return _queue_page(request, session, service, exc.detail)
+        session.commit()
+        notice = (
+            f"Scanned {recorded.files[0]}: {recorded.components} packages; "
+            f"{len(result.created) + len(result.reopened)} new or reopened finding(s), {len(result.fixed)} fixed."
+        )
+        query = urlencode({"service": service, "notice": notice})
+        return RedirectResponse(f"/vulns/findings?{query}", status_code=303)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/vulns/vendors", response_class=HTMLResponse)

@@ -351,3 +351,52 @@ def kev_for(session: Session, cves: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(session.scalars(select(VulnKev.cve).where(VulnKev.cve.in_(wanted))))
+
+
+UPLOAD_FOLDER = "uploaded"
+MAX_UPLOAD_BYTES = 5_000_000
+
+
+def record_upload(session: Session, *, service: str, filename: str, data: bytes, now: datetime) -> InventoryResult:
+    """One lockfile sent from the dashboard, recorded as `uploaded/<name>` of `service` (replacing what an earlier
+    upload of that name recorded; the service's other files stay). Nothing is stored when the file is not read."""
+    name = Path(filename.replace("\\", "/")).name
+    if not name or name in (".", ".."):
+        raise InvalidInput(
+            "lockfile: give a file (its name tells its format, e.g. requirements.txt, package-lock.json)"
+        )
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"lockfile {name}: larger than {MAX_UPLOAD_BYTES} bytes")
+    if session.scalar(select(Service.id).where(Service.name == service)) is None:
+        raise InvalidInput(f"service: no service {service!r} in the catalog")
+    with tempfile.TemporaryDirectory(prefix="mamori-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        found = lockfiles.discover(path)
+    if found.errors:
+        raise InvalidInput(f"lockfile {name}: " + "; ".join(e.replace(str(path), name) for e in found.errors))
+    if not found.files or found.skipped:
+        why = "; ".join(reason for _, reason in found.skipped) or "not a lockfile, manifest or SBOM Mamori reads"
+        raise InvalidInput(f"lockfile {name}: not read: {why}")
+    source_file = f"{UPLOAD_FOLDER}/{name}"
+    session.execute(
+        delete(VulnComponent).where(VulnComponent.service == service, VulnComponent.source_file == source_file)
+    )
+    rows = {
+        c.purl: {
+            "service": service,
+            "ecosystem": c.ecosystem,
+            "name": c.name,
+            "version": c.version,
+            "purl": c.purl,
+            "source_file": source_file,
+            "direct": c.direct,
+            "dev": c.dev,
+            "seen_at": now,
+        }
+        for c in found.components
+    }
+    if rows:
+        session.execute(insert(VulnComponent), list(rows.values()))
+    session.flush()
+    return InventoryResult(files=[source_file], components=len(rows), services=[service])

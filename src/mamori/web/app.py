@@ -24,7 +24,7 @@ from mamori.core.errors import MamoriError
 from mamori.core.manifest import format_loc
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
-from mamori.web import admin_pages, api, pages
+from mamori.web import admin_pages, api, inbox_pages, pages
 from mamori.web.limits import BodyLimit
 from mamori.web.metrics import Metrics, MetricsMiddleware
 from mamori.web.problem import PROBLEM_TYPE, from_error, problem_response
@@ -208,6 +208,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
             app.include_router(router)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(inbox_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core import urls
 from mamori.core.runtime import NavEntry, Runtime, ServiceNotice
+from mamori.integrations.inbox import Inbox
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -36,8 +37,17 @@ def make_environment(runtime: Runtime) -> Environment:
     return env
 
 
+INBOX_NAV = NavEntry("Inbox", "/inbox", 15)
+"""Shown in the demo only (its runtime has an inbox: `mamori.integrations.inbox`)."""
+
+
 def navigation(runtime: Runtime) -> list[NavEntry]:
     entries = list(CORE_NAV)
+    try:
+        runtime.state(Inbox)
+        entries.append(INBOX_NAV)
+    except LookupError:
+        pass
     for plugin in runtime.plugins:
         entries.extend(plugin.nav)
     return sorted(entries, key=lambda e: (e.order, e.title))

@@ -22,6 +22,7 @@ from mamori.incidents.alerts.signing import verify_action, verify_slack
 from mamori.incidents.oncall import feeds
 from mamori.integrations.text import slack_escape
 from mamori.web.deps import ROLE_FOR_SCOPE, Principal, RuntimeDep, SessionDep, require
+from mamori.web.templating import render
 
 router = APIRouter(tags=["incidents hooks"])
 IngestDep = Annotated[Principal, Depends(require("ingest"))]
@@ -100,19 +101,16 @@ async def pagerduty(
 
 
 @router.get("/hooks/incidents/action/{token}", response_class=HTMLResponse)
-def action_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
+def action_page(token: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     """The link in an email: a confirmation button, so that mail scanners opening links change nothing."""
     data = verify_action(runtime.settings.signing_key(), token, now=runtime.clock.now())
-    verb = "Acknowledge" if data["action"] == "ack" else "Resolve"
-    html = (
-        f"<!doctype html><title>{verb}</title><form method=post><p>{verb} alert group "
-        f"{data['group_id']}?</p><button type=submit>{verb}</button></form>"
-    )
-    return HTMLResponse(html)
+    group = service.get_group(session, str(data["group_id"]))
+    context = {"group": group, "action": data["action"], "done": False}
+    return render(request, "incidents/one_click.html", context)
 
 
 @router.post("/hooks/incidents/action/{token}", response_class=HTMLResponse)
-def action(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+def action(token: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
     now = runtime.clock.now()
     data = verify_action(runtime.settings.signing_key(), token, now=now)
     actor = Actor(name=str(data["user"] or "email-link"), source="api")
@@ -121,7 +119,7 @@ def action(token: str, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse
     else:
         group = service.resolve(session, runtime, group_id=str(data["group_id"]), actor=actor, now=now)
     session.commit()
-    return HTMLResponse(f"<!doctype html><title>Done</title><p>Alert group is now {group.status}.</p>")
+    return render(request, "incidents/one_click.html", {"group": group, "action": data["action"], "done": True})
 
 
 @router.post("/hooks/slack/interactivity")

@@ -5,7 +5,7 @@ Each module registers its routes on the one `router` in import order (an alert g
 
 from __future__ import annotations
 
-from mamori.incidents.pages import alerts, console, oncall  # noqa: F401  (each registers its routes)
+from mamori.incidents.pages import action_items, alerts, console, oncall  # noqa: F401  (each registers its routes)
 from mamori.incidents.pages.routing import router
 
 __all__ = ["router"]

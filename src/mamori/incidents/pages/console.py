@@ -15,6 +15,7 @@ from mamori.core.errors import InvalidInput, NotFound, ValidationFailed
 from mamori.core.models import User
 from mamori.incidents.kinds import stored as config
 from mamori.incidents.models import AlertGroup, Incident, IncidentEntry
+from mamori.incidents.pages import action_items
 from mamori.incidents.pages.routing import Responder, Viewer, router
 from mamori.incidents.response import service as response
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, authorize_for_team
@@ -222,7 +223,7 @@ def postmortem_editor(ref: str, request: Request, session: SessionDep, runtime: 
     pm = response.postmortem_of(session, incident)
     body = pm.body if pm is not None else response.render_template(session, incident, now=runtime.now())
     ctx = {"i": incident, "pm": pm, "body": body, "statuses": response.POSTMORTEM_STATUSES, "error": None}
-    return render(request, "incidents/postmortem.html", ctx)
+    return render(request, "incidents/postmortem.html", {**ctx, **action_items.context(session, incident)})
 
 
 @router.post("/incidents/{ref}/postmortem", response_class=HTMLResponse)
@@ -249,6 +250,7 @@ def save_postmortem(  # noqa: PLR0917 - FastAPI passes form fields by name
             "body": body,
             "statuses": response.POSTMORTEM_STATUSES,
             "error": exc.detail,
+            **action_items.context(session, incident),
         }
         return render(request, "incidents/postmortem.html", ctx, status_code=422)
     session.commit()

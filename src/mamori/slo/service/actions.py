@@ -40,11 +40,14 @@ def _action_spec(session: Session, episode: SloPolicyEpisode, position: int) -> 
 def _describe(session: Session, episode: SloPolicyEpisode, base_url: str) -> tuple[str, str]:
     status = session.get(SloStatus, episode.series)
     title = f"[SLO] {episode.reason}"
-    lines = [f"Error-budget policy {episode.policy}, rule {episode.rule}, since {episode.started_at.isoformat()}."]
+    lines = [
+        f"Error-budget policy {episode.policy}, rule {episode.rule}, since {episode.started_at:%Y-%m-%d %H:%M} UTC."
+    ]
     if status is not None:
+        sli = "no data" if status.sli is None else f"{status.sli:.2%}"
         lines.append(
             f"SLO {status.slo} (user story: {status.user_story}) on service {status.service}: "
-            f"SLI {status.sli}, target {status.target}, budget remaining {status.remaining:.1%}."
+            f"SLI {sli}, target {status.target:.2%}, budget remaining {status.remaining:.1%}."
         )
     lines.append(f"{base_url.rstrip('/')}/slos/{episode.slo}")
     return title, "\n".join(lines)

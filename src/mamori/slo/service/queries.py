@@ -108,11 +108,12 @@ def _markers(session: Session, service_name: str, start: datetime, end: datetime
 
 
 def _series(
-    rows: list[tuple[datetime, int, int]], target: float
+    rows: list[tuple[datetime, int, int]], target: float, carry: tuple[int, int] = (0, 0)
 ) -> tuple[list[tuple[datetime, float | None]], list[tuple[datetime, float | None]]]:
+    """The SLI per step and the budget left after it; `carry` (good, total) counts the window before the rows."""
     sli: list[tuple[datetime, float | None]] = []
     remaining: list[tuple[datetime, float | None]] = []
-    good_sum = total_sum = 0
+    good_sum, total_sum = carry
     allowed = 1 - Fraction(str(target))
     for at, good, total in rows:
         sli.append((at, good / total if total else None))
@@ -180,17 +181,25 @@ def _item(
     }
 
 
-def detail(session: Session, *, slo: str, now: datetime, plans: Plans | None = None) -> list[dict[str, Any]]:
-    """Each objective of an SLO with its charts; a composite SLO also shows its combined objective."""
+def detail(
+    session: Session, *, slo: str, now: datetime, plans: Plans | None = None, view: timedelta | None = None
+) -> list[dict[str, Any]]:
+    """Each objective of an SLO with its charts (over its window, or the last `view` of it); a composite SLO
+    also shows its combined objective."""
     statuses = {s.objective: s for s in get_status(session, slo=slo)}
     members = [o for o in list_objectives(session, plans) if o.slo == slo]
     out = []
     sli_parts, budget_parts = [], []
     for objective in members:
         start, end = objective.window.bounds(now)
+        carry = (0, 0)
+        if view is not None and end - view > start:
+            before = history(session, objective, start=start, end=end - view, step_minutes=10**7)
+            carry = (sum(g for _, g, _ in before), sum(t for _, _, t in before))
+            start = end - view
         step = max(int((end - start) / timedelta(minutes=1)) // POINTS, 1)
         rows = history(session, objective, start=start, end=end, step_minutes=step)
-        sli, remaining = _series(rows, objective.target)
+        sli, remaining = _series(rows, objective.target, carry)
         weight = objective.composite_weight or 1.0
         sli_parts.append((weight, sli))
         budget_parts.append((weight, remaining))
@@ -200,6 +209,8 @@ def detail(session: Session, *, slo: str, now: datetime, plans: Plans | None = N
     if len(members) > 1 and all(m.composite for m in members):
         composite = definitions.composite_objective(members)
         start, end = composite.window.bounds(now)
+        if view is not None and end - view > start:
+            start = end - view
         used = _weighted([(w, [(at, None if v is None else 1 - v) for at, v in r]) for w, r in budget_parts])
         out.append(
             _item(
