@@ -149,22 +149,35 @@ class ServingCache:
     def _load(self, environment: str, generation: int) -> Snapshot | NotFound:
         now = self.clock()
         found: Snapshot | NotFound
+        entry = self._entries.get(environment)
         with self.sessions() as session:
+            if entry is not None and isinstance(entry[0], Snapshot):
+                # Most reloads find nothing changed: three columns, not the document, and the same snapshot.
+                same = entry[0]
+                current = session.execute(
+                    select(FlagEnvironment.etag, FlagEnvironment.version, FlagEnvironment.rate_limit).where(
+                        FlagEnvironment.environment == environment
+                    )
+                ).first()
+                if current is not None and (current.etag, current.version, _limit(current.rate_limit)) == (
+                    same.etag,
+                    same.version,
+                    same.rate_limit,
+                ):
+                    self._entries[environment] = (same, now, generation)
+                    return same
             try:
                 row = get_environment(session, environment=environment)
             except NotFound as exc:
                 found = exc
             else:
-                limit = row.rate_limit
-                found = Snapshot(
-                    environment,
-                    row.etag,
-                    row.version,
-                    EVALUATORS.get(row),
-                    (int(limit["requests"]), float(limit["per_seconds"])) if limit else None,
-                )
+                found = Snapshot(environment, row.etag, row.version, EVALUATORS.get(row), _limit(row.rate_limit))
         self._entries[environment] = (found, now, generation)
         return found
+
+
+def _limit(stored: dict[str, Any] | None) -> tuple[int, float] | None:
+    return (int(stored["requests"]), float(stored["per_seconds"])) if stored else None
 
 
 # Changes committed in this process, per environment: a ServingCache refetches when the count moves.
