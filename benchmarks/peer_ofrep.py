@@ -200,7 +200,7 @@ def main() -> None:
                     ["conns", "target", "req/s", "p50 ms", "p99 ms", "x Unleash", "ceiling / this", "errors"], rows
                 )
             )
-            fixed_labels = ("Mamori OFREP single", "Mamori OFREP bulk", "Unleash proxy (all toggles)")
+            fixed_labels = tuple(targets)  # bare Starlette too: the latency floor of this machine at that rate
             fixed_runs: dict[str, list[dict[str, float]]] = {label: [] for label in fixed_labels}
             for _ in range(args.rounds):
                 for label in fixed_labels:

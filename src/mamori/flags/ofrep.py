@@ -110,8 +110,7 @@ def rate_limited(runtime: Runtime, snapshot: serving.Snapshot, key_digest: str) 
 
 async def _count(runtime: Runtime, results: list[Resolution], environment: str) -> None:
     buffer = counts.buffer_for(runtime)
-    for result in results:
-        buffer.add(environment, result.key, result.variant)
+    buffer.counter.add_all(environment, [(result.key, result.variant) for result in results])
     if buffer.due():
         try:
             await asyncio.to_thread(buffer.flush_if_due)
@@ -132,19 +131,20 @@ def channel_for(runtime: Runtime, environment: str) -> str:
     return f"{payload}.{_sign(runtime, payload)}"
 
 
-_CHANNELS: dict[tuple[int, str], tuple[str, float]] = {}
+_CHANNELS: dict[tuple[str, str], tuple[str, float]] = {}
 
 
 def _channel(runtime: Runtime, environment: str) -> str:
     """channel_for, signed again at most once a minute per environment (a channel lasts a day)."""
-    cached = _CHANNELS.get((id(runtime), environment))
+    slot = (runtime.settings.secret_key.get_secret_value(), environment)
+    cached = _CHANNELS.get(slot)
     now = time.monotonic()
     if cached is not None and now - cached[1] < 60:
         return cached[0]
     if len(_CHANNELS) > 1000:
         _CHANNELS.clear()
     channel = channel_for(runtime, environment)
-    _CHANNELS[(id(runtime), environment)] = (channel, now)
+    _CHANNELS[slot] = (channel, now)
     return channel
 
 
