@@ -266,3 +266,32 @@ def test_successful_evaluations_leave_the_access_log_but_failures_stay() -> None
 
     assert not kept(BULK, 200) and not kept(SINGLE + "x", 304)
     assert kept(SINGLE + "x", 401) and kept(BULK, 500) and kept("/api/v1/flags/environments", 200)
+
+
+def test_the_fastapi_routes_answer_as_the_edge_does(flags_runtime: Runtime, client: TestClient) -> None:
+    """An app built without the edge (FastAPI's routes, same `ofrep.respond`) gives the same answers."""
+    plain_app = create_app(flags_runtime)
+    plain_app.user_middleware = [m for m in plain_app.user_middleware if m.cls is not edge.OfrepEdge]
+    key = sdk_key(flags_runtime, "production")
+    requests: list[tuple[str, bytes, dict[str, str]]] = [
+        (SINGLE + "new-search", b'{"context": {"targetingKey": "u1", "email": "a@jobs.example"}}', {"X-API-Key": key}),
+        (SINGLE + "checkout-theme", b"", {"Authorization": f"Bearer {key}"}),
+        (SINGLE + "legacy-banner", b'{"context": {}}', {"X-API-Key": key}),
+        (SINGLE + "nope", b'{"context": {}}', {"X-API-Key": key}),
+        (SINGLE + "new-search", b'{"context": {"targetingKey": 1}}', {"X-API-Key": key}),
+        (SINGLE + "new-search", b'{"context": {}}', {}),
+        (BULK, b'{"context": {"targetingKey": "u2"}}', {"X-API-Key": key}),
+        (BULK, b"{nope", {"X-API-Key": key}),
+        (BULK, b'{"context": {}}', {"X-API-Key": "mmr_a_b"}),
+    ]
+    with TestClient(plain_app, base_url="https://testserver") as plain:
+        for path, body, headers in requests:
+            fast, slow = (c.post(path, content=body, headers=headers) for c in (client, plain))
+            assert (fast.status_code, fast.content) == (slow.status_code, slow.content), path
+            for name in ("content-type", "etag", "www-authenticate", "x-content-type-options"):
+                assert fast.headers.get(name) == slow.headers.get(name), (path, name)
+        bulk = client.post(BULK, json={"context": {}}, headers={"X-API-Key": key})
+        again = plain.post(
+            BULK, json={"context": {}}, headers={"X-API-Key": key, "If-None-Match": bulk.headers["ETag"]}
+        )
+        assert again.status_code == 304
