@@ -3,11 +3,13 @@
 All three serve the same six flags (the demo's jobs-web set; Unleash gets the equivalent toggles: an
 e-mail suffix constraint, a semver constraint, a 50/50 variant split, two plain ones and a disabled one)
 and are driven by one load generator (autocannon, from `benchmarks/node/load.js`) with a new targeting
-key on every request, at 1, 4 and 16 connections, interleaved, then at a fixed 1,000 requests/s.
+key on every request, at 1, 4 and 16 connections, then at a fixed 1,000 requests/s. Each figure is
+the median of `--rounds` rounds, and every round runs all targets one after another, so a burst of
+load from other processes on a shared machine hits every target alike instead of one.
 The bare Starlette app, on the same uvicorn settings as Mamori, returns Mamori's own bulk answer
 bytes: the ceiling of the framework and server, with no work behind it.
 
-Run: .venv/bin/python -m benchmarks.peer_ofrep [--seconds 8] [--connections 1,4,16]
+Run: .venv/bin/python -m benchmarks.peer_ofrep [--seconds 5] [--rounds 3] [--connections 1,4,16]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,9 +86,17 @@ def _spec(
     return spec
 
 
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per figure, the median over the rounds (errors: the sum)."""
+    out = {name: float(statistics.median(run[name] for run in runs)) for name in ("per_second", "p50_ms", "p99_ms")}
+    out.update({name: float(sum(run[name] for run in runs)) for name in ("non_2xx", "errors")})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", default="1,4,16")
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
     modules = _peers.node_modules()
@@ -161,12 +172,14 @@ def main() -> None:
                 },
             }
             rows = []
+            for target in targets.values():  # warm-up
+                _peers.load({**_spec(target, body, 4, args.seconds), "seconds": 1})
             for connections in [int(c) for c in args.connections.split(",")]:
-                results = {}
-                for label, target in targets.items():
-                    spec = _spec(target, body, connections, args.seconds)
-                    _peers.load({**spec, "seconds": 1})  # warm-up
-                    results[label] = _peers.load(spec)
+                rounds: dict[str, list[dict[str, float]]] = {label: [] for label in targets}
+                for _ in range(args.rounds):
+                    for label, target in targets.items():
+                        rounds[label].append(_peers.load(_spec(target, body, connections, args.seconds)))
+                results = {label: _median(runs) for label, runs in rounds.items()}
                 unleash_rate = results["Unleash proxy (all toggles)"]["per_second"]
                 ceiling = results["bare Starlette (same bytes)"]["per_second"]
                 for label, r in results.items():
@@ -187,14 +200,18 @@ def main() -> None:
                     ["conns", "target", "req/s", "p50 ms", "p99 ms", "x Unleash", "ceiling / this", "errors"], rows
                 )
             )
+            fixed_labels = tuple(targets)  # bare Starlette too: the latency floor of this machine at that rate
+            fixed_runs: dict[str, list[dict[str, float]]] = {label: [] for label in fixed_labels}
+            for _ in range(args.rounds):
+                for label in fixed_labels:
+                    fixed_runs[label].append(_peers.load(_spec(targets[label], body, 16, args.seconds, rate=1000)))
             fixed = []
-            for label in ("Mamori OFREP single", "Mamori OFREP bulk", "Unleash proxy (all toggles)"):
-                target = targets[label]
-                spec = _spec(target, body, 16, args.seconds, rate=1000)
-                r = _peers.load(spec)
-                fixed.append([label, f"{r['per_second']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"])
+            for label in fixed_labels:
+                r = _median(fixed_runs[label])
+                p99s = ", ".join(f"{run['p99_ms']:.0f}" for run in fixed_runs[label])
+                fixed.append([label, f"{r['per_second']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", p99s])
             print()
-            print(_peers.table(["at 1,000 req/s, 16 connections", "req/s", "p50 ms", "p99 ms"], fixed))
+            print(_peers.table(["at 1,000 req/s, 16 connections", "req/s", "p50 ms", "p99 ms", "p99 per round"], fixed))
         finally:
             _peers.stop(*procs)
 

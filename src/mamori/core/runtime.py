@@ -116,6 +116,9 @@ class Plugin:
     api_routers: list[Any] = field(default_factory=list)
     page_routers: list[Any] = field(default_factory=list)
     hook_routers: list[Any] = field(default_factory=list)
+    asgi_middleware: list[Any] = field(default_factory=list)
+    """ASGI middleware put in front of the whole app, built as `cls(app, runtime=..., metrics=...)`: a hot
+    path that answers its own requests without routing or dependencies (flags' OFREP edge)."""
     nav: list[NavEntry] = field(default_factory=list)
     slots: list[CatalogSlot] = field(default_factory=list)
     notices: list[NoticeSource] = field(default_factory=list)

@@ -33,6 +33,12 @@ class EvaluationCounter:
         with self._lock:
             self._counts[(environment, flag_key, variant or "")] += n
 
+    def add_all(self, environment: str, resolved: list[tuple[str, str | None]]) -> None:
+        """One evaluation of each (flag key, variant), under one lock (a bulk evaluation)."""
+        with self._lock:
+            for flag_key, variant in resolved:
+                self._counts[(environment, flag_key, variant or "")] += 1
+
     def drain(self) -> Counter[Key]:
         with self._lock:
             counts, self._counts = self._counts, Counter()

@@ -37,6 +37,7 @@ DATA_ATTRIBUTES, DATA_NO_TIMESTAMP, DATA_FULL = 0, 1, 2
 `$flagd.flagKey`; or everything (`$flagd.timestamp` too, or rules whose reads are not known at compile time)."""
 _EMPTY: dict[str, Any] = {}
 _TARGETING_MATCH, _DEFAULT = Reason.TARGETING_MATCH, Reason.DEFAULT
+_REASON_TEXT: dict[Reason, str] = {reason: reason.value for reason in Reason}
 
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "boolean": ((bool,), "bool"),
@@ -263,34 +264,8 @@ class FlagEvaluator:
         variant: str | None
         if flag is None or not flag.enabled or not flag.default_ok:
             flag, variant, reason = self._select(key, ctx)
-        elif flag.targeting is None:
-            variant, reason = flag.default_variant, flag.static_reason
         else:
-            # The hot path (targeted flags), inlined; the data holds only what the targeting reads.
-            attributes = ctx.attributes if ctx is not None else _EMPTY
-            if flag.data_mode == DATA_ATTRIBUTES and type(attributes) is dict:
-                data: dict[str, Any] = attributes
-            else:
-                data = dict(attributes)
-                data["$flagd"] = (
-                    {"flagKey": key, "timestamp": int(self._clock())} if flag.data_mode == DATA_FULL else flag.flagd
-                )
-                data["targetingKey"] = ctx.targeting_key if ctx is not None else None
-            try:
-                chosen = flag.targeting(data)
-            except UnknownOperation as exc:
-                raise ParseError(f"flag {key!r}: invalid targeting: {exc}") from exc
-            except (ArithmeticError, TypeError, ValueError) as exc:
-                raise GeneralError(f"flag {key!r}: targeting failed: {exc}") from exc
-            if chosen is None:
-                variant, reason = flag.default_variant, _DEFAULT
-            else:
-                variant = chosen if type(chosen) is str and chosen else (_variant_name(chosen) or "")
-                if flag.variants.get(variant) is None:
-                    raise GeneralError(
-                        f"flag {key!r}: targeting chose variant {variant!r}, which the flag does not define"
-                    )
-                reason = _TARGETING_MATCH
+            variant, reason = self._choose(flag, key, ctx)
         if variant is None:
             return FlagResolutionDetails(default, None, None, reason, None, flag.metadata)
         value = flag.variants[variant]
@@ -298,6 +273,32 @@ class FlagEvaluator:
             name = _TYPES[flag_type][1]
             raise TypeMismatchError(f"flag {key!r}: expected {name} but variant {variant!r} is {type(value).__name__}")
         return FlagResolutionDetails(value, None, None, reason, variant, flag.metadata)
+
+    def _choose(self, flag: CompiledFlag, key: str, ctx: EvaluationContext | None) -> tuple[str | None, Reason]:
+        """The hot path (an enabled flag with a valid default): the data holds only what the targeting reads."""
+        if flag.targeting is None:
+            return flag.default_variant, flag.static_reason
+        attributes = ctx.attributes if ctx is not None else _EMPTY
+        if flag.data_mode == DATA_ATTRIBUTES and type(attributes) is dict:
+            data: dict[str, Any] = attributes
+        else:
+            data = dict(attributes)
+            data["$flagd"] = (
+                {"flagKey": key, "timestamp": int(self._clock())} if flag.data_mode == DATA_FULL else flag.flagd
+            )
+            data["targetingKey"] = ctx.targeting_key if ctx is not None else None
+        try:
+            chosen = flag.targeting(data)
+        except UnknownOperation as exc:
+            raise ParseError(f"flag {key!r}: invalid targeting: {exc}") from exc
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise GeneralError(f"flag {key!r}: targeting failed: {exc}") from exc
+        if chosen is None:
+            return flag.default_variant, _DEFAULT
+        variant = chosen if type(chosen) is str and chosen else (_variant_name(chosen) or "")
+        if flag.variants.get(variant) is None:
+            raise GeneralError(f"flag {key!r}: targeting chose variant {variant!r}, which the flag does not define")
+        return variant, _TARGETING_MATCH
 
     def _select(self, key: str, ctx: EvaluationContext | None) -> tuple[CompiledFlag, str | None, Reason]:
         """The flag, the chosen variant (None: the caller's default) and why."""
@@ -340,7 +341,11 @@ class FlagEvaluator:
     def evaluate(self, key: str, ctx: EvaluationContext | None = None) -> Resolution:
         """Untyped resolution that never raises: errors come back as `error_code` (OFREP, CLI)."""
         try:
-            flag, variant, reason = self._select(key, ctx)
+            flag = self._flags.get(key)
+            if flag is not None and flag.enabled and flag.default_ok:
+                variant, reason = self._choose(flag, key, ctx)
+            else:
+                flag, variant, reason = self._select(key, ctx)
         except OpenFeatureError as exc:
             code = exc.error_code.value if isinstance(exc.error_code, ErrorCode) else str(exc.error_code)
             return Resolution(
@@ -352,7 +357,7 @@ class FlagEvaluator:
                 error_message=exc.error_message,
             )
         value = flag.variants[variant] if variant is not None else None
-        return Resolution(key=key, value=value, variant=variant, reason=reason.value, metadata=flag.metadata)
+        return Resolution(key, value, variant, _REASON_TEXT[reason], None, None, flag.metadata)
 
     def is_disabled(self, key: str) -> bool:
         flag = self._flags.get(key)

@@ -1,8 +1,10 @@
-"""OFREP edge (OpenFeature Remote Evaluation Protocol 0.3): single and bulk evaluation, SSE change events.
+"""OFREP (OpenFeature Remote Evaluation Protocol 0.3): single and bulk evaluation, SSE change events.
 
 SDK keys are per environment (`mamori admin create-token --scope flags:evaluate --environment ENV`),
-sent as `Authorization: Bearer` or `X-API-Key`. Errors follow OFREP's bodies (`errorCode`,
-`errorDetails`) rather than problem JSON, because that is what OFREP providers parse.
+sent as `Authorization: Bearer` or `X-API-Key`. Evaluation errors follow OFREP's bodies (`errorCode`,
+`errorDetails`) rather than problem JSON, because that is what OFREP providers parse; 401 and 403, which
+OFREP gives no body, are problem JSON like the rest of the API. `respond` is the one implementation of
+both evaluation endpoints; `mamori.flags.edge` serves it in front of FastAPI.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
-from mamori.core import auth
-from mamori.core.errors import Forbidden, NotFound, Unauthenticated
+from mamori.core.errors import MamoriError, NotFound, Unauthenticated
 from mamori.core.runtime import Runtime
-from mamori.flags import counts, serving
+from mamori.flags import counts, sdk_keys, serving
 from mamori.flags.evaluator import Resolution
 from mamori.flags.models import FlagEnvironment
+from mamori.flags.sdk_keys import SdkKeyCache
 from mamori.web.deps import RuntimeDep, bearer_token
+from mamori.web.problem import PROBLEM_TYPE, from_error
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["flags: OFREP"])
@@ -47,55 +52,15 @@ def serving_cache(runtime: Runtime) -> serving.ServingCache:
     return runtime.state(serving.ServingCache)
 
 
-KEY_TTL_SECONDS = 30.0
-
-
-class SdkKeyCache:
-    """sha256(key) -> (environment, when checked), per runtime: a revoked or expired key stops working
-    within KEY_TTL_SECONDS, and no token check hits the database more often than that per key."""
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._keys: dict[str, tuple[str, float]] = {}
-
-    def get(self, digest: str) -> str | None:
-        found = self._keys.get(digest)
-        if found is not None and self.clock() - found[1] < KEY_TTL_SECONDS:
-            return found[0]
-        return None
-
-    def put(self, digest: str, environment: str) -> None:
-        with self._lock:
-            if len(self._keys) >= self.MAX_KEYS:
-                self._keys.clear()
-            self._keys[digest] = (environment, self.clock())
-
-
 def sdk_environment(request: Request, runtime: RuntimeDep) -> str:
-    """The environment of the presented SDK key (a `flags:evaluate` token)."""
+    """The environment of the presented SDK key (a `flags:evaluate` token); for routes run off the event loop."""
     raw = presented_key(request)
     if raw is None:
-        raise Unauthenticated("send an SDK key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
-    digest = hashlib.sha256(raw.encode()).hexdigest()
-    request.state.sdk_key_digest = digest
-    keys = runtime.state(SdkKeyCache)
-    cached = keys.get(digest)
-    if cached is not None:
-        return cached
-    with runtime.sessions() as session:
-        token = auth.authenticate_token(session, raw, now=runtime.now())
-        session.commit()
-        environment = token.environment
-        if "flags:evaluate" not in token.scopes or not environment:
-            raise Forbidden("this token is not an SDK key; create one with --scope flags:evaluate --environment ENV")
-    keys.put(digest, environment)
-    return environment
-
-
-SdkEnvironment = Annotated[str, Depends(sdk_environment)]
+        raise Unauthenticated(sdk_keys.NO_KEY)
+    found = runtime.state(SdkKeyCache).answer_blocking(runtime, raw, sdk_keys.digest(raw))
+    if isinstance(found, MamoriError):
+        raise found
+    return found
 
 
 # --- per-key rate limit (a FlagSet's `ofrepRateLimit`; off by default) ------------------------------------
@@ -132,22 +97,20 @@ def limiter(runtime: Runtime) -> RateLimiter:
     return runtime.state(RateLimiter)
 
 
-def _rate_limited(request: Request, runtime: Runtime, snapshot: serving.Snapshot) -> Response | None:
+def rate_limited(runtime: Runtime, snapshot: serving.Snapshot, key_digest: str) -> Reply | None:
     """OFREP's 429 with Retry-After (whole seconds) when this SDK key is over its environment's limit."""
     if snapshot.rate_limit is None:
         return None
     requests, per_seconds = snapshot.rate_limit
-    digest = getattr(request.state, "sdk_key_digest", "")
-    wait = limiter(runtime).wait_seconds(f"{snapshot.environment}:{digest}", requests, per_seconds)
+    wait = limiter(runtime).wait_seconds(f"{snapshot.environment}:{key_digest}", requests, per_seconds)
     if wait <= 0:
         return None
-    return Response(status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return Reply(429, b"", None, ((b"retry-after", str(max(1, math.ceil(wait))).encode()),))
 
 
 async def _count(runtime: Runtime, results: list[Resolution], environment: str) -> None:
     buffer = counts.buffer_for(runtime)
-    for result in results:
-        buffer.add(environment, result.key, result.variant)
+    buffer.counter.add_all(environment, [(result.key, result.variant) for result in results])
     if buffer.due():
         try:
             await asyncio.to_thread(buffer.flush_if_due)
@@ -168,6 +131,23 @@ def channel_for(runtime: Runtime, environment: str) -> str:
     return f"{payload}.{_sign(runtime, payload)}"
 
 
+_CHANNELS: dict[tuple[str, str], tuple[str, float]] = {}
+
+
+def _channel(runtime: Runtime, environment: str) -> str:
+    """channel_for, signed again at most once a minute per environment (a channel lasts a day)."""
+    slot = (runtime.settings.secret_key.get_secret_value(), environment)
+    cached = _CHANNELS.get(slot)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < 60:
+        return cached[0]
+    if len(_CHANNELS) > 1000:
+        _CHANNELS.clear()
+    channel = channel_for(runtime, environment)
+    _CHANNELS[slot] = (channel, now)
+    return channel
+
+
 def environment_of_channel(runtime: Runtime, channel: str) -> str:
     payload, _, signature = channel.rpartition(".")
     environment, _, expires = payload.rpartition(".")
@@ -178,22 +158,45 @@ def environment_of_channel(runtime: Runtime, channel: str) -> str:
     return environment
 
 
-# --- evaluation ----------------------------------------------------------------------------------------
+# --- evaluation: one implementation for the edge (mamori.flags.edge) and the FastAPI routes below ----------
 
 
-def _failure(status: int, key: str | None, code: str, details: str) -> JSONResponse:
-    body: dict[str, Any] = {"errorCode": code, "errorDetails": details}
-    if key is not None:
-        body = {"key": key, **body}
-    return JSONResponse(body, status_code=status)
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An OFREP answer as bytes: status, body, content type (None: none) and extra headers."""
+
+    status: int
+    body: bytes
+    content_type: bytes | None = b"application/json"
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    def response(self) -> Response:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers}
+        if self.status == 304:
+            return Response(status_code=304, headers=headers)
+        media = self.content_type.decode() if self.content_type else None
+        return Response(self.body, status_code=self.status, media_type=media, headers=headers)
 
 
-async def _context(request: Request) -> dict[str, Any] | str:
-    """The request's evaluation context, or an error message (OFREP INVALID_CONTEXT)."""
+def dumps(value: Any) -> bytes:
+    """Compact JSON: orjson, or the standard library for what orjson refuses (integers over 64 bits)."""
     try:
-        body = await request.json() if await request.body() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return "the request body is not valid JSON (or nested too deeply)"
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def parse_context(raw: bytes) -> dict[str, Any] | str:
+    """The request's evaluation context, or an error message (OFREP INVALID_CONTEXT)."""
+    if not raw:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but JSON allows (integers over 64 bits) is still a context
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return "the request body is not valid JSON (or nested too deeply)"
     if not isinstance(body, dict):
         return "the request body must be an object with a 'context' object"
     context = body.get("context", {})
@@ -202,6 +205,20 @@ async def _context(request: Request) -> dict[str, Any] | str:
     if "targetingKey" in context and not isinstance(context["targetingKey"], str):
         return "'context.targetingKey' must be a string"
     return context
+
+
+def failure(status: int, key: str | None, code: str, details: str) -> Reply:
+    body: dict[str, Any] = {"errorCode": code, "errorDetails": details}
+    if key is not None:
+        body = {"key": key, **body}
+    return Reply(status, dumps(body))
+
+
+def refusal(exc: MamoriError, instance: str) -> Reply:
+    """401 / 403 as the rest of the API answers them (problem JSON; OFREP gives these no body of its own)."""
+    sent = from_error(exc, instance=instance)
+    extra = tuple((k, v) for k, v in sent.raw_headers if k not in (b"content-type", b"content-length"))
+    return Reply(sent.status_code, bytes(sent.body), PROBLEM_TYPE.encode(), extra)
 
 
 def success_body(result: Resolution) -> dict[str, Any]:
@@ -219,65 +236,110 @@ def _item(result: Resolution) -> dict[str, Any]:
     return success_body(result)
 
 
-@router.post("/ofrep/v1/evaluate/flags/{key}")
-async def evaluate_flag(key: str, request: Request, environment: SdkEnvironment, runtime: RuntimeDep) -> Response:
-    context = await _context(request)
-    if isinstance(context, str):
-        return _failure(400, key, "INVALID_CONTEXT", context)
+def bulk_etag(flag_set_etag: str, context: dict[str, Any]) -> str:
     try:
-        snapshot = serving_cache(runtime).get(environment)
+        canonical = orjson.dumps(context, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return '"' + hashlib.sha256(flag_set_etag.encode() + b"|" + canonical).hexdigest()[:32] + '"'
+
+
+def _single(snapshot: serving.Snapshot, key: str, context: dict[str, Any]) -> tuple[Reply, Resolution]:
+    result = snapshot.evaluator.evaluate(key, serving.to_context(context))
+    if result.error_code == "FLAG_NOT_FOUND":
+        return failure(404, key, "FLAG_NOT_FOUND", f"flag {key!r} was not found in {snapshot.environment}"), result
+    if result.error_code is not None:
+        code = result.error_code if result.error_code in CLIENT_ERRORS else "GENERAL"
+        return failure(400, key, code, result.error_message or code), result
+    return Reply(200, dumps(success_body(result))), result
+
+
+CLIENT_ERRORS = ("PARSE_ERROR", "TARGETING_KEY_MISSING", "INVALID_CONTEXT")
+
+
+def _bulk(
+    runtime: Runtime, snapshot: serving.Snapshot, context: dict[str, Any], if_none_match: str
+) -> tuple[Reply, list[Resolution]]:
+    etag = bulk_etag(snapshot.etag, context)
+    tag = ((b"etag", etag.encode()),)
+    if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        return Reply(304, b"", None, tag), []
+    evaluator, environment = snapshot.evaluator, snapshot.environment
+    ctx = serving.to_context(context)
+    results = [evaluator.evaluate(key, ctx) for key in evaluator.flag_keys()]
+    body = {
+        "flags": [_item(r) for r in results],
+        "metadata": {"environment": environment, "version": str(snapshot.version)},
+        "eventStreams": [
+            {"type": "sse", "endpoint": {"requestUri": f"/ofrep/v1/events?channel={_channel(runtime, environment)}"}}
+        ],
+    }
+    return Reply(200, dumps(body), b"application/json", tag), results
+
+
+async def respond(
+    runtime: Runtime, *, key: str | None, presented: str | None, body: bytes, if_none_match: str, instance: str
+) -> Reply:
+    """The OFREP answer to one request: single (`key`) or bulk (`key` None). No database query unless a key
+    or a flag set must be (re)loaded, and then off the event loop (see SdkKeyCache and ServingCache)."""
+    if not presented:
+        return refusal(Unauthenticated(sdk_keys.NO_KEY), instance)
+    key_digest = sdk_keys.digest(presented)
+    found = await runtime.state(SdkKeyCache).answer(runtime, presented, key_digest)
+    if isinstance(found, MamoriError):
+        return refusal(found, instance)
+    environment = found
+    context = parse_context(body)
+    if isinstance(context, str):
+        return failure(400, key, "INVALID_CONTEXT", context)
+    try:
+        snapshot = await runtime.state(serving.ServingCache).snapshot(environment)
     except NotFound as exc:
-        return _failure(404, key, "FLAG_NOT_FOUND", exc.detail)
-    limited = _rate_limited(request, runtime, snapshot)
+        return (
+            failure(404, key, "FLAG_NOT_FOUND", exc.detail)
+            if key is not None
+            else failure(400, None, "GENERAL", exc.detail)
+        )
+    limited = rate_limited(runtime, snapshot, key_digest)
     if limited is not None:
         return limited
-    result = snapshot.evaluator.evaluate(key, serving.to_context(context))
-    await _count(runtime, [result], environment)
-    if result.error_code == "FLAG_NOT_FOUND":
-        return _failure(404, key, "FLAG_NOT_FOUND", f"flag {key!r} was not found in {environment}")
-    if result.error_code is not None:
-        code = (
-            result.error_code
-            if result.error_code in ("PARSE_ERROR", "TARGETING_KEY_MISSING", "INVALID_CONTEXT")
-            else "GENERAL"
-        )
-        return _failure(400, key, code, result.error_message or code)
-    return JSONResponse(success_body(result))
+    if key is not None:
+        reply, result = _single(snapshot, key, context)
+        await _count(runtime, [result], environment)
+        return reply
+    reply, results = _bulk(runtime, snapshot, context, if_none_match)
+    await _count(runtime, results, environment)
+    return reply
 
 
-def bulk_etag(flag_set_etag: str, context: dict[str, Any]) -> str:
-    canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), default=str)
-    return '"' + hashlib.sha256(f"{flag_set_etag}|{canonical}".encode()).hexdigest()[:32] + '"'
+# The routes the edge answers in front of FastAPI (`mamori.flags.edge`): they stay for the OpenAPI document
+# and for an app built without the edge, and answer the same through `respond`.
+
+
+@router.post("/ofrep/v1/evaluate/flags/{key}")
+async def evaluate_flag(key: str, request: Request, runtime: RuntimeDep) -> Response:
+    reply = await respond(
+        runtime,
+        key=key,
+        presented=presented_key(request),
+        body=await request.body(),
+        if_none_match="",
+        instance=request.url.path,
+    )
+    return reply.response()
 
 
 @router.post("/ofrep/v1/evaluate/flags")
-async def evaluate_flags(request: Request, environment: SdkEnvironment, runtime: RuntimeDep) -> Response:
-    context = await _context(request)
-    if isinstance(context, str):
-        return _failure(400, None, "INVALID_CONTEXT", context)
-    try:
-        row = serving_cache(runtime).get(environment)
-    except NotFound as exc:
-        return _failure(400, None, "GENERAL", exc.detail)
-    limited = _rate_limited(request, runtime, row)
-    if limited is not None:
-        return limited
-    etag = bulk_etag(row.etag, context)
-    sent = request.headers.get("if-none-match", "")
-    if etag in [t.strip().removeprefix("W/") for t in sent.split(",")]:
-        return Response(status_code=304, headers={"ETag": etag})
-    evaluator = row.evaluator
-    ctx = serving.to_context(context)
-    results = [evaluator.evaluate(key, ctx) for key in evaluator.flag_keys()]
-    await _count(runtime, results, environment)
-    body = {
-        "flags": [_item(r) for r in results],
-        "metadata": {"environment": environment, "version": str(row.version)},
-        "eventStreams": [
-            {"type": "sse", "endpoint": {"requestUri": f"/ofrep/v1/events?channel={channel_for(runtime, environment)}"}}
-        ],
-    }
-    return JSONResponse(body, headers={"ETag": etag})
+async def evaluate_flags(request: Request, runtime: RuntimeDep) -> Response:
+    reply = await respond(
+        runtime,
+        key=None,
+        presented=presented_key(request),
+        body=await request.body(),
+        if_none_match=request.headers.get("if-none-match", ""),
+        instance=request.url.path,
+    )
+    return reply.response()
 
 
 def _current_etag(runtime: Runtime, environment: str) -> tuple[str | None, int]:

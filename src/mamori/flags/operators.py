@@ -298,8 +298,24 @@ _SEMVER = re.compile(
 Version = tuple[int, int, int, tuple[tuple[int, int | str], ...] | None]
 
 
+_PARSED: dict[str, Version | None] = {}
+"""Versions already parsed, by text: contexts repeat a few app versions, and a rule's own is constant."""
+
+
 def parse_version(raw: Any) -> Version | None:
     """A semantic version (leading v/V allowed, missing minor/patch padded with 0); None when invalid."""
+    if type(raw) is str:
+        if raw in _PARSED:
+            return _PARSED[raw]
+        if len(_PARSED) >= 4096:
+            _PARSED.clear()
+        parsed = _parse_version(raw)
+        _PARSED[raw] = parsed
+        return parsed
+    return _parse_version(raw)
+
+
+def _parse_version(raw: Any) -> Version | None:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         return None
     text = str(raw)

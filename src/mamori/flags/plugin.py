@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin, Runtime
-from mamori.flags import api, jobs, ofrep, pages, serving, slots
+from mamori.flags import api, edge, jobs, ofrep, pages, sdk_keys, serving, slots
 from mamori.flags import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.flags.cli import flags_app
 from mamori.flags.counts import CountBuffer, buffer_for, new_buffer
@@ -22,6 +22,7 @@ def plugin() -> Plugin:
         api_routers=[api.router],
         page_routers=[pages.router],
         hook_routers=[ofrep.router],
+        asgi_middleware=[edge.OfrepEdge],
         nav=[NavEntry("Flags", "/flags", 40)],
         slots=[CatalogSlot(key="flags", title="Flags", render=slots.render, order=40)],
         reliability=[slots.reliability],
@@ -31,7 +32,7 @@ def plugin() -> Plugin:
         on_shutdown=_flush_counts_at_shutdown,
         states={
             serving.ServingCache: lambda runtime: serving.ServingCache(runtime.sessions),
-            ofrep.SdkKeyCache: lambda runtime: ofrep.SdkKeyCache(),
+            sdk_keys.SdkKeyCache: lambda runtime: sdk_keys.SdkKeyCache(),
             ofrep.RateLimiter: lambda runtime: ofrep.RateLimiter(),
             CountBuffer: new_buffer,
         },

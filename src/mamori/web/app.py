@@ -213,4 +213,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    _add_plugin_middleware(app, runtime, metrics)
     return app
+
+
+def _add_plugin_middleware(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
+    """Outermost, added last: a plugin's hot path answers its own requests before any other layer."""
+    for plugin in runtime.plugins:
+        for middleware in plugin.asgi_middleware:
+            app.add_middleware(middleware, runtime=runtime, metrics=metrics)
