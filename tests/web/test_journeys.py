@@ -103,8 +103,24 @@ def test_slo_burn_files_a_ticket_and_freezes_releases(demo_page: Page, demo_site
         f"{demo_site.base}/api/v1/gates/deploy?service=jobs-api", headers={"Authorization": f"Bearer {secret}"}
     )
     assert gate.status_code == 423, gate.text  # what a deploy pipeline sees: releases are frozen
-    # --- freeze bypass: the h/console branch adds "Bypass freeze" (a person, a reason, time-boxed) to the
-    # --- SLO/service pages; its step belongs here: click it, give the reason, check the gate lets one deploy.
+
+    # the freeze, with its cause, on the SLO's page: a person bypasses it for one deploy, with a reason
+    page.go_back()
+    page.reload()
+    notice = page.locator("section.freeze-notice").first
+    expect(notice).to_contain_text("Releases of jobs-api are frozen")
+    bypass = notice.locator("form[action$='/bypass']")
+    bypass.locator("input[name=reason]").fill("hotfix for the failing applications")
+    bypass.locator("select[name=expires_in]").select_option("1h")
+    bypass.locator("input[name=max_deploys]").fill("1")
+    bypass.get_by_role("button", name="Bypass").click()
+    expect(page.locator("section.freeze-notice p.bypass").first).to_contain_text("hotfix for the failing applications")
+    shoot(page, "journey-slo-bypass")
+    gate_url = f"{demo_site.base}/api/v1/gates/deploy?service=jobs-api"
+    auth = {"Authorization": f"Bearer {secret}"}
+    first = httpx.get(gate_url, headers=auth)
+    assert first.status_code == 200 and "bypass" in first.text, first.text  # the one deploy it lets through
+    assert httpx.get(gate_url, headers=auth).status_code == 423  # and only that one
 
 
 def test_alert_page_ack_incident_postmortem_and_filed_action_item(demo_page: Page, demo_site: Demo) -> None:
