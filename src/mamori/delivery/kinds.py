@@ -4,6 +4,7 @@ rules that mark a deploy failed or unplanned (each DORA rule is config)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
@@ -99,6 +100,16 @@ class Inquiries(SpecModel):
     team_jira: list[str] = Field(default_factory=list, description="Jira account ids or emails of the dev team")
 
 
+class RegressionTickets(SpecModel):
+    tracker: Literal["jira", "github"] = Field(description="where the ticket goes")
+    project: str = Field(min_length=1, description="a Jira project key, or owner/repo for GitHub Issues")
+
+
+class Regressions(SpecModel):
+    notify: bool = Field(default=True, description="tell the service's owning team (its Slack channel and email)")
+    ticket: RegressionTickets | None = Field(default=None, description="also file one ticket per regression")
+
+
 class DeliveryPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
@@ -110,6 +121,7 @@ class DeliveryPolicySpec(SpecModel):
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
     otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
     inquiries: Inquiries = Field(default_factory=Inquiries)
+    regressions: Regressions = Field(default_factory=Regressions)
 
     @field_validator("improvement_measure")
     @classmethod
