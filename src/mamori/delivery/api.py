@@ -29,13 +29,14 @@ from mamori.delivery.schemas import (
     RecordedOut,
     RegressionOut,
     StepIn,
+    ToilOut,
     coverage_out,
     effect_out,
     junit_report_out,
     measures_out,
     pull_requests_out,
 )
-from mamori.delivery.service import effects, generic, measures, reports
+from mamori.delivery.service import effects, generic, measures, reports, teams
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
 
 router = APIRouter(prefix="/delivery", tags=["delivery"])
@@ -248,3 +249,33 @@ def pull_requests_by(
     start = end - timedelta(days=days or policy.window_days)
     found = measures.pull_requests_by(session, service=service, start=start, end=end, group=group)
     return {key: pull_requests_out(stats) for key, stats in found.items()}
+
+
+@router.get("/pull-requests", response_model=dict[str, PullRequestsOut])
+def pull_requests_by_team(
+    _: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    group: Annotated[str, Query(pattern="^(team|author_team)$")] = "team",
+    days: Annotated[int | None, Query(ge=1, le=366)] = None,
+) -> dict[str, PullRequestsOut]:
+    """PR phases of every service per owning team, or per the authors' teams when the DeliveryPolicy opts in
+    (pullRequestsByAuthorTeam)."""
+    policy = kinds.policy(session)
+    if group == "author_team" and not policy.pull_requests_by_author_team:
+        raise Forbidden("PR figures per author team are off; set pullRequestsByAuthorTeam: true in the DeliveryPolicy")
+    end = runtime.now()
+    start = end - timedelta(days=days or policy.window_days)
+    by = "owner" if group == "team" else "author"
+    found = teams.pull_requests_by_team(session, start=start, end=end, policy=policy, by=by)
+    return {key: pull_requests_out(stats) for key, stats in found.items()}
+
+
+@router.get("/toil", response_model=list[ToilOut])
+def toil_per_team(
+    _: Reader, session: SessionDep, runtime: RuntimeDep, days: Annotated[int, Query(ge=1, le=366)] = 28
+) -> list[ToilOut]:
+    """Inquiries and pages tagged as toil (the DeliveryPolicy's toil.tags) per team, week and source."""
+    end = runtime.now()
+    rows = teams.toil(session, since=end - timedelta(days=days), until=end, policy=kinds.policy(session))
+    return [ToilOut(team=r.team, week=r.week, source=r.source, count=r.count) for r in rows]
