@@ -4,12 +4,13 @@ caller's transaction (a bad report stores nothing)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from mamori.core.errors import Problem, ValidationFailed
+from mamori.core.errors import InvalidInput, Problem, ValidationFailed
 from mamori.core.events import EventBus
-from mamori.delivery import kinds
+from mamori.delivery import codesize, kinds
 from mamori.delivery.models import (
     DeliveryCodeStat,
     DeliveryCoverage,
@@ -211,6 +212,22 @@ def import_code_stat(
     row = DeliveryCodeStat(
         service=service, kind=kind, tool=tool, sha=sha, counts=counts, total=sum(counts.values()), recorded_at=now
     )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_size(session: Session, *, service: str, root: Path, sha: str | None, now: datetime) -> DeliveryCodeStat:
+    """Mamori's own count of a checkout (code lines per language; `codesize`), stored as tool `mamori`."""
+    try:
+        size = codesize.count_checkout(root)
+    except FileNotFoundError as exc:
+        raise InvalidInput(str(exc)) from None
+    counts = {name: lang.code for name, lang in sorted(size.languages.items())}
+    row = DeliveryCodeStat(
+        service=service, kind="size", tool="mamori", sha=sha or codesize.head_sha(root), counts=counts,
+        total=sum(counts.values()), recorded_at=now,
+    )  # fmt: skip
     session.add(row)
     session.flush()
     return row
