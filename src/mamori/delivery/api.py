@@ -16,6 +16,7 @@ from mamori.delivery.models import DeliveryDeploy, DeliveryStep
 from mamori.delivery.schemas import (
     BuildIn,
     BuildKitOut,
+    BuildxHistoryOut,
     CodeStatOut,
     CoverageOut,
     DeployIn,
@@ -186,6 +187,25 @@ def _store_buildkit(runtime: Runtime, service: str, build: str, data: bytes) -> 
         )
         steps = session.scalars(select(DeliveryStep).where(DeliveryStep.job_id == job.id)).all()
         return BuildKitOut(job=job.id, steps=len(steps), cached=sum(1 for s in steps if s.cached))
+
+
+@router.post("/buildx-history", response_model=BuildxHistoryOut, status_code=201)
+async def import_buildx_history(request: Request, _: Ingester, runtime: RuntimeDep, service: str) -> BuildxHistoryOut:
+    """A `docker buildx history inspect --format json` record (the body) as a build with its cached steps."""
+    data = await request.body()
+    return await run_in_threadpool(_store_buildx_history, runtime, service, data)
+
+
+def _store_buildx_history(runtime: Runtime, service: str, data: bytes) -> BuildxHistoryOut:
+    with runtime.sessions.begin() as session:
+        run, record = reports.import_buildx_history(
+            session, bus=runtime.bus, service=service, data=data, now=runtime.now()
+        )
+        seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+        return BuildxHistoryOut(
+            run=run.id, ref=record.ref, status=run.status, conclusion=run.conclusion, seconds=seconds,
+            steps_total=record.steps_total, steps_cached=record.steps_cached, cache_hit_ratio=record.cache_hit_ratio,
+        )  # fmt: skip
 
 
 @router.post("/images", response_model=ImageOut, status_code=201)

@@ -245,6 +245,22 @@ def record_buildkit(
         cli_support.print_json({"status": "stored", "job": job.id})
 
 
+@record_app.command("buildx-history")
+@cli_support.handle_errors
+def record_buildx_history(
+    service: Service,
+    record: Annotated[Path, typer.Argument(help="the output of docker buildx history inspect --format json")],
+) -> None:
+    """Import a buildx build record: the build's duration, outcome, commit and cached steps."""
+    runtime = cli_support.runtime()
+    body = _read(record)
+    with runtime.sessions.begin() as session:
+        run, found = reports.import_buildx_history(session, bus=runtime.bus, service=service, data=body,
+                                                   now=runtime.now())  # fmt: skip
+        cli_support.print_json({"status": "stored", "run": run.id, "steps": found.steps_total,
+                                "cached": found.steps_cached})  # fmt: skip
+
+
 @record_app.command("image")
 @cli_support.handle_errors
 def record_image(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core.exposition import MetricFamily
 from mamori.delivery import kinds
-from mamori.delivery.models import DeliveryCodeStat
+from mamori.delivery.models import DeliveryCodeStat, DeliveryRun
 from mamori.delivery.service import export, teams
 from mamori.delivery.sinks import exposition
 
@@ -32,7 +32,30 @@ def families(session: Session, now: datetime) -> list[MetricFamily]:
         week[(row.team, row.source)] = week.get((row.team, row.source), 0) + row.count
     for (team, source), n in sorted(week.items()):
         toil.add(n, {"team": team, "source": source, "window": "7d"})
-    return [*out, cycle, merged, toil, _code_size(session)]
+    return [*out, cycle, merged, toil, _code_size(session), _build_cache(session)]
+
+
+def _build_cache(session: Session) -> MetricFamily:
+    """Cached steps / steps of each service's latest build record from `docker buildx history inspect`."""
+    fam = MetricFamily(P + "build_cache_hit_ratio", "Cached steps / steps of the latest buildx build record")
+    latest = (
+        select(DeliveryRun.service, func.max(DeliveryRun.started_at).label("at"))
+        .where(DeliveryRun.steps_total > 0)
+        .group_by(DeliveryRun.service)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(DeliveryRun)
+        .join(latest, (DeliveryRun.service == latest.c.service) & (DeliveryRun.started_at == latest.c.at))
+        .where(DeliveryRun.steps_total > 0)
+        .order_by(DeliveryRun.service, DeliveryRun.id)
+    )
+    done: set[str] = set()
+    for run in rows:
+        if run.service not in done and run.steps_total:
+            done.add(run.service)
+            fam.add((run.steps_cached or 0) / run.steps_total, {"service": run.service})
+    return fam
 
 
 def _code_size(session: Session) -> MetricFamily:

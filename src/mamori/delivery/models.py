@@ -126,6 +126,9 @@ class DeliveryRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    steps_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """From `docker buildx history inspect`: the build's steps, and how many of them hit the cache."""
+    steps_cached: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class DeliveryJob(Base):

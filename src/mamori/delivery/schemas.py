@@ -317,6 +317,17 @@ class BuildKitOut(BaseModel):
     cached: int
 
 
+class BuildxHistoryOut(BaseModel):
+    run: str
+    ref: str
+    status: str
+    conclusion: str | None
+    seconds: float | None
+    steps_total: int
+    steps_cached: int
+    cache_hit_ratio: float | None
+
+
 class CodeStatOut(BaseModel):
     id: int
     kind: str

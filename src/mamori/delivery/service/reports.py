@@ -16,11 +16,12 @@ from mamori.delivery.models import (
     DeliveryCoverage,
     DeliveryImage,
     DeliveryJob,
+    DeliveryRun,
     DeliveryTestCase,
     DeliveryTestRun,
 )
-from mamori.delivery.parsers import buildkit, codestats, coverage, junit
-from mamori.delivery.records import JobRecord, StepRecord
+from mamori.delivery.parsers import buildkit, buildx_history, codestats, coverage, junit
+from mamori.delivery.records import JobRecord, RunRecord, StepRecord
 from mamori.delivery.service.store import Store
 
 MAX_FILES_KEPT = 5000
@@ -154,6 +155,31 @@ def import_buildkit(
             service=service,
         )
     )
+
+
+def import_buildx_history(
+    session: Session, *, bus: EventBus, service: str, data: bytes, now: datetime
+) -> tuple[DeliveryRun, buildx_history.BuildRecord]:
+    """A `docker buildx history inspect --format json` record as a build (its duration, outcome and commit)
+    with its step and cached-step counts; the same record imported again updates the one build."""
+    try:
+        record = buildx_history.history_inspect(data)
+    except buildkit.BuildKitError as exc:
+        raise ValidationFailed(
+            "the buildx history record cannot be read", problems=[Problem(loc="buildx history", msg=str(exc))]
+        ) from None
+    store = Store(session=session, policy=kinds.policy(session), bus=bus, source="api", now=now)
+    run = store.run(
+        RunRecord(
+            external_id=f"buildx:{record.ref}", kind="build", repo=record.repo, name=record.name, branch=None,
+            sha=record.sha, status=record.status, conclusion=record.conclusion, attempt=1,
+            created_at=record.started_at, started_at=record.started_at, finished_at=record.finished_at,
+            service=service,
+        )
+    )  # fmt: skip
+    run.steps_total, run.steps_cached = record.steps_total, record.steps_cached
+    session.flush()
+    return run, record
 
 
 def import_image(
