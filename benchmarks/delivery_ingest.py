@@ -25,6 +25,7 @@ from mamori.delivery import kinds
 from mamori.delivery.models import DeliveryCommit, DeliveryDeploy, DeliveryJob, DeliveryRun, DeliveryStep
 from mamori.delivery.parsers import github
 from mamori.delivery.service import export, intake
+from mamori.delivery.service.cache import PolicyCache
 from mamori.wiring import build_runtime
 
 DEVELOPERS = 30
@@ -257,8 +258,11 @@ def run(total: int) -> dict[str, float]:
         request = intake.WebhookRequest(
             event=event, delivery_id=f"d-{i}", signature=github.sign(secret, body), body=body
         )
-        with runtime.sessions.begin() as session:
-            intake.accept_github(session, bus=runtime.bus, secret=secret, request=request, now=runtime.now())
+        with runtime.sessions.begin() as session:  # as the hook runs it: the policy from the per-runtime cache
+            policy = runtime.state(PolicyCache).get(session)
+            intake.accept_github(
+                session, bus=runtime.bus, secret=secret, request=request, now=runtime.now(), policy=policy
+            )
     ingest_s = time.perf_counter() - began
     began = time.perf_counter()
     with runtime.sessions() as session:
