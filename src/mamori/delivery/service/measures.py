@@ -57,7 +57,8 @@ def shipped_commits(deploys: Sequence[DeliveryDeploy], parents: dict[str, str | 
         )
         for d in deploys
     ]
-    return changesets.shipped(points, lambda old, new: changesets.walk_chain(parents, old, new))
+    depths = changesets.chain_depths(parents)
+    return changesets.shipped(points, lambda old, new: changesets.walk_chain(parents, old, new, depths=depths))
 
 
 def measure(
