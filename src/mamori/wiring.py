@@ -23,8 +23,10 @@ from mamori.core.events import Event
 from mamori.core.jobs import JobContext, PermanentJobError
 from mamori.core.manifest import Bundle, KindRegistry
 from mamori.core.runtime import Plugin, Runtime
+from mamori.delivery import events as delivery_events
 from mamori.delivery import plugin as delivery_plugin
 from mamori.delivery.service import incidents as delivery_incidents
+from mamori.delivery.service import notices as delivery_notices
 from mamori.findings import plugin as findings_plugin
 from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
@@ -133,6 +135,9 @@ def subscribe(runtime: Runtime) -> None:
     bus.subscribe(incident_events.IncidentResolved, "delivery.note_incident_resolved", _delivery_incident_resolved)
     # Pages per person feed the delivery domain's operations load.
     bus.subscribe(incident_events.AlertGroupPaged, "delivery.note_page", _delivery_paged)
+    # A build step or test that got slower tells its owning team and, by the DeliveryPolicy, files a ticket.
+    bus.subscribe(delivery_events.RegressionFound, "delivery.regression_notice", delivery_notices.notify_team)
+    bus.subscribe(delivery_events.RegressionFound, "delivery.regression_ticket", delivery_notices.file_ticket)
 
 
 DRILL_RESPONSE_EVENTS: list[type[Event]] = [

@@ -103,3 +103,7 @@ def test_the_commit_walk_gives_nothing_rather_than_a_wrong_history() -> None:
     assert changesets.walk_chain(parents, "c1", "c3") == ["c3", "c2"]
     assert changesets.walk_chain(parents, "zz", "c3") == []
     assert changesets.walk_chain({"a": "b", "b": "a"}, "x", "a") == []
+    depths = changesets.chain_depths(parents)
+    for old, new in [("c1", "c3"), ("zz", "c3"), ("c3", "c1"), ("c2", "c2")]:
+        assert changesets.walk_chain(parents, old, new, depths=depths) == changesets.walk_chain(parents, old, new)
+    assert changesets.chain_depths({"a": "b", "b": "a", "c": "a"})["c"] > 0, "a cycle ends, it does not hang"

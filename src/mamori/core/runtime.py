@@ -8,7 +8,7 @@ subscriptions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mamori.core.clock import Clock
 from mamori.core.config import Settings
 from mamori.core.events import EventBus
+from mamori.core.exposition import MetricFamily
 from mamori.core.jobs import JobHandler, JobKind, JobRegistry
 from mamori.core.manifest import KindDef, KindRegistry
 
@@ -134,6 +135,8 @@ class Plugin:
     seed_demo: Callable[[Runtime], None] | None = None
     states: dict[type, Callable[[Runtime], object]] = field(default_factory=dict)
     """The per-runtime objects the domain keeps (see `States`): type -> factory, built once per runtime."""
+    metrics: list[Callable[[Session, datetime], Iterable[MetricFamily]]] = field(default_factory=list)
+    """The figures the domain computes, as Prometheus families for the authenticated `/metrics` scrape."""
 
 
 class PooledClient(httpx.Client):

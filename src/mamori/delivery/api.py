@@ -16,6 +16,7 @@ from mamori.delivery.models import DeliveryDeploy, DeliveryStep
 from mamori.delivery.schemas import (
     BuildIn,
     BuildKitOut,
+    BuildxHistoryOut,
     CodeStatOut,
     CoverageOut,
     DeployIn,
@@ -29,13 +30,14 @@ from mamori.delivery.schemas import (
     RecordedOut,
     RegressionOut,
     StepIn,
+    ToilOut,
     coverage_out,
     effect_out,
     junit_report_out,
     measures_out,
     pull_requests_out,
 )
-from mamori.delivery.service import effects, generic, measures, reports
+from mamori.delivery.service import effects, generic, measures, reports, teams
 from mamori.web.deps import Ingester, Reader, RuntimeDep, SessionDep, Writer
 
 router = APIRouter(prefix="/delivery", tags=["delivery"])
@@ -187,6 +189,25 @@ def _store_buildkit(runtime: Runtime, service: str, build: str, data: bytes) -> 
         return BuildKitOut(job=job.id, steps=len(steps), cached=sum(1 for s in steps if s.cached))
 
 
+@router.post("/buildx-history", response_model=BuildxHistoryOut, status_code=201)
+async def import_buildx_history(request: Request, _: Ingester, runtime: RuntimeDep, service: str) -> BuildxHistoryOut:
+    """A `docker buildx history inspect --format json` record (the body) as a build with its cached steps."""
+    data = await request.body()
+    return await run_in_threadpool(_store_buildx_history, runtime, service, data)
+
+
+def _store_buildx_history(runtime: Runtime, service: str, data: bytes) -> BuildxHistoryOut:
+    with runtime.sessions.begin() as session:
+        run, record = reports.import_buildx_history(
+            session, bus=runtime.bus, service=service, data=data, now=runtime.now()
+        )
+        seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+        return BuildxHistoryOut(
+            run=run.id, ref=record.ref, status=run.status, conclusion=run.conclusion, seconds=seconds,
+            steps_total=record.steps_total, steps_cached=record.steps_cached, cache_hit_ratio=record.cache_hit_ratio,
+        )  # fmt: skip
+
+
 @router.post("/images", response_model=ImageOut, status_code=201)
 async def import_image(  # noqa: PLR0917 - FastAPI passes query parameters by name
     request: Request,
@@ -248,3 +269,33 @@ def pull_requests_by(
     start = end - timedelta(days=days or policy.window_days)
     found = measures.pull_requests_by(session, service=service, start=start, end=end, group=group)
     return {key: pull_requests_out(stats) for key, stats in found.items()}
+
+
+@router.get("/pull-requests", response_model=dict[str, PullRequestsOut])
+def pull_requests_by_team(
+    _: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    group: Annotated[str, Query(pattern="^(team|author_team)$")] = "team",
+    days: Annotated[int | None, Query(ge=1, le=366)] = None,
+) -> dict[str, PullRequestsOut]:
+    """PR phases of every service per owning team, or per the authors' teams when the DeliveryPolicy opts in
+    (pullRequestsByAuthorTeam)."""
+    policy = kinds.policy(session)
+    if group == "author_team" and not policy.pull_requests_by_author_team:
+        raise Forbidden("PR figures per author team are off; set pullRequestsByAuthorTeam: true in the DeliveryPolicy")
+    end = runtime.now()
+    start = end - timedelta(days=days or policy.window_days)
+    by = "owner" if group == "team" else "author"
+    found = teams.pull_requests_by_team(session, start=start, end=end, policy=policy, by=by)
+    return {key: pull_requests_out(stats) for key, stats in found.items()}
+
+
+@router.get("/toil", response_model=list[ToilOut])
+def toil_per_team(
+    _: Reader, session: SessionDep, runtime: RuntimeDep, days: Annotated[int, Query(ge=1, le=366)] = 28
+) -> list[ToilOut]:
+    """Inquiries and pages tagged as toil (the DeliveryPolicy's toil.tags) per team, week and source."""
+    end = runtime.now()
+    rows = teams.toil(session, since=end - timedelta(days=days), until=end, policy=kinds.policy(session))
+    return [ToilOut(team=r.team, week=r.week, source=r.source, count=r.count) for r in rows]

@@ -59,9 +59,40 @@ def shipped(
     return out
 
 
-def walk_chain(parents: dict[str, str | None], old: str, new: str, *, limit: int = 5000) -> list[str]:
+def chain_depths(parents: dict[str, str | None]) -> dict[str, int]:
+    """How many first-parent steps each commit is from the first known commit of its chain (0 for a commit
+    whose parent is unknown); a cycle ends a chain. Computed once, so a walk that cannot meet its `old` commit
+    stops at once instead of going down to the root."""
+    depths: dict[str, int] = {}
+    for start in parents:
+        path: list[str] = []
+        on_path: set[str] = set()
+        sha: str | None = start
+        while sha is not None and sha not in depths and sha not in on_path and sha in parents:
+            path.append(sha)
+            on_path.add(sha)
+            sha = parents[sha]
+        base = depths[sha] + 1 if sha is not None and sha in depths else 0
+        for offset, item in enumerate(reversed(path)):
+            depths[item] = base + offset
+    return depths
+
+
+def walk_chain(
+    parents: dict[str, str | None],
+    old: str,
+    new: str,
+    *,
+    limit: int = 5000,
+    depths: dict[str, int] | None = None,
+) -> list[str]:
     """The commits from `new` back along first parents until `old` (exclusive); [] when `old` is not met
-    within `limit` steps (a force-push or missing history: better no lead time than a wrong one)."""
+    within `limit` steps (a force-push or missing history: better no lead time than a wrong one). With the
+    `chain_depths` of `parents`, a walk goes no further than the depth of `old`."""
+    if depths is not None and old in depths and new in depths:
+        if depths[new] <= depths[old]:
+            return []  # `old` is not behind `new` on its chain (a later commit deployed first, another branch)
+        limit = min(limit, depths[new] - depths[old])
     out: list[str] = []
     seen: set[str] = set()
     sha: str | None = new

@@ -213,6 +213,21 @@ def record_code(
         cli_support.print_json({"status": "stored", "kind": row.kind, "total": row.total, "counts": row.counts})
 
 
+@record_app.command("size")
+@cli_support.handle_errors
+def record_size(
+    service: Service,
+    path: Annotated[Path, typer.Option("--path", help="the checkout to count (git ls-files when it is a git one)")],
+    sha: Annotated[str | None, typer.Option("--sha", help="the commit (HEAD of the checkout when left out)")] = None,
+) -> None:
+    """Count code lines per language in a checkout (Mamori's own count; cloc's language names)."""
+    runtime = cli_support.runtime()
+    with runtime.sessions.begin() as session:
+        row = reports.record_size(session, service=service, root=path, sha=sha, now=runtime.now())
+        cli_support.print_json({"status": "stored", "tool": row.tool, "sha": row.sha, "total": row.total,
+                                "counts": row.counts})  # fmt: skip
+
+
 @record_app.command("buildkit")
 @cli_support.handle_errors
 def record_buildkit(
@@ -228,6 +243,22 @@ def record_buildkit(
             session, bus=runtime.bus, service=service, build=build, data=body, now=runtime.now()
         )
         cli_support.print_json({"status": "stored", "job": job.id})
+
+
+@record_app.command("buildx-history")
+@cli_support.handle_errors
+def record_buildx_history(
+    service: Service,
+    record: Annotated[Path, typer.Argument(help="the output of docker buildx history inspect --format json")],
+) -> None:
+    """Import a buildx build record: the build's duration, outcome, commit and cached steps."""
+    runtime = cli_support.runtime()
+    body = _read(record)
+    with runtime.sessions.begin() as session:
+        run, found = reports.import_buildx_history(session, bus=runtime.bus, service=service, data=body,
+                                                   now=runtime.now())  # fmt: skip
+        cli_support.print_json({"status": "stored", "run": run.id, "steps": found.steps_total,
+                                "cached": found.steps_cached})  # fmt: skip
 
 
 @record_app.command("image")

@@ -4,6 +4,7 @@ rules that mark a deploy failed or unplanned (each DORA rule is config)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
@@ -99,17 +100,48 @@ class Inquiries(SpecModel):
     team_jira: list[str] = Field(default_factory=list, description="Jira account ids or emails of the dev team")
 
 
+class RegressionTickets(SpecModel):
+    tracker: Literal["jira", "github"] = Field(description="where the ticket goes")
+    project: str = Field(min_length=1, description="a Jira project key, or owner/repo for GitHub Issues")
+
+
+class Regressions(SpecModel):
+    notify: bool = Field(default=True, description="tell the service's owning team (its Slack channel and email)")
+    ticket: RegressionTickets | None = Field(default=None, description="also file one ticket per regression")
+
+
+class Toil(SpecModel):
+    tags: list[str] = Field(
+        default_factory=lambda: ["toil"],
+        description="what marks toil: a Jira label or Slack #hashtag of an inquiry, an alert label of a page "
+        "(`name` or `name=value`)",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.lower().lstrip("#") for v in value]
+
+
 class DeliveryPolicySpec(SpecModel):
     repositories: list[RepositoryMapping] = Field(default_factory=list)
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     dora: DoraRules = Field(default_factory=DoraRules)
     window_days: int = Field(default=30, ge=1, le=366, description="the period the service page measures")
     pull_requests_by_author: bool = Field(default=False, description="opt in to PR figures per author")
+    pull_requests_by_author_team: bool = Field(
+        default=False, description="opt in to PR figures per the authors' teams (Team members, by User handle)"
+    )
+    author_logins: dict[str, str] = Field(
+        default_factory=dict, description="GitHub login -> User handle or email, where the two differ"
+    )
     improvement_label: str = Field(default="improvement", description="a merged PR with this label is measured")
     improvement_measure: str = Field(default="build", description="what a labelled PR's effect is measured on")
     datadog: DatadogSink | None = Field(default=None, description="send every figure to Datadog each minute")
     otlp: OtlpSink | None = Field(default=None, description="send every figure to an OTLP/HTTP collector each minute")
     inquiries: Inquiries = Field(default_factory=Inquiries)
+    regressions: Regressions = Field(default_factory=Regressions)
+    toil: Toil = Field(default_factory=Toil)
 
     @field_validator("improvement_measure")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.core.db import Base, JSONType, UTCDateTime, id_column_type, new_id
@@ -126,6 +126,9 @@ class DeliveryRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    steps_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """From `docker buildx history inspect`: the build's steps, and how many of them hit the cache."""
+    steps_cached: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class DeliveryJob(Base):
@@ -257,6 +260,8 @@ class DeliveryPage(Base):
     group_id: Mapped[str] = mapped_column(String(100))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
+    """The alert's labels as `name` and `name=value` (what a toil tag is matched against)."""
 
 
 class DeliveryImage(Base):
@@ -327,3 +332,5 @@ class DeliveryInquiry(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     first_responder: Mapped[str | None] = mapped_column(String(300), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
+    """Jira labels, or the #hashtags of a Slack question (lowercase, without the #)."""

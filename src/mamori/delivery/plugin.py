@@ -9,6 +9,7 @@ from mamori.delivery import api, demo, hooks, jobs, pages, slots
 from mamori.delivery import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.delivery.cli import delivery_app
 from mamori.delivery.kinds import KINDS
+from mamori.delivery.metrics import families as metric_families
 from mamori.delivery.service.cache import PolicyCache
 
 
@@ -26,5 +27,6 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"delivery": delivery_app},
         seed_demo=demo.seed,
+        metrics=[metric_families],
         states={PolicyCache: lambda runtime: PolicyCache()},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -130,6 +130,13 @@ class PullRequestsOut(BaseModel):
     cycle_seconds: float | None
     size_median: float | None
     review_rounds_median: float | None
+
+
+class ToilOut(BaseModel):
+    team: str
+    week: date
+    source: str = Field(description="slack or jira (inquiries), page")
+    count: int
 
 
 def pull_requests_out(p: PullRequestStats) -> PullRequestsOut:
@@ -308,6 +315,17 @@ class BuildKitOut(BaseModel):
     job: str
     steps: int
     cached: int
+
+
+class BuildxHistoryOut(BaseModel):
+    run: str
+    ref: str
+    status: str
+    conclusion: str | None
+    seconds: float | None
+    steps_total: int
+    steps_cached: int
+    cache_hit_ratio: float | None
 
 
 class CodeStatOut(BaseModel):

@@ -16,6 +16,7 @@ from mamori.findings import (
 )
 from mamori.findings.cli import findings_app
 from mamori.findings.kinds import KINDS
+from mamori.findings.metrics import families as metric_families
 
 
 def plugin() -> Plugin:
@@ -32,4 +33,5 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"findings": findings_app},
         seed_demo=demo.seed,
+        metrics=[metric_families],
     )

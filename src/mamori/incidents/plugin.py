@@ -6,6 +6,7 @@ from pathlib import Path
 
 from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.incidents import demo, jobs, kinds, models, reliability, slots  # noqa: F401  (models: tables)
+from mamori.incidents.metrics import families as metric_families
 
 
 def plugin() -> Plugin:
@@ -39,5 +40,6 @@ def plugin() -> Plugin:
         reliability=[reliability.signals],
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,
+        metrics=[metric_families],
         commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},
     )

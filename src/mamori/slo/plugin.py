@@ -8,6 +8,7 @@ from mamori.core.runtime import CatalogSlot, NavEntry, Plugin
 from mamori.slo import api, cli, demo, jobs, pages, reliability, slots
 from mamori.slo import models as _models  # noqa: F401 - registers the tables in the metadata
 from mamori.slo.kinds import KINDS
+from mamori.slo.metrics import families as metric_families
 from mamori.slo.service import Plans
 
 
@@ -26,5 +27,6 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"slo": cli.slo_app, "ingest": cli.ingest},
         seed_demo=demo.seed,
+        metrics=[metric_families],
         states={Plans: lambda _runtime: Plans()},
     )

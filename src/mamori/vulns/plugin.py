@@ -15,6 +15,7 @@ from mamori.vulns import (
 )
 from mamori.vulns.cli import vulns_app
 from mamori.vulns.kinds import KINDS
+from mamori.vulns.metrics import families as metric_families
 
 
 def plugin() -> Plugin:
@@ -30,4 +31,5 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         commands={"vulns": vulns_app},
         seed_demo=demo.seed,
+        metrics=[metric_families],
     )

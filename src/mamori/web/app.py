@@ -19,14 +19,15 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mamori import __version__
-from mamori.core import migrate
-from mamori.core.errors import MamoriError
+from mamori.core import exposition, migrate
+from mamori.core.errors import Forbidden, MamoriError
 from mamori.core.manifest import format_loc
 from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.web import admin_pages, api, inbox_pages, pages
+from mamori.web.deps import SessionDep, authenticate, bearer_token
 from mamori.web.limits import BodyLimit
-from mamori.web.metrics import Metrics, MetricsMiddleware
+from mamori.web.metrics import Metrics, MetricsMiddleware, domain_families
 from mamori.web.problem import PROBLEM_TYPE, from_error, problem_response
 from mamori.web.security import SecurityHeaders
 from mamori.web.templating import make_environment, render
@@ -160,8 +161,15 @@ def _install_health(app: FastAPI, runtime: Runtime, metrics: Metrics) -> None:
         )
 
     @app.get("/metrics", tags=["health"])
-    def prometheus_metrics() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    def prometheus_metrics(request: Request, session: SessionDep) -> Response:
+        """Mamori's own metrics; with a read token (`Authorization: Bearer`) also every domain's figures."""
+        body = metrics.render().decode()
+        if bearer_token(request) is not None:
+            principal = authenticate(request, session, runtime)
+            if not principal.allows("read"):
+                raise Forbidden(f"{principal.name} lacks the 'read' permission")
+            body += exposition.render(domain_families(runtime, session, runtime.now()))
+        return Response(body, media_type=exposition.CONTENT_TYPE)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = False) -> FastAPI:

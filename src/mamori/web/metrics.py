@@ -1,17 +1,23 @@
-"""Mamori's own Prometheus metrics: HTTP requests, and the job queue's depth and lag read on scrape."""
+"""Mamori's own Prometheus metrics (HTTP requests, the job queue's depth and lag read on scrape) and, for a
+scrape with a read token, every figure the domains compute (their `Plugin.metrics` families)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mamori.core import jobs
+from mamori.core import exposition, jobs
 from mamori.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 class _QueueCollector(Collector):
@@ -46,6 +52,25 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def domain_families(runtime: Runtime, session: Session, now: datetime) -> list[exposition.MetricFamily]:
+    """Every domain's families, merged by name. A domain whose figures fail (a query error, a family that
+    clashes with another's) is left out of this scrape and counted in `mamori_metrics_domain_errors`, so one
+    domain's fault never empties the whole scrape."""
+    errors = exposition.MetricFamily("mamori_metrics_domain_errors", "Domains whose figures failed on this scrape")
+    out: list[exposition.MetricFamily] = []
+    for plugin in runtime.plugins:
+        if not plugin.metrics:
+            continue
+        try:
+            with session.begin_nested():
+                mine = exposition.merge(fam for collect in plugin.metrics for fam in collect(session, now))
+            out = exposition.merge([*out, *mine])
+        except Exception:
+            log.exception("the metrics of %s failed", plugin.name)
+            errors.add(1, {"domain": plugin.name})
+    return [*out, errors]
 
 
 def _route_template(scope: Scope) -> str:

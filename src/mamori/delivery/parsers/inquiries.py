@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,14 @@ def verify_slack(secret: bytes, *, timestamp: str | None, signature: str | None,
         raise SlackSignatureError("X-Slack-Signature does not match the body")
 
 
+HASHTAG = re.compile(r"(?<![\w&#<])#([A-Za-z0-9][A-Za-z0-9_-]{0,49})")
+"""A `#toil` in a Slack question's text (not a channel link `<#C123|name>`, not an HTML entity `&#39;`)."""
+
+
+def hashtags(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.lower() for t in HASHTAG.findall(text)))
+
+
 @dataclass(frozen=True)
 class Ask:
     key: str
@@ -45,6 +54,7 @@ class Ask:
     title: str
     by: str | None
     at: datetime
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ def slack_event(envelope: dict[str, Any], *, channels: set[str]) -> SlackChange 
                 title=str(event.get("text") or "")[:500],
                 by=event.get("user"),
                 at=_ts(ts),
+                tags=hashtags(str(event.get("text") or "")),
             )
         return Reply(key=f"{channel}:{thread}", by=str(event.get("user") or ""), at=_ts(ts))
     item = event.get("item")
@@ -104,6 +115,7 @@ class JiraInquiry:
     first_response_at: datetime | None
     first_responder: str | None
     resolved_at: datetime | None
+    tags: tuple[str, ...] = ()
 
 
 def _who(user: Any) -> str | None:
@@ -144,6 +156,7 @@ def jira_issues(doc: dict[str, Any], *, team: set[str]) -> list[JiraInquiry]:
                 first_response_at=first[0] if first else None,
                 first_responder=first[1] if first else None,
                 resolved_at=resolved,
+                tags=tuple(dict.fromkeys(str(x).lower() for x in fields.get("labels") or [] if isinstance(x, str))),
             )
         )
     return out

@@ -59,8 +59,9 @@ def note_paged(
     """One page to one person (a redelivered event is counted once, by its id)."""
     if session.scalar(select(DeliveryPage.id).where(DeliveryPage.event_id == event_id)) is not None:
         return
+    tags = sorted({*labels, *(f"{k}={v}" for k, v in labels.items())})
     session.add(DeliveryPage(event_id=event_id, person=person[:300], service=service, group_id=group_id,
-                             drill=DRILL_LABEL in labels, at=at))  # fmt: skip
+                             drill=DRILL_LABEL in labels, at=at, tags=tags))  # fmt: skip
     session.flush()
 
 

@@ -19,7 +19,7 @@ from mamori.delivery.models import DeliveryInquiry
 from mamori.delivery.parsers import inquiries
 from mamori.integrations.webhooks import get_checked
 
-JIRA_FIELDS = "summary,created,resolutiondate,reporter,comment"
+JIRA_FIELDS = "summary,created,resolutiondate,reporter,comment,labels"
 
 
 def _row(session: Session, source: str, key: str) -> DeliveryInquiry | None:
@@ -40,6 +40,7 @@ def apply_slack(session: Session, *, change: inquiries.SlackChange, config: Inqu
                 title=change.title,
                 asked_by=change.by,
                 asked_at=change.at,
+                tags=list(change.tags),
             )
         )
         session.flush()
@@ -89,7 +90,7 @@ def sync_jira(
         if row is None:
             row = DeliveryInquiry(source="jira", key=issue.key, asked_at=issue.at)
             session.add(row)
-        row.title, row.asked_by, row.asked_at = issue.title, issue.by, issue.at
+        row.title, row.asked_by, row.asked_at, row.tags = issue.title, issue.by, issue.at, list(issue.tags)
         row.first_response_at, row.first_responder, row.resolved_at = (
             issue.first_response_at,
             issue.first_responder,

@@ -7,7 +7,9 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,6 +91,22 @@ def accept_github(
     return Intake("stored", delivery_id, event, dict(stored.counts))
 
 
+_CLAIMS: dict[str, Any] = {}
+_WEBHOOKS = cast(Table, DeliveryWebhook.__table__)
+
+
+def _claim_statement(dialect: str) -> Any:
+    """The receipt's INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect (the values are
+    the execute's parameters)."""
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = _CLAIMS[dialect] = (
+            insert(_WEBHOOKS).on_conflict_do_nothing(index_elements=["source", "delivery_id"]).returning(_WEBHOOKS.c.id)
+        )
+    return statement
+
+
 def _claim(
     session: Session,
     *,
@@ -110,15 +128,11 @@ def _claim(
         "outcome": outcome,
         "received_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(DeliveryWebhook)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-        .returning(DeliveryWebhook.id)
-    )
-    claimed = session.execute(statement).first() is not None  # RETURNING gives no row when the key was taken
+    statement = _claim_statement(session.get_bind().dialect.name)
+    # Core, not the ORM's bulk insert path (which costs more than the statement); in the session's transaction
+    claimed = (
+        session.connection().execute(statement, values).first() is not None
+    )  # RETURNING gives no row when the key was taken
     if not claimed:
         log.info("GitHub delivery %s seen before; counted once", delivery_id)
     return claimed

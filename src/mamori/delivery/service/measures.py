@@ -4,6 +4,7 @@ phases, deploys per environment (the pure maths is in dora.py, changesets.py and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,20 +16,48 @@ from mamori.delivery.kinds import DeliveryPolicySpec
 from mamori.delivery.models import DeliveryCommit, DeliveryDeploy, DeliveryIncident, DeliveryPullRequest
 
 
-def production_deploys(session: Session, service: str, end: datetime) -> list[DeliveryDeploy]:
-    return list(
-        session.scalars(
-            select(DeliveryDeploy)
-            .where(
-                DeliveryDeploy.service == service,
-                DeliveryDeploy.production.is_(True),
-                DeliveryDeploy.status == "success",
-                DeliveryDeploy.finished_at.is_not(None),
-                DeliveryDeploy.finished_at < end,
-            )
-            .order_by(DeliveryDeploy.finished_at)
+@dataclass(frozen=True)
+class DeployRow:
+    """What the measures read of a production deploy (a plain row: loading ORM objects cost more than the
+    maths on a year of deploys)."""
+
+    id: str
+    repo: str | None
+    environment: str
+    sha: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    rollback: bool
+    hotfix: bool
+
+
+_DEPLOY_COLUMNS = (
+    DeliveryDeploy.id,
+    DeliveryDeploy.repo,
+    DeliveryDeploy.environment,
+    DeliveryDeploy.sha,
+    DeliveryDeploy.created_at,
+    DeliveryDeploy.started_at,
+    DeliveryDeploy.finished_at,
+    DeliveryDeploy.rollback,
+    DeliveryDeploy.hotfix,
+)
+
+
+def production_deploys(session: Session, service: str, end: datetime) -> list[DeployRow]:
+    rows = session.execute(
+        select(*_DEPLOY_COLUMNS)
+        .where(
+            DeliveryDeploy.service == service,
+            DeliveryDeploy.production.is_(True),
+            DeliveryDeploy.status == "success",
+            DeliveryDeploy.finished_at.is_not(None),
+            DeliveryDeploy.finished_at < end,
         )
+        .order_by(DeliveryDeploy.finished_at)
     )
+    return [DeployRow(*row) for row in rows]
 
 
 def commit_history(session: Session, repos: set[str]) -> tuple[dict[str, str | None], dict[str, datetime]]:
@@ -44,7 +73,7 @@ def commit_history(session: Session, repos: set[str]) -> tuple[dict[str, str | N
     return parents, authored
 
 
-def shipped_commits(deploys: Sequence[DeliveryDeploy], parents: dict[str, str | None]) -> dict[str, str]:
+def shipped_commits(deploys: Sequence[DeployRow], parents: dict[str, str | None]) -> dict[str, str]:
     """Commit -> the production deploy that first shipped it (per environment's own history)."""
     points = [
         changesets.DeployPoint(
@@ -57,7 +86,8 @@ def shipped_commits(deploys: Sequence[DeliveryDeploy], parents: dict[str, str | 
         )
         for d in deploys
     ]
-    return changesets.shipped(points, lambda old, new: changesets.walk_chain(parents, old, new))
+    depths = changesets.chain_depths(parents)
+    return changesets.shipped(points, lambda old, new: changesets.walk_chain(parents, old, new, depths=depths))
 
 
 def measure(

@@ -4,22 +4,24 @@ caller's transaction (a bad report stores nothing)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from mamori.core.errors import Problem, ValidationFailed
+from mamori.core.errors import InvalidInput, Problem, ValidationFailed
 from mamori.core.events import EventBus
-from mamori.delivery import kinds
+from mamori.delivery import codesize, kinds
 from mamori.delivery.models import (
     DeliveryCodeStat,
     DeliveryCoverage,
     DeliveryImage,
     DeliveryJob,
+    DeliveryRun,
     DeliveryTestCase,
     DeliveryTestRun,
 )
-from mamori.delivery.parsers import buildkit, codestats, coverage, junit
-from mamori.delivery.records import JobRecord, StepRecord
+from mamori.delivery.parsers import buildkit, buildx_history, codestats, coverage, junit
+from mamori.delivery.records import JobRecord, RunRecord, StepRecord
 from mamori.delivery.service.store import Store
 
 MAX_FILES_KEPT = 5000
@@ -155,6 +157,31 @@ def import_buildkit(
     )
 
 
+def import_buildx_history(
+    session: Session, *, bus: EventBus, service: str, data: bytes, now: datetime
+) -> tuple[DeliveryRun, buildx_history.BuildRecord]:
+    """A `docker buildx history inspect --format json` record as a build (its duration, outcome and commit)
+    with its step and cached-step counts; the same record imported again updates the one build."""
+    try:
+        record = buildx_history.history_inspect(data)
+    except buildkit.BuildKitError as exc:
+        raise ValidationFailed(
+            "the buildx history record cannot be read", problems=[Problem(loc="buildx history", msg=str(exc))]
+        ) from None
+    store = Store(session=session, policy=kinds.policy(session), bus=bus, source="api", now=now)
+    run = store.run(
+        RunRecord(
+            external_id=f"buildx:{record.ref}", kind="build", repo=record.repo, name=record.name, branch=None,
+            sha=record.sha, status=record.status, conclusion=record.conclusion, attempt=1,
+            created_at=record.started_at, started_at=record.started_at, finished_at=record.finished_at,
+            service=service,
+        )
+    )  # fmt: skip
+    run.steps_total, run.steps_cached = record.steps_total, record.steps_cached
+    session.flush()
+    return run, record
+
+
 def import_image(
     session: Session,
     *,
@@ -211,6 +238,22 @@ def import_code_stat(
     row = DeliveryCodeStat(
         service=service, kind=kind, tool=tool, sha=sha, counts=counts, total=sum(counts.values()), recorded_at=now
     )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_size(session: Session, *, service: str, root: Path, sha: str | None, now: datetime) -> DeliveryCodeStat:
+    """Mamori's own count of a checkout (code lines per language; `codesize`), stored as tool `mamori`."""
+    try:
+        size = codesize.count_checkout(root)
+    except FileNotFoundError as exc:
+        raise InvalidInput(str(exc)) from None
+    counts = {name: lang.code for name, lang in sorted(size.languages.items())}
+    row = DeliveryCodeStat(
+        service=service, kind="size", tool="mamori", sha=sha or codesize.head_sha(root), counts=counts,
+        total=sum(counts.values()), recorded_at=now,
+    )  # fmt: skip
     session.add(row)
     session.flush()
     return row

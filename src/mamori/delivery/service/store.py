@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mamori.core import jobs, timeline
@@ -37,6 +37,22 @@ from mamori.delivery.records import (
 DATADOG_EVENT_JOB = "delivery.datadog_deploy_event"
 """Sent by jobs.datadog_deploy_event (named here too: the store enqueues it, jobs imports the store)."""
 RUN_ORDER = {"requested": 0, "waiting": 1, "pending": 1, "queued": 2, "in_progress": 3, "completed": 4}
+
+# The look-ups every delivery makes, built once: building a statement costs more than running it on SQLite.
+_COMMIT = select(DeliveryCommit).where(DeliveryCommit.repo == bindparam("repo"), DeliveryCommit.sha == bindparam("sha"))
+_PULL_REQUEST = select(DeliveryPullRequest).where(
+    DeliveryPullRequest.repo == bindparam("repo"), DeliveryPullRequest.number == bindparam("number")
+)
+_DEPLOY = select(DeliveryDeploy).where(
+    DeliveryDeploy.source == bindparam("source"), DeliveryDeploy.external_id == bindparam("external_id")
+)
+_RUN = select(DeliveryRun).where(
+    DeliveryRun.source == bindparam("source"), DeliveryRun.external_id == bindparam("external_id")
+)
+_JOB = select(DeliveryJob).where(
+    DeliveryJob.source == bindparam("source"), DeliveryJob.external_id == bindparam("external_id")
+)
+_STEPS_OF = delete(DeliveryStep).where(DeliveryStep.job_id == bindparam("job_id"))
 
 
 @dataclass
@@ -89,9 +105,7 @@ class Store:
         return None
 
     def _commit(self, r: CommitRecord) -> None:
-        row = self.session.scalar(
-            select(DeliveryCommit).where(DeliveryCommit.repo == r.repo, DeliveryCommit.sha == r.sha)
-        )
+        row = self.session.scalar(_COMMIT, {"repo": r.repo, "sha": r.sha})
         if row is None:
             self.session.add(
                 DeliveryCommit(
@@ -110,9 +124,7 @@ class Store:
             row.parent_sha = r.parent_sha
 
     def _pr_row(self, repo: str, number: int) -> DeliveryPullRequest | None:
-        return self.session.scalar(
-            select(DeliveryPullRequest).where(DeliveryPullRequest.repo == repo, DeliveryPullRequest.number == number)
-        )
+        return self.session.scalar(_PULL_REQUEST, {"repo": repo, "number": number})
 
     def _pull_request(self, r: PullRequestRecord) -> None:
         row = self._pr_row(r.repo, r.number)
@@ -165,11 +177,7 @@ class Store:
         self.stored.add("reviews")
 
     def deploy(self, r: DeployRecord) -> DeliveryDeploy:
-        row = self.session.scalar(
-            select(DeliveryDeploy).where(
-                DeliveryDeploy.source == self.source, DeliveryDeploy.external_id == r.external_id
-            )
-        )
+        row = self.session.scalar(_DEPLOY, {"source": self.source, "external_id": r.external_id})
         if row is None:
             row = DeliveryDeploy(
                 source=self.source,
@@ -196,11 +204,7 @@ class Store:
         return row
 
     def _deploy_status(self, r: DeployStatusRecord) -> None:
-        row = self.session.scalar(
-            select(DeliveryDeploy).where(
-                DeliveryDeploy.source == self.source, DeliveryDeploy.external_id == r.external_id
-            )
-        )
+        row = self.session.scalar(_DEPLOY, {"source": self.source, "external_id": r.external_id})
         if row is None or row.status in ("success", "failure"):
             return  # a late or repeated status after the end changes nothing
         if r.state in TERMINAL_DEPLOY_STATES:
@@ -271,9 +275,7 @@ class Store:
         return bool(earlier) and earlier[0] != row.sha and row.sha in earlier
 
     def run(self, r: RunRecord) -> DeliveryRun:
-        row = self.session.scalar(
-            select(DeliveryRun).where(DeliveryRun.source == self.source, DeliveryRun.external_id == r.external_id)
-        )
+        row = self.session.scalar(_RUN, {"source": self.source, "external_id": r.external_id})
         if row is None:
             row = DeliveryRun(source=self.source, external_id=r.external_id, created_at=r.created_at, status=r.status)
             self.session.add(row)
@@ -290,9 +292,7 @@ class Store:
         return row
 
     def job(self, r: JobRecord) -> DeliveryJob:
-        run = self.session.scalar(
-            select(DeliveryRun).where(DeliveryRun.source == self.source, DeliveryRun.external_id == r.run_external_id)
-        )
+        run = self.session.scalar(_RUN, {"source": self.source, "external_id": r.run_external_id})
         if run is None:  # the job's event came before its run's
             run = self.run(
                 RunRecord(
@@ -311,9 +311,7 @@ class Store:
                     service=r.service,
                 )
             )
-        row = self.session.scalar(
-            select(DeliveryJob).where(DeliveryJob.source == self.source, DeliveryJob.external_id == r.external_id)
-        )
+        row = self.session.scalar(_JOB, {"source": self.source, "external_id": r.external_id})
         if row is None:
             row = DeliveryJob(source=self.source, external_id=r.external_id, run_id=run.id, status=r.status)
             self.session.add(row)
@@ -323,7 +321,7 @@ class Store:
         row.started_at, row.finished_at = r.started_at, r.finished_at
         self.session.flush()
         if r.steps:
-            self.session.execute(delete(DeliveryStep).where(DeliveryStep.job_id == row.id))
+            self.session.execute(_STEPS_OF, {"job_id": row.id})
             for s in r.steps:
                 self.session.add(
                     DeliveryStep(
