@@ -196,8 +196,8 @@ def test_in_process_sdk_follows_changes_reports_counts_and_survives_an_outage(
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_in_process_sdk_restarts_its_threads_in_a_forked_child(flags_runtime: Runtime, server: str) -> None:
     provider = MamoriProvider(
-        server, sdk_key=sdk_key(flags_runtime, "staging"), environment="staging", report_interval=3600
-    )
+        server, sdk_key=sdk_key(flags_runtime, "staging"), environment="staging", report_interval=3600, timeout=30
+    )  # a loaded CI machine once took more than the default 5 s to answer the first load
     provider.initialize(EvaluationContext())
     read, write = os.pipe()
     pid = os.fork()
