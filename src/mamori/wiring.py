@@ -34,7 +34,7 @@ from mamori.incidents import plugin as incidents_plugin
 from mamori.incidents.alerts import burns as incident_burns
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.response import service as incident_response
-from mamori.integrations import notify, tickets
+from mamori.integrations import github_checks, notify, tickets
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
@@ -57,6 +57,9 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
     tickets.Trackers: lambda runtime: tickets.trackers_from_settings(runtime.settings, runtime.http_client),
     notify.Notifiers: lambda runtime: notify.notifiers_from_settings(runtime.settings, runtime.http_client),
+    github_checks.Checks: lambda runtime: github_checks.checks_from_settings(
+        runtime.settings, runtime.http_client, runtime.now
+    ),
 }
 """The outbound adapters every domain shares, built once per runtime from settings (a test passes twins)."""
 
