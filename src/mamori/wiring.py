@@ -22,6 +22,7 @@ from mamori.core.manifest import KindRegistry
 from mamori.core.runtime import Plugin, Runtime
 from mamori.delivery import plugin as delivery_plugin
 from mamori.delivery.service import incidents as delivery_incidents
+from mamori.delivery.service import reports as delivery_reports
 from mamori.findings import plugin as findings_plugin
 from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
@@ -35,6 +36,7 @@ from mamori.incidents.alerts import burns as incident_burns
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.response import service as incident_response
 from mamori.integrations import github_checks, notify, tickets
+from mamori.sast import events as sast_events
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
@@ -120,6 +122,8 @@ def subscribe(runtime: Runtime) -> None:
     bus.subscribe(incident_events.IncidentResolved, "delivery.note_incident_resolved", _delivery_incident_resolved)
     # Pages per person feed the delivery domain's operations load.
     bus.subscribe(incident_events.AlertGroupPaged, "delivery.note_page", _delivery_paged)
+    # A SAST scan of a service's branch is a static-analysis count per tool and severity, beside RuboCop's.
+    bus.subscribe(sast_events.ScanImported, "delivery.sast_counts", _delivery_sast_counts)
 
 
 DRILL_RESPONSE_EVENTS: list[type[Event]] = [
@@ -201,6 +205,15 @@ def _delivery_paged(ctx: JobContext, event: incident_events.AlertGroupPaged) -> 
         group_id=event.group_id,
         labels=event.labels,
         at=event.at,
+    )
+
+
+def _delivery_sast_counts(ctx: JobContext, event: sast_events.ScanImported) -> None:
+    """A whole scan of a catalog service (not a pull request's, nor one of some paths only) is recorded."""
+    if event.service is None or event.pr is not None or event.partial:
+        return
+    delivery_reports.record_lint_counts(
+        ctx.session, service=event.service, tool=event.tool, counts=event.severities, sha=event.commit, now=event.at
     )
 
 

@@ -11,20 +11,15 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from mamori.core import timeline
 from mamori.core.db import new_id
 from mamori.core.events import EventBus
 from mamori.core.models import Service
 from mamori.sast import cwe, identity, kinds, severity
-from mamori.sast.events import FindingOpened, ScanImported
 from mamori.sast.fingerprint import base_of
 from mamori.sast.matcher import Candidate, Known, match
 from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
 from mamori.sast.result import ParsedScan, Result, tool_slug
-
-TIMELINE_PER_SCAN = 20
-"""New or reopened high and critical findings each land on the timeline, up to this many per scan (the scan's
-own event counts them all)."""
+from mamori.sast.service import announce
 
 
 @dataclass(frozen=True)
@@ -340,7 +335,7 @@ def store_scan(
     _close(session, [by_id[k] for k in outcome.fixed], scan, state)
     scan.counts = outcome.counts()
     session.flush()
-    _publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now)
+    announce.publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now, results=results)
     return scan
 
 
@@ -372,52 +367,3 @@ def _close(session: Session, sources: list[_Lazy], scan: SastScan, state: _Repo)
             if finding.state in ("new", "confirmed"):
                 closing["state"] = "fixed"
             _assign(finding, closing)
-
-
-def _publish(
-    session: Session,
-    *,
-    bus: EventBus,
-    scan: SastScan,
-    service: str | None,
-    opened: list[tuple[FindingRow, bool]],
-    now: datetime,
-) -> None:
-    bus.publish(
-        session,
-        ScanImported(
-            scan_id=scan.id, repo=scan.repo, service=service, tool=scan.tool, commit=scan.commit,
-            branch=scan.branch, pr=scan.pr, counts=dict(scan.counts), at=now,
-        ),
-        now=now,
-    )  # fmt: skip
-    new, fixed = scan.counts.get("new", 0), scan.counts.get("fixed", 0)
-    timeline.record(
-        session,
-        at=now,
-        kind="finding",
-        source="sast",
-        title=f"{scan.tool} on {scan.repo}@{scan.commit[:12]}: {new} new, {fixed} fixed",
-        service=service,
-        data={"scan_id": scan.id, "counts": dict(scan.counts)},
-        ref=f"/sast/repos/{scan.repo}",
-    )
-    seen: set[str] = set()
-    for finding, reopened in opened:
-        if finding.id in seen:
-            continue
-        seen.add(finding.id)
-        if severity.at_least(finding.severity, "high") and len(seen) <= TIMELINE_PER_SCAN:
-            timeline.record(
-                session, at=now, kind="finding", source="sast", service=service or finding.service,
-                title=f"{'Reopened' if reopened else 'New'} {finding.severity} code finding: {finding.title[:200]}",
-                ref=f"/sast/findings/{finding.id}", data={"path": finding.path, "line": finding.line},
-            )  # fmt: skip
-        bus.publish(
-            session,
-            FindingOpened(
-                finding_id=finding.id, repo=finding.repo, service=finding.service, rule=finding.rule, cwe=finding.cwe,
-                path=finding.path, line=finding.line, severity=finding.severity, reopened=reopened, at=now,
-            ),
-            now=now,
-        )  # fmt: skip
