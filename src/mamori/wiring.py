@@ -27,6 +27,7 @@ from mamori.delivery import events as delivery_events
 from mamori.delivery import plugin as delivery_plugin
 from mamori.delivery.service import incidents as delivery_incidents
 from mamori.delivery.service import notices as delivery_notices
+from mamori.delivery.service import reports as delivery_reports
 from mamori.findings import plugin as findings_plugin
 from mamori.findings.service import osv as findings_osv
 from mamori.flags import plugin as flags_plugin
@@ -42,7 +43,8 @@ from mamori.incidents.alerts import reach as burn_reach
 from mamori.incidents.alerts import service as incident_alerts
 from mamori.incidents.oncall import drills as incident_drills
 from mamori.incidents.response import service as incident_response
-from mamori.integrations import notify, tickets
+from mamori.integrations import github_checks, notify, tickets
+from mamori.sast import events as sast_events
 from mamori.sast import plugin as sast_plugin
 from mamori.slo import events as slo_events
 from mamori.slo import plugin as slo_plugin
@@ -69,6 +71,9 @@ DOMAIN_PLUGINS: list[Callable[[], Plugin]] = [
 OUTBOUND: dict[type, Callable[[Runtime], object]] = {
     tickets.Trackers: lambda runtime: tickets.trackers_from_settings(runtime.settings, runtime.http_client),
     notify.Notifiers: lambda runtime: notify.notifiers_from_settings(runtime.settings, runtime.http_client),
+    github_checks.Checks: lambda runtime: github_checks.checks_from_settings(
+        runtime.settings, runtime.http_client, runtime.now
+    ),
 }
 """The outbound adapters every domain shares, built once per runtime from settings (a test passes twins)."""
 
@@ -138,6 +143,8 @@ def subscribe(runtime: Runtime) -> None:
     # A build step or test that got slower tells its owning team and, by the DeliveryPolicy, files a ticket.
     bus.subscribe(delivery_events.RegressionFound, "delivery.regression_notice", delivery_notices.notify_team)
     bus.subscribe(delivery_events.RegressionFound, "delivery.regression_ticket", delivery_notices.file_ticket)
+    # A SAST scan of a service's branch is a static-analysis count per tool and severity, beside RuboCop's.
+    bus.subscribe(sast_events.ScanImported, "delivery.sast_counts", _delivery_sast_counts)
 
 
 DRILL_RESPONSE_EVENTS: list[type[Event]] = [
@@ -293,6 +300,15 @@ def config_warnings(bundle: Bundle, session: Session | None) -> list[str]:
         f"SLO {slo}: service {name!r} is no declared or stored Service" for name, slo in slos if name not in services
     ]
     return out + burn_reach.unknown_schedule_users(bundle)
+
+
+def _delivery_sast_counts(ctx: JobContext, event: sast_events.ScanImported) -> None:
+    """A whole scan of a catalog service (not a pull request's, nor one of some paths only) is recorded."""
+    if event.service is None or event.pr is not None or event.partial:
+        return
+    delivery_reports.record_lint_counts(
+        ctx.session, service=event.service, tool=event.tool, counts=event.severities, sha=event.commit, now=event.at
+    )
 
 
 def kind_registry() -> KindRegistry:

@@ -29,6 +29,7 @@ def cli(runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cl
     monkeypatch.setenv("MAMORI_DATABASE_URL", runtime.settings.resolved_database_url)
     monkeypatch.setenv("MAMORI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MAMORI_SECRET_KEY", "cli-test-secret")
+    monkeypatch.delenv("MAMORI_GITHUB_TOKEN", raising=False)  # the gate would post to GitHub
     return CliRunner()
 
 

@@ -1,8 +1,8 @@
 """A gate verdict as the body of a GitHub check run (annotations on the lines the pull request changed) and
 as the one summary comment, from a unified diff of base..head. Pure: text in, JSON-ready dicts out.
 
-Posting them (and updating the same check run and comment on every push) needs a GitHub checks client in
-`mamori.integrations`; until then CI posts the printed body itself (`gh api` or curl).
+`service/publish.py` posts them through `mamori.integrations.github_checks` (the same run and comment updated
+on every push); `body` is also what `mamori sast gate --format check-run` prints for CI to post itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 from mamori.sast.gate import GateItem, Verdict
 
 MAX_ANNOTATIONS = 50
-"""GitHub takes at most 50 annotations per request."""
+"""GitHub takes at most 50 annotations per request (the printed body carries that many)."""
+MAX_POSTED_ANNOTATIONS = 1000
+"""Annotations posted at most (in requests of 50): past that, the summary still counts every finding."""
 COMMENT_MARKER = "<!-- mamori:sast-gate -->"
 """The summary comment carries this marker, so the next push edits it instead of adding another."""
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -55,11 +57,20 @@ def _annotation(item: GateItem, verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def body(verdict: Verdict, *, diff: str | None = None, name: str = "Mamori SAST") -> dict[str, Any]:
-    """The Checks API body for the head commit: conclusion, summary, annotations on changed lines only."""
+def annotations_for(verdict: Verdict, *, diff: str | None = None) -> list[dict[str, Any]]:
+    """Every annotation of the verdict, blocking ones first: new findings on lines the diff added or changed
+    (on any line without a diff), at most MAX_POSTED_ANNOTATIONS."""
     changed = changed_lines(diff) if diff is not None else None
     items = [i for i in verdict.new if changed is None or i.line in changed.get(i.path, set())]
     items.sort(key=lambda i: (i not in verdict.blocking, i.path, i.line))
+    return [_annotation(i, verdict) for i in items[:MAX_POSTED_ANNOTATIONS]]
+
+
+def body(
+    verdict: Verdict, *, diff: str | None = None, name: str = "Mamori SAST", limit: int = MAX_ANNOTATIONS
+) -> dict[str, Any]:
+    """The Checks API body for the head commit: conclusion, summary, the first `limit` annotations on changed
+    lines (one request takes 50; `annotations_for` gives them all)."""
     title = (
         "No new findings block this change"
         if verdict.passed
@@ -74,7 +85,7 @@ def body(verdict: Verdict, *, diff: str | None = None, name: str = "Mamori SAST"
         "output": {
             "title": title,
             "summary": summary(verdict),
-            "annotations": [_annotation(i, verdict) for i in items[:MAX_ANNOTATIONS]],
+            "annotations": annotations_for(verdict, diff=diff)[:limit],
         },
     }
 

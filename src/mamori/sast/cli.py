@@ -18,7 +18,7 @@ from mamori.core.errors import InvalidInput
 from mamori.sast import check_run, gate_report, pentest, scorecard, scorecard_report
 from mamori.sast.result import tool_slug
 from mamori.sast.schemas import FindingOut, ScanOut
-from mamori.sast.service import gate, intake, queries, scoring, triage
+from mamori.sast.service import gate, intake, publish, queries, scoring, triage
 from mamori.sast.service import github as github_service
 from mamori.sast.service.scans import Upload
 
@@ -85,21 +85,40 @@ def gate_command(  # noqa: PLR0917 - Typer passes options by name
     diff: Annotated[
         Path | None, typer.Option("--diff", help="`git diff BASE HEAD`: check-run annotations on changed lines only.")
     ] = None,
+    pr: Annotated[
+        int | None, typer.Option("--pr", help="The pull request for the comment (default: the head scans' --pr).")
+    ] = None,
+    post: Annotated[
+        bool | None,
+        typer.Option(
+            "--post/--no-post", help="Post the check run and PR comment (default: when a GitHub token is set)."
+        ),
+    ] = None,
 ) -> None:
-    """Exit 1 only when findings new in head against base, not triaged away, reach the threshold."""
+    """Exit 1 only when findings new in head against base, not triaged away, reach the threshold. With a GitHub
+    token, the verdict is also posted as the head commit's check run and the pull request's one comment."""
+    if diff is not None and not diff.is_file():
+        raise InvalidInput(f"{diff}: no such file")
+    diff_text = diff.read_text(encoding="utf-8") if diff else None
     rt = cli_support.runtime()
     with rt.sessions() as session:
         verdict = gate.evaluate(session, repo=repo, base=base, head=head, now=rt.now(), fail_on=fail_on)
+        pr = pr if pr is not None else publish.pull_request_of(session, repo=repo, head=head)
     if fmt is GateFormat.json:
         print_json(gate_report.as_json(verdict))
     elif fmt is GateFormat.sarif:
         sys.stdout.write(json.dumps(gate_report.as_sarif(verdict), indent=2) + "\n")
     elif fmt is GateFormat.check_run:
-        if diff is not None and not diff.is_file():
-            raise InvalidInput(f"{diff}: no such file")
-        print_json(check_run.body(verdict, diff=diff.read_text(encoding="utf-8") if diff else None))
+        print_json(check_run.body(verdict, diff=diff_text))
     else:
         sys.stdout.write(gate_report.as_text(verdict) + "\n")
+    if post or (post is None and publish.client(rt) is not None):
+        done = publish.publish(rt, verdict=verdict, pr=pr, diff=diff_text)
+        cli_support.err_console.print(
+            f"check run {done.check_run_id} {'created' if done.check_run_created else 'updated'}"
+            + (f"; comment on #{pr} {'created' if done.comment_created else 'edited'}" if done.comment_id else ""),
+            markup=False, highlight=False,
+        )  # fmt: skip
     if not verdict.passed:
         raise typer.Exit(GATE_BLOCKED)
 

@@ -9,7 +9,10 @@ from mamori.core.events import Event
 
 
 class ScanImported(Event):
-    """A tool's results for one commit were stored and matched against what it reported before."""
+    """A tool's results for one commit were stored and matched against what it reported before. `counts` are
+    the matcher's (new, unchanged, moved, reopened, fixed); `severities` count the scan's distinct results
+    per severity (critical .. info), those suppressed in source left out (`suppressed` counts them);
+    `partial` says the scan covered only some paths."""
 
     type: ClassVar[str] = "sast.scan_imported"
     scan_id: str
@@ -20,6 +23,9 @@ class ScanImported(Event):
     branch: str | None = None
     pr: int | None = None
     counts: dict[str, int]
+    severities: dict[str, int] = {}
+    suppressed: int = 0
+    partial: bool = False
     at: datetime
 
 

@@ -16,7 +16,7 @@ class Suppression:
     justification: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """One result of one tool, located in one file of the scanned repository."""
 

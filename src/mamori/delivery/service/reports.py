@@ -257,3 +257,16 @@ def record_size(session: Session, *, service: str, root: Path, sha: str | None, 
     session.add(row)
     session.flush()
     return row
+
+
+def record_lint_counts(
+    session: Session, *, service: str, tool: str, counts: dict[str, int], sha: str | None, now: datetime
+) -> DeliveryCodeStat:
+    """Static-analysis counts per severity that another domain counted (the sast domain's scans, by event)."""
+    row = DeliveryCodeStat(
+        service=service, kind="lint", tool=tool[:40], sha=sha, counts=dict(counts), total=sum(counts.values()),
+        recorded_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row

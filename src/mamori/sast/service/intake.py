@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mamori.core.errors import InvalidInput, PayloadTooLarge, Problem
 from mamori.core.events import EventBus
-from mamori.sast import identity, native, sarif
+from mamori.sast import gcpause, identity, native, sarif
 from mamori.sast.models import SastScan
 from mamori.sast.result import ParsedScan
 from mamori.sast.service.scans import Upload, store_scan
@@ -23,6 +23,11 @@ def parse_report(payload: bytes, *, fmt: str | None = None, roots: tuple[str, ..
     """Every run in a report; InvalidInput naming the JSON path of each problem."""
     if len(payload) > MAX_REPORT_BYTES:
         raise PayloadTooLarge(f"a report may have at most {MAX_REPORT_BYTES} bytes")
+    with gcpause.paused():
+        return _parse(payload, fmt=fmt, roots=roots)
+
+
+def _parse(payload: bytes, *, fmt: str | None, roots: tuple[str, ...]) -> list[ParsedScan]:
     try:
         document = json.loads(payload)
     except UnicodeDecodeError as exc:

@@ -6,25 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from mamori.core import timeline
 from mamori.core.db import new_id
 from mamori.core.events import EventBus
 from mamori.core.models import Service
-from mamori.sast import cwe, identity, kinds, severity
-from mamori.sast.events import FindingOpened, ScanImported
+from mamori.sast import cwe, gcpause, identity, kinds, severity
 from mamori.sast.fingerprint import base_of
 from mamori.sast.matcher import Candidate, Known, match
 from mamori.sast.models import SastFinding, SastScan, SastScanResult, SastSource
 from mamori.sast.result import ParsedScan, Result, tool_slug
-
-TIMELINE_PER_SCAN = 20
-"""New or reopened high and critical findings each land on the timeline, up to this many per scan (the scan's
-own event counts them all)."""
+from mamori.sast.service import announce
+from mamori.sast.service import rows as rows_
+from mamori.sast.service.rows import Row
 
 
 @dataclass(frozen=True)
@@ -50,37 +46,13 @@ def service_for(session: Session, repo: str) -> str | None:
     return None
 
 
-class _Lazy:
-    """A row read with Core (cheap for 50,000 rows); its ORM object is loaded only when something must change
-    (most rows of a rescan never are). Reads see the latest values either way."""
-
-    def __init__(self, session: Session, model: type[SastFinding] | type[SastSource], data: dict[str, Any]) -> None:
-        self._session, self._model, self._data = session, model, data
-        self._orm: object | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._orm, name) if self._orm is not None else self._data[name]
-
-    def write(self, name: str, value: object) -> None:
-        if self._orm is None:
-            self._orm = self._session.get_one(self._model, self._data["id"])
-        setattr(self._orm, name, value)
+FindingRow = Row
+SourceRow = Row
 
 
-FindingRow = SastFinding | _Lazy
-SourceRow = SastSource | _Lazy
-Row = SastFinding | SastSource | _Lazy
-
-
-def _rows(session: Session, model: type[SastFinding] | type[SastSource], *where: Any) -> list[_Lazy]:
-    table = model.__table__
-    return [_Lazy(session, model, dict(r._mapping)) for r in session.execute(select(table).where(*where))]
-
-
-def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[_Lazy], list[Known]]:
-    rows = _rows(session, SastSource, SastSource.repo == repo, SastSource.tool == tool, SastSource.category == category)
+def _known(session: Session, repo: str, tool: str, category: str) -> tuple[list[Row], list[Known]]:
+    where = (SastSource.repo == repo, SastSource.tool == tool, SastSource.category == category)
+    rows = rows_.load(session, SastSource, *where)
     known = [
         Known(
             id=s.id,
@@ -129,7 +101,7 @@ class _Repo:
 
     @classmethod
     def load(cls, session: Session, repo: str) -> _Repo:
-        findings: dict[str, FindingRow] = {f.id: f for f in _rows(session, SastFinding, SastFinding.repo == repo)}
+        findings: dict[str, FindingRow] = {f.id: f for f in rows_.load(session, SastFinding, SastFinding.repo == repo)}
         by_place: dict[tuple[str, str], list[FindingRow]] = {}
         for f in findings.values():
             if f.open and f.cwe:
@@ -161,30 +133,36 @@ class _Repo:
 
 def _new_finding(
     result: Result, *, service: str | None, upload: Upload, now: datetime, sla_days: dict[str, int]
-) -> SastFinding:
+) -> Row:
     first_cwe = result.cwe
     days = sla_days.get(result.severity)
-    return SastFinding(
-        id=new_id(),
-        repo=upload.repo,
-        service=service,
-        title=result.message[:1000] or result.rule_id,
-        rule=identity.rule_key(result),
-        cwe=first_cwe,
-        owasp=cwe.owasp_category(first_cwe),
-        path=result.path,
-        line=result.start_line,
-        line_hash=result.line_hash or "",
-        severity=result.severity,
-        open=True,
-        state="new",
-        suppressed=result.suppressed,
-        suppression=_suppression_text(result),
-        due_at=now + timedelta(days=days) if days else None,
-        first_commit=upload.commit,
-        first_seen_at=now,
-        last_seen_at=now,
-    )
+    return Row(
+        {
+            "id": new_id(), "repo": upload.repo, "service": service, "title": result.message[:1000] or result.rule_id,
+            "rule": identity.rule_key(result), "cwe": first_cwe, "owasp": cwe.owasp_category(first_cwe),
+            "path": result.path, "line": result.start_line, "line_hash": result.line_hash or "",
+            "severity": result.severity, "open": True, "state": "new", "reason": None, "accepted_until": None,
+            "triaged_by": None, "triaged_at": None, "suppressed": result.suppressed,
+            "suppression": _suppression_text(result), "reopen_count": 0,
+            "due_at": now + timedelta(days=days) if days else None, "first_commit": upload.commit,
+            "first_seen_at": now, "last_seen_at": now, "version": 1,
+        },
+        new=True,
+    )  # fmt: skip
+
+
+def _new_source(finding_id: str, *, upload: Upload, tool: str, category: str, scan_id: str, now: datetime) -> Row:
+    """A source row with every column; `_update_source` fills in what the tool reported."""
+    return Row(
+        {
+            "id": new_id(), "finding_id": finding_id, "repo": upload.repo, "tool": tool, "category": category,
+            "rule_id": "", "rule_key": "", "path": "", "line": 0, "line_hash": "", "text_hash": "", "message": "",
+            "severity": "medium", "confidence": "", "cwes": [], "fingerprints": [], "tool_fingerprints": {},
+            "snippet": "", "context": "", "context_start": 0, "suppression": None, "open": True,
+            "first_scan_id": scan_id, "last_scan_id": scan_id, "first_seen_at": now, "last_seen_at": now,
+        },
+        new=True,
+    )  # fmt: skip
 
 
 def _suppression_text(result: Result) -> str | None:
@@ -199,10 +177,7 @@ def _assign(row: Row, values: dict[str, object]) -> None:
     """Set only what changed: an unchanged row stays clean and costs no UPDATE (most of a rescan)."""
     for name, value in values.items():
         if getattr(row, name) != value:
-            if isinstance(row, _Lazy):
-                row.write(name, value)
-            else:
-                setattr(row, name, value)
+            row.write(name, value)
 
 
 def _update_source(source: SourceRow, result: Result, cand_prints: frozenset[str]) -> None:
@@ -274,6 +249,20 @@ def store_scan(
     read: identity.SourceReader | None = None,
 ) -> SastScan:
     """Store one tool's scan (already parsed and valid); returns the scan with its counts."""
+    with gcpause.paused():
+        return _store(session, parsed=parsed, upload=upload, now=now, bus=bus, actor=actor, read=read)
+
+
+def _store(
+    session: Session,
+    *,
+    parsed: ParsedScan,
+    upload: Upload,
+    now: datetime,
+    bus: EventBus,
+    actor: str,
+    read: identity.SourceReader | None,
+) -> SastScan:
     tool = tool_slug(parsed.tool)
     for each in parsed.results:
         each.tool = tool
@@ -293,12 +282,13 @@ def store_scan(
         source_name=upload.source_name[:1000], uploaded_at=now, uploaded_by=actor, result_count=len(parsed.results),
     )  # fmt: skip
     session.add(scan)
+    session.flush()  # the result rows refer to it
     by_id = {s.id: s for s in rows}
     state = _Repo.load(session, upload.repo)
     sla_days = kinds.policy(session).sla_days
     opened: list[tuple[FindingRow, bool]] = []
-    new_findings: list[SastFinding] = []
-    new_sources: list[SastSource] = []
+    new_findings: list[Row] = []
+    new_sources: list[Row] = []
     results_out: list[dict[str, object]] = []
     for (index, known_id, status), result, count in zip(outcome.matches, results, occurrences, strict=True):
         source: SourceRow | None = by_id.get(known_id) if known_id else None
@@ -309,10 +299,9 @@ def store_scan(
                 opened.append((created, False))
                 new_findings.append(created)
             state.add(merged or created, tool)
-            fresh = SastSource(
-                id=new_id(), finding_id=(merged or created).id, repo=upload.repo, tool=tool, category=category,
-                fingerprints=[], first_scan_id=scan.id, first_seen_at=now, last_scan_id=scan.id, last_seen_at=now,
-            )  # fmt: skip
+            fresh = _new_source(
+                (merged or created).id, upload=upload, tool=tool, category=category, scan_id=scan.id, now=now
+            )
             new_sources.append(fresh)
             source = fresh
         finding = state.findings[source.finding_id]
@@ -328,23 +317,38 @@ def store_scan(
                 "path": result.path, "line": result.start_line, "occurrences": count,
             }
         )  # fmt: skip
-    for batch in (new_findings, new_sources):  # parents first: the tables have no relationship()
-        session.add_all(batch)
-        session.flush()
-    if results_out:  # one executemany: a result row is never read back in this transaction
-        session.execute(insert(SastScanResult), results_out)
-    _touch(
-        session, scan=scan, source_ids=[str(r["source_id"]) for r in results_out],
-        finding_ids=sorted({str(r["finding_id"]) for r in results_out}),
-    )  # fmt: skip
+    _write(session, scan=scan, state=state, sources=rows, new=(new_findings, new_sources), results=results_out)
     _close(session, [by_id[k] for k in outcome.fixed], scan, state)
     scan.counts = outcome.counts()
     session.flush()
-    _publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now)
+    announce.publish(session, bus=bus, scan=scan, service=service, opened=opened, now=now, results=results)
     return scan
 
 
-def _close(session: Session, sources: list[_Lazy], scan: SastScan, state: _Repo) -> None:
+def _write(
+    session: Session,
+    *,
+    scan: SastScan,
+    state: _Repo,
+    sources: list[Row],
+    new: tuple[list[Row], list[Row]],
+    results: list[dict[str, object]],
+) -> None:
+    """New findings and sources by one INSERT each (parents first), changed ones by UPDATE executemany, the
+    result rows by one executemany (never read back in this transaction), last seen by UPDATEs of 500."""
+    rows_.insert_new(session, SastFinding, new[0])
+    rows_.insert_new(session, SastSource, new[1])
+    rows_.write_changes(session, SastFinding, state.findings.values())
+    rows_.write_changes(session, SastSource, sources)
+    if results:
+        session.execute(insert(rows_.table_of(SastScanResult)), results)
+    _touch(
+        session, scan=scan, source_ids=[str(r["source_id"]) for r in results],
+        finding_ids=sorted({str(r["finding_id"]) for r in results}),
+    )  # fmt: skip
+
+
+def _close(session: Session, sources: list[Row], scan: SastScan, state: _Repo) -> None:
     """Mark the tool's unseen sources fixed; a finding is fixed when no tool reports it any more."""
     written: list[dict[str, object]] = []
     for source in sources:
@@ -356,8 +360,8 @@ def _close(session: Session, sources: list[_Lazy], scan: SastScan, state: _Repo)
             }
         )  # fmt: skip
     if written:
-        session.execute(insert(SastScanResult), written)
-    session.flush()
+        session.execute(insert(rows_.table_of(SastScanResult)), written)
+    rows_.write_changes(session, SastSource, sources)
     touched = sorted({s.finding_id for s in sources})
     still_open: set[str] = set()
     for start in range(0, len(touched), 500):
@@ -372,52 +376,4 @@ def _close(session: Session, sources: list[_Lazy], scan: SastScan, state: _Repo)
             if finding.state in ("new", "confirmed"):
                 closing["state"] = "fixed"
             _assign(finding, closing)
-
-
-def _publish(
-    session: Session,
-    *,
-    bus: EventBus,
-    scan: SastScan,
-    service: str | None,
-    opened: list[tuple[FindingRow, bool]],
-    now: datetime,
-) -> None:
-    bus.publish(
-        session,
-        ScanImported(
-            scan_id=scan.id, repo=scan.repo, service=service, tool=scan.tool, commit=scan.commit,
-            branch=scan.branch, pr=scan.pr, counts=dict(scan.counts), at=now,
-        ),
-        now=now,
-    )  # fmt: skip
-    new, fixed = scan.counts.get("new", 0), scan.counts.get("fixed", 0)
-    timeline.record(
-        session,
-        at=now,
-        kind="finding",
-        source="sast",
-        title=f"{scan.tool} on {scan.repo}@{scan.commit[:12]}: {new} new, {fixed} fixed",
-        service=service,
-        data={"scan_id": scan.id, "counts": dict(scan.counts)},
-        ref=f"/sast/repos/{scan.repo}",
-    )
-    seen: set[str] = set()
-    for finding, reopened in opened:
-        if finding.id in seen:
-            continue
-        seen.add(finding.id)
-        if severity.at_least(finding.severity, "high") and len(seen) <= TIMELINE_PER_SCAN:
-            timeline.record(
-                session, at=now, kind="finding", source="sast", service=service or finding.service,
-                title=f"{'Reopened' if reopened else 'New'} {finding.severity} code finding: {finding.title[:200]}",
-                ref=f"/sast/findings/{finding.id}", data={"path": finding.path, "line": finding.line},
-            )  # fmt: skip
-        bus.publish(
-            session,
-            FindingOpened(
-                finding_id=finding.id, repo=finding.repo, service=finding.service, rule=finding.rule, cwe=finding.cwe,
-                path=finding.path, line=finding.line, severity=finding.severity, reopened=reopened, at=now,
-            ),
-            now=now,
-        )  # fmt: skip
+    rows_.write_changes(session, SastFinding, (state.findings[f] for f in touched))
