@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +26,16 @@ if TYPE_CHECKING:
     from mamori.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+_NUDGES: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+IDLE_SLICE_SECONDS = 0.05
+
+
+def wake() -> None:
+    """Tell this process's idle workers that a job was just committed (the intake log calls it), so they
+    claim it now instead of at their next poll; workers in other processes poll as before."""
+    for nudge in list(_NUDGES):
+        nudge.set()
 
 
 @dataclass
@@ -77,6 +89,8 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
+        nudge = threading.Event()
+        _NUDGES.add(nudge)
         while not stop.is_set():
             try:
                 ran = self.run_once()
@@ -84,10 +98,22 @@ class Worker:
                 log.exception("worker loop error; retrying")
                 ran = 0
             if ran == 0:
-                stop.wait(self.runtime.settings.job_poll_seconds)
+                self._idle(stop, nudge)
         log.info("worker %s stopped", self.worker_id)
 
+    def _idle(self, stop: threading.Event, nudge: threading.Event) -> None:
+        """Wait for the next poll, a `wake()` or the stop, whichever comes first."""
+        deadline = time.monotonic() + self.runtime.settings.job_poll_seconds
+        while not stop.is_set() and not nudge.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            nudge.wait(min(left, IDLE_SLICE_SECONDS))
+        nudge.clear()
+
     def _claim(self) -> Claim | None:
+        """The due job to run next: the lowest priority first (pages before intake work before the rest),
+        then the oldest."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             claimable = or_(
@@ -95,7 +121,11 @@ class Worker:
                 (Job.status == "running") & (Job.lease_until < now),
             )
             job = session.scalar(
-                select(Job).where(claimable).order_by(Job.run_at, Job.id).limit(1).with_for_update(skip_locked=True)
+                select(Job)
+                .where(claimable)
+                .order_by(Job.priority, Job.run_at, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             )
             if job is None:
                 return None
