@@ -261,6 +261,7 @@ def _fire(
         session.add(alert)
     alert.fingerprint, alert.status, alert.title = result.fingerprint, "firing", incoming.title[:500]
     alert.labels, alert.annotations = incoming.labels, incoming.annotations
+    alert.generator_url = incoming.generator_url
     alert.service, alert.team, alert.severity = result.service, result.team, result.severity
     alert.occurrences += 1
     alert.last_seen_at, alert.resolved_at = now, None
