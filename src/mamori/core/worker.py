@@ -10,12 +10,14 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core.clock import Clock
@@ -29,6 +31,58 @@ log = logging.getLogger(__name__)
 
 _NUDGES: weakref.WeakSet[threading.Event] = weakref.WeakSet()
 IDLE_SLICE_SECONDS = 0.05
+
+
+class WriteTurn:
+    """First-come-first-served turns at one SQLite database's write lock among this process's job workers
+    and the intake log. Every SQLite transaction takes the lock up front (`BEGIN IMMEDIATE`), and SQLite's
+    busy handler retries by sleeping (up to 100 ms a time), so a worker that commits and begins again at once
+    keeps winning and a waiting writer starves. Taking a turn here first hands the lock over in order and
+    wakes the next one the moment it is free. No-op on PostgreSQL (row locks, no single writer)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._mutex:
+            mine: threading.Lock | None = None
+            if self._held:
+                mine = threading.Lock()
+                mine.acquire()
+                self._waiters.append(mine)
+            else:
+                self._held = True
+        if mine is not None:
+            mine.acquire()  # released by the holder before us: the turn is ours
+        try:
+            yield
+        finally:
+            with self._mutex:
+                if self._waiters:
+                    self._waiters.popleft().release()
+                else:
+                    self._held = False
+
+
+_TURNS: weakref.WeakKeyDictionary[Engine, WriteTurn] = weakref.WeakKeyDictionary()
+_TURNS_LOCK = threading.Lock()
+
+
+@contextmanager
+def write_turn(engine: Engine) -> Iterator[None]:
+    """Hold this process's turn at `engine`'s write lock for a transaction (SQLite only; see `WriteTurn`)."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _TURNS_LOCK:
+        turn = _TURNS.get(engine)
+        if turn is None:
+            turn = _TURNS[engine] = WriteTurn()
+    with turn():
+        yield
 
 
 def wake() -> None:
@@ -66,7 +120,7 @@ class Worker:
 
     def run_once(self, *, limit: int = 100) -> int:
         """Run up to `limit` due jobs, one after another; returns how many were run."""
-        with self.sessions.begin() as session:
+        with write_turn(self.runtime.engine), self.sessions.begin() as session:
             enqueue_due_periodic(session, now=self.clock.now())
         ran = 0
         while ran < limit:
@@ -115,7 +169,7 @@ class Worker:
         """The due job to run next: the lowest priority first (pages before intake work before the rest),
         then the oldest."""
         now = self.clock.now()
-        with self.sessions.begin() as session:
+        with write_turn(self.runtime.engine), self.sessions.begin() as session:
             claimable = or_(
                 (Job.status == "queued") & (Job.run_at <= now),
                 (Job.status == "running") & (Job.lease_until < now),
@@ -143,7 +197,7 @@ class Worker:
         try:
             if handler is None:
                 raise PermanentJobError(f"no handler registered for job kind {claim.kind!r}")
-            with self.sessions() as session:
+            with write_turn(self.runtime.engine), self.sessions() as session:
                 now = self.clock.now()
                 ctx = JobContext(session, claim.job_id, claim.attempt, now, self.runtime)
                 handler(ctx, claim.payload)
@@ -167,7 +221,7 @@ class Worker:
         permanent = isinstance(exc, PermanentJobError) or claim.attempt >= claim.max_attempts
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.warning("job %s (%s) attempt %s failed: %s", claim.job_id, claim.kind, claim.attempt, text)
-        with self.sessions.begin() as session:
+        with write_turn(self.runtime.engine), self.sessions.begin() as session:
             values: dict[str, Any] = {"last_error": text[:4000], "lease_until": None}
             if permanent:
                 values.update(status="failed", finished_at=now)

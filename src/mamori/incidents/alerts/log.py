@@ -87,7 +87,7 @@ class IntakeLog:
     def write(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert `rows` and one processing job for the accepted ones, in one transaction; their ids in order."""
         now = self.runtime.clock.now()
-        with self.runtime.sessions.begin() as session:
+        with worker.write_turn(self.runtime.engine), self.runtime.sessions.begin() as session:
             ids = list(session.scalars(insert(Intake).returning(Intake.id, sort_by_parameter_order=True), rows).all())
             accepted = [i for i, row in zip(ids, rows, strict=True) if row["status"] == "accepted"]
             if accepted:
