@@ -159,3 +159,39 @@ def test_a_sigkill_under_load_loses_no_accepted_payload(runtime: Runtime, tmp_pa
     assert set(accepted) <= names
     assert {statuses[i] for i in accepted.values()} == {"processed"}
     assert groups == len(names)
+
+
+def test_pages_to_a_webhook_reuse_one_pooled_connection(runtime: Runtime) -> None:
+    """The webhook channel that pages go through (the runtime's `Notifiers`) sends over the runtime's pooled
+    client: three pages to a keep-alive receiver arrive over one TCP connection, not one each."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mamori.integrations.notify import Message, Notifiers
+
+    peers: list[tuple[str, int]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            peers.append(self.client_address)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        webhook = runtime.state(Notifiers).get("webhook")
+        target = f"http://127.0.0.1:{server.server_address[1]}/page"
+        for n in range(3):
+            assert webhook.send(Message(kind="page", title=f"page {n}"), target).startswith("webhook:")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(peers) == 3 and len(set(peers)) == 1, peers
+    assert runtime.http_client() is runtime.http_client() and not runtime.http_client().is_closed

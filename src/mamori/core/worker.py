@@ -14,14 +14,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core.clock import Clock
-from mamori.core.jobs import JobContext, PermanentJobError, backoff, enqueue_due_periodic
+from mamori.core.jobs import PRIORITY_INTAKE, JobContext, PermanentJobError, backoff, enqueue_due_periodic
 from mamori.core.models import Job
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _NUDGES: weakref.WeakSet[threading.Event] = weakref.WeakSet()
 IDLE_SLICE_SECONDS = 0.05
+CLAIM_BATCH = 8
+"""Due jobs of one priority claimed in one transaction (their leases start together)."""
 
 
 class WriteTurn:
@@ -100,6 +102,7 @@ class Claim:
     attempt: int
     max_attempts: int
     token: str
+    lease_until: datetime
 
 
 class Worker:
@@ -124,11 +127,14 @@ class Worker:
             enqueue_due_periodic(session, now=self.clock.now())
         ran = 0
         while ran < limit:
-            claim = self._claim()
-            if claim is None:
+            claims = self._claim(limit=min(CLAIM_BATCH, limit - ran))
+            if not claims:
                 break
-            self._execute(claim)
-            ran += 1
+            for claim in claims:
+                if self.clock.now() >= claim.lease_until:  # waited behind the others of its batch too long:
+                    continue  # the lease ran out and another worker may hold it now; it is claimable again
+                self._execute(claim)
+                ran += 1
         return ran
 
     def run_until_idle(self, *, max_rounds: int = 100) -> int:
@@ -165,29 +171,38 @@ class Worker:
             nudge.wait(min(left, IDLE_SLICE_SECONDS))
         nudge.clear()
 
-    def _claim(self) -> Claim | None:
-        """The due job to run next: the lowest priority first (pages before intake work before the rest),
-        then the oldest."""
+    def _claim(self, *, limit: int = 1) -> list[Claim]:
+        """The due jobs to run next, in one transaction: the lowest priority first (pages before intake work
+        before the rest), then the oldest. Up to `limit` jobs of the same priority are taken together (one
+        transaction instead of one each), except intake processing, which is already a batch: its jobs are
+        taken one by one so that a page that falls due meanwhile waits for one of them at most."""
         now = self.clock.now()
         with write_turn(self.runtime.engine), self.sessions.begin() as session:
             claimable = or_(
                 (Job.status == "queued") & (Job.run_at <= now),
                 (Job.status == "running") & (Job.lease_until < now),
             )
-            job = session.scalar(
+            found = session.scalars(
                 select(Job)
                 .where(claimable)
                 .order_by(Job.priority, Job.run_at, Job.id)
-                .limit(1)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
-            )
-            if job is None:
-                return None
-            job.attempts += 1
-            token = f"{self.worker_id}:{job.attempts}:{uuid.uuid4().hex[:8]}"
-            job.status, job.locked_by = "running", token
-            job.lease_until, job.started_at = now + self.lease, now
-            return Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, token)
+            ).all()
+            if not found:
+                return []
+            first = found[0].priority
+            taken = [found[0]] if first == PRIORITY_INTAKE else [j for j in found if j.priority == first]
+            claims = []
+            for job in taken:
+                job.attempts += 1
+                token = f"{self.worker_id}:{job.attempts}:{uuid.uuid4().hex[:8]}"
+                job.status, job.locked_by = "running", token
+                job.lease_until, job.started_at = now + self.lease, now
+                claims.append(
+                    Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, token, now + self.lease)
+                )
+            return claims
 
     def _execute(self, claim: Claim) -> None:
         handler = self.runtime.jobs.handlers.get(claim.kind)
