@@ -228,6 +228,9 @@ def _run(args: argparse.Namespace, database_url: str, ports: dict[str, int], tok
             spec = {"method": "POST", "vary": "VARY", "now": "NOW", "connections": connections, "seconds": args.seconds}
             spec["headers"] = {"content-type": "application/json", **target.get("headers", {})}
             spec.update({k: v for k, v in target.items() if k != "headers"})
+            # the load generator's counter starts again each run: new names per run, or a later run's alerts
+            # would join the still-firing groups of an earlier one (dedup, no page)
+            spec["body"] = str(spec["body"]).replace("A-VARY", f"A{connections}-VARY")
             pages_before = sink.pages
             results[label] = _peers.load(spec)
             if label == MAMORI_LABEL:
