@@ -101,7 +101,7 @@ class _Sink:
                 arrived = time.time() * 1000
                 sink.pages += 1
                 sink.connections.add(self.client_address)
-                sent = re.search(r"sent (\d{13})", body)
+                sent = re.search(r"P-\d+ sent (\d{13})", body)  # the accept -> page run's alerts only
                 if sent:
                     sink.delays_ms.append(arrived - int(sent.group(1)))
                 self.send_response(200)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mamori.core.clock import Clock
-from mamori.core.jobs import PRIORITY_INTAKE, JobContext, PermanentJobError, backoff, enqueue_due_periodic
+from mamori.core.jobs import PRIORITY_PAGE, JobContext, PermanentJobError, backoff, enqueue_due_periodic
 from mamori.core.models import Job
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _NUDGES: weakref.WeakSet[threading.Event] = weakref.WeakSet()
 IDLE_SLICE_SECONDS = 0.05
 CLAIM_BATCH = 8
-"""Due jobs of one priority claimed in one transaction (their leases start together)."""
+"""Due page jobs claimed in one transaction (their leases start together)."""
 
 
 class WriteTurn:
@@ -173,9 +173,9 @@ class Worker:
 
     def _claim(self, *, limit: int = 1) -> list[Claim]:
         """The due jobs to run next, in one transaction: the lowest priority first (pages before intake work
-        before the rest), then the oldest. Up to `limit` jobs of the same priority are taken together (one
-        transaction instead of one each), except intake processing, which is already a batch: its jobs are
-        taken one by one so that a page that falls due meanwhile waits for one of them at most."""
+        before the rest), then the oldest. Up to `limit` page jobs are taken together (one transaction
+        instead of one each); other jobs one by one, so that a page that falls due meanwhile waits for one
+        job at most (an intake batch, or one event delivery of a storm's backlog)."""
         now = self.clock.now()
         with write_turn(self.runtime.engine), self.sessions.begin() as session:
             claimable = or_(
@@ -192,7 +192,7 @@ class Worker:
             if not found:
                 return []
             first = found[0].priority
-            taken = [found[0]] if first == PRIORITY_INTAKE else [j for j in found if j.priority == first]
+            taken = [j for j in found if j.priority == first] if first == PRIORITY_PAGE else [found[0]]
             claims = []
             for job in taken:
                 job.attempts += 1
