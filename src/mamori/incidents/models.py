@@ -80,6 +80,8 @@ class Alert(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    generator_url: Mapped[str | None] = mapped_column(String(2000))
+    """Where the source says the alert comes from (Alertmanager's generatorURL), as sent: checked on render."""
 
 
 class Notification(Base):

@@ -13,6 +13,7 @@ def plugin() -> Plugin:
     # The edges import mamori.cli_support / mamori.web, which import mamori.wiring, which imports
     # this module: so they are imported when the plugin is built, after wiring has loaded.
     from mamori.incidents.alerts.hooks import router as hooks_router
+    from mamori.incidents.alerts.log import IntakeLog
     from mamori.incidents.api import router as api_router
     from mamori.incidents.cli import alerts_app, incidents_app, oncall_app
     from mamori.incidents.pages import router as pages_router
@@ -41,5 +42,7 @@ def plugin() -> Plugin:
         templates_dir=Path(__file__).resolve().parent / "templates",
         seed_demo=demo.seed,
         metrics=[metric_families],
+        states={IntakeLog: IntakeLog},
+        on_shutdown=lambda runtime: runtime.state(IntakeLog).close(),
         commands={"alerts": alerts_app, "oncall": oncall_app, "incidents": incidents_app},
     )

@@ -6,9 +6,12 @@ they are edges, like `mamori.web` itself.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -124,6 +127,78 @@ def require(scope: str) -> Callable[..., object]:
         if not principal.allows(scope):
             raise Forbidden(f"{principal.name} lacks the {scope!r} permission")
         await _check_csrf(request, principal)
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+INGEST_TOKEN_TTL_SECONDS = 10.0
+"""How long a server process trusts a checked ingest token without reading it again: a revoked or expired
+token, or one whose user was deactivated, is refused at most this long after the change."""
+
+
+class TokenCache:
+    """Checked bearer tokens of one app, by the SHA-256 of the secret (the secret itself is not kept), for
+    `ttl` seconds; a miss (or an expired entry) goes to the database as `authenticate` does."""
+
+    def __init__(self, ttl: float = INGEST_TOKEN_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, raw: str, now: datetime) -> Principal | None:
+        hit = self._items.get(_digest(raw))
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return None
+        token = hit[1].token
+        if token is not None and token.expires_at is not None and token.expires_at <= now:
+            return None
+        return hit[1]
+
+    def put(self, raw: str, principal: Principal) -> None:
+        if len(self._items) > 10_000:  # many distinct tokens: start again rather than grow without bound
+            self._items.clear()
+        self._items[_digest(raw)] = (time.monotonic(), principal)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.strip().encode()).hexdigest()
+
+
+def token_cache(request: Request) -> TokenCache:
+    cache = getattr(request.app.state, "token_cache", None)
+    if cache is None:
+        cache = request.app.state.token_cache = TokenCache()
+    return cache
+
+
+def _authenticate_token_only(request: Request, runtime: Runtime) -> Principal:
+    with runtime.sessions() as session:
+        principal = authenticate(request, session, runtime)
+        if principal.token is not None and principal.token.user is not None:
+            _ = principal.token.user.active  # loaded now: the principal outlives its session
+        return principal
+
+
+def require_token_cached(scope: str) -> Callable[..., object]:
+    """Like `require(scope)` for API tokens only (webhooks), checked against `TokenCache` first: no database
+    work and no threadpool hop on a hit. Browser sessions are refused (they need CSRF checks)."""
+
+    async def dependency(request: Request) -> Principal:
+        raw = bearer_token(request)
+        if not raw:
+            raise Unauthenticated("missing credentials: send 'Authorization: Bearer <token>'")
+        runtime = get_runtime(request)
+        cache = token_cache(request)
+        principal = cache.get(raw, runtime.clock.now())
+        if principal is None:
+            principal = await run_in_threadpool(_authenticate_token_only, request, runtime)
+            if principal.token is not None and principal.allows(scope):
+                cache.put(raw, principal)
+        if principal.token is not None and principal.token.scopes == ["flags:evaluate"] and scope != "flags:evaluate":
+            raise Forbidden("this SDK key can only evaluate flags")
+        if not principal.allows(scope):
+            raise Forbidden(f"{principal.name} lacks the {scope!r} permission")
         request.state.principal = principal
         return principal
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from mamori.core import auth
 from mamori.core.audit import Actor
@@ -18,83 +20,75 @@ from mamori.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mamori.core.models import User
 from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import service
+from mamori.incidents.alerts.intake import IncomingAlert
+from mamori.incidents.alerts.log import IntakeLog
 from mamori.incidents.alerts.signing import verify_action, verify_slack
 from mamori.incidents.oncall import feeds
 from mamori.integrations.text import slack_escape
-from mamori.web.deps import ROLE_FOR_SCOPE, Principal, RuntimeDep, SessionDep, require
+from mamori.web.deps import ROLE_FOR_SCOPE, Principal, RuntimeDep, SessionDep, require_token_cached
 from mamori.web.templating import render
 
 router = APIRouter(tags=["incidents hooks"])
-IngestDep = Annotated[Principal, Depends(require("ingest"))]
+IngestDep = Annotated[Principal, Depends(require_token_cached("ingest"))]
+"""The ingest token, checked against the app's token cache (revocation applies within its TTL)."""
 
 
-async def _accept(request: Request, session: Any, runtime: Any, integration: str, source: str) -> tuple[Any, Any]:
-    body = await request.body()
-    content_type = request.headers.get("content-type", "")
-    # the database is blocking: off the event loop, so a held SQLite write lock never stalls other requests
-    return await run_in_threadpool(
-        _store, session, runtime, integration=integration, source=source, body=body, content_type=content_type
-    )
-
-
-def _store(session: Any, runtime: Any, *, integration: str, source: str, body: bytes, content_type: str) -> Any:
-    now = runtime.clock.now()
+async def _accept(request: Request, integration: str, source: str) -> tuple[int, list[IncomingAlert]]:
+    """Check the payload in memory and wait until the intake log has committed it; nothing else runs before
+    the 2xx (routing, dedup and grouping are the processing job's). A refused payload is kept as rejected."""
+    runtime: Runtime = request.app.state.runtime
     try:
-        row, alerts = service.accept(
-            session,
-            integration=integration,
-            source=source,
-            body=body,
-            content_type=content_type,
-            now=now,
-        )
-    except InvalidInput:
-        session.commit()  # the rejected payload is kept for inspection
-        raise
-    session.commit()
-    return row, alerts
+        body = await request.body()
+    except ClientDisconnect:
+        raise InvalidInput("the client went away before its body arrived; nothing was stored") from None
+    intake_log = runtime.state(IntakeLog)
+    spec = intake_log.cached_spec(integration)
+    if spec is None:  # blocking database read: in the threadpool
+        spec = await run_in_threadpool(intake_log.load_spec, integration)
+    checked = service.check(
+        spec,
+        integration=integration,
+        source=source,
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        now=runtime.clock.now(),
+    )
+    intake_id = await asyncio.wrap_future(intake_log.submit(checked.row))
+    if checked.error is not None:
+        raise checked.error
+    return intake_id, checked.alerts
 
 
-def _accepted(row: Any, alerts: list[Any]) -> JSONResponse:
-    return JSONResponse({"status": "accepted", "intake_id": row.id, "alerts": len(alerts)}, status_code=202)
+def _accepted(intake_id: int, alerts: list[IncomingAlert]) -> JSONResponse:
+    return JSONResponse({"status": "accepted", "intake_id": intake_id, "alerts": len(alerts)}, status_code=202)
 
 
 @router.post("/hooks/alertmanager/{integration}", status_code=202)
-async def alertmanager(
-    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
-) -> JSONResponse:
+async def alertmanager(integration: str, request: Request, _: IngestDep) -> JSONResponse:
     """Alertmanager webhook v4."""
-    return _accepted(*await _accept(request, session, runtime, integration, "alertmanager"))
+    return _accepted(*await _accept(request, integration, "alertmanager"))
 
 
 @router.post("/hooks/grafana/{integration}", status_code=202)
-async def grafana(
-    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
-) -> JSONResponse:
+async def grafana(integration: str, request: Request, _: IngestDep) -> JSONResponse:
     """Grafana alerting webhook contact point."""
-    return _accepted(*await _accept(request, session, runtime, integration, "grafana"))
+    return _accepted(*await _accept(request, integration, "grafana"))
 
 
 @router.post("/hooks/datadog/{integration}", status_code=202)
-async def datadog(
-    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
-) -> JSONResponse:
-    return _accepted(*await _accept(request, session, runtime, integration, "datadog"))
+async def datadog(integration: str, request: Request, _: IngestDep) -> JSONResponse:
+    return _accepted(*await _accept(request, integration, "datadog"))
 
 
 @router.post("/hooks/generic/{integration}", status_code=202)
-async def generic(
-    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
-) -> JSONResponse:
-    return _accepted(*await _accept(request, session, runtime, integration, "generic"))
+async def generic(integration: str, request: Request, _: IngestDep) -> JSONResponse:
+    return _accepted(*await _accept(request, integration, "generic"))
 
 
 @router.post("/hooks/pagerduty/{integration}/enqueue", status_code=202)
-async def pagerduty(
-    integration: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: IngestDep
-) -> JSONResponse:
+async def pagerduty(integration: str, request: Request, _: IngestDep) -> JSONResponse:
     """PagerDuty Events API v2 compatible: answers like PagerDuty does."""
-    _row, alerts = await _accept(request, session, runtime, integration, "pagerduty")
+    _id, alerts = await _accept(request, integration, "pagerduty")
     return JSONResponse(
         {"status": "success", "message": "Event processed", "dedup_key": alerts[0].dedup_key}, status_code=202
     )

@@ -17,6 +17,7 @@ from mamori.incidents.alerts.routing import fingerprint
 from mamori.incidents.kinds.documents import FieldMapping
 
 FIRING, RESOLVED, ACKNOWLEDGED = "firing", "resolved", "acknowledged"
+MAX_GENERATOR_URL = 2000
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class IncomingAlert:
     title: str
     annotations: dict[str, str] = field(default_factory=dict)
     starts_at: datetime | None = None
+    generator_url: str | None = None
+    """Alertmanager's `generatorURL` (the rule's graph in Prometheus), kept as sent; checked when rendered."""
 
 
 def _json(body: bytes) -> Any:
@@ -73,9 +76,16 @@ def parse_alertmanager(body: bytes) -> list[IncomingAlert]:
         annotations = _strings(item.get("annotations"), f"alerts[{i}].annotations")
         key = item.get("fingerprint") if isinstance(item.get("fingerprint"), str) and item["fingerprint"] else None
         title = annotations.get("summary") or annotations.get("title") or labels.get("alertname", "alert")
+        generator = item.get("generatorURL")
         out.append(
             IncomingAlert(
-                key or fingerprint(labels), status, labels, title, annotations, _instant(item.get("startsAt"))
+                key or fingerprint(labels),
+                status,
+                labels,
+                title,
+                annotations,
+                _instant(item.get("startsAt")),
+                generator[:MAX_GENERATOR_URL] if isinstance(generator, str) and generator else None,
             )
         )
     return out

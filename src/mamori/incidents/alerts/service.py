@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +16,6 @@ from mamori.core import audit, jobs, timeline
 from mamori.core.audit import Actor
 from mamori.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from mamori.core.jobs import JobContext
-from mamori.core.models import Job
 from mamori.core.runtime import Runtime
 from mamori.incidents.alerts import intake, routing
 from mamori.incidents.alerts.intake import ACKNOWLEDGED, RESOLVED, IncomingAlert
@@ -29,18 +30,26 @@ from mamori.incidents.oncall import service as paging
 log = logging.getLogger(__name__)
 
 PROCESS_JOB = "incidents.process_intake"
-PROCESS_BATCH = 50
 SOURCES = ("alertmanager", "grafana", "datadog", "generic", "pagerduty")
 MAX_KEPT_BODY = 1024 * 1024
 
 
-def accept(
-    session: Session, *, integration: str, source: str, body: bytes, content_type: str, now: datetime
-) -> tuple[Intake, list[IncomingAlert]]:
-    """Store a payload raw, then check it; malformed ones are kept as rejected and raise InvalidInput.
+@dataclass(frozen=True)
+class Checked:
+    """A payload checked against its integration: the intake row to store, its alerts, or why it is refused."""
 
-    The caller commits: on success the row and its processing job commit together."""
-    spec = config.integration(session, integration)
+    row: dict[str, Any]
+    alerts: list[IncomingAlert]
+    error: InvalidInput | None
+
+
+def check(
+    spec: IntegrationSpec, *, integration: str, source: str, body: bytes, content_type: str, now: datetime
+) -> Checked:
+    """Pure: the row to keep for a payload (accepted, or rejected with the reason) and its parsed alerts.
+
+    Raises NotFound when the integration is of another type and PayloadTooLarge when the body could not be
+    kept whole (then nothing is stored)."""
     if spec.type != source and not (source == "alertmanager" and spec.type == "grafana"):
         raise NotFound(f"integration {integration!r} is of type {spec.type}, not {source}")
     if len(body) > MAX_KEPT_BODY:  # it could not be kept whole, so it could not be processed later
@@ -49,16 +58,16 @@ def accept(
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    row = Intake(
-        integration=integration,
-        source=source,
-        received_at=now,
-        content_type=content_type[:200],
+    row: dict[str, Any] = {
+        "integration": integration,
+        "source": source,
+        "received_at": now,
+        "content_type": content_type[:200],
         # PostgreSQL text cannot hold NUL; valid JSON never has a raw one, so only rejected bodies change
-        body=(text if text is not None else body.decode("utf-8", errors="replace")).replace("\x00", "\ufffd"),
-        status="accepted",
-    )
-    session.add(row)
+        "body": (text if text is not None else body.decode("utf-8", errors="replace")).replace("\x00", "\ufffd"),
+        "status": "accepted",
+        "error": None,
+    }
     try:
         if text is None:
             raise InvalidInput("the body is not UTF-8 JSON")
@@ -69,14 +78,28 @@ def accept(
         if source == "pagerduty" and spec.routing_key and _pd_key(body) != spec.routing_key:
             raise InvalidInput("routing_key does not match this integration")
     except InvalidInput as exc:
-        row.status, row.error = "rejected", exc.detail
-        session.flush()
-        raise
+        return Checked({**row, "status": "rejected", "error": exc.detail}, [], exc)
+    return Checked(row, alerts, None)
+
+
+def accept(
+    session: Session, *, integration: str, source: str, body: bytes, content_type: str, now: datetime
+) -> tuple[Intake, list[IncomingAlert]]:
+    """Store one payload raw, then check it; malformed ones are kept as rejected and raise InvalidInput.
+
+    The caller commits: on success the row and its processing job commit together. (The webhooks go through
+    the batched intake log, `alerts.log`, instead; this is for drills, the CLI and tests.)"""
+    spec = config.integration(session, integration)
+    checked = check(spec, integration=integration, source=source, body=body, content_type=content_type, now=now)
+    row = Intake(**checked.row)
+    session.add(row)
     session.flush()
+    if checked.error is not None:
+        raise checked.error
     jobs.enqueue(
         session, kind=PROCESS_JOB, now=now, payload={"intake_id": row.id}, dedupe_key=f"intake:{row.id}", max_attempts=8
     )
-    return row, alerts
+    return row, checked.alerts
 
 
 def _pd_key(body: bytes) -> str | None:
@@ -87,38 +110,42 @@ def _pd_key(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def process_intake(ctx: JobContext, *, intake_id: int) -> None:
-    """Job: turn one stored payload into alerts. Idempotent: alerts are keyed by the source's key.
+def process_intake(ctx: JobContext, *, intake_id: int, last_id: int | None = None) -> None:
+    """Job: turn stored payloads into alerts. Idempotent: alerts are keyed by the source's key, and a payload
+    is processed only while it is `accepted` (its row is locked first).
 
-    Under load it also takes up to PROCESS_BATCH - 1 further waiting payloads, oldest first (rows
-    locked by another worker are skipped), and cancels their now pointless jobs: one transaction
-    instead of a job each keeps intake ahead of a burst."""
+    Without `last_id`, the one payload: a failure fails the job, which is retried with backoff. With it,
+    every accepted payload from `intake_id` to `last_id` (one group commit of the intake log) in one
+    transaction, each in a savepoint: one that fails is rolled back alone and gets a job of its own (so its
+    retries and error are visible), the others are kept."""
     session = ctx.session
-    row = session.get(Intake, intake_id, with_for_update=True)
-    if row is None or row.status != "accepted":
-        return
     cache: dict[str, tuple[IntegrationSpec, AlertRouteSpec]] = {}
-    process(session, ctx.runtime, row, now=ctx.now, cache=cache)
-    more = session.scalars(
+    if last_id is None:
+        row = session.get(Intake, intake_id, with_for_update=True)
+        if row is not None and row.status == "accepted":
+            process(session, ctx.runtime, row, now=ctx.now, cache=cache)
+        return
+    rows = session.scalars(
         select(Intake)
-        .where(Intake.status == "accepted", Intake.id != row.id)
+        .where(Intake.id >= intake_id, Intake.id <= last_id, Intake.status == "accepted")
         .order_by(Intake.id)
-        .limit(PROCESS_BATCH - 1)
-        .with_for_update(skip_locked=True)
+        .with_for_update()
     ).all()
-    taken = []
-    for other in more:
+    for row in rows:
         try:
-            with session.begin_nested():  # a payload that fails is left to its own job (and its retries)
-                process(session, ctx.runtime, other, now=ctx.now, cache=cache)
-        except Exception:
-            log.warning("intake %s failed in a batch; its own job will retry it", other.id, exc_info=True)
-            continue
-        taken.append(other)
-    if taken:
-        keys = [f"intake:{other.id}" for other in taken]
-        for job_id in session.scalars(select(Job.id).where(Job.dedupe_key.in_(keys), Job.status == "queued")):
-            jobs.cancel(session, job_id=job_id, now=ctx.now)
+            with session.begin_nested():
+                process(session, ctx.runtime, row, now=ctx.now, cache=cache)
+        except Exception as exc:
+            log.warning("intake %s failed in its batch; it gets a job of its own: %s", row.id, exc)
+            jobs.enqueue(
+                session,
+                kind=PROCESS_JOB,
+                now=ctx.now,
+                delay=jobs.backoff(1),
+                payload={"intake_id": row.id},
+                dedupe_key=f"intake:{row.id}",
+                max_attempts=8,
+            )
 
 
 def process(
@@ -234,6 +261,7 @@ def _fire(
         session.add(alert)
     alert.fingerprint, alert.status, alert.title = result.fingerprint, "firing", incoming.title[:500]
     alert.labels, alert.annotations = incoming.labels, incoming.annotations
+    alert.generator_url = incoming.generator_url
     alert.service, alert.team, alert.severity = result.service, result.team, result.severity
     alert.occurrences += 1
     alert.last_seen_at, alert.resolved_at = now, None

@@ -50,6 +50,10 @@ def _alert_context(session: Session, group: AlertGroup) -> dict[str, Any]:
         for attempt in session.scalars(query.order_by(NotificationAttempt.at, NotificationAttempt.id)):
             tries[attempt.notification_id].append(attempt)
     links = [
+        ("source", alert.generator_url)
+        for alert in alerts
+        if urls.is_http_url(alert.generator_url) and urls.safe_href(alert.generator_url)
+    ] + [
         (key, value)
         for alert in alerts
         for key, value in sorted(alert.annotations.items())
