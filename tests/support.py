@@ -112,3 +112,72 @@ def smtp_inbox() -> Iterator[_Inbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+class RealPrometheus:
+    """A Debian `prometheus` started by `prometheus_server`: its base URL, its log, and instant queries."""
+
+    def __init__(self, url: str, log: Path, proc: Any) -> None:
+        self.url, self._log, self._proc = url, log, proc
+
+    def log(self) -> str:
+        return self._log.read_text()[-2000:]
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The result vector of an instant query (empty while nothing is stored yet); fails if Prometheus died."""
+        import httpx
+
+        if self._proc.poll() is not None:
+            pytest.fail("prometheus exited: " + self.log())
+        try:
+            answer = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=2).json()
+        except httpx.HTTPError:
+            return []
+        return list(answer.get("data", {}).get("result", []))
+
+    def wait_for(self, promql: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Poll `promql` until it has a result (a scrape stored); fails with Prometheus's log when none comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.query(promql)
+            if result:
+                return result
+            time.sleep(0.5)
+        pytest.fail(f"Prometheus stored nothing for {promql} in {timeout:.0f} s: " + self.log())
+
+
+@contextmanager
+def prometheus_server(
+    folder: Path, config: str, *, data: Path | None = None, args: tuple[str, ...] = ()
+) -> Iterator[RealPrometheus]:
+    """Run Debian's Prometheus on 127.0.0.1 with `config` (YAML text) until the block ends, ready when entered."""
+    import subprocess
+
+    import httpx
+
+    binary = require_binary("prometheus")
+    (folder / "prometheus.yml").write_text(config)
+    port, log_path = free_port(), folder / "prometheus-log.txt"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={data or folder / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )  # fmt: skip
+        server = RealPrometheus(f"http://127.0.0.1:{port}", log_path, proc)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("prometheus did not start: " + server.log())
+                time.sleep(0.2)
+            yield server
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from mamori.slo import service
 from mamori.slo.models import SloAlert, SloStatus
 from mamori.slo.sources import PrometheusSource, RatioQuery, SourceError
 from tests.slo.helpers import write
-from tests.support import require_binary
+from tests.support import prometheus_server, require_binary
 
 STEP = 15
 END = datetime.fromtimestamp((int(time.time()) // 60 - 5) * 60, UTC)
@@ -48,15 +47,13 @@ def _openmetrics() -> str:
     return "\n".join(lines) + "\n# EOF\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+RETENTION = ("--storage.tsdb.retention.time=3650d",)
+"""The recorded events are years old: keep them."""
 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary, promtool = require_binary("prometheus"), require_binary("promtool")
+    promtool = require_binary("promtool")
     root = tmp_path_factory.mktemp("prom")
     data = root / "data"
     (root / "in.om").write_text(_openmetrics())
@@ -65,37 +62,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    (root / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
-    port = _free_port()
-    log = (root / "log.txt").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=3650d",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("prometheus did not start: " + (root / "log.txt").read_text()[-2000:])
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    with prometheus_server(root, "global:\n  scrape_interval: 1h\n", data=data, args=RETENTION) as server:
+        yield server.url
 
 
 def _expected_ratio(window: timedelta) -> float:

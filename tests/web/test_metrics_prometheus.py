@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mamori.core.runtime import Runtime
 from mamori.web.app import create_app
 from tests.conftest import issue_token
-from tests.support import free_port, require_binary, serving
+from tests.support import prometheus_server, serving
 from tests.web.metrics_seed import seed_all
 
 CONFIG = """
@@ -37,39 +35,21 @@ EXPECTED = {
 
 @pytest.mark.slow
 def test_a_real_prometheus_scrapes_every_domains_figures(runtime: Runtime, tmp_path: Path) -> None:
-    binary = require_binary("prometheus")
     seed_all(runtime)
     token = issue_token(runtime, "read")
     with serving(create_app(runtime)) as base:
-        (tmp_path / "prometheus.yml").write_text(CONFIG.format(port=base.rsplit(":", 1)[1], token=token))
-        port = free_port()
-        log = (tmp_path / "log.txt").open("w")
-        proc = subprocess.Popen(
-            [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}/api/v1/query"
-        try:
+        config = CONFIG.format(port=base.rsplit(":", 1)[1], token=token)
+        with prometheus_server(tmp_path, config) as prometheus:
             deadline = time.monotonic() + 60
             found: dict[str, float] = {}
             while time.monotonic() < deadline and len(found) < len(EXPECTED):
                 time.sleep(0.5)
-                if proc.poll() is not None:
-                    pytest.fail("prometheus exited: " + (tmp_path / "log.txt").read_text()[-2000:])
                 for query in EXPECTED:
-                    try:
-                        result = httpx.get(url, params={"query": query}, timeout=2).json()["data"]["result"]
-                    except (httpx.HTTPError, KeyError):
+                    result = prometheus.query(query)
+                    if not result:
                         break
-                    if result:
-                        assert len(result) == 1, (query, result)
-                        found[query] = float(result[0]["value"][1])
-            assert found == EXPECTED, "Prometheus log: " + (tmp_path / "log.txt").read_text()[-2000:]
-            up = httpx.get(url, params={"query": 'up{job="mamori"}'}, timeout=2).json()["data"]["result"]
+                    assert len(result) == 1, (query, result)
+                    found[query] = float(result[0]["value"][1])
+            assert found == EXPECTED, "Prometheus log: " + prometheus.log()
+            up = prometheus.query('up{job="mamori"}')
             assert up and up[0]["value"][1] == "1"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            log.close()
