@@ -228,3 +228,40 @@ def test_console_forms_refuse_bad_input_without_changing_the_incident(
     unknown = client.post("/incidents", data={"csrf_token": csrf, "title": "y", "severity": "SEV3", "service": "nope"})
     assert unknown.status_code == 400
     assert [kind for kind, _, _ in _entries(runtime, ref)] == ["declared"]
+
+
+def test_postmortem_editor_previews_the_markdown_live_and_without_script(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    apply_config(runtime, tmp_path / "c")
+    csrf = log_in(client, runtime)
+    made = client.post(
+        "/incidents",
+        data={"csrf_token": csrf, "title": "Checkout errors", "severity": "SEV2", "summary": "5xx"},
+        follow_redirects=False,
+    )
+    ref = made.headers["location"].rsplit("/", 1)[1]
+    editor = client.get(f"/incidents/{ref}/postmortem").text
+    assert 'id="pm-preview"' in editor and "<h2>" in editor.split('id="pm-preview"', 1)[1]  # the template, rendered
+    text = "## What happened\n\n<b>bold?</b> [x](javascript:alert(1)) [log](https://logs.example.com/q)"
+
+    fragment = client.post(
+        f"/incidents/{ref}/postmortem/preview",
+        data={"csrf_token": csrf, "body": text},
+        headers={"X-Preview": "fragment"},
+    )
+    assert fragment.status_code == 200
+    assert fragment.text.startswith("<h2>What happened</h2>") and "<html" not in fragment.text
+    assert "&lt;b&gt;bold?&lt;/b&gt;" in fragment.text and "javascript:" not in fragment.text.split("href", 1)[-1]
+    assert '<a href="https://logs.example.com/q">log</a>' in fragment.text
+
+    page = client.post(f"/incidents/{ref}/postmortem/preview", data={"csrf_token": csrf, "body": text})
+    assert page.status_code == 200 and "<h2>What happened</h2>" in page.text  # the Preview button, without script
+    assert "## What happened" in page.text  # the text stays in the editor
+    with runtime.sessions() as s:
+        incident = s.get(Incident, ref)
+        assert incident is not None
+        from mamori.incidents.response import service as response
+
+        pm = response.postmortem_of(s, incident)
+        assert pm is None or "What happened" not in pm.body  # a preview saves nothing

@@ -167,6 +167,9 @@ def test_alert_page_ack_incident_postmortem_and_filed_action_item(demo_page: Pag
 
     page.get_by_role("link", name="Postmortem", exact=True).click()
     items = page.locator("#action-items")
+    page.fill("#pm-body", "## What we learned\n\n- alert on the **p99** before rollout")
+    expect(page.locator("#pm-preview h2").first).to_have_text("What we learned")  # the live preview follows the typing
+    expect(page.locator("#pm-preview strong").first).to_have_text("p99")
     add = items.locator("form.add-item")
     add.locator("input[name=title]").fill("Alert on p99 of the application form before rollout")
     add.locator("input[name=owner]").fill("dave@jobs.example")

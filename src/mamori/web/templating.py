@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mamori.core import urls
 from mamori.core.runtime import NavEntry, Runtime, ServiceNotice
 from mamori.integrations.inbox import Inbox
+from mamori.web import markdown
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,6 +35,7 @@ def make_environment(runtime: Runtime) -> Environment:
     )
     env.filters["href"] = lambda v: urls.safe_href(v) or "#unsafe-link"
     env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v else ""
+    env.filters["markdown"] = markdown.to_html
     return env
 
 

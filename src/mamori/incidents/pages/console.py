@@ -18,6 +18,7 @@ from mamori.incidents.models import AlertGroup, Incident, IncidentEntry
 from mamori.incidents.pages import action_items
 from mamori.incidents.pages.routing import Responder, Viewer, router
 from mamori.incidents.response import service as response
+from mamori.web import markdown
 from mamori.web.deps import Principal, RuntimeDep, SessionDep, authorize_for_team
 from mamori.web.templating import render
 
@@ -255,6 +256,26 @@ def save_postmortem(  # noqa: PLR0917 - FastAPI passes form fields by name
         return render(request, "incidents/postmortem.html", ctx, status_code=422)
     session.commit()
     return RedirectResponse(f"/incidents/{incident.id}/postmortem?saved=1", status_code=303)
+
+
+@router.post("/incidents/{ref}/postmortem/preview", response_class=HTMLResponse)
+def preview_postmortem(
+    ref: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer, body: Annotated[str, Form()] = ""
+) -> HTMLResponse:
+    """The editor's live preview: the Markdown as the page would show it (a fragment; nothing is saved). Without
+    script, the editor's Preview button posts here and gets the editor back with the preview filled in."""
+    if request.headers.get("x-preview") == "fragment":
+        return HTMLResponse(markdown.to_html(body))
+    incident = response.get(session, ref)
+    ctx = {
+        "i": incident,
+        "pm": response.postmortem_of(session, incident),
+        "body": body,
+        "statuses": response.POSTMORTEM_STATUSES,
+        "error": None,
+        **action_items.context(session, incident),
+    }
+    return render(request, "incidents/postmortem.html", ctx)
 
 
 @router.get("/incidents/{ref}/postmortem.md")

@@ -69,3 +69,29 @@ document.addEventListener("click", function (event) {
   document.addEventListener("DOMContentLoaded", all);
   document.addEventListener("htmx:afterSwap", all);
 })();
+
+// A Markdown editor with a preview box (data-preview-of="<textarea id>"): the preview follows the typing, as
+// the server renders it (raw HTML escaped, links http/https only), half a second after the last key.
+(function () {
+  document.querySelectorAll("[data-preview-of]").forEach(function (box) {
+    var source = document.getElementById(box.getAttribute("data-preview-of"));
+    if (!source) return;
+    var form = source.form, timer = null, asked = 0;
+    source.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        var mine = ++asked, data = new FormData();
+        data.append("body", source.value);
+        var token = form && form.querySelector("input[name=csrf_token]");
+        if (token) data.append("csrf_token", token.value);
+        fetch(box.getAttribute("data-preview-url"), {
+          method: "POST", body: data, credentials: "same-origin", headers: {"X-Preview": "fragment"}
+        }).then(function (answer) {
+          return answer.ok ? answer.text() : null;
+        }).then(function (html) {
+          if (html !== null && mine === asked) box.innerHTML = html;  // the server's escaped rendering
+        });
+      }, 500);
+    });
+  });
+})();
