@@ -265,3 +265,29 @@ def test_postmortem_editor_previews_the_markdown_live_and_without_script(
 
         pm = response.postmortem_of(s, incident)
         assert pm is None or "What happened" not in pm.body  # a preview saves nothing
+
+
+def test_severity_levels_have_a_page_of_their_own_with_what_each_sets_in_motion(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    apply_config(runtime, tmp_path / "c")
+    log_in(client, runtime)
+    page = client.get("/incidents/severities", headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+    assert 'id="sev-SEV1"' in page.text and "Critical issue that warrants public notification" in page.text
+    assert "postmortem" in page.text.lower() and "every " in page.text  # cadence and postmortem rule shown
+    assert 'href="/incidents/severities"' in client.get("/incidents").text  # linked beside the picker
+
+
+def test_a_signed_in_browser_gets_a_styled_404_not_a_500_after_the_route_raised(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    """The session is closed before the error handler renders the page; the user it loaded must stay readable
+    (a rollback there expired it, and error.html's user name raised DetachedInstanceError: a 500)."""
+    apply_config(runtime, tmp_path / "c")
+    log_in(client, runtime)
+    for path in ("/incidents/nope-unknown", "/alerts/0123456789abcdef0123456789abcdef", "/slos/nope"):
+        answer = client.get(path, headers={"Accept": "text/html"})
+        assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
+        assert "text/html" in answer.headers["content-type"]
+        assert 'action="/logout"' in answer.text  # the page's header, with the signed-in user, rendered

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from mamori.core import auth
 from mamori.core.audit import Actor
 from mamori.core.runtime import Runtime
-from tests.web.demo_browser import demo_page, demo_site  # noqa: F401  (fixtures of the browser tests)
+from tests.web.demo_browser import chromium_browser, demo_page, demo_site  # noqa: F401  (fixtures of the browser tests)
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

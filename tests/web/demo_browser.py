@@ -41,20 +41,28 @@ class Demo:
 
 
 @pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def chromium_browser() -> Iterator[Browser]:
+    """One Playwright and one Debian chromium per test process: Playwright's sync API refuses a second
+    `sync_playwright()` while one runs, so every browser test takes its contexts from this one."""
+    chromium = require_binary("chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory, chromium_browser: Browser) -> Iterator[Demo]:
     from tests.web.conftest import demo_runtime  # conftest imports this module for its fixtures
 
-    chromium = require_binary("chromium")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     runtime = demo_runtime(tmp_path_factory.mktemp("demo"), secret_key="journey-test-secret-0123456789", base_url=base)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with serving(create_app(runtime, run_worker=True), port=port), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield Demo(base, runtime, browser)
-        finally:
-            browser.close()
+    with serving(create_app(runtime, run_worker=True), port=port):
+        yield Demo(base, runtime, chromium_browser)
     runtime.engine.dispose()
 
 

@@ -91,6 +91,7 @@ def demo_client(tmp_path: Path) -> Iterator[TestClient]:
             client, data={"email": demo.DEMO_EMAIL, "password": demo.DEMO_PASSWORD}, follow_redirects=False
         )
         assert answer.status_code == 303, answer.text
+        client.headers["Accept"] = "text/html,application/xhtml+xml"  # as a browser asks: error pages are HTML
         yield client
     runtime.engine.dispose()
 
@@ -182,6 +183,8 @@ def test_every_link_reachable_from_the_demo_resolves_and_no_page_route_answers_5
             answer = demo_client.get(target, follow_redirects=True)
             if answer.status_code >= 500:
                 problems.append(f"{answer.status_code} {target} (probe of {route.path}): {answer.text[:200]}")
+            elif "json" in answer.headers.get("content-type", ""):
+                problems.append(f"JSON body on a page: {target} (probe of {route.path}): {answer.text[:200]}")
     assert not problems, "\n".join(problems)
 
 

@@ -45,7 +45,8 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
+        # close() rolls back what was not committed without expiring what was loaded: an error page rendered
+        # after the route raised still reads the signed-in user (rollback() expired it: DetachedInstanceError).
         session.close()
 
 

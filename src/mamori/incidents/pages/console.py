@@ -89,6 +89,12 @@ def declare(  # noqa: PLR0917 - FastAPI passes form fields by name
     return RedirectResponse(f"/incidents/{incident.id}", status_code=303)
 
 
+@router.get("/incidents/severities", response_class=HTMLResponse)
+def severity_levels(request: Request, session: SessionDep, _: Viewer) -> HTMLResponse:
+    """Each severity level on a page of its own (before `/incidents/{ref}`, which would take the path)."""
+    return render(request, "incidents/severities.html", {"severities": list(config.severities(session).values())})
+
+
 @router.get("/incidents/{ref}", response_class=HTMLResponse)
 def incident(ref: str, request: Request, session: SessionDep, runtime: RuntimeDep, _: Viewer) -> HTMLResponse:
     found = response.get(session, ref)
