@@ -37,13 +37,13 @@ SHOTS = Path(os.environ.get("MAMORI_SCREENSHOTS") or Path(tempfile.gettempdir())
 class Demo:
     base: str
     runtime: Runtime
-    browser: Browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Browser]:
-    """One Playwright and one Debian chromium per test process: Playwright's sync API refuses a second
-    `sync_playwright()` while one runs, so every browser test takes its contexts from this one."""
+    """One Playwright and one Debian chromium per test module. Playwright's sync API refuses a second
+    `sync_playwright()` while one runs, and while it runs it holds an asyncio loop on the main thread (so
+    `asyncio.run` in a later test would fail): the module scope stops it before the next module's tests."""
     chromium = require_binary("chromium")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -54,7 +54,7 @@ def chromium_browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory, chromium_browser: Browser) -> Iterator[Demo]:
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from tests.web.conftest import demo_runtime  # conftest imports this module for its fixtures
 
     port = free_port()
@@ -62,14 +62,14 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory, chromium_browser: Browse
     runtime = demo_runtime(tmp_path_factory.mktemp("demo"), secret_key="journey-test-secret-0123456789", base_url=base)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with serving(create_app(runtime, run_worker=True), port=port):
-        yield Demo(base, runtime, chromium_browser)
+        yield Demo(base, runtime)
     runtime.engine.dispose()
 
 
 @pytest.fixture
-def demo_page(demo_site: Demo) -> Iterator[Page]:
+def demo_page(demo_site: Demo, chromium_browser: Browser) -> Iterator[Page]:
     """A fresh browser context, logged in as the demo admin through the login form."""
-    context = demo_site.browser.new_context(viewport={"width": WIDE, "height": 900}, base_url=demo_site.base)
+    context = chromium_browser.new_context(viewport={"width": WIDE, "height": 900}, base_url=demo_site.base)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     tab.goto("/services")
