@@ -15,6 +15,7 @@ from fastapi import FastAPI, Response
 
 from mamori.core.audit import Actor
 from mamori.core.clock import FixedClock
+from mamori.core.runtime import Runtime
 from mamori.core.worker import Worker
 from mamori.gamedays.service import drills, entries
 from tests.conftest import RuntimeFactory
@@ -87,23 +88,29 @@ def chaos_run(work: Path, name: str) -> dict[str, object]:
     return journal
 
 
+def _drill_with_experiment(runtime: Runtime, clock: FixedClock, tmp_path: Path, base: str) -> tuple[Path, str]:
+    """The checkout drill with the experiment against `base` as its chaos inject, started and past the inject."""
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "experiment.json").write_text(json.dumps(experiment(base)))
+    scenario = SCENARIO.replace(
+        "  expectations:", "    - {id: fault, at: 2m, chaos: {experiment: experiment.json}}\n  expectations:"
+    )
+    apply(runtime, root, scenario)
+    with runtime.sessions.begin() as s:
+        drill_id = drills.create(s, runtime, scenario="checkout", actor=GM, now=runtime.now()).id
+    clock.advance(minutes=2)
+    Worker(runtime).run_until_idle()
+    return root, drill_id
+
+
 def test_a_real_experiment_journal_joins_the_drill_and_the_abort_switch_runs_its_rollbacks(
     make_runtime: RuntimeFactory, clock: FixedClock, tmp_path: Path
 ) -> None:
     app, calls = checkout_service()
     runtime = make_runtime(allow_private_webhooks=True)  # the service is on 127.0.0.1; the guard stays on
     with serving(app) as base:
-        root = tmp_path / "c"
-        root.mkdir()
-        (root / "experiment.json").write_text(json.dumps(experiment(base)))
-        scenario = SCENARIO.replace(
-            "  expectations:", "    - {id: fault, at: 2m, chaos: {experiment: experiment.json}}\n  expectations:"
-        )
-        apply(runtime, root, scenario)
-        with runtime.sessions.begin() as s:
-            drill_id = drills.create(s, runtime, scenario="checkout", actor=GM, now=runtime.now()).id
-        clock.advance(minutes=2)
-        Worker(runtime).run_until_idle()
+        root, drill_id = _drill_with_experiment(runtime, clock, tmp_path, base)
 
         # the game master runs the experiment (rollbacks held back: the fault stays in place during the drill)
         journal = chaos_run(root, "experiment.json")
@@ -141,17 +148,7 @@ def test_without_private_addresses_allowed_the_rollback_is_refused_and_named(
     app, calls = checkout_service()
     runtime = make_runtime(allow_private_webhooks=False)
     with serving(app) as base:
-        root = tmp_path / "c"
-        root.mkdir()
-        (root / "experiment.json").write_text(json.dumps(experiment(base)))
-        scenario = SCENARIO.replace(
-            "  expectations:", "    - {id: fault, at: 2m, chaos: {experiment: experiment.json}}\n  expectations:"
-        )
-        apply(runtime, root, scenario)
-        with runtime.sessions.begin() as s:
-            drill_id = drills.create(s, runtime, scenario="checkout", actor=GM, now=runtime.now()).id
-        clock.advance(minutes=2)
-        Worker(runtime).run_until_idle()
+        _root, drill_id = _drill_with_experiment(runtime, clock, tmp_path, base)
         with runtime.sessions.begin() as s:
             drills.abort(s, runtime, drill_id=drill_id, reason="stop", actor=GM, now=runtime.now())
         Worker(runtime).run_until_idle()
