@@ -26,6 +26,14 @@ MAX_FEED_BYTES = 10 * 1024 * 1024
 CRITICALITY_PRIORITY = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4"}
 
 
+def vendor_priority(spec: VendorSpec | None) -> tuple[str, str]:
+    """A vendor item's priority from its vendor's criticality (medium for a vendor nobody declared), and the
+    reason that says so."""
+    return CRITICALITY_PRIORITY[spec.criticality if spec else "medium"], (
+        f"vendor criticality {spec.criticality if spec else 'unknown'}"
+    )
+
+
 @dataclass
 class PollResult:
     polled: list[str] = field(default_factory=list)
@@ -202,8 +210,8 @@ def open_incident(
     if session.scalar(select(VulnFinding.id).where(VulnFinding.key == key)) is not None:
         return None
     spec = vendors.get(vendor)
-    priority = CRITICALITY_PRIORITY[spec.criticality if spec else "medium"]
-    reasons = [f"vendor criticality {spec.criticality if spec else 'unknown'}"]
+    priority, why = vendor_priority(spec)
+    reasons = [why]
     if spec and (spec.oauth_apps or spec.tokens):
         reasons.append("holds OAuth apps or tokens of ours: rotate if affected")
     due = due_at(now, priority, policy.sla_days)

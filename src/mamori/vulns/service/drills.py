@@ -13,7 +13,7 @@ from mamori.vulns import kinds
 from mamori.vulns.models import VulnComment, VulnFinding
 from mamori.vulns.states import OPEN_STATES
 from mamori.vulns.vendor_match import leaks_credentials
-from mamori.vulns.watch import CRITICALITY_PRIORITY
+from mamori.vulns.watch import vendor_priority
 
 DRILL_KIND = "drill"
 
@@ -39,11 +39,8 @@ def open_drill_finding(
     if existing is not None:
         return existing, False
     spec = kinds.vendors(session).get(vendor) if vendor else None
-    priority = CRITICALITY_PRIORITY[spec.criticality if spec else "medium"]
-    reasons = [
-        f"drill {drill_id}: no SLA, not counted in exposure",
-        f"vendor criticality {spec.criticality if spec else 'unknown'}",
-    ]
+    priority, why = vendor_priority(spec)
+    reasons = [f"drill {drill_id}: no SLA, not counted in exposure", why]
     if leaks_credentials(f"{title}\n{summary}"):
         priority = "P1"
         reasons.insert(1, "credentials or tokens leaked: rotate (drill)")
